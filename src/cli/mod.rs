@@ -1,0 +1,51 @@
+//! The command line: one file per subcommand. Arguments are resolved into validated options
+//! before any I/O; the library does the work; a report decides the exit code.
+
+pub mod args;
+pub mod root;
+pub mod verify;
+
+use clap::{Parser, Subcommand};
+
+/// Prove from a trusted root that a TUF update repository (above all Bottlerocket's) can be
+/// trusted.
+///
+/// Exit codes: 0 every check passed (warnings allowed); 1 findings (a verification failure,
+/// a root that matches no pin); 2 could not run (bad arguments, unreadable files, network
+/// unreachable).
+#[derive(Debug, Parser)]
+#[command(name = "tufwatch", version, max_term_width = 100)]
+pub struct Cli {
+    /// Log what happens on stderr (repeat for more detail).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Verify a TUF repository from a trusted root, and optionally download and check targets.
+    Verify(Box<verify::VerifyArgs>),
+    /// Trust anchors: fetch a root and keep it only if its sha512 matches a pin; list the pins.
+    #[command(subcommand)]
+    Root(root::RootCommand),
+}
+
+/// Run a parsed command line; the result is the exit code.
+pub async fn run(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Command::Verify(args) => verify::run(*args).await,
+        Command::Root(cmd) => root::run(cmd).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tufwatch: error: {e}");
+            e.exit_code()
+        }
+    }
+}

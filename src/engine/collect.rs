@@ -1,0 +1,219 @@
+//! The metadata of one run, rebuilt from the exact bytes the recorder kept, in the order of the
+//! TUF client workflow (5.3 root, 5.4 timestamp, 5.5 snapshot, 5.6 targets, then delegations in
+//! pre-order). The same walk serves a run that tough accepted and one it rejected: a rejected run
+//! stops where the bytes stop.
+
+use crate::source::transport::Recording;
+use bytes::Bytes;
+use std::collections::{HashMap, HashSet};
+use tough::schema::decoded::{Decoded, Hex};
+use tough::schema::key::Key;
+use tough::schema::{Root, Signed, Snapshot, Targets, Timestamp};
+use url::Url;
+
+/// Most delegated roles walked (a bound against delegation cycles and floods).
+pub const MAX_DELEGATED_ROLES: usize = 4096;
+
+/// One metadata file: where it came from, its exact bytes, and its parsed form.
+#[derive(Debug, Clone)]
+pub struct Loaded<T> {
+    /// Its URL (or file).
+    pub url: String,
+    /// The exact bytes received.
+    pub bytes: Bytes,
+    /// Parsed.
+    pub parsed: Signed<T>,
+}
+
+/// A delegated targets role and the keys that authorize it.
+#[derive(Debug, Clone)]
+pub struct LoadedDelegated {
+    /// Role name.
+    pub name: String,
+    /// The delegating role.
+    pub parent: String,
+    /// The delegating role's keys for its delegations.
+    pub keys: HashMap<Decoded<Hex>, Key>,
+    /// The key ids the delegation authorizes.
+    pub keyids: Vec<Decoded<Hex>>,
+    /// The threshold.
+    pub threshold: u64,
+    /// The metadata.
+    pub metadata: Loaded<Targets>,
+}
+
+/// Everything received, as far as it goes.
+#[derive(Debug, Clone)]
+pub struct Collected {
+    /// The trusted root (the run's anchor).
+    pub trusted: Loaded<Root>,
+    /// Each newer root of the rotation, in order (5.3.3).
+    pub rotations: Vec<Loaded<Root>>,
+    /// `N+1.root.json` after the last root: whether the server said it does not exist, or failed.
+    pub next_root_probe: Option<(Url, crate::source::transport::Outcome)>,
+    /// Timestamp (5.4).
+    pub timestamp: Option<Loaded<Timestamp>>,
+    /// Snapshot (5.5).
+    pub snapshot: Option<Loaded<Snapshot>>,
+    /// Top-level targets (5.6).
+    pub targets: Option<Loaded<Targets>>,
+    /// Delegated targets roles in pre-order (5.6.7).
+    pub delegated: Vec<LoadedDelegated>,
+}
+
+impl Collected {
+    /// The newest root of the chain.
+    pub fn final_root(&self) -> &Loaded<Root> {
+        self.rotations.last().unwrap_or(&self.trusted)
+    }
+}
+
+/// tough's file name for a delegated role: every byte but `[A-Za-z0-9_.~-]` percent-encoded.
+pub fn role_file_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn load<T: serde::de::DeserializeOwned>(rec: &Recording, url: &Url) -> Option<Loaded<T>> {
+    let bytes = rec.bytes(url)?.clone();
+    let parsed = serde_json::from_slice(&bytes).ok()?;
+    Some(Loaded {
+        url: url.to_string(),
+        bytes,
+        parsed,
+    })
+}
+
+/// Rebuild the run's metadata from the recording.
+pub fn collect(trusted: Loaded<Root>, rec: &Recording, metadata_url: &Url) -> Collected {
+    let join = |path: &str| metadata_url.join(path).ok();
+    let mut rotations: Vec<Loaded<Root>> = Vec::new();
+    let mut next_root_probe = None;
+    let mut version = trusted.parsed.signed.version.get();
+    // 5.3.3: N+1.root.json, one version at a time.
+    while let Some(url) = join(&format!("{}.root.json", version.saturating_add(1))) {
+        match load::<Root>(rec, &url) {
+            Some(root) => {
+                version = root.parsed.signed.version.get();
+                rotations.push(root);
+                if version == u64::MAX || rotations.len() > 100_000 {
+                    break;
+                }
+            }
+            None => {
+                next_root_probe = rec.get(&url).cloned().map(|o| (url, o));
+                break;
+            }
+        }
+    }
+    let mut c = Collected {
+        trusted,
+        rotations,
+        next_root_probe,
+        timestamp: None,
+        snapshot: None,
+        targets: None,
+        delegated: Vec::new(),
+    };
+    let consistent = c.final_root().parsed.signed.consistent_snapshot;
+    let versioned = |version: u64, name: &str| {
+        if consistent {
+            join(&format!("{version}.{name}"))
+        } else {
+            join(name)
+        }
+    };
+    // 5.4: timestamp.json, never versioned.
+    c.timestamp = join("timestamp.json").and_then(|u| load(rec, &u));
+    // 5.5: the snapshot version the timestamp names.
+    c.snapshot = c
+        .timestamp
+        .as_ref()
+        .and_then(|t| t.parsed.signed.meta.get("snapshot.json"))
+        .and_then(|m| versioned(m.version.get(), "snapshot.json"))
+        .and_then(|u| load(rec, &u));
+    let Some(snapshot) = &c.snapshot else {
+        return c;
+    };
+    // 5.6: the targets version the snapshot names.
+    c.targets = snapshot
+        .parsed
+        .signed
+        .meta
+        .get("targets.json")
+        .and_then(|m| versioned(m.version.get(), "targets.json"))
+        .and_then(|u| load(rec, &u));
+    // 5.6.7: delegations, pre-order depth-first.
+    let mut delegated = Vec::new();
+    if let Some(targets) = &c.targets {
+        let mut seen = HashSet::new();
+        walk(
+            "targets",
+            &targets.parsed.signed,
+            &snapshot.parsed.signed,
+            &versioned,
+            rec,
+            &mut seen,
+            &mut delegated,
+        );
+    }
+    c.delegated = delegated;
+    c
+}
+
+fn walk(
+    parent: &str,
+    targets: &Targets,
+    snapshot: &Snapshot,
+    versioned: &dyn Fn(u64, &str) -> Option<Url>,
+    rec: &Recording,
+    seen: &mut HashSet<String>,
+    out: &mut Vec<LoadedDelegated>,
+) {
+    let Some(delegations) = &targets.delegations else {
+        return;
+    };
+    for role in &delegations.roles {
+        if out.len() >= MAX_DELEGATED_ROLES || !seen.insert(role.name.clone()) {
+            continue;
+        }
+        let Some(meta) = snapshot.meta.get(&format!("{}.json", role.name)) else {
+            continue;
+        };
+        let file = format!("{}.json", role_file_name(&role.name));
+        let Some(metadata) =
+            versioned(meta.version.get(), &file).and_then(|u| load::<Targets>(rec, &u))
+        else {
+            continue;
+        };
+        let child = metadata.parsed.signed.clone();
+        out.push(LoadedDelegated {
+            name: role.name.clone(),
+            parent: parent.to_owned(),
+            keys: delegations.keys.clone(),
+            keyids: role.keyids.clone(),
+            threshold: role.threshold.get(),
+            metadata,
+        });
+        walk(&role.name, &child, snapshot, versioned, rec, seen, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_file_names_match_tough() {
+        assert_eq!(role_file_name("a/b"), "a%2Fb");
+        assert_eq!(role_file_name("../x"), "..%2Fx");
+        assert_eq!(role_file_name("role-1_x.y~"), "role-1_x.y~");
+    }
+}

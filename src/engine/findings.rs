@@ -1,0 +1,136 @@
+//! tough's errors as findings: a stable code, the role or URL concerned, tough's own words.
+
+use crate::report::{Code, Finding};
+use crate::source::transport::{error_chain, NetError, NetErrorKind};
+use tough::error::Error as ToughError;
+use tough::schema::Error as SchemaError;
+use tough::TransportErrorKind;
+
+/// The finding for a failed tough load or target read.
+pub fn from_tough(err: &ToughError) -> Finding {
+    let message = format!("tough rejected the repository: {}", error_chain(err));
+    let (code, role, url): (Code, Option<String>, Option<String>) = match err {
+        ToughError::VerifyMetadata { role, source, .. } => {
+            (schema_code(source), Some(role.to_string()), None)
+        }
+        ToughError::VerifyRoleMetadata { role, source, .. } => {
+            (schema_code(source), Some(role.clone()), None)
+        }
+        ToughError::VerifyTrustedMetadata { source, .. } => {
+            let code = match source {
+                SchemaError::SignatureThreshold { .. } | SchemaError::DuplicateKeyId { .. } => {
+                    Code::UntrustedRoot
+                }
+                _ => Code::Malformed,
+            };
+            (code, Some("root".into()), None)
+        }
+        ToughError::ParseTrustedMetadata { .. } => (Code::UntrustedRoot, Some("root".into()), None),
+        ToughError::ParseMetadata { role, .. } => (Code::Malformed, Some(role.to_string()), None),
+        ToughError::OlderMetadata { role, .. } => (Code::Rollback, Some(role.to_string()), None),
+        ToughError::OlderSnapshotInTimestamp { .. } => {
+            (Code::Rollback, Some("timestamp".into()), None)
+        }
+        ToughError::SnapshotRoleMissing { .. } | ToughError::SnapshotRoleRollback { .. } => {
+            (Code::Rollback, Some("snapshot".into()), None)
+        }
+        ToughError::VersionMismatch { role, .. } => {
+            (Code::VersionMismatch, Some(role.to_string()), None)
+        }
+        ToughError::ExpiredMetadata { role, .. } => (Code::Expired, Some(role.to_string()), None),
+        ToughError::MaxSizeExceeded { .. } => (Code::LengthExceeded, None, None),
+        ToughError::HashMismatch { .. } => (Code::HashMismatch, None, None),
+        ToughError::TimestampMetaLength { .. } | ToughError::MissingSnapshotMeta { .. } => {
+            (Code::Malformed, Some("timestamp".into()), None)
+        }
+        ToughError::SnapshotTargetsMetaMissing { .. } => {
+            (Code::Malformed, Some("snapshot".into()), None)
+        }
+        ToughError::MetaMissing { role, .. } => (Code::Malformed, Some(role.to_string()), None),
+        ToughError::Transport { url, source, .. } => {
+            let code = transport_code(source);
+            (code, role_of_url(url), Some(url.to_string()))
+        }
+        ToughError::UnsafeTargetNameDotDot { .. }
+        | ToughError::UnsafeTargetNameEmpty { .. }
+        | ToughError::UnsafeTargetNameSlash { .. }
+        | ToughError::InvalidTargetName { .. }
+        | ToughError::TargetNameResolve { .. } => (Code::UnsafeTargetName, None, None),
+        _ => (Code::Rejected, None, None),
+    };
+    let mut f = Finding::error(code, message);
+    f.role = role;
+    f.url = url;
+    f
+}
+
+fn schema_code(e: &SchemaError) -> Code {
+    match e {
+        SchemaError::DuplicateKeyId { .. } => Code::DuplicateSignature,
+        SchemaError::SignatureThreshold { .. } | SchemaError::MissingRole { .. } => {
+            Code::SignatureThreshold
+        }
+        _ => Code::Malformed,
+    }
+}
+
+/// Classify a transport failure by what is inside it.
+pub fn transport_code(e: &tough::TransportError) -> Code {
+    if e.kind() == TransportErrorKind::FileNotFound {
+        return Code::NotFound;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(net) = s.downcast_ref::<NetError>() {
+            return match net.kind {
+                NetErrorKind::Unreachable | NetErrorKind::Status(_) => Code::Unreachable,
+                NetErrorKind::Io => Code::NotFound,
+            };
+        }
+        if let Some(t) = s.downcast_ref::<ToughError>() {
+            match t {
+                ToughError::MaxSizeExceeded { .. } => return Code::LengthExceeded,
+                ToughError::HashMismatch { .. } => return Code::HashMismatch,
+                _ => {}
+            }
+        }
+        source = s.source();
+    }
+    if e.kind() == TransportErrorKind::UnsupportedUrlScheme {
+        Code::Unreachable
+    } else {
+        Code::Rejected
+    }
+}
+
+/// Which role a metadata URL holds, from its file name (`3.root.json`, `timestamp.json`, ...).
+pub fn role_of_url(url: &url::Url) -> Option<String> {
+    let file = url.path_segments()?.next_back()?;
+    let stem = file.strip_suffix(".json")?;
+    let name = match stem.split_once('.') {
+        Some((v, rest)) if v.bytes().all(|b| b.is_ascii_digit()) => rest,
+        _ => stem,
+    };
+    Some(crate::source::state::decode_name(name).unwrap_or_else(|| name.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_from_urls() {
+        let r = |s: &str| role_of_url(&url::Url::parse(s).unwrap());
+        assert_eq!(r("https://x/m/3.root.json").as_deref(), Some("root"));
+        assert_eq!(
+            r("https://x/m/timestamp.json").as_deref(),
+            Some("timestamp")
+        );
+        assert_eq!(
+            r("https://x/m/12.snapshot.json").as_deref(),
+            Some("snapshot")
+        );
+        assert_eq!(r("https://x/m/4.a%2Fb.json").as_deref(), Some("a/b"));
+        assert_eq!(r("https://x/t/abc.img"), None);
+    }
+}

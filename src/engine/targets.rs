@@ -1,0 +1,368 @@
+//! Download targets through tough and check them (TUF 5.7.3: "download the target ... up to the
+//! number of bytes specified in the targets metadata, and verify that its hashes match").
+//!
+//! tough checks only the SHA-256 and a maximum length. tufwatch also checks every other listed
+//! hash it knows (SHA-512) and that the length is exactly the signed one. With an output
+//! directory, a target is written to a temporary file beside its destination and renamed into
+//! place only after every check passed: never a partially verified file, never outside the
+//! directory.
+
+use crate::digest::MultiHasher;
+use crate::error::{Error, Result};
+use crate::report::{Code, Finding, TargetReport};
+use futures::StreamExt;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+use tough::schema::Target;
+use tough::{Repository, TargetName};
+
+/// Which targets to download.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TargetSelection {
+    /// None: metadata only.
+    #[default]
+    None,
+    /// These names.
+    Named(Vec<String>),
+    /// Every target the metadata lists.
+    All,
+}
+
+/// Why a target name cannot be written below an output directory, if it cannot.
+pub fn unsafe_name(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("it is empty");
+    }
+    if name.contains('\0') {
+        return Some("it contains a NUL byte");
+    }
+    if name.contains('\\') {
+        return Some("it contains a backslash");
+    }
+    if name.starts_with('/') {
+        return Some("it is an absolute path");
+    }
+    for part in name.split('/') {
+        match part {
+            "" => return Some("it has an empty path component"),
+            "." | ".." => return Some("it has a '.' or '..' path component"),
+            _ => {}
+        }
+    }
+    let p = Path::new(name);
+    if p.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return Some("it is not a plain relative path");
+    }
+    None
+}
+
+/// Download, check and (with `out`) write each selected target.
+pub async fn fetch_targets(
+    repo: &Repository,
+    selection: &TargetSelection,
+    out: Option<&Path>,
+    progress: bool,
+) -> Result<(Vec<TargetReport>, Vec<Finding>)> {
+    let listed = repo.targets().signed.targets_map();
+    let mut names: Vec<String> = match selection {
+        TargetSelection::None => return Ok((Vec::new(), Vec::new())),
+        TargetSelection::All => listed.keys().map(|n| n.raw().to_owned()).collect(),
+        TargetSelection::Named(n) => n.clone(),
+    };
+    names.sort();
+    names.dedup();
+    let out = match out {
+        Some(dir) => Some(prepare_out(dir)?),
+        None => None,
+    };
+    let mut reports = Vec::new();
+    let mut findings = Vec::new();
+    for name in names {
+        if let Some(why) = unsafe_name(&name) {
+            findings.push(
+                Finding::error(
+                    Code::UnsafeTargetName,
+                    format!(
+                        "refusing target {name:?}: {why}, so it could escape the output directory"
+                    ),
+                )
+                .target(&name),
+            );
+            continue;
+        }
+        let entry = TargetName::new(name.as_str())
+            .ok()
+            .and_then(|tn| listed.get(&tn).map(|t| (tn, *t)));
+        let Some((target_name, target)) = entry else {
+            findings.push(
+                Finding::error(
+                    Code::TargetMissing,
+                    format!("target {name:?} is not listed by the signed targets metadata"),
+                )
+                .target(&name),
+            );
+            continue;
+        };
+        let (report, finding) =
+            fetch_one(repo, &name, &target_name, target, out.as_deref(), progress).await?;
+        reports.push(report);
+        findings.extend(finding);
+    }
+    Ok((reports, findings))
+}
+
+fn prepare_out(dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        what: "output directory",
+        path: dir.to_owned(),
+        source,
+    })?;
+    dir.canonicalize().map_err(|source| Error::Write {
+        what: "output directory",
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+fn signed_hashes(target: &Target) -> BTreeMap<String, String> {
+    let mut hashes = BTreeMap::new();
+    hashes.insert("sha256".to_owned(), hex::encode(&target.hashes.sha256));
+    for (alg, value) in &target.hashes._extra {
+        if let Some(v) = value.as_str() {
+            hashes.insert(alg.clone(), v.to_ascii_lowercase());
+        }
+    }
+    hashes
+}
+
+async fn fetch_one(
+    repo: &Repository,
+    name: &str,
+    target_name: &TargetName,
+    target: &Target,
+    out: Option<&Path>,
+    progress: bool,
+) -> Result<(TargetReport, Option<Finding>)> {
+    let hashes = signed_hashes(target);
+    let mut report = TargetReport {
+        name: name.to_owned(),
+        length: target.length,
+        hashes: hashes.clone(),
+        verified: false,
+        written_to: None,
+    };
+    let fail = |code: Code, message: String| Some(Finding::error(code, message).target(name));
+
+    // Where the file goes: below `out`, checked again after the directories exist, since a
+    // symbolic link inside `out` could point elsewhere.
+    let mut sink = match out {
+        Some(dir) => Some(Sink::create(dir, name)?),
+        None => None,
+    };
+
+    let stream = match repo.read_target(target_name).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return Ok((
+                report,
+                fail(
+                    Code::TargetMissing,
+                    format!("target {name:?} is not listed"),
+                ),
+            ))
+        }
+        Err(e) => {
+            let mut f = super::findings::from_tough(&e);
+            f.target = Some(name.to_owned());
+            return Ok((report, Some(f)));
+        }
+    };
+    let bar = progress_bar(progress, name, target.length);
+    let mut hasher = MultiHasher::default();
+    let mut stream = Box::pin(stream);
+    while let Some(chunk) = stream.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                let mut f = super::findings::from_tough(&e);
+                f.target = Some(name.to_owned());
+                return Ok((report, Some(f)));
+            }
+        };
+        hasher.update(&chunk);
+        if hasher.length() > target.length {
+            return Ok((
+                report,
+                fail(
+                    Code::LengthExceeded,
+                    format!(
+                        "target {name:?} sent more than its signed length of {} bytes",
+                        target.length
+                    ),
+                ),
+            ));
+        }
+        if let Some(s) = sink.as_mut() {
+            s.write(&chunk)?;
+        }
+        if let Some(b) = &bar {
+            b.set_position(hasher.length());
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let (sha256, sha512, length) = hasher.finish();
+    if length != target.length {
+        return Ok((
+            report,
+            fail(
+                Code::LengthMismatch,
+                format!(
+                    "target {name:?} has {length} bytes, but its signed length is {}",
+                    target.length
+                ),
+            ),
+        ));
+    }
+    for (alg, expected) in &hashes {
+        let actual = match alg.as_str() {
+            "sha256" => &sha256,
+            "sha512" => &sha512,
+            _ => continue,
+        };
+        if actual != expected {
+            return Ok((
+                report,
+                fail(
+                    Code::HashMismatch,
+                    format!(
+                        "target {name:?} has {alg} {actual}, but the signed {alg} is {expected}"
+                    ),
+                ),
+            ));
+        }
+    }
+    report.verified = true;
+    if let Some(s) = sink {
+        report.written_to = Some(s.commit()?.display().to_string());
+    }
+    Ok((report, None))
+}
+
+fn progress_bar(enabled: bool, name: &str, length: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !enabled || !std::io::stderr().is_terminal() || length < 8 * 1024 * 1024 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(length);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(name.to_owned());
+    Some(bar)
+}
+
+/// A temporary file beside the destination, renamed into place by [`Sink::commit`] and removed
+/// if dropped before.
+struct Sink {
+    tmp: tempfile::NamedTempFile,
+    dest: PathBuf,
+}
+
+impl Sink {
+    fn create(out: &Path, name: &str) -> Result<Self> {
+        let dest = out.join(name);
+        let parent = dest.parent().unwrap_or(out).to_owned();
+        let err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::Write {
+                what: "target",
+                path,
+                source,
+            }
+        };
+        std::fs::create_dir_all(&parent).map_err(err(&parent))?;
+        let real = parent.canonicalize().map_err(err(&parent))?;
+        if !real.starts_with(out) {
+            return Err(Error::Invalid {
+                what: "output directory",
+                path: parent.display().to_string(),
+                message: format!(
+                    "resolves to {}, outside {}; refusing to write target {name:?}",
+                    real.display(),
+                    out.display()
+                ),
+            });
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix(".tufwatch-partial-")
+            .tempfile_in(&real)
+            .map_err(err(&real))?;
+        let file_name = dest.file_name().map(|f| real.join(f)).unwrap_or(dest);
+        Ok(Sink {
+            tmp,
+            dest: file_name,
+        })
+    }
+
+    fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        self.tmp.write_all(chunk).map_err(|source| Error::Write {
+            what: "target",
+            path: self.tmp.path().to_owned(),
+            source,
+        })
+    }
+
+    fn commit(self) -> Result<PathBuf> {
+        self.tmp
+            .as_file()
+            .sync_all()
+            .map_err(|source| Error::Write {
+                what: "target",
+                path: self.tmp.path().to_owned(),
+                source,
+            })?;
+        let dest = self.dest;
+        self.tmp.persist(&dest).map_err(|e| Error::Write {
+            what: "target",
+            path: dest.clone(),
+            source: e.error,
+        })?;
+        Ok(dest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unsafe_name;
+
+    #[test]
+    fn traversal_is_refused() {
+        for bad in [
+            "../x",
+            "/abs",
+            "a/../../b",
+            "a//b",
+            "./a",
+            "a/.",
+            "",
+            "a\\b",
+            "a\0b",
+        ] {
+            assert!(unsafe_name(bad).is_some(), "{bad:?}");
+        }
+        for good in [
+            "manifest.json",
+            "a/b.img",
+            "bottlerocket-aws-k8s-1.31-x86_64-1.26.1-abc-root.ext4.lz4",
+            "..x",
+            "x..",
+        ] {
+            assert_eq!(unsafe_name(good), None, "{good:?}");
+        }
+    }
+}

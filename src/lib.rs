@@ -1,0 +1,16 @@
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+//! tufwatch: tells a Bottlerocket operator, with cryptographic evidence, whether their update
+//! repository can be trusted.
+//!
+//! The flow: [`source`] resolves where a repository is and what anchors trust in it;
+//! [`engine`] verifies it with tough and checks further where tough is weaker than the TUF
+//! specification; [`report`] holds the result as plain data with presenters and the exit code;
+//! [`cli`] is the command line over all of it.
+
+pub mod cli;
+pub mod digest;
+pub mod engine;
+pub mod error;
+pub mod report;
+pub mod source;

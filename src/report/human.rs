@@ -1,0 +1,177 @@
+//! The report for a person at a terminal: short, aligned, the verdict last.
+
+use super::{Report, RoleVerdict, Severity, SignatureStatus, Signatures, Verdict};
+use crate::engine::expiry::human_duration;
+use std::fmt::Write;
+
+/// Render a report as text.
+pub fn render(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "repository  {}", r.repository.metadata_url);
+    if r.repository.targets_url != r.repository.metadata_url {
+        let _ = writeln!(s, "targets     {}", r.repository.targets_url);
+    }
+    let _ = writeln!(
+        s,
+        "trust       {} (version {}, sha512 {}…, pinned by {})",
+        r.trusted_root.source,
+        r.trusted_root.version,
+        &r.trusted_root.sha512[..16.min(r.trusted_root.sha512.len())],
+        r.trusted_root.pinned_by
+    );
+    if r.root_chain.len() > 1 {
+        let chain: Vec<String> = r.root_chain.iter().map(u64::to_string).collect();
+        let _ = writeln!(s, "rotation    root {}", chain.join(" -> "));
+    }
+    let when = if r.reference_time == r.started_at {
+        "now".to_owned()
+    } else {
+        "--at".to_owned()
+    };
+    let _ = writeln!(
+        s,
+        "checked at  {} ({when})",
+        r.reference_time.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    let _ = writeln!(s);
+
+    let w = r
+        .roles
+        .iter()
+        .map(|x| x.role.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        s,
+        "{:<w$}  {:>7}  {:<34}  {:<7}  SIGNED BY (valid/authorized keys, threshold: key ids)",
+        "ROLE", "VERSION", "EXPIRES", "VERDICT"
+    );
+    for role in &r.roles {
+        let rel = role.expires_in_seconds;
+        let rel_text = if rel > 0 {
+            format!("in {}", human_duration(chrono::Duration::seconds(rel)))
+        } else {
+            format!("{} ago", human_duration(chrono::Duration::seconds(rel)))
+        };
+        let expires = format!("{} ({rel_text})", role.expires.format("%Y-%m-%d %H:%M"));
+        let mut signed = signed_by(&role.signatures);
+        if let Some(rot) = &role.rotation_signatures {
+            signed.push_str(&format!("; previous root's keys {}", signed_by(rot)));
+        }
+        let verdict = match role.verdict {
+            RoleVerdict::Ok => "ok",
+            RoleVerdict::Warning => "warning",
+            RoleVerdict::Fail => "FAIL",
+        };
+        let _ = writeln!(
+            s,
+            "{:<w$}  {:>7}  {:<34}  {verdict:<7}  {signed}",
+            role.role, role.version, expires
+        );
+    }
+    if !r.targets.is_empty() {
+        let _ = writeln!(s);
+        let ok = r.targets.iter().filter(|t| t.verified).count();
+        let _ = writeln!(s, "targets     {ok} of {} verified", r.targets.len());
+        for t in &r.targets {
+            let mark = if t.verified { "ok  " } else { "FAIL" };
+            let dest = t
+                .written_to
+                .as_ref()
+                .map(|d| format!(" -> {d}"))
+                .unwrap_or_default();
+            let _ = writeln!(s, "  {mark} {} ({} bytes){dest}", t.name, t.length);
+        }
+    }
+    if let Some(dir) = &r.state.dir {
+        let _ = writeln!(s);
+        let prev = if r.state.previous.is_empty() {
+            "first run for this repository".to_owned()
+        } else {
+            let v: Vec<String> = r
+                .state
+                .previous
+                .iter()
+                .map(|(k, v)| format!("{k} v{v}"))
+                .collect();
+            format!("previous run trusted {}", v.join(", "))
+        };
+        let saved = if r.state.updated {
+            "saved"
+        } else {
+            "not updated"
+        };
+        let _ = writeln!(s, "state       {dir} ({prev}; {saved})");
+    }
+    if !r.findings.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "findings");
+        for f in &r.findings {
+            let sev = match f.severity {
+                Severity::Error => "error  ",
+                Severity::Warning => "warning",
+            };
+            let subject = f
+                .role
+                .as_ref()
+                .or(f.target.as_ref())
+                .map(|x| format!(" [{x}]"))
+                .unwrap_or_default();
+            let _ = writeln!(s, "  {sev} {}{subject}: {}", f.code.as_str(), f.message);
+            if let Some(url) = &f.url {
+                let _ = writeln!(s, "          at {url}");
+            }
+        }
+    }
+    let _ = writeln!(s);
+    let errors = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = r.findings.len() - errors;
+    let verdict = match r.verdict {
+        Verdict::Pass => "PASS: the repository verified",
+        Verdict::Fail => "FAIL: the repository did not verify",
+        Verdict::Incomplete => "INCOMPLETE: the verification could not finish",
+    };
+    let _ = writeln!(
+        s,
+        "{verdict} ({errors} error{}, {warnings} warning{})",
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" }
+    );
+    s
+}
+
+fn count(sig: &Signatures) -> String {
+    format!(
+        "{}/{} (need {})",
+        sig.valid_keyids.len(),
+        sig.authorized_keys,
+        sig.threshold
+    )
+}
+
+fn signed_by(sig: &Signatures) -> String {
+    let mut text = count(sig);
+    let ids: Vec<&str> = sig
+        .valid_keyids
+        .iter()
+        .map(|k| &k[..8.min(k.len())])
+        .collect();
+    if !ids.is_empty() {
+        text.push_str(": ");
+        text.push_str(&ids.join(" "));
+    }
+    let bad = sig
+        .signatures
+        .iter()
+        .filter(|c| c.status != SignatureStatus::Valid)
+        .count();
+    if bad > 0 {
+        text.push_str(&format!(" +{bad} not counted"));
+    }
+    text
+}

@@ -1,0 +1,389 @@
+//! The report of a run: plain data that derives `Serialize`.
+//!
+//! The JSON form of [`Report`] is the `--format json` output and is documented field by field in
+//! `docs/report.md`. Presenters (see [`human`]) render the same value; [`Report::exit_code`] is the
+//! one function that maps a report to the process exit code.
+
+pub mod human;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The version of the report format. Bumped when a field changes meaning or disappears.
+pub const REPORT_FORMAT: u32 = 1;
+
+/// Exit code: every check passed (warnings allowed).
+pub const EXIT_OK: i32 = 0;
+/// Exit code: verification findings (a check failed).
+pub const EXIT_FINDINGS: i32 = 1;
+/// Exit code: tufwatch could not run (bad arguments, unreadable files, network unreachable).
+pub const EXIT_COULD_NOT_RUN: i32 = 2;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth knowing; the verification still passes.
+    Warning,
+    /// The repository (or the run) fails.
+    Error,
+}
+
+/// The stable, machine-readable kind of a finding. The serialized names never change meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// Metadata is expired at the reference time (TUF 5.3.10, 5.4.4, 5.5.6, 5.6.5: freeze attack).
+    Expired,
+    /// Metadata expires within the warning window (a warning).
+    ExpiringSoon,
+    /// Fewer valid signatures by authorized keys than the role's threshold.
+    SignatureThreshold,
+    /// One key signed the same metadata more than once; tough refuses such metadata.
+    DuplicateSignature,
+    /// A version lower than one trusted before (TUF 5.3.5, 5.4.3, 5.5.5, and the saved state).
+    Rollback,
+    /// The same version as trusted before, with different bytes (tufwatch is stricter than tough).
+    VersionReused,
+    /// A version other than the one the referring metadata names (TUF 5.5.4, 5.6.4).
+    VersionMismatch,
+    /// Bytes whose hash is not the one the signed metadata lists.
+    HashMismatch,
+    /// More bytes than the signed length or the size limit allows (endless data attack).
+    LengthExceeded,
+    /// Fewer bytes than the signed length.
+    LengthMismatch,
+    /// A metadata or target file that the repository does not have (HTTP 404, missing file).
+    NotFound,
+    /// The server could not be reached or did not answer in time (the run is incomplete).
+    Unreachable,
+    /// Metadata that is not valid JSON or not valid TUF metadata.
+    Malformed,
+    /// The trusted root does not match its pin, or does not verify itself.
+    UntrustedRoot,
+    /// A requested target is not listed by the signed targets metadata.
+    TargetMissing,
+    /// A target name that would escape the output directory.
+    UnsafeTargetName,
+    /// A failure tough reports that fits no other code; the message has tough's words.
+    Rejected,
+}
+
+impl Code {
+    /// The serialized name, as in the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Expired => "expired",
+            Code::ExpiringSoon => "expiring_soon",
+            Code::SignatureThreshold => "signature_threshold",
+            Code::DuplicateSignature => "duplicate_signature",
+            Code::Rollback => "rollback",
+            Code::VersionReused => "version_reused",
+            Code::VersionMismatch => "version_mismatch",
+            Code::HashMismatch => "hash_mismatch",
+            Code::LengthExceeded => "length_exceeded",
+            Code::LengthMismatch => "length_mismatch",
+            Code::NotFound => "not_found",
+            Code::Unreachable => "unreachable",
+            Code::Malformed => "malformed",
+            Code::UntrustedRoot => "untrusted_root",
+            Code::TargetMissing => "target_missing",
+            Code::UnsafeTargetName => "unsafe_target_name",
+            Code::Rejected => "rejected",
+        }
+    }
+
+    /// Whether a finding of this kind means the run could not be completed (exit code 2)
+    /// rather than that the repository failed a check (exit code 1).
+    pub fn means_incomplete(self) -> bool {
+        matches!(self, Code::Unreachable)
+    }
+}
+
+/// One thing a run found: a failed check (error) or something to watch (warning).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable machine-readable kind.
+    pub code: Code,
+    /// `error` or `warning`.
+    pub severity: Severity,
+    /// The role concerned (`root`, `timestamp`, `snapshot`, `targets`, or a delegated role's name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The target concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The URL (or file) concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// What happened, for a person.
+    pub message: String,
+}
+
+impl Finding {
+    /// An error finding.
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        Finding {
+            code,
+            severity: Severity::Error,
+            role: None,
+            target: None,
+            url: None,
+            message: message.into(),
+        }
+    }
+
+    /// A warning finding.
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
+        Finding {
+            severity: Severity::Warning,
+            ..Finding::error(code, message)
+        }
+    }
+
+    /// The same finding, about `role`.
+    #[must_use]
+    pub fn role(mut self, role: impl Into<String>) -> Self {
+        self.role = Some(role.into());
+        self
+    }
+
+    /// The same finding, about `target`.
+    #[must_use]
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    /// The same finding, about `url`.
+    #[must_use]
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+}
+
+/// The overall outcome of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every check passed (there may be warnings).
+    Pass,
+    /// At least one check failed.
+    Fail,
+    /// The run could not complete (for example, the server was unreachable).
+    Incomplete,
+}
+
+/// The status of one signature on a metadata file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureStatus {
+    /// Valid, by a key the role authorizes: it counts toward the threshold.
+    Valid,
+    /// By an authorized key, but the signature does not verify.
+    Invalid,
+    /// By a key the trusted metadata does not list at all.
+    UnknownKey,
+    /// By a listed key that this role does not authorize.
+    NotAuthorized,
+    /// A second signature by a key that already signed: never counted twice.
+    Duplicate,
+}
+
+/// One signature on a metadata file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureCheck {
+    /// Key id (hex), as written in the signature.
+    pub keyid: String,
+    /// What tufwatch found of it.
+    pub status: SignatureStatus,
+}
+
+/// The signatures of a role against the keys and threshold that authorize it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signatures {
+    /// Which metadata's keys were used: `root vN` or the delegating role.
+    pub keys_from: String,
+    /// How many valid signatures by distinct authorized keys are required.
+    pub threshold: u64,
+    /// How many keys the role authorizes.
+    pub authorized_keys: usize,
+    /// Distinct authorized keys with a valid signature.
+    pub valid_keyids: Vec<String>,
+    /// Every signature present, in file order.
+    pub signatures: Vec<SignatureCheck>,
+}
+
+impl Signatures {
+    /// Whether the threshold is met.
+    pub fn threshold_met(&self) -> bool {
+        self.valid_keyids.len() as u64 >= self.threshold
+    }
+}
+
+/// The outcome for one role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleVerdict {
+    /// Verified.
+    Ok,
+    /// Verified, with a warning (for example, it expires soon).
+    Warning,
+    /// Failed a check.
+    Fail,
+}
+
+/// One verified (or rejected) role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleReport {
+    /// `root`, `timestamp`, `snapshot`, `targets`, or a delegated role's name.
+    pub role: String,
+    /// The role that delegates to this one, for delegated roles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegated_by: Option<String>,
+    /// The metadata version.
+    pub version: u64,
+    /// When it expires.
+    pub expires: DateTime<Utc>,
+    /// Seconds from the reference time to expiry (negative: already expired).
+    pub expires_in_seconds: i64,
+    /// Where its bytes came from.
+    pub url: String,
+    /// Length in bytes of the file received.
+    pub length: u64,
+    /// SHA-256 of the bytes received (hex).
+    pub sha256: String,
+    /// Signatures against the threshold.
+    pub signatures: Signatures,
+    /// For a root reached by rotation: its signatures against the previous root's root keys
+    /// (TUF 5.3.4 requires both thresholds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation_signatures: Option<Signatures>,
+    /// The outcome for this role.
+    pub verdict: RoleVerdict,
+}
+
+/// A target that was downloaded and checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetReport {
+    /// The target's name in the signed metadata.
+    pub name: String,
+    /// The signed length.
+    pub length: u64,
+    /// The signed hashes (algorithm -> hex); every listed one was checked.
+    pub hashes: BTreeMap<String, String>,
+    /// Whether the bytes matched the signed length and every hash.
+    pub verified: bool,
+    /// Where the verified file was written, with `--out`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written_to: Option<String>,
+}
+
+/// Where the trust anchor came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedRootReport {
+    /// The file or URL the root was read from.
+    pub source: String,
+    /// SHA-512 of its bytes (hex).
+    pub sha512: String,
+    /// Its version.
+    pub version: u64,
+    /// How it was pinned: the pin (name and date) it matched, `--root-sha512`, or `none`.
+    pub pinned_by: String,
+}
+
+/// What the saved state (rollback protection between runs) contributed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateReport {
+    /// The state directory of this repository; absent with `--no-state`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// Versions trusted by the previous run (role -> version), if there was one.
+    pub previous: BTreeMap<String, u64>,
+    /// Whether this run saved its metadata as the new trusted state.
+    pub updated: bool,
+}
+
+/// The repository a run looked at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepositoryReport {
+    /// Base URL of the metadata.
+    pub metadata_url: String,
+    /// Base URL of the targets.
+    pub targets_url: String,
+    /// Bottlerocket variant, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// Bottlerocket architecture, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+}
+
+/// The report of `tufwatch verify`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Version of this report format.
+    pub report_format: u32,
+    /// `tufwatch <version>`.
+    pub tool: String,
+    /// The TUF client that decided (`tough <version>`).
+    pub engine: String,
+    /// When the run started (wall clock).
+    pub started_at: DateTime<Utc>,
+    /// The moment expiry was judged at: the start, or `--at`.
+    pub reference_time: DateTime<Utc>,
+    /// The warning window, in seconds.
+    pub expiry_warning_seconds: i64,
+    /// The repository.
+    pub repository: RepositoryReport,
+    /// The trust anchor.
+    pub trusted_root: TrustedRootReport,
+    /// Root versions walked, from the trusted root to the final one.
+    pub root_chain: Vec<u64>,
+    /// Every role, in the order of the TUF client workflow.
+    pub roles: Vec<RoleReport>,
+    /// Targets downloaded and checked.
+    pub targets: Vec<TargetReport>,
+    /// Rollback protection between runs.
+    pub state: StateReport,
+    /// Everything found, errors first.
+    pub findings: Vec<Finding>,
+    /// The overall outcome.
+    pub verdict: Verdict,
+}
+
+impl Report {
+    /// Derive the verdict from the findings and sort them, errors first.
+    pub fn finish(&mut self) {
+        self.findings
+            .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
+        self.verdict = verdict_of(&self.findings);
+    }
+
+    /// The process exit code for this report: 0 pass, 1 findings, 2 could not run.
+    pub fn exit_code(&self) -> i32 {
+        exit_code_of(self.verdict)
+    }
+}
+
+/// The verdict that a list of findings leads to.
+pub fn verdict_of(findings: &[Finding]) -> Verdict {
+    if findings.iter().any(|f| f.code.means_incomplete()) {
+        Verdict::Incomplete
+    } else if findings.iter().any(|f| f.severity == Severity::Error) {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    }
+}
+
+/// The exit code of a verdict.
+pub fn exit_code_of(verdict: Verdict) -> i32 {
+    match verdict {
+        Verdict::Pass => EXIT_OK,
+        Verdict::Fail => EXIT_FINDINGS,
+        Verdict::Incomplete => EXIT_COULD_NOT_RUN,
+    }
+}

@@ -1,0 +1,214 @@
+//! Trust anchors: pinned roots and the trusted root a run starts from.
+//!
+//! A root is trusted because its exact bytes have a SHA-512 the user or `trusted-roots/` pinned,
+//! never because it was the first one seen (no trust on first use).
+
+use crate::digest::sha512_hex;
+use crate::error::{Error, Result};
+use serde::Deserialize;
+use std::path::Path;
+use tough::schema::{Root, Signed};
+
+/// Bottlerocket's pin file, compiled in from `trusted-roots/bottlerocket.toml`.
+pub const BOTTLEROCKET_PINS: &str = include_str!("../../trusted-roots/bottlerocket.toml");
+
+/// A set of pinned roots for one repository family, as in `trusted-roots/*.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinSet {
+    /// Short name, e.g. `bottlerocket`.
+    pub name: String,
+    /// What the pins are for.
+    pub description: String,
+    /// Where the official root is published.
+    pub url: String,
+    /// The pinned SHA-512 values.
+    #[serde(rename = "pin")]
+    pub pins: Vec<Pin>,
+}
+
+/// One pinned SHA-512 of a root file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pin {
+    /// SHA-512 of the root file's exact bytes (128 hex digits).
+    pub sha512: String,
+    /// When the value was documented.
+    pub documented: String,
+    /// Where the value comes from.
+    pub source: String,
+}
+
+impl PinSet {
+    /// Parse a pin file; `origin` names it in errors.
+    pub fn parse(origin: &str, text: &str) -> Result<Self> {
+        let set: PinSet = toml::from_str(text).map_err(|e| Error::Invalid {
+            what: "pin file",
+            path: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        for pin in &set.pins {
+            if !is_sha512_hex(&pin.sha512) {
+                return Err(Error::Invalid {
+                    what: "pin file",
+                    path: origin.to_owned(),
+                    message: format!("{:?} is not 128 lower-case hex digits", pin.sha512),
+                });
+            }
+        }
+        Ok(set)
+    }
+
+    /// Bottlerocket's pins.
+    pub fn bottlerocket() -> Self {
+        // The compiled-in file is checked by a unit test, so this cannot fail at run time.
+        PinSet::parse("trusted-roots/bottlerocket.toml", BOTTLEROCKET_PINS)
+            .unwrap_or_else(|e| panic!("compiled-in pin file is invalid: {e}"))
+    }
+
+    /// The pin a SHA-512 matches, if any.
+    pub fn find(&self, sha512: &str) -> Option<&Pin> {
+        self.pins.iter().find(|p| p.sha512 == sha512)
+    }
+
+    /// How a matching root is described in reports.
+    pub fn describe(&self, pin: &Pin) -> String {
+        format!("{} pin documented {}", self.name, pin.documented)
+    }
+}
+
+/// Whether `s` is a SHA-512 in lower-case hex.
+pub fn is_sha512_hex(s: &str) -> bool {
+    s.len() == 128
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Normalize a user-given SHA-512 (`--sha512`, `--root-sha512`): trimmed, lower case, checked.
+pub fn parse_sha512_arg(flag: &'static str, value: &str) -> Result<String> {
+    let v = value.trim().to_ascii_lowercase();
+    if is_sha512_hex(&v) {
+        Ok(v)
+    } else {
+        Err(Error::Argument {
+            flag,
+            message: format!("{value:?} is not a SHA-512: expected 128 hex digits"),
+        })
+    }
+}
+
+/// The trust anchor of a run: the exact bytes of a root, and how they came to be trusted.
+#[derive(Debug, Clone)]
+pub struct TrustedRoot {
+    /// The exact bytes.
+    pub bytes: Vec<u8>,
+    /// The file or URL it was read from.
+    pub source: String,
+    /// SHA-512 of the bytes (hex).
+    pub sha512: String,
+    /// The root's version.
+    pub version: u64,
+    /// What pinned it (see [`crate::report::TrustedRootReport::pinned_by`]).
+    pub pinned_by: String,
+}
+
+impl TrustedRoot {
+    /// Check that `bytes` are a TUF root and record where they came from. `pinned_by` is filled
+    /// in by [`TrustedRoot::pin`].
+    pub fn parse(source: &str, bytes: Vec<u8>) -> Result<Self> {
+        let root: Signed<Root> = serde_json::from_slice(&bytes).map_err(|e| Error::Invalid {
+            what: "trusted root",
+            path: source.to_owned(),
+            message: format!("not a TUF root metadata file: {e}"),
+        })?;
+        Ok(TrustedRoot {
+            sha512: sha512_hex(&bytes),
+            version: root.signed.version.get(),
+            bytes,
+            source: source.to_owned(),
+            pinned_by: "none".to_owned(),
+        })
+    }
+
+    /// Read a root file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            what: "trusted root",
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&path.display().to_string(), bytes)
+    }
+
+    /// Accept the root only if it matches `expected` (a user-given SHA-512) or, without one, a
+    /// pin of `pins`. With neither a user value nor a pin set, the root is taken as the user gave
+    /// it and `pinned_by` says so.
+    pub fn pin(mut self, expected: Option<&str>, pins: Option<&PinSet>) -> Result<Self> {
+        if let Some(expected) = expected {
+            if self.sha512 != expected {
+                return Err(Error::UntrustedRoot(format!(
+                    "untrusted_root: {} has sha512 {} but {} was expected; refusing to trust it",
+                    self.source, self.sha512, expected
+                )));
+            }
+            self.pinned_by = "sha512 given by the user".to_owned();
+            return Ok(self);
+        }
+        match pins {
+            Some(set) => match set.find(&self.sha512) {
+                Some(pin) => {
+                    self.pinned_by = set.describe(pin);
+                    Ok(self)
+                }
+                None => Err(Error::UntrustedRoot(format!(
+                    "untrusted_root: {} (sha512 {}) matches none of the {} {} pins in trusted-roots/; \
+                     if Bottlerocket documents a new root, check its sha512 and pass it with --sha512 \
+                     (root fetch) or --root-sha512 (verify)",
+                    self.source,
+                    self.sha512,
+                    set.pins.len(),
+                    set.name
+                ))),
+            },
+            None => {
+                if let Some(pin) = PinSet::bottlerocket().find(&self.sha512) {
+                    self.pinned_by = PinSet::bottlerocket().describe(pin);
+                } else {
+                    self.pinned_by = "none: trusted as given with --root".to_owned();
+                }
+                Ok(self)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_in_pins_parse() {
+        let set = PinSet::bottlerocket();
+        assert_eq!(set.name, "bottlerocket");
+        assert_eq!(set.url, "https://cache.bottlerocket.aws/root.json");
+        assert!(set.pins.len() >= 2);
+        assert!(set.find(&"0".repeat(128)).is_none());
+    }
+
+    #[test]
+    fn sha512_args_are_checked() {
+        let upper = "AB".repeat(64);
+        assert_eq!(
+            parse_sha512_arg("--sha512", &upper).unwrap(),
+            "ab".repeat(64)
+        );
+        assert!(parse_sha512_arg("--sha512", "abc").is_err());
+        assert!(parse_sha512_arg("--sha512", &"g".repeat(128)).is_err());
+    }
+
+    #[test]
+    fn bad_pin_files_are_named() {
+        let e = PinSet::parse("x.toml", "name = 1").unwrap_err();
+        assert!(e.to_string().contains("x.toml"), "{e}");
+    }
+}

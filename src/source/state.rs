@@ -1,0 +1,341 @@
+//! The trusted metadata kept between runs, for rollback and freeze protection (TUF 5.2: "load
+//! the trusted metadata"; 5.3.7, 5.4.5, 5.5.7, 5.6.6: "persist").
+//!
+//! One directory per repository, keyed by the SHA-256 of its metadata URL. Each saved state is a
+//! complete generation directory (`gen-<n>/`) of the exact bytes received; the file `CURRENT`
+//! names the one in force and is replaced atomically (write, fsync, rename), so a crash leaves
+//! either the old state or the new one, never a mix or a truncated file.
+
+use crate::digest::sha256_hex;
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use url::Url;
+
+/// The file that names the generation in force.
+const CURRENT: &str = "CURRENT";
+/// Where delegated roles live inside a generation.
+const DELEGATED: &str = "delegated";
+
+/// The saved metadata of one repository.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SavedState {
+    /// Top-level roles by name (`root`, `timestamp`, `snapshot`, `targets`): exact bytes.
+    pub roles: BTreeMap<String, Vec<u8>>,
+    /// Delegated roles by role name: exact bytes.
+    pub delegated: BTreeMap<String, Vec<u8>>,
+}
+
+/// The state directory of one repository.
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    dir: PathBuf,
+}
+
+/// The default parent of all state directories: `$XDG_CACHE_HOME/tufwatch/state`, or
+/// `$HOME/.cache/tufwatch/state`.
+pub fn default_state_root() -> Option<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".cache"))
+        })?;
+    Some(cache.join("tufwatch").join("state"))
+}
+
+impl StateStore {
+    /// The state directory for the repository whose metadata is at `metadata_url`.
+    pub fn for_repository(state_root: &Path, metadata_url: &Url) -> Self {
+        StateStore {
+            dir: state_root.join(&sha256_hex(metadata_url.as_str().as_bytes())[..32]),
+        }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The saved state, if a previous run saved one.
+    pub fn load(&self) -> Result<Option<SavedState>> {
+        let current = self.dir.join(CURRENT);
+        let name = match fs::read_to_string(&current) {
+            Ok(s) => s.trim().to_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(Error::Read {
+                    what: "state",
+                    path: current,
+                    source,
+                })
+            }
+        };
+        if !is_generation_name(&name) {
+            return Err(corrupt(&current, "does not name a generation directory"));
+        }
+        let gen = self.dir.join(&name);
+        let mut state = SavedState::default();
+        for role in ["root", "timestamp", "snapshot", "targets"] {
+            let path = gen.join(format!("{role}.json"));
+            match fs::read(&path) {
+                Ok(bytes) => {
+                    state.roles.insert(role.to_owned(), bytes);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(Error::Read {
+                        what: "state",
+                        path,
+                        source,
+                    })
+                }
+            }
+        }
+        let delegated = gen.join(DELEGATED);
+        if delegated.is_dir() {
+            let entries = fs::read_dir(&delegated).map_err(|source| Error::Read {
+                what: "state",
+                path: delegated.clone(),
+                source,
+            })?;
+            for entry in entries {
+                let entry = entry.map_err(|source| Error::Read {
+                    what: "state",
+                    path: delegated.clone(),
+                    source,
+                })?;
+                let file = entry.file_name().to_string_lossy().into_owned();
+                let Some(encoded) = file.strip_suffix(".json") else {
+                    continue;
+                };
+                let role = decode_name(encoded)
+                    .ok_or_else(|| corrupt(&entry.path(), "is not a role file name"))?;
+                let bytes = fs::read(entry.path()).map_err(|source| Error::Read {
+                    what: "state",
+                    path: entry.path(),
+                    source,
+                })?;
+                state.delegated.insert(role, bytes);
+            }
+        }
+        if !state.roles.contains_key("root") {
+            return Err(corrupt(&gen, "has no root.json"));
+        }
+        Ok(Some(state))
+    }
+
+    /// Save `state` as the new trusted state: a new generation, then `CURRENT` switched to it
+    /// atomically, then older generations removed.
+    pub fn save(&self, state: &SavedState, metadata_url: &Url) -> Result<()> {
+        let w = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::Write {
+                what: "state",
+                path,
+                source,
+            }
+        };
+        fs::create_dir_all(&self.dir).map_err(w(&self.dir))?;
+        let next = self.next_generation()?;
+        let staging = tempfile::Builder::new()
+            .prefix(".staging-")
+            .tempdir_in(&self.dir)
+            .map_err(w(&self.dir))?;
+        write_synced(
+            &staging.path().join("source.txt"),
+            metadata_url.as_str().as_bytes(),
+        )?;
+        for (role, bytes) in &state.roles {
+            write_synced(&staging.path().join(format!("{role}.json")), bytes)?;
+        }
+        if !state.delegated.is_empty() {
+            let d = staging.path().join(DELEGATED);
+            fs::create_dir(&d).map_err(w(&d))?;
+            for (role, bytes) in &state.delegated {
+                write_synced(&d.join(format!("{}.json", encode_name(role))), bytes)?;
+            }
+            sync_dir(&d)?;
+        }
+        sync_dir(staging.path())?;
+        let gen_dir = self.dir.join(&next);
+        let staged = staging.keep();
+        fs::rename(&staged, &gen_dir).map_err(w(&gen_dir))?;
+        sync_dir(&self.dir)?;
+        // The switch: a new CURRENT replaces the old one in one rename.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".current-")
+            .tempfile_in(&self.dir)
+            .map_err(w(&self.dir))?;
+        tmp.write_all(format!("{next}\n").as_bytes())
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(w(tmp.path()))?;
+        let current = self.dir.join(CURRENT);
+        tmp.persist(&current).map_err(|e| Error::Write {
+            what: "state",
+            path: current.clone(),
+            source: e.error,
+        })?;
+        sync_dir(&self.dir)?;
+        self.remove_old_generations(&next);
+        Ok(())
+    }
+
+    fn next_generation(&self) -> Result<String> {
+        let mut highest = 0u64;
+        let entries = fs::read_dir(&self.dir).map_err(|source| Error::Read {
+            what: "state",
+            path: self.dir.clone(),
+            source,
+        })?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(n) = name
+                .strip_prefix("gen-")
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                highest = highest.max(n);
+            }
+        }
+        Ok(format!("gen-{:08}", highest + 1))
+    }
+
+    /// Best effort: a leftover generation or staging directory wastes space but harms nothing.
+    fn remove_old_generations(&self, keep: &str) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if (is_generation_name(&name) && name != keep) || name.starts_with(".staging-") {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+fn is_generation_name(name: &str) -> bool {
+    name.strip_prefix("gen-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn corrupt(path: &Path, message: &str) -> Error {
+    Error::Invalid {
+        what: "state",
+        path: path.display().to_string(),
+        message: format!(
+            "{message}; the state directory is damaged: remove it (losing rollback protection \
+             for this repository) or run with --no-state"
+        ),
+    }
+}
+
+/// Write a file and flush it to disk.
+pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = fs::File::create(path).map_err(|source| Error::Write {
+        what: "state",
+        path: path.to_owned(),
+        source,
+    })?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|source| Error::Write {
+            what: "state",
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// Flush a directory's entries to disk.
+pub fn sync_dir(path: &Path) -> Result<()> {
+    fs::File::open(path)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| Error::Write {
+            what: "state",
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// A role name as a file name: every byte but `[A-Za-z0-9_.-]` as `%XX` (so `..` and `/` cannot
+/// escape the directory).
+pub fn encode_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && !out.is_empty()) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The inverse of [`encode_name`] (and of tough's file name encoding): `None` if malformed.
+pub fn decode_name(encoded: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(encoded.len());
+    let mut it = encoded.bytes();
+    while let Some(b) = it.next() {
+        if b == b'%' {
+            let hi = (it.next()? as char).to_digit(16)?;
+            let lo = (it.next()? as char).to_digit(16)?;
+            bytes.push((hi * 16 + lo) as u8);
+        } else {
+            bytes.push(b);
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_stay_inside() {
+        for name in ["targets", "a/b", "../x", ".hidden", "ünï", "%41"] {
+            let e = encode_name(name);
+            assert!(!e.contains('/') && !e.starts_with('.'), "{e}");
+            assert_eq!(decode_name(&e).as_deref(), Some(name));
+        }
+    }
+
+    #[test]
+    fn save_then_load_then_replace() {
+        let root = tempfile::tempdir().unwrap();
+        let url = Url::parse("https://example.com/repo/").unwrap();
+        let store = StateStore::for_repository(root.path(), &url);
+        assert_eq!(store.load().unwrap(), None);
+        let mut s = SavedState::default();
+        s.roles.insert("root".into(), b"r1".to_vec());
+        s.roles.insert("timestamp".into(), b"t1".to_vec());
+        s.delegated.insert("../evil".into(), b"d1".to_vec());
+        store.save(&s, &url).unwrap();
+        assert_eq!(store.load().unwrap().as_ref(), Some(&s));
+        s.roles.insert("timestamp".into(), b"t2".to_vec());
+        s.delegated.clear();
+        store.save(&s, &url).unwrap();
+        assert_eq!(store.load().unwrap().as_ref(), Some(&s));
+        let gens: Vec<_> = fs::read_dir(store.dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("gen-"))
+            .collect();
+        assert_eq!(gens.len(), 1, "old generations are removed");
+    }
+
+    #[test]
+    fn a_damaged_current_is_reported() {
+        let root = tempfile::tempdir().unwrap();
+        let url = Url::parse("https://example.com/").unwrap();
+        let store = StateStore::for_repository(root.path(), &url);
+        fs::create_dir_all(store.dir()).unwrap();
+        fs::write(store.dir().join(CURRENT), "../../etc").unwrap();
+        let e = store.load().unwrap_err().to_string();
+        assert!(e.contains("CURRENT") && e.contains("--no-state"), "{e}");
+    }
+}

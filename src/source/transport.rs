@@ -1,0 +1,385 @@
+//! The transport under tough: one shared HTTP client (one reused connection, no idle waits) for
+//! `http(s)://`, plain reads for `file://`, and a recorder that keeps the exact bytes of every
+//! metadata file received.
+//!
+//! tough re-serializes the metadata it keeps; the exact bytes are needed to compare against the
+//! saved state (a timestamp with the same version but other bytes) and, later, as audit evidence.
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt, TryStreamExt};
+use std::collections::HashMap;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tough::{Transport, TransportError, TransportErrorKind, TransportStream};
+use url::Url;
+
+/// Network settings.
+#[derive(Debug, Clone)]
+pub struct NetOptions {
+    /// Longest wait for a connection to open.
+    pub connect_timeout: Duration,
+    /// Longest wait for the next bytes of an answer (a stalled server fails after this).
+    pub read_timeout: Duration,
+    /// How many times a request is tried when the server fails in a way worth retrying.
+    pub tries: u32,
+    /// The first pause before a retry; it doubles after each one.
+    pub backoff: Duration,
+}
+
+impl Default for NetOptions {
+    fn default() -> Self {
+        NetOptions {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            tries: 3,
+            backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Why a fetch failed, as the cause inside tough's `TransportError`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetErrorKind {
+    /// No connection, a reset connection, or a timeout: the server could not be reached.
+    Unreachable,
+    /// The server answered with an HTTP error status that is not "not found".
+    Status(u16),
+    /// A local file could not be read.
+    Io,
+}
+
+/// A failed fetch.
+#[derive(Debug, Clone)]
+pub struct NetError {
+    /// What kind of failure.
+    pub kind: NetErrorKind,
+    /// Details, for a person.
+    pub detail: String,
+}
+
+impl fmt::Display for NetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            NetErrorKind::Status(code) => write!(f, "HTTP status {code}: {}", self.detail),
+            _ => f.write_str(&self.detail),
+        }
+    }
+}
+
+impl std::error::Error for NetError {}
+
+/// What happened to one request.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The whole body, exactly as received.
+    Bytes(Bytes),
+    /// The server or file system said there is no such file (404, 403, 410, no file).
+    NotFound,
+    /// Anything else went wrong; the text says what.
+    Failed(String),
+}
+
+/// The exact bytes of the metadata fetched during one run, by URL.
+#[derive(Debug, Default)]
+pub struct Recording {
+    outcomes: HashMap<String, Outcome>,
+    order: Vec<String>,
+}
+
+impl Recording {
+    /// The outcome of the last request for `url`.
+    pub fn get(&self, url: &Url) -> Option<&Outcome> {
+        self.outcomes.get(url.as_str())
+    }
+
+    /// The bytes received from `url`, if the whole body arrived.
+    pub fn bytes(&self, url: &Url) -> Option<&Bytes> {
+        match self.outcomes.get(url.as_str()) {
+            Some(Outcome::Bytes(b)) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// URLs in the order they were first requested.
+    pub fn urls(&self) -> impl Iterator<Item = &str> {
+        self.order.iter().map(String::as_str)
+    }
+
+    fn put(&mut self, url: &str, outcome: Outcome) {
+        if !self.outcomes.contains_key(url) {
+            self.order.push(url.to_owned());
+        }
+        self.outcomes.insert(url.to_owned(), outcome);
+    }
+}
+
+/// tough's transport for tufwatch: HTTP(S) over one shared client, `file://`, and recording.
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    options: NetOptions,
+    record_prefix: Option<String>,
+    recording: Arc<Mutex<Recording>>,
+}
+
+impl fmt::Debug for Fetcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fetcher")
+            .field("options", &self.options)
+            .field("record_prefix", &self.record_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fetcher {
+    /// A fetcher with its own HTTP client.
+    pub fn new(options: NetOptions) -> crate::error::Result<Self> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .read_timeout(options.read_timeout)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .user_agent(concat!("tufwatch/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| crate::error::Error::Http(e.to_string()))?;
+        Ok(Fetcher {
+            client,
+            options,
+            record_prefix: None,
+            recording: Arc::default(),
+        })
+    }
+
+    /// The same fetcher, recording the bytes of every URL that starts with `prefix`.
+    #[must_use]
+    pub fn recording_below(mut self, prefix: &Url) -> Self {
+        self.record_prefix = Some(prefix.as_str().to_owned());
+        self.recording = Arc::default();
+        self
+    }
+
+    /// What was recorded so far.
+    pub fn recording(&self) -> std::sync::MutexGuard<'_, Recording> {
+        // A poisoned lock only means a panic elsewhere; the map itself is still consistent.
+        self.recording
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Fetch a whole file of at most `max` bytes, outside tough (used for `root fetch`).
+    pub async fn fetch_all(&self, url: &Url, max: u64) -> Result<Vec<u8>, TransportError> {
+        let mut stream = self.fetch(url.clone()).await?;
+        let mut out = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            out.extend_from_slice(&chunk);
+            if out.len() as u64 > max {
+                return Err(TransportError::new_with_cause(
+                    TransportErrorKind::Other,
+                    url,
+                    format!("more than {max} bytes"),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn open_http(&self, url: &Url) -> Result<TransportStream, TransportError> {
+        let mut pause = self.options.backoff;
+        let mut attempt = 1;
+        loop {
+            let result = self.client.get(url.clone()).send().await;
+            let retry = match result {
+                Ok(resp) => {
+                    let status = resp.status();
+                    if status.is_success() {
+                        let url_text = url.to_string();
+                        let stream = resp.bytes_stream().map_err(move |e| {
+                            TransportError::new_with_cause(
+                                TransportErrorKind::Other,
+                                &url_text,
+                                NetError {
+                                    kind: NetErrorKind::Unreachable,
+                                    detail: format!("the answer broke off: {e}"),
+                                },
+                            )
+                        });
+                        return Ok(Box::pin(stream));
+                    }
+                    // As tough's own HTTP transport: 403 (S3's answer for a missing object),
+                    // 404 and 410 mean the file does not exist.
+                    if matches!(status.as_u16(), 403 | 404 | 410) {
+                        return Err(TransportError::new(TransportErrorKind::FileNotFound, url));
+                    }
+                    let err = NetError {
+                        kind: NetErrorKind::Status(status.as_u16()),
+                        detail: status.canonical_reason().unwrap_or("error").to_owned(),
+                    };
+                    if status.is_server_error() || status.as_u16() == 429 {
+                        (err, true)
+                    } else {
+                        (err, false)
+                    }
+                }
+                Err(e) => (
+                    NetError {
+                        kind: NetErrorKind::Unreachable,
+                        detail: error_chain(&e),
+                    },
+                    !e.is_builder() && !e.is_redirect(),
+                ),
+            };
+            let (err, worth_retrying) = retry;
+            if !worth_retrying || attempt >= self.options.tries {
+                return Err(TransportError::new_with_cause(
+                    TransportErrorKind::Other,
+                    url,
+                    err,
+                ));
+            }
+            tracing::debug!(%url, attempt, "retrying after: {err}");
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+            attempt += 1;
+        }
+    }
+
+    async fn open_file(url: &Url) -> Result<TransportStream, TransportError> {
+        let path = url.to_file_path().map_err(|()| {
+            TransportError::new_with_cause(
+                TransportErrorKind::Other,
+                url,
+                NetError {
+                    kind: NetErrorKind::Io,
+                    detail: "not a local file path".to_owned(),
+                },
+            )
+        })?;
+        let file = tokio::fs::File::open(&path).await.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                TransportError::new(TransportErrorKind::FileNotFound, url)
+            } else {
+                io_error(url, &e)
+            }
+        })?;
+        let url_text = url.to_string();
+        let stream = tokio_util_stream(file).map_err(move |e| io_error(&url_text, &e));
+        Ok(Box::pin(stream))
+    }
+}
+
+fn io_error(url: impl AsRef<str>, e: &std::io::Error) -> TransportError {
+    TransportError::new_with_cause(
+        TransportErrorKind::Other,
+        url,
+        NetError {
+            kind: NetErrorKind::Io,
+            detail: e.to_string(),
+        },
+    )
+}
+
+/// A file as a stream of chunks of up to 256 KiB.
+fn tokio_util_stream(
+    file: tokio::fs::File,
+) -> impl Stream<Item = std::io::Result<Bytes>> + Send + Sync {
+    use tokio::io::AsyncReadExt;
+    futures::stream::try_unfold(file, |mut file| async move {
+        let mut buf = vec![0u8; 256 * 1024];
+        let n = file.read(&mut buf).await?;
+        if n == 0 {
+            Ok(None)
+        } else {
+            buf.truncate(n);
+            Ok(Some((Bytes::from(buf), file)))
+        }
+    })
+}
+
+/// An error and its causes on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+#[tough::async_trait]
+impl Transport for Fetcher {
+    async fn fetch(&self, url: Url) -> Result<TransportStream, TransportError> {
+        let opened = match url.scheme() {
+            "http" | "https" => self.open_http(&url).await,
+            "file" => Self::open_file(&url).await,
+            _ => Err(TransportError::new(
+                TransportErrorKind::UnsupportedUrlScheme,
+                &url,
+            )),
+        };
+        let record = self
+            .record_prefix
+            .as_ref()
+            .is_some_and(|p| url.as_str().starts_with(p.as_str()));
+        if !record {
+            return opened;
+        }
+        match opened {
+            Ok(stream) => Ok(Box::pin(RecordingStream {
+                inner: stream,
+                url: url.to_string(),
+                buf: Vec::new(),
+                recording: Arc::clone(&self.recording),
+            })),
+            Err(e) => {
+                let outcome = if e.kind() == TransportErrorKind::FileNotFound {
+                    Outcome::NotFound
+                } else {
+                    Outcome::Failed(error_chain(&e))
+                };
+                self.recording().put(url.as_str(), outcome);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Passes chunks through and, at the end of the stream, records the whole body.
+struct RecordingStream {
+    inner: TransportStream,
+    url: String,
+    buf: Vec<u8>,
+    recording: Arc<Mutex<Recording>>,
+}
+
+impl Stream for RecordingStream {
+    type Item = Result<Bytes, TransportError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let poll = self.inner.as_mut().poll_next(cx);
+        let outcome = match &poll {
+            Poll::Ready(Some(Ok(chunk))) => {
+                let chunk = chunk.clone();
+                self.buf.extend_from_slice(&chunk);
+                None
+            }
+            Poll::Ready(Some(Err(e))) => Some(Outcome::Failed(error_chain(e))),
+            Poll::Ready(None) => Some(Outcome::Bytes(Bytes::from(std::mem::take(&mut self.buf)))),
+            Poll::Pending => None,
+        };
+        if let Some(outcome) = outcome {
+            self.recording
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .put(&self.url, outcome);
+        }
+        poll
+    }
+}
