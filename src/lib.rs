@@ -14,3 +14,4 @@ pub mod engine;
 pub mod error;
 pub mod report;
 pub mod source;
+pub mod testkit;

@@ -1,0 +1,281 @@
+//! Test helpers: repositories signed at test time with expiry relative to now, a loopback HTTP
+//! server that can misbehave on demand, and the `tufwatch` binary run with a private home.
+
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tufwatch::testkit::{Repo, RoleKeys, SigningKey};
+
+/// The project's root.
+pub fn project() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Real Bottlerocket data shared with the project (read only; never copied into it).
+pub fn shared_data() -> PathBuf {
+    project().join("../shared/data/bottlerocket")
+}
+
+/// A demo RSA-3072 key from `fixtures/demo-keys/`.
+pub fn demo_key(name: &str) -> SigningKey {
+    let path = project().join("fixtures/demo-keys").join(format!("{name}.pem"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    SigningKey::from_pem(&text).unwrap()
+}
+
+/// A fresh ed25519 key (fast to make).
+pub fn ed_key() -> SigningKey {
+    SigningKey::generate_ed25519().unwrap()
+}
+
+/// A Bottlerocket-shaped repository with RSA keys (root 2 of 3) and a few targets, expiring
+/// relative to `now` as Bottlerocket's does.
+pub fn demo_repo(now: DateTime<Utc>) -> Repo {
+    let root = RoleKeys {
+        keys: vec![demo_key("root-1"), demo_key("root-2"), demo_key("root-3")],
+        threshold: 2,
+    };
+    let mut repo = Repo::new(root, demo_key("timestamp"), demo_key("snapshot"), demo_key("targets"), now);
+    repo.add_target("manifest.json", br#"{"updates": [], "migrations": {}}"#.to_vec());
+    repo.add_target(
+        "bottlerocket-aws-k8s-1.31-x86_64-1.26.1-c41a8f09-boot.ext4.lz4",
+        b"boot image bytes".repeat(100),
+    );
+    repo
+}
+
+/// A directory that holds a repository (`metadata/`, `targets/`), the trust anchor
+/// (`anchor.json`), a state directory and a home directory for the binary.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+}
+
+impl Site {
+    pub fn new() -> Self {
+        Site { dir: tempfile::tempdir().unwrap() }
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn metadata(&self) -> PathBuf {
+        self.path().join("repo/metadata")
+    }
+    pub fn targets(&self) -> PathBuf {
+        self.path().join("repo/targets")
+    }
+    pub fn anchor(&self) -> PathBuf {
+        self.path().join("anchor.json")
+    }
+    pub fn state(&self) -> PathBuf {
+        self.path().join("state")
+    }
+    /// Publish `repo` and make its current root the trust anchor.
+    pub fn publish_with_anchor(&self, repo: &Repo) {
+        let root = repo.write(&self.path().join("repo")).unwrap();
+        std::fs::copy(root, self.anchor()).unwrap();
+    }
+    /// Publish `repo` (metadata and targets) over what is there.
+    pub fn publish(&self, repo: &Repo) {
+        repo.write(&self.path().join("repo")).unwrap();
+    }
+    /// Write a metadata file.
+    pub fn put_metadata(&self, name: &str, bytes: &[u8]) {
+        std::fs::write(self.metadata().join(name), bytes).unwrap();
+    }
+    pub fn read_metadata(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.metadata().join(name)).unwrap()
+    }
+    pub fn remove_metadata(&self, name: &str) {
+        std::fs::remove_file(self.metadata().join(name)).unwrap();
+    }
+}
+
+/// What the test server does for one path.
+#[derive(Clone, Debug)]
+pub enum Behavior {
+    /// Answer with this status and an empty body.
+    Status(u16),
+    /// Answer 200 with these bytes.
+    Body(Vec<u8>),
+    /// Answer 200 and send data until the client goes away (endless data).
+    Endless,
+}
+
+/// A loopback HTTP/1.1 server over a directory, with per-path behaviors.
+pub struct Server {
+    pub port: u16,
+    pub overrides: Arc<Mutex<HashMap<String, Behavior>>>,
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    pub fn start(root: &Path) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let overrides: Arc<Mutex<HashMap<String, Behavior>>> = Arc::default();
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let root = root.to_owned();
+        let (o, l) = (overrides.clone(), log.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let (root, o, l) = (root.clone(), o.clone(), l.clone());
+                std::thread::spawn(move || {
+                    let _ = handle(conn, &root, &o, &l);
+                });
+            }
+        });
+        Server { port, overrides, log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{}", self.port, path.trim_start_matches('/'))
+    }
+
+    pub fn set(&self, path: &str, b: Behavior) {
+        self.overrides.lock().unwrap().insert(format!("/{}", path.trim_start_matches('/')), b);
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+fn handle(
+    mut conn: TcpStream,
+    root: &Path,
+    overrides: &Mutex<HashMap<String, Behavior>>,
+    log: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
+                break;
+            }
+        }
+        log.lock().unwrap().push(path.clone());
+        let behavior = overrides.lock().unwrap().get(&path).cloned();
+        match behavior {
+            Some(Behavior::Status(code)) => {
+                write!(conn, "HTTP/1.1 {code} X\r\ncontent-length: 0\r\n\r\n")?;
+            }
+            Some(Behavior::Body(b)) => respond(&mut conn, &b)?,
+            Some(Behavior::Endless) => {
+                write!(conn, "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")?;
+                let chunk = vec![b'x'; 64 * 1024];
+                loop {
+                    write!(conn, "{:x}\r\n", chunk.len())?;
+                    conn.write_all(&chunk)?;
+                    conn.write_all(b"\r\n")?;
+                }
+            }
+            None => {
+                let rel = path.trim_start_matches('/');
+                let decoded = percent_decode(rel);
+                let file = root.join(decoded);
+                match (!rel.contains("..")).then(|| std::fs::read(&file)).and_then(Result::ok) {
+                    Some(bytes) => respond(&mut conn, &bytes)?,
+                    None => write!(conn, "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")?,
+                }
+            }
+        }
+        conn.flush()?;
+    }
+}
+
+fn respond(conn: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {
+    write!(conn, "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len())?;
+    conn.write_all(body)
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The binary, with a private home and cache so no test touches the user's.
+pub fn tufwatch(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("tufwatch").unwrap();
+    c.env("HOME", home)
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env_remove("TUFWATCH_LOG")
+        .timeout(Duration::from_secs(120));
+    c
+}
+
+/// Run `verify --format json` with `args` for the site; returns (exit code, report).
+pub fn verify_json(site: &Site, metadata: &str, targets: &str, extra: &[&str]) -> (i32, Value) {
+    let mut c = tufwatch(site.path());
+    c.args(["verify", "--format", "json", "--root"])
+        .arg(site.anchor())
+        .args(["--metadata-url", metadata, "--targets-url", targets, "--state-dir"])
+        .arg(site.state())
+        .args(extra);
+    let out = c.output().unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "exit {code}, stdout is not a JSON report ({e}):\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, report)
+}
+
+/// Verify a site over loopback HTTP.
+pub fn verify_http(site: &Site, server: &Server, extra: &[&str]) -> (i32, Value) {
+    verify_json(site, &server.url("repo/metadata/"), &server.url("repo/targets/"), extra)
+}
+
+/// The codes of a report's findings with their roles or targets, as `code:subject`.
+pub fn findings(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let subject = f["role"].as_str().or(f["target"].as_str()).unwrap_or("-");
+            format!("{}:{}", f["code"].as_str().unwrap(), subject)
+        })
+        .collect()
+}
+
+/// A role's entry in a report.
+pub fn role<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["role"] == name)
+        .unwrap_or_else(|| panic!("no role {name} in {report:#}"))
+}
