@@ -20,7 +20,15 @@ const RELEASES: [(&str, &str, (i32, u32, u32)); 3] = [
     ("1.26.1", "c41a8f09", (2026, 11, 25)),
 ];
 /// Bottlerocket's default waves: (hours after release, share of the fleet in percent).
-const WAVES: [(i64, u32); 7] = [(1, 1), (4, 5), (24, 15), (48, 40), (96, 60), (120, 90), (144, 100)];
+const WAVES: [(i64, u32); 7] = [
+    (1, 1),
+    (4, 5),
+    (24, 15),
+    (48, 40),
+    (96, 60),
+    (120, 90),
+    (144, 100),
+];
 
 fn key(dir: &Path, name: &str) -> Result<SigningKey, Box<dyn std::error::Error>> {
     let path = dir.join(format!("{name}.pem"));
@@ -43,7 +51,10 @@ fn manifest() -> Value {
     for variant in VARIANTS {
         for arch in ARCHES {
             for (version, commit, (y, m, d)) in RELEASES {
-                let start = Utc.with_ymd_and_hms(y, m, d, 17, 0, 0).single().unwrap_or_default();
+                let start = Utc
+                    .with_ymd_and_hms(y, m, d, 17, 0, 0)
+                    .single()
+                    .unwrap_or_default();
                 let mut waves = Map::new();
                 for (hours, percent) in WAVES {
                     let seed = 2048 * percent / 100;
@@ -89,8 +100,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|i| key(&keys, &format!("root-{i}")))
         .collect::<Result<_, _>>()?;
     let [r1, r2, r3, r4] = <[SigningKey; 4]>::try_from(r).map_err(|_| "four root keys")?;
-    let root1 = RoleKeys { keys: vec![r1, r2, r3], threshold: 2 };
-    let mut repo = Repo::new(root1, key(&keys, "timestamp")?, key(&keys, "snapshot")?, key(&keys, "targets")?, now);
+    let root1 = RoleKeys {
+        keys: vec![r1, r2, r3],
+        threshold: 2,
+    };
+    let mut repo = Repo::new(
+        root1,
+        key(&keys, "timestamp")?,
+        key(&keys, "snapshot")?,
+        key(&keys, "targets")?,
+        now,
+    );
     repo.root_expires = expires;
     repo.timestamp_expires = expires;
     repo.snapshot_expires = expires;
@@ -105,8 +125,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    for list in manifest["migrations"].as_object().into_iter().flat_map(|m| m.values()) {
-        for n in list.as_array().into_iter().flatten().filter_map(Value::as_str) {
+    for list in manifest["migrations"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        for n in list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
             names.push(n.to_owned());
         }
     }
@@ -136,6 +165,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(meta.join(name), bytes)?;
     }
     repo.write_targets(&out.join("targets"))?;
-    println!("wrote {} (expires {})", out.display(), testkit::tuf_time(expires));
+    println!(
+        "wrote {} (expires {})",
+        out.display(),
+        testkit::tuf_time(expires)
+    );
     Ok(())
 }

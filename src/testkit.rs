@@ -41,7 +41,9 @@ enum Inner {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("keyid", &self.keyid).finish()
+        f.debug_struct("SigningKey")
+            .field("keyid", &self.keyid)
+            .finish()
     }
 }
 
@@ -254,12 +256,27 @@ pub struct Repo {
 impl Repo {
     /// A repository with these keys (threshold 1 each, root as given), expiring as Bottlerocket's
     /// do relative to `now`: root a year, timestamp a week, snapshot and targets two weeks.
-    pub fn new(root: RoleKeys, timestamp: SigningKey, snapshot: SigningKey, targets: SigningKey, now: DateTime<Utc>) -> Self {
+    pub fn new(
+        root: RoleKeys,
+        timestamp: SigningKey,
+        snapshot: SigningKey,
+        targets: SigningKey,
+        now: DateTime<Utc>,
+    ) -> Self {
         Repo {
             root_keys: root,
-            timestamp_keys: RoleKeys { keys: vec![timestamp], threshold: 1 },
-            snapshot_keys: RoleKeys { keys: vec![snapshot], threshold: 1 },
-            targets_keys: RoleKeys { keys: vec![targets], threshold: 1 },
+            timestamp_keys: RoleKeys {
+                keys: vec![timestamp],
+                threshold: 1,
+            },
+            snapshot_keys: RoleKeys {
+                keys: vec![snapshot],
+                threshold: 1,
+            },
+            targets_keys: RoleKeys {
+                keys: vec![targets],
+                threshold: 1,
+            },
             root_version: 1,
             timestamp_version: 1,
             snapshot_version: 1,
@@ -277,7 +294,13 @@ impl Repo {
 
     /// Add (or replace) a target.
     pub fn add_target(&mut self, name: &str, bytes: Vec<u8>) {
-        self.targets.insert(name.to_owned(), TargetFile { bytes, custom: None });
+        self.targets.insert(
+            name.to_owned(),
+            TargetFile {
+                bytes,
+                custom: None,
+            },
+        );
     }
 
     fn role_entry(keys: &RoleKeys) -> Value {
@@ -290,7 +313,12 @@ impl Repo {
     /// The `signed` part of root.json for the current keys and version.
     pub fn root_signed(&self) -> Value {
         let mut keys = Map::new();
-        for set in [&self.root_keys, &self.timestamp_keys, &self.snapshot_keys, &self.targets_keys] {
+        for set in [
+            &self.root_keys,
+            &self.timestamp_keys,
+            &self.snapshot_keys,
+            &self.targets_keys,
+        ] {
             for k in &set.keys {
                 keys.insert(k.keyid().to_owned(), k.public().clone());
             }
@@ -313,7 +341,12 @@ impl Repo {
 
     /// root.json signed by the current root keys (a threshold's worth, in order).
     pub fn root_doc(&self) -> Result<Value> {
-        let signers: Vec<&SigningKey> = self.root_keys.keys.iter().take(self.root_keys.threshold as usize).collect();
+        let signers: Vec<&SigningKey> = self
+            .root_keys
+            .keys
+            .iter()
+            .take(self.root_keys.threshold as usize)
+            .collect();
         sign_metadata(&self.root_signed(), &signers)
     }
 
@@ -404,12 +437,21 @@ impl Repo {
         for d in &self.delegations {
             let bytes = self.sign_role(&self.delegated_signed(d), &d.keys)?;
             let file = format!("{}.json", crate::engine::collect::role_file_name(&d.name));
-            snapshot_meta.insert(format!("{}.json", d.name), Self::meta_entry(&bytes, d.version));
+            snapshot_meta.insert(
+                format!("{}.json", d.name),
+                Self::meta_entry(&bytes, d.version),
+            );
             files.push((self.versioned(d.version, &file), bytes));
         }
         let targets = self.sign_role(&self.targets_signed(), &self.targets_keys)?;
-        snapshot_meta.insert("targets.json".into(), Self::meta_entry(&targets, self.targets_version));
-        files.push((self.versioned(self.targets_version, "targets.json"), targets));
+        snapshot_meta.insert(
+            "targets.json".into(),
+            Self::meta_entry(&targets, self.targets_version),
+        );
+        files.push((
+            self.versioned(self.targets_version, "targets.json"),
+            targets,
+        ));
         let snapshot_signed = json!({
             "_type": "snapshot",
             "spec_version": "1.0.0",
@@ -425,7 +467,10 @@ impl Repo {
             "expires": tuf_time(self.timestamp_expires),
             "meta": {"snapshot.json": Self::meta_entry(&snapshot, self.snapshot_version)},
         });
-        files.push((self.versioned(self.snapshot_version, "snapshot.json"), snapshot));
+        files.push((
+            self.versioned(self.snapshot_version, "snapshot.json"),
+            snapshot,
+        ));
         let timestamp = self.sign_role(&timestamp_signed, &self.timestamp_keys)?;
         files.push(("timestamp.json".into(), timestamp));
         Ok(files)
@@ -451,7 +496,10 @@ impl Repo {
 
     /// Write the target files into `tdir` (as `<sha256>.<name>` with consistent snapshots).
     pub fn write_targets(&self, tdir: &Path) -> Result<()> {
-        let all = self.targets.iter().chain(self.delegations.iter().flat_map(|d| d.targets.iter()));
+        let all = self
+            .targets
+            .iter()
+            .chain(self.delegations.iter().flat_map(|d| d.targets.iter()));
         for (name, t) in all {
             let file = if self.consistent_snapshot {
                 format!("{}.{name}", crate::digest::sha256_hex(&t.bytes))

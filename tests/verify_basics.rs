@@ -17,12 +17,23 @@ fn a_valid_repository_passes_over_http() {
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(r["verdict"], "pass");
     assert_eq!(findings(&r), Vec::<String>::new());
-    let names: Vec<&str> = r["roles"].as_array().unwrap().iter().map(|x| x["role"].as_str().unwrap()).collect();
+    let names: Vec<&str> = r["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["role"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["root", "timestamp", "snapshot", "targets"]);
     let root = role(&r, "root");
     assert_eq!(root["signatures"]["threshold"], 2);
-    assert_eq!(root["signatures"]["valid_keyids"].as_array().unwrap().len(), 2);
-    assert_eq!(root["signatures"]["valid_keyids"][0], demo_key("root-1").keyid());
+    assert_eq!(
+        root["signatures"]["valid_keyids"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(
+        root["signatures"]["valid_keyids"][0],
+        demo_key("root-1").keyid()
+    );
     for name in ["timestamp", "snapshot", "targets"] {
         let x = role(&r, name);
         assert_eq!(x["verdict"], "ok");
@@ -32,7 +43,12 @@ fn a_valid_repository_passes_over_http() {
     // One connection, no repeated fetches: the metadata requested once each, in workflow order.
     assert_eq!(
         server.requests(),
-        ["/repo/metadata/2.root.json", "/repo/metadata/timestamp.json", "/repo/metadata/1.snapshot.json", "/repo/metadata/1.targets.json"]
+        [
+            "/repo/metadata/2.root.json",
+            "/repo/metadata/timestamp.json",
+            "/repo/metadata/1.snapshot.json",
+            "/repo/metadata/1.targets.json"
+        ]
     );
 }
 
@@ -66,9 +82,19 @@ fn root_rotation_1_2_3_is_followed() {
     site.put_metadata("2.root.json", &testkit::to_bytes(&doc));
     // v3: threshold 1 of a single new key, signed by two v2 keys and the new key.
     let v3 = ed_key();
-    let old = std::mem::replace(&mut repo.root_keys, RoleKeys { keys: vec![v3], threshold: 1 });
+    let old = std::mem::replace(
+        &mut repo.root_keys,
+        RoleKeys {
+            keys: vec![v3],
+            threshold: 1,
+        },
+    );
     repo.root_version = 3;
-    let doc = testkit::sign_metadata(&repo.root_signed(), &[&old.keys[0], &old.keys[2], &repo.root_keys.keys[0]]).unwrap();
+    let doc = testkit::sign_metadata(
+        &repo.root_signed(),
+        &[&old.keys[0], &old.keys[2], &repo.root_keys.keys[0]],
+    )
+    .unwrap();
     site.put_metadata("3.root.json", &testkit::to_bytes(&doc));
     let server = Server::start(site.path());
     let (code, r) = verify_http(&site, &server, &[]);
@@ -77,7 +103,13 @@ fn root_rotation_1_2_3_is_followed() {
     let root = role(&r, "root");
     assert_eq!(root["version"], 3);
     assert_eq!(root["rotation_signatures"]["keys_from"], "root v2");
-    assert_eq!(root["rotation_signatures"]["valid_keyids"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        root["rotation_signatures"]["valid_keyids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[test]
@@ -86,10 +118,19 @@ fn delegated_roles_are_reported() {
     let now = Utc::now();
     let mut repo = demo_repo(now);
     let mut targets = std::collections::BTreeMap::new();
-    targets.insert("extras/tool.lz4".to_owned(), testkit::TargetFile { bytes: b"tool".to_vec(), custom: None });
+    targets.insert(
+        "extras/tool.lz4".to_owned(),
+        testkit::TargetFile {
+            bytes: b"tool".to_vec(),
+            custom: None,
+        },
+    );
     repo.delegations.push(Delegation {
         name: "extras".into(),
-        keys: RoleKeys { keys: vec![ed_key()], threshold: 1 },
+        keys: RoleKeys {
+            keys: vec![ed_key()],
+            threshold: 1,
+        },
         paths: vec!["extras/*".into()],
         terminating: true,
         version: 4,
@@ -99,7 +140,16 @@ fn delegated_roles_are_reported() {
     site.publish_with_anchor(&repo);
     let server = Server::start(site.path());
     let out = site.path().join("out");
-    let (code, r) = verify_http(&site, &server, &["--target", "extras/tool.lz4", "--out", out.to_str().unwrap()]);
+    let (code, r) = verify_http(
+        &site,
+        &server,
+        &[
+            "--target",
+            "extras/tool.lz4",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0, "{r:#}");
     let d = role(&r, "extras");
     assert_eq!(d["delegated_by"], "targets");
@@ -124,15 +174,36 @@ fn bottlerocket_layout_and_arch_aliases() {
     std::fs::rename(site.path().join("tmp/targets"), base.join("targets")).unwrap();
     let server = Server::start(site.path());
     let out = tufwatch(site.path())
-        .args(["verify", "--variant", "aws-k8s-1.31", "--arch", "amd64", "--format", "json", "--no-state", "--root"])
+        .args([
+            "verify",
+            "--variant",
+            "aws-k8s-1.31",
+            "--arch",
+            "amd64",
+            "--format",
+            "json",
+            "--no-state",
+            "--root",
+        ])
         .arg(site.anchor())
-        .args(["--repo-base", &server.url("mirror"), "--target", "manifest.json"])
+        .args([
+            "--repo-base",
+            &server.url("mirror"),
+            "--target",
+            "manifest.json",
+        ])
         .output()
         .unwrap();
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{r:#}");
-    assert_eq!(r["repository"]["metadata_url"], server.url("mirror/2020-07-07/aws-k8s-1.31/x86_64/"));
-    assert_eq!(r["repository"]["targets_url"], server.url("mirror/targets/"));
+    assert_eq!(
+        r["repository"]["metadata_url"],
+        server.url("mirror/2020-07-07/aws-k8s-1.31/x86_64/")
+    );
+    assert_eq!(
+        r["repository"]["targets_url"],
+        server.url("mirror/targets/")
+    );
     assert_eq!(r["repository"]["arch"], "x86_64");
     assert_eq!(r["targets"][0]["verified"], true);
 }
@@ -152,12 +223,24 @@ fn the_human_report_names_roles_keys_and_verdict() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
-    for needle in ["ROLE", "root", "timestamp", "snapshot", "targets", "2/3 (need 2)", "in 6 days", "PASS"] {
+    for needle in [
+        "ROLE",
+        "root",
+        "timestamp",
+        "snapshot",
+        "targets",
+        "2/3 (need 2)",
+        "in 6 days",
+        "PASS",
+    ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
     let key = demo_key("timestamp");
     let id = &key.keyid()[..8];
-    assert!(text.contains(id), "timestamp key id {id} missing from:\n{text}");
+    assert!(
+        text.contains(id),
+        "timestamp key id {id} missing from:\n{text}"
+    );
 }
 
 #[test]
@@ -191,17 +274,33 @@ fn exit_code_2_for_what_cannot_run() {
     // Bad arguments.
     for args in [
         vec!["verify", "--variant", "aws-k8s-1.31", "--arch", "sparc"],
-        vec!["verify", "--metadata-url", "ftp://x/", "--targets-url", "ftp://x/", "--root", "x"],
+        vec![
+            "verify",
+            "--metadata-url",
+            "ftp://x/",
+            "--targets-url",
+            "ftp://x/",
+            "--root",
+            "x",
+        ],
         vec!["verify", "--at", "yesterday"],
         vec!["verify"],
         vec!["nonsense"],
     ] {
         let out = tufwatch(site.path()).args(&args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(!out.stderr.is_empty());
     }
     // --help explains and exits 0.
-    let out = tufwatch(site.path()).args(["verify", "--help"]).output().unwrap();
+    let out = tufwatch(site.path())
+        .args(["verify", "--help"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--expiry-warning"));
 }
@@ -211,12 +310,24 @@ fn an_unreachable_server_is_exit_2() {
     let site = Site::new();
     site.publish_with_anchor(&demo_repo(Utc::now()));
     // A port with nothing listening: bind, learn the port, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let base = format!("http://127.0.0.1:{port}");
-    let (code, r) = verify_json(&site, &format!("{base}/m/"), &format!("{base}/t/"), &["--timeout", "2"]);
+    let (code, r) = verify_json(
+        &site,
+        &format!("{base}/m/"),
+        &format!("{base}/t/"),
+        &["--timeout", "2"],
+    );
     assert_eq!(code, 2, "{r:#}");
     assert_eq!(r["verdict"], "incomplete");
-    assert!(findings(&r).iter().any(|f| f.starts_with("unreachable:")), "{r:#}");
+    assert!(
+        findings(&r).iter().any(|f| f.starts_with("unreachable:")),
+        "{r:#}"
+    );
 }
 
 #[test]
@@ -226,7 +337,12 @@ fn root_sha512_pins_the_anchor() {
     let good = tufwatch::digest::sha512_hex(&std::fs::read(site.anchor()).unwrap());
     let m = site.metadata();
     let t = site.targets();
-    let (code, _) = verify_json(&site, m.to_str().unwrap(), t.to_str().unwrap(), &["--root-sha512", &good]);
+    let (code, _) = verify_json(
+        &site,
+        m.to_str().unwrap(),
+        t.to_str().unwrap(),
+        &["--root-sha512", &good],
+    );
     assert_eq!(code, 0);
     let out = tufwatch(site.path())
         .args(["verify", "--root-sha512", &"ab".repeat(64), "--root"])
@@ -239,5 +355,8 @@ fn root_sha512_pins_the_anchor() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("untrusted_root") && err.contains(&good), "{err}");
+    assert!(
+        err.contains("untrusted_root") && err.contains(&good),
+        "{err}"
+    );
 }

@@ -5,6 +5,7 @@
 //! applies the specification's rules itself, plus one stricter rule.
 
 use super::collect::Collected;
+use super::signatures::SignedParts;
 use crate::error::{Error, Result};
 use crate::report::{Code, Finding};
 use crate::source::state::SavedState;
@@ -109,7 +110,7 @@ pub fn check(prev: &Previous, now: &Collected) -> Vec<Finding> {
             &root.url,
             format!("root version {new_v} is older than version {old_v} trusted by the previous run (TUF 5.3.5)"),
         ));
-    } else if new_v == old_v && prev.root_bytes != root.bytes.as_ref() {
+    } else if new_v == old_v && !same_signed(&prev.root_bytes, &root.bytes) {
         out.push(
             Finding::error(
                 Code::VersionReused,
@@ -187,6 +188,15 @@ pub fn check(prev: &Previous, now: &Collected) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// Whether two metadata files sign the same content (their signatures may differ: RSA-PSS
+/// signatures are randomized, so re-signing the same root gives other bytes).
+fn same_signed(a: &[u8], b: &[u8]) -> bool {
+    match (SignedParts::parse(a), SignedParts::parse(b)) {
+        (Ok(a), Ok(b)) => a.canonical_signed() == b.canonical_signed(),
+        _ => a == b,
+    }
 }
 
 fn check_version<T: Role>(out: &mut Vec<Finding>, role: &str, url: &str, old: &T, new: &T) {

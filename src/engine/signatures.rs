@@ -55,6 +55,11 @@ impl SignedParts {
         })
     }
 
+    /// The canonical form of the `signed` object: what the signatures cover.
+    pub fn canonical_signed(&self) -> &[u8] {
+        &self.canonical
+    }
+
     /// Check every signature against the keys that authorize the role.
     pub fn check(
         &self,

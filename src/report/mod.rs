@@ -357,8 +357,11 @@ pub struct Report {
 impl Report {
     /// Derive the verdict from the findings and sort them, errors first.
     pub fn finish(&mut self) {
-        self.findings
-            .sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
+        self.findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| (a.code, &a.role, &a.target).cmp(&(b.code, &b.role, &b.target)))
+        });
         self.verdict = verdict_of(&self.findings);
     }
 

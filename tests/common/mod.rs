@@ -26,7 +26,9 @@ pub fn shared_data() -> PathBuf {
 
 /// A demo RSA-3072 key from `fixtures/demo-keys/`.
 pub fn demo_key(name: &str) -> SigningKey {
-    let path = project().join("fixtures/demo-keys").join(format!("{name}.pem"));
+    let path = project()
+        .join("fixtures/demo-keys")
+        .join(format!("{name}.pem"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     SigningKey::from_pem(&text).unwrap()
 }
@@ -43,8 +45,17 @@ pub fn demo_repo(now: DateTime<Utc>) -> Repo {
         keys: vec![demo_key("root-1"), demo_key("root-2"), demo_key("root-3")],
         threshold: 2,
     };
-    let mut repo = Repo::new(root, demo_key("timestamp"), demo_key("snapshot"), demo_key("targets"), now);
-    repo.add_target("manifest.json", br#"{"updates": [], "migrations": {}}"#.to_vec());
+    let mut repo = Repo::new(
+        root,
+        demo_key("timestamp"),
+        demo_key("snapshot"),
+        demo_key("targets"),
+        now,
+    );
+    repo.add_target(
+        "manifest.json",
+        br#"{"updates": [], "migrations": {}}"#.to_vec(),
+    );
     repo.add_target(
         "bottlerocket-aws-k8s-1.31-x86_64-1.26.1-c41a8f09-boot.ext4.lz4",
         b"boot image bytes".repeat(100),
@@ -60,7 +71,9 @@ pub struct Site {
 
 impl Site {
     pub fn new() -> Self {
-        Site { dir: tempfile::tempdir().unwrap() }
+        Site {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -85,6 +98,13 @@ impl Site {
     /// Publish `repo` (metadata and targets) over what is there.
     pub fn publish(&self, repo: &Repo) {
         repo.write(&self.path().join("repo")).unwrap();
+    }
+    /// Publish everything but the root (whose RSA-PSS signatures would change on re-signing).
+    pub fn publish_top(&self, repo: &Repo) {
+        for (name, bytes) in repo.sign_top().unwrap() {
+            self.put_metadata(&name, &bytes);
+        }
+        repo.write_targets(&self.targets()).unwrap();
     }
     /// Write a metadata file.
     pub fn put_metadata(&self, name: &str, bytes: &[u8]) {
@@ -132,15 +152,26 @@ impl Server {
                 });
             }
         });
-        Server { port, overrides, log }
+        Server {
+            port,
+            overrides,
+            log,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}/{}", self.port, path.trim_start_matches('/'))
+        format!(
+            "http://127.0.0.1:{}/{}",
+            self.port,
+            path.trim_start_matches('/')
+        )
     }
 
     pub fn set(&self, path: &str, b: Behavior) {
-        self.overrides.lock().unwrap().insert(format!("/{}", path.trim_start_matches('/')), b);
+        self.overrides
+            .lock()
+            .unwrap()
+            .insert(format!("/{}", path.trim_start_matches('/')), b);
     }
 
     pub fn requests(&self) -> Vec<String> {
@@ -176,7 +207,10 @@ fn handle(
             }
             Some(Behavior::Body(b)) => respond(&mut conn, &b)?,
             Some(Behavior::Endless) => {
-                write!(conn, "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")?;
+                write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+                )?;
                 let chunk = vec![b'x'; 64 * 1024];
                 loop {
                     write!(conn, "{:x}\r\n", chunk.len())?;
@@ -188,7 +222,10 @@ fn handle(
                 let rel = path.trim_start_matches('/');
                 let decoded = percent_decode(rel);
                 let file = root.join(decoded);
-                match (!rel.contains("..")).then(|| std::fs::read(&file)).and_then(Result::ok) {
+                match (!rel.contains(".."))
+                    .then(|| std::fs::read(&file))
+                    .and_then(Result::ok)
+                {
                     Some(bytes) => respond(&mut conn, &bytes)?,
                     None => write!(conn, "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")?,
                 }
@@ -199,7 +236,11 @@ fn handle(
 }
 
 fn respond(conn: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {
-    write!(conn, "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len())?;
+    write!(
+        conn,
+        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )?;
     conn.write_all(body)
 }
 
@@ -209,7 +250,9 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+            if let Ok(v) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+            {
                 out.push(v);
                 i += 3;
                 continue;
@@ -219,6 +262,12 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The same metadata file with its signatures replaced by signatures of `keys`.
+pub fn resign(bytes: &[u8], keys: &[&SigningKey]) -> Vec<u8> {
+    let doc: Value = serde_json::from_slice(bytes).unwrap();
+    tufwatch::testkit::to_bytes(&tufwatch::testkit::sign_metadata(&doc["signed"], keys).unwrap())
 }
 
 /// The binary, with a private home and cache so no test touches the user's.
@@ -237,9 +286,11 @@ pub fn verify_json(site: &Site, metadata: &str, targets: &str, extra: &[&str]) -
     let mut c = tufwatch(site.path());
     c.args(["verify", "--format", "json", "--root"])
         .arg(site.anchor())
-        .args(["--metadata-url", metadata, "--targets-url", targets, "--state-dir"])
-        .arg(site.state())
-        .args(extra);
+        .args(["--metadata-url", metadata, "--targets-url", targets]);
+    if !extra.contains(&"--no-state") {
+        c.arg("--state-dir").arg(site.state());
+    }
+    c.args(extra);
     let out = c.output().unwrap();
     let code = out.status.code().unwrap_or(-1);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -254,7 +305,12 @@ pub fn verify_json(site: &Site, metadata: &str, targets: &str, extra: &[&str]) -
 
 /// Verify a site over loopback HTTP.
 pub fn verify_http(site: &Site, server: &Server, extra: &[&str]) -> (i32, Value) {
-    verify_json(site, &server.url("repo/metadata/"), &server.url("repo/targets/"), extra)
+    verify_json(
+        site,
+        &server.url("repo/metadata/"),
+        &server.url("repo/targets/"),
+        extra,
+    )
 }
 
 /// The codes of a report's findings with their roles or targets, as `code:subject`.
