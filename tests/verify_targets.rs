@@ -10,7 +10,8 @@ use std::path::Path;
 const BOOT: &str = "bottlerocket-aws-k8s-1.31-x86_64-1.26.1-c41a8f09-boot.ext4.lz4";
 
 fn target_file(site: &Site, name: &str, bytes: &[u8]) -> std::path::PathBuf {
-    site.targets().join(format!("{}.{name}", tufwatch::digest::sha256_hex(bytes)))
+    site.targets()
+        .join(format!("{}.{name}", tufwatch::digest::sha256_hex(bytes)))
 }
 
 /// Every file below `dir`, relative, sorted.
@@ -37,7 +38,11 @@ fn targets_are_checked_and_written_atomically() {
     site.publish_with_anchor(&repo);
     let server = Server::start(site.path());
     let out = site.path().join("out");
-    let (code, r) = verify_http(&site, &server, &["--all-targets", "--out", out.to_str().unwrap()]);
+    let (code, r) = verify_http(
+        &site,
+        &server,
+        &["--all-targets", "--out", out.to_str().unwrap()],
+    );
     assert_eq!(code, 0, "{r:#}");
     let t = r["targets"].as_array().unwrap();
     assert_eq!(t.len(), 2);
@@ -46,7 +51,10 @@ fn targets_are_checked_and_written_atomically() {
         assert!(entry["hashes"]["sha256"].is_string() && entry["hashes"]["sha512"].is_string());
     }
     assert_eq!(files(&out), [BOOT, "manifest.json"]);
-    assert_eq!(std::fs::read(out.join(BOOT)).unwrap(), repo.targets[BOOT].bytes);
+    assert_eq!(
+        std::fs::read(out.join(BOOT)).unwrap(),
+        repo.targets[BOOT].bytes
+    );
     // Without --out, targets are checked and nothing is written.
     let (code, r) = verify_http(&site, &server, &["--target", "manifest.json"]);
     assert_eq!(code, 0);
@@ -78,7 +86,13 @@ fn a_wrong_hash_or_length_fails_and_writes_nothing() {
     std::fs::write(&path, &good[..good.len() - 1]).unwrap();
     let (code, r) = verify_http(&site, &server, &["--target", BOOT, "--out", &out_s]);
     assert_eq!(code, 1);
-    assert!(matches!(findings(&r)[0].split(':').next(), Some("hash_mismatch" | "length_mismatch")), "{r:#}");
+    assert!(
+        matches!(
+            findings(&r)[0].split(':').next(),
+            Some("hash_mismatch" | "length_mismatch")
+        ),
+        "{r:#}"
+    );
     let mut longer = good.clone();
     longer.extend_from_slice(b"more");
     std::fs::write(&path, &longer).unwrap();
@@ -89,9 +103,15 @@ fn a_wrong_hash_or_length_fails_and_writes_nothing() {
 
     // A good file already in --out is not replaced by a bad download.
     std::fs::write(&path, good).unwrap();
-    assert_eq!(verify_http(&site, &server, &["--target", BOOT, "--out", &out_s]).0, 0);
+    assert_eq!(
+        verify_http(&site, &server, &["--target", BOOT, "--out", &out_s]).0,
+        0
+    );
     std::fs::write(&path, &bad).unwrap();
-    assert_eq!(verify_http(&site, &server, &["--target", BOOT, "--out", &out_s]).0, 1);
+    assert_eq!(
+        verify_http(&site, &server, &["--target", BOOT, "--out", &out_s]).0,
+        1
+    );
     assert_eq!(&std::fs::read(out.join(BOOT)).unwrap(), good);
 }
 
@@ -131,17 +151,34 @@ fn names_that_escape_the_output_directory_are_refused() {
     let nest = site.path().join("deep/er");
     let out = nest.join("out");
     let before = files(site.path());
-    let (code, r) = verify_http(&site, &server, &["--all-targets", "--out", out.to_str().unwrap()]);
+    let (code, r) = verify_http(
+        &site,
+        &server,
+        &["--all-targets", "--out", out.to_str().unwrap()],
+    );
     assert_eq!(code, 1, "{r:#}");
     let f = findings(&r);
     for name in ["../x", "/abs", "a/../../b"] {
-        assert!(f.contains(&format!("unsafe_target_name:{name}")), "{name}: {f:?}");
+        assert!(
+            f.contains(&format!("unsafe_target_name:{name}")),
+            "{name}: {f:?}"
+        );
     }
     // Only the safe targets were written, all inside --out; nothing else appeared anywhere.
     assert_eq!(files(&out), [BOOT, "manifest.json"]);
-    let after: Vec<String> = files(site.path()).into_iter().filter(|p| !p.starts_with("deep/er/out/") && !p.starts_with("state/")).collect();
+    let after: Vec<String> = files(site.path())
+        .into_iter()
+        .filter(|p| !p.starts_with("deep/er/out/") && !p.starts_with("state/"))
+        .collect();
     assert_eq!(after, before);
     // Asked for by name, too.
-    let (code, r) = verify_http(&site, &server, &["--target", "../x", "--out", out.to_str().unwrap()]);
-    assert_eq!((code, findings(&r)), (1, vec!["unsafe_target_name:../x".to_owned()]));
+    let (code, r) = verify_http(
+        &site,
+        &server,
+        &["--target", "../x", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(
+        (code, findings(&r)),
+        (1, vec!["unsafe_target_name:../x".to_owned()])
+    );
 }
