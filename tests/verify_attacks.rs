@@ -35,7 +35,50 @@ fn expired_roles_fail_each_one() {
             r["state"]["updated"], false,
             "a failed run keeps the old state"
         );
+        // The same over file:// URLs.
+        let (m, t) = (site.metadata(), site.targets());
+        let (code, r) = verify_json(
+            &site,
+            m.to_str().unwrap(),
+            t.to_str().unwrap(),
+            &["--no-state"],
+        );
+        assert_eq!(
+            (code, findings(&r)),
+            (1, vec![format!("expired:{name}")]),
+            "{name} over file://"
+        );
     }
+}
+
+#[test]
+fn an_expired_delegated_role_fails() {
+    let now = Utc::now();
+    let site = Site::new();
+    let mut repo = demo_repo(now);
+    repo.delegations.push(testkit::Delegation {
+        name: "extras".into(),
+        keys: RoleKeys {
+            keys: vec![ed_key()],
+            threshold: 1,
+        },
+        paths: vec!["extras/*".into()],
+        terminating: false,
+        version: 1,
+        expires: now - Duration::minutes(5),
+        targets: Default::default(),
+    });
+    site.publish_with_anchor(&repo);
+    let server = Server::start(site.path());
+    let (code, r) = verify_http(&site, &server, &[]);
+    assert_eq!(
+        (code, findings(&r)),
+        (1, vec!["expired:extras".to_owned()]),
+        "{r:#}"
+    );
+    let then = at(now - Duration::hours(1));
+    let (code, _) = verify_http(&site, &server, &["--at", &then]);
+    assert_eq!(code, 0, "valid an hour ago");
 }
 
 #[test]
