@@ -9,8 +9,6 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair, RsaKeyPair, RSA_PSS_SHA256};
 use base64::Engine;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use olpc_cjson::CanonicalFormatter;
-use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -69,12 +67,15 @@ fn unpem(text: &str) -> Result<Vec<u8>> {
         .map_err(|e| err(format!("bad PEM: {e}")))
 }
 
-/// The canonical JSON form (OLPC) of a value: what TUF signatures cover.
+/// The canonical JSON form (OLPC) of a value, as tough computes it: what TUF signatures cover.
+/// (Signing uses tough's own formatter so that what is signed here is what tough accepts, even
+/// where tufwatch is stricter.)
 pub fn canonical(v: &Value) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, CanonicalFormatter::new());
-    // Serializing a `Value` to a Vec cannot fail.
-    let _ = v.serialize(&mut ser);
+    let mut ser =
+        serde_json::Serializer::with_formatter(&mut out, olpc_cjson::CanonicalFormatter::new());
+    // A `Value` built here holds no float, so it always has a canonical form.
+    let _ = serde::Serialize::serialize(v, &mut ser);
     out
 }
 

@@ -500,3 +500,22 @@ fn real_bottlerocket_root_rotation_1_to_2() {
     assert_eq!(code, 1);
     assert_eq!(findings(&r), ["signature_threshold:root"], "{r:#}");
 }
+
+#[test]
+fn metadata_with_two_readings_is_refused_even_where_tough_accepts_it() {
+    // Two keys that are one once normalized (NFC): tough's canonical form keeps one of them and
+    // its signature verifies; the bytes on the wire say two different things. tufwatch refuses.
+    let site = Site::new();
+    let mut repo = demo_repo(Utc::now());
+    let entry = repo.targets.get_mut("manifest.json").unwrap();
+    entry.custom = Some(serde_json::json!({"e\u{301}": "one", "\u{e9}": "other"}));
+    site.publish_with_anchor(&repo);
+    let server = Server::start(site.path());
+    let (code, r) = verify_http(&site, &server, &[]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(findings(&r), ["malformed:targets"]);
+    let why = role(&r, "targets")["signatures"]["unreadable"]
+        .as_str()
+        .unwrap();
+    assert!(why.contains("twice"), "{why}");
+}

@@ -6,13 +6,49 @@
 use crate::source::transport::Recording;
 use bytes::Bytes;
 use std::collections::{HashMap, HashSet};
+use std::num::NonZeroU64;
 use tough::schema::decoded::{Decoded, Hex};
 use tough::schema::key::Key;
-use tough::schema::{Root, Signed, Snapshot, Targets, Timestamp};
+use tough::schema::{Delegations, Root, Signed, Snapshot, Timestamp};
 use url::Url;
 
 /// Most delegated roles walked (a bound against delegation cycles and floods).
 pub const MAX_DELEGATED_ROLES: usize = 4096;
+
+/// What verification reads of a targets role: not its (possibly huge) list of targets, which
+/// tough parses and keeps already.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct TargetsHead {
+    /// Version.
+    pub version: NonZeroU64,
+    /// Expiry.
+    pub expires: jiff::Timestamp,
+    /// Delegations, if any.
+    #[serde(default)]
+    pub delegations: Option<Delegations>,
+}
+
+/// The version and expiry every role has.
+pub trait Head {
+    /// Version.
+    fn version(&self) -> u64;
+    /// Expiry.
+    fn expires(&self) -> jiff::Timestamp;
+}
+
+macro_rules! head {
+    ($($t:ty),*) => {$(
+        impl Head for $t {
+            fn version(&self) -> u64 {
+                self.version.get()
+            }
+            fn expires(&self) -> jiff::Timestamp {
+                self.expires
+            }
+        }
+    )*};
+}
+head!(Root, Timestamp, Snapshot, TargetsHead);
 
 /// One metadata file: where it came from, its exact bytes, and its parsed form.
 #[derive(Debug, Clone)]
@@ -39,7 +75,7 @@ pub struct LoadedDelegated {
     /// The threshold.
     pub threshold: u64,
     /// The metadata.
-    pub metadata: Loaded<Targets>,
+    pub metadata: Loaded<TargetsHead>,
 }
 
 /// Everything received, as far as it goes.
@@ -56,7 +92,7 @@ pub struct Collected {
     /// Snapshot (5.5).
     pub snapshot: Option<Loaded<Snapshot>>,
     /// Top-level targets (5.6).
-    pub targets: Option<Loaded<Targets>>,
+    pub targets: Option<Loaded<TargetsHead>>,
     /// Delegated targets roles in pre-order (5.6.7).
     pub delegated: Vec<LoadedDelegated>,
 }
@@ -170,7 +206,7 @@ pub fn collect(trusted: Loaded<Root>, rec: &Recording, metadata_url: &Url) -> Co
 
 fn walk(
     parent: &str,
-    targets: &Targets,
+    targets: &TargetsHead,
     snapshot: &Snapshot,
     versioned: &dyn Fn(u64, &str) -> Option<Url>,
     rec: &Recording,
@@ -189,7 +225,7 @@ fn walk(
         };
         let file = format!("{}.json", role_file_name(&role.name));
         let Some(metadata) =
-            versioned(meta.version.get(), &file).and_then(|u| load::<Targets>(rec, &u))
+            versioned(meta.version.get(), &file).and_then(|u| load::<TargetsHead>(rec, &u))
         else {
             continue;
         };

@@ -7,6 +7,7 @@
 //! its expiry enforcement off; tufwatch then judges expiry at the reference time, names every
 //! signature, compares with the saved state, and downloads targets.
 
+pub mod canonical;
 pub mod collect;
 pub mod expiry;
 pub mod findings;
@@ -142,7 +143,22 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
             .rotation_signatures
             .as_ref()
             .is_none_or(Signatures::threshold_met);
-        if !r.signatures.threshold_met() || !rotation_met {
+        if let Some(why) = &r.signatures.unreadable {
+            r.verdict = RoleVerdict::Fail;
+            if repository.is_some() {
+                findings.push(
+                    Finding::error(
+                        Code::Malformed,
+                        format!(
+                            "tough accepted {} but tufwatch cannot check its signatures: {why}",
+                            r.role
+                        ),
+                    )
+                    .role(&r.role)
+                    .url(&url),
+                );
+            }
+        } else if !r.signatures.threshold_met() || !rotation_met {
             r.verdict = RoleVerdict::Fail;
             if repository.is_some() {
                 findings.push(
@@ -279,27 +295,29 @@ fn check_parts(
 ) -> Signatures {
     match SignedParts::parse(bytes) {
         Ok(parts) => parts.check(keys, keyids, threshold, keys_from),
-        Err(_) => Signatures {
+        Err(e) => Signatures {
             keys_from,
             threshold,
             authorized_keys: keyids.len(),
             valid_keyids: Vec::new(),
             signatures: Vec::new(),
+            unreadable: Some(e),
         },
     }
 }
 
-fn role_report<T: tough::schema::Role>(
+fn role_report<T: collect::Head>(
     role: &str,
     loaded: &Loaded<T>,
     signatures: Signatures,
     at: DateTime<Utc>,
 ) -> RoleReport {
     let expires = expiry::from_jiff(loaded.parsed.signed.expires());
+    let version = loaded.parsed.signed.version();
     RoleReport {
         role: role.to_owned(),
         delegated_by: None,
-        version: loaded.parsed.signed.version().get(),
+        version,
         expires,
         expires_in_seconds: (expires - at).num_seconds(),
         url: loaded.url.clone(),

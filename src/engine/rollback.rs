@@ -5,12 +5,13 @@
 //! applies the specification's rules itself, plus one stricter rule.
 
 use super::collect::Collected;
+use super::collect::{Head, TargetsHead};
 use super::signatures::SignedParts;
 use crate::error::{Error, Result};
 use crate::report::{Code, Finding};
 use crate::source::state::SavedState;
 use std::collections::BTreeMap;
-use tough::schema::{Role, RoleType, Root, Signed, Snapshot, Targets, Timestamp};
+use tough::schema::{RoleType, Root, Signed, Snapshot, Timestamp};
 
 /// The previous run's trusted metadata, parsed.
 #[derive(Debug)]
@@ -19,7 +20,7 @@ pub struct Previous {
     root_bytes: Vec<u8>,
     timestamp: Option<(Signed<Timestamp>, Vec<u8>)>,
     snapshot: Option<Signed<Snapshot>>,
-    targets: Option<Signed<Targets>>,
+    targets: Option<Signed<TargetsHead>>,
     delegated: BTreeMap<String, u64>,
 }
 
@@ -40,7 +41,7 @@ impl Previous {
         let root_bytes = saved.roles.get("root").cloned().unwrap_or_default();
         let mut delegated = BTreeMap::new();
         for (name, bytes) in &saved.delegated {
-            let t: Signed<Targets> = parse(dir, name, bytes)?;
+            let t: Signed<TargetsHead> = parse(dir, name, bytes)?;
             delegated.insert(name.clone(), t.signed.version.get());
         }
         Ok(Previous {
@@ -199,8 +200,8 @@ fn same_signed(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-fn check_version<T: Role>(out: &mut Vec<Finding>, role: &str, url: &str, old: &T, new: &T) {
-    let (o, n) = (old.version().get(), new.version().get());
+fn check_version<T: Head>(out: &mut Vec<Finding>, role: &str, url: &str, old: &T, new: &T) {
+    let (o, n) = (old.version(), new.version());
     if n < o {
         out.push(rollback(
             role,

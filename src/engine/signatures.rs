@@ -7,8 +7,6 @@
 
 use crate::report::{SignatureCheck, SignatureStatus, Signatures};
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
-use olpc_cjson::CanonicalFormatter;
-use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use tough::schema::decoded::{Decoded, Hex};
 use tough::schema::key::Key;
@@ -22,28 +20,30 @@ pub struct SignedParts {
 impl SignedParts {
     /// Split a metadata file into what was signed and the signatures. Errors name the field.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let doc: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-        let signed = doc.get("signed").ok_or("no \"signed\" field")?;
-        let mut canonical = Vec::new();
-        let mut ser =
-            serde_json::Serializer::with_formatter(&mut canonical, CanonicalFormatter::new());
-        signed
-            .serialize(&mut ser)
+        #[derive(serde::Deserialize)]
+        struct Envelope<'a> {
+            #[serde(borrow)]
+            signed: Option<&'a serde_json::value::RawValue>,
+            signatures: Option<Vec<RawSignature>>,
+        }
+        #[derive(serde::Deserialize)]
+        struct RawSignature {
+            keyid: Option<String>,
+            sig: Option<String>,
+        }
+        let doc: Envelope<'_> =
+            serde_json::from_slice(bytes).map_err(|e| format!("not TUF metadata JSON: {e}"))?;
+        let signed = doc.signed.ok_or("no \"signed\" field")?;
+        let canonical = super::canonical::canonicalize(signed.get())
             .map_err(|e| format!("\"signed\" has no canonical form: {e}"))?;
-        let list = doc
-            .get("signatures")
-            .and_then(|s| s.as_array())
-            .ok_or("no \"signatures\" list")?;
+        let list = doc.signatures.ok_or("no \"signatures\" list")?;
         let mut signatures = Vec::with_capacity(list.len());
-        for (i, s) in list.iter().enumerate() {
+        for (i, s) in list.into_iter().enumerate() {
             let keyid = s
-                .get("keyid")
-                .and_then(|k| k.as_str())
+                .keyid
                 .ok_or_else(|| format!("signatures[{i}] has no \"keyid\""))?;
             let sig = s
-                .get("sig")
-                .and_then(|k| k.as_str())
+                .sig
                 .ok_or_else(|| format!("signatures[{i}] has no \"sig\""))?;
             let sig =
                 hex::decode(sig).map_err(|e| format!("signatures[{i}].sig is not hex: {e}"))?;
@@ -103,6 +103,7 @@ impl SignedParts {
             authorized_keys: authorized.len(),
             valid_keyids,
             signatures: checks,
+            unreadable: None,
         }
     }
 }

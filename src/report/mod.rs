@@ -214,6 +214,10 @@ pub struct Signatures {
     pub valid_keyids: Vec<String>,
     /// Every signature present, in file order.
     pub signatures: Vec<SignatureCheck>,
+    /// Why the signatures could not be checked at all (the file has no canonical form: a float,
+    /// a key that appears twice, broken JSON), if so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
 }
 
 impl Signatures {

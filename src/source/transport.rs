@@ -335,7 +335,7 @@ impl Transport for Fetcher {
             Ok(stream) => Ok(Box::pin(RecordingStream {
                 inner: stream,
                 url: url.to_string(),
-                buf: Vec::new(),
+                chunks: Vec::new(),
                 recording: Arc::clone(&self.recording),
             })),
             Err(e) => {
@@ -355,7 +355,8 @@ impl Transport for Fetcher {
 struct RecordingStream {
     inner: TransportStream,
     url: String,
-    buf: Vec<u8>,
+    /// The chunks as received (shared with the consumer, not copied) until the end.
+    chunks: Vec<Bytes>,
     recording: Arc<Mutex<Recording>>,
 }
 
@@ -367,11 +368,16 @@ impl Stream for RecordingStream {
         let outcome = match &poll {
             Poll::Ready(Some(Ok(chunk))) => {
                 let chunk = chunk.clone();
-                self.buf.extend_from_slice(&chunk);
+                self.chunks.push(chunk);
                 None
             }
             Poll::Ready(Some(Err(e))) => Some(Outcome::Failed(error_chain(e))),
-            Poll::Ready(None) => Some(Outcome::Bytes(Bytes::from(std::mem::take(&mut self.buf)))),
+            Poll::Ready(None) => {
+                let chunks = std::mem::take(&mut self.chunks);
+                let mut body = Vec::with_capacity(chunks.iter().map(Bytes::len).sum());
+                chunks.iter().for_each(|c| body.extend_from_slice(c));
+                Some(Outcome::Bytes(Bytes::from(body)))
+            }
             Poll::Pending => None,
         };
         if let Some(outcome) = outcome {
