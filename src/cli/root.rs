@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::report::EXIT_OK;
 use crate::source::pins::{parse_sha512_arg, PinSet, TrustedRoot};
-use crate::source::transport::{error_chain, Fetcher, NetOptions};
+use crate::source::transport::{describe_transport, Fetcher, NetOptions};
 use clap::{Args, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -144,7 +144,7 @@ async fn download(
             .await
             .map_err(|e| Error::Fetch {
                 url: url.to_string(),
-                message: error_chain(&e),
+                message: describe_transport(&e),
             })?;
         let root = TrustedRoot::parse(url.as_str(), bytes)?;
         let root = if user.is_empty() {

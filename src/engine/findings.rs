@@ -1,14 +1,23 @@
 //! tough's errors as findings: a stable code, the role or URL concerned, tough's own words.
 
 use crate::report::{Code, Finding};
-use crate::source::transport::{error_chain, NetError, NetErrorKind};
+use crate::source::transport::{describe_transport, error_chain, NetError, NetErrorKind};
 use tough::error::Error as ToughError;
 use tough::schema::Error as SchemaError;
 use tough::TransportErrorKind;
 
 /// The finding for a failed tough load or target read.
 pub fn from_tough(err: &ToughError) -> Finding {
-    let message = format!("tough rejected the repository: {}", error_chain(err));
+    let message = match err {
+        ToughError::Transport { url, source, .. } => {
+            let file = url
+                .path_segments()
+                .and_then(|mut s| s.next_back())
+                .unwrap_or("");
+            format!("cannot fetch {file}: {}", describe_transport(source))
+        }
+        _ => format!("tough rejected the repository: {}", error_chain(err)),
+    };
     let (code, role, url): (Code, Option<String>, Option<String>) = match err {
         ToughError::VerifyMetadata { role, source, .. } => {
             (schema_code(source), Some(role.to_string()), None)

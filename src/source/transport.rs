@@ -202,7 +202,7 @@ impl Fetcher {
                                 &url_text,
                                 NetError {
                                     kind: NetErrorKind::Unreachable,
-                                    detail: format!("the answer broke off: {e}"),
+                                    detail: describe_reqwest(&e),
                                 },
                             )
                         });
@@ -226,7 +226,7 @@ impl Fetcher {
                 Err(e) => (
                     NetError {
                         kind: NetErrorKind::Unreachable,
-                        detail: error_chain(&e),
+                        detail: describe_reqwest(&e),
                     },
                     !e.is_builder() && !e.is_redirect(),
                 ),
@@ -298,6 +298,51 @@ fn tokio_util_stream(
     })
 }
 
+/// A failed request in a few words: what failed and the deepest cause, without the URL (the
+/// finding carries it).
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the answer broke off"
+    } else if e.is_redirect() {
+        "too many redirects"
+    } else {
+        "the request failed"
+    };
+    let mut deepest: &dyn std::error::Error = e;
+    while let Some(s) = deepest.source() {
+        deepest = s;
+    }
+    let cause = deepest.to_string();
+    if std::ptr::addr_eq(deepest, e as &dyn std::error::Error) || cause.contains("for url (") {
+        what.to_owned()
+    } else {
+        format!("{what}: {cause}")
+    }
+}
+
+/// Why a transport failed, in a few words, when the cause is one tufwatch knows.
+pub fn describe_transport(e: &TransportError) -> String {
+    if e.kind() == TransportErrorKind::FileNotFound {
+        return "the repository has no such file (HTTP 403, 404 or 410, or no such local file)"
+            .to_owned();
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(net) = s.downcast_ref::<NetError>() {
+            return net.to_string();
+        }
+        if let Some(t) = s.downcast_ref::<tough::error::Error>() {
+            return t.to_string();
+        }
+        source = s.source();
+    }
+    error_chain(e)
+}
+
 /// An error and its causes on one line.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
@@ -342,7 +387,7 @@ impl Transport for Fetcher {
                 let outcome = if e.kind() == TransportErrorKind::FileNotFound {
                     Outcome::NotFound
                 } else {
-                    Outcome::Failed(error_chain(&e))
+                    Outcome::Failed(describe_transport(&e))
                 };
                 self.recording().put(url.as_str(), outcome);
                 Err(e)
@@ -371,7 +416,7 @@ impl Stream for RecordingStream {
                 self.chunks.push(chunk);
                 None
             }
-            Poll::Ready(Some(Err(e))) => Some(Outcome::Failed(error_chain(e))),
+            Poll::Ready(Some(Err(e))) => Some(Outcome::Failed(describe_transport(e))),
             Poll::Ready(None) => {
                 let chunks = std::mem::take(&mut self.chunks);
                 let mut body = Vec::with_capacity(chunks.iter().map(Bytes::len).sum());
