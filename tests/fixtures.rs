@@ -8,23 +8,7 @@ use common::*;
 #[test]
 fn the_demo_repository_verifies_offline() {
     let site = Site::new();
-    let demo = project().join("fixtures/demo-repo");
-    let out = tufwatch(site.path())
-        .args([
-            "verify",
-            "--format",
-            "json",
-            "--no-state",
-            "--all-targets",
-            "--root",
-        ])
-        .arg(demo.join("root.json"))
-        .arg("--metadata-url")
-        .arg(demo.join("metadata"))
-        .arg("--targets-url")
-        .arg(demo.join("targets"))
-        .output()
-        .unwrap();
+    let out = verify_demo(&site, &["--format", "json", "--all-targets"]);
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{r:#}");
     assert_eq!(r["root_chain"], serde_json::json!([1, 2]));

@@ -9,23 +9,10 @@ use common::*;
 fn human_report_of_the_demo_repository() {
     let site = Site::new();
     let demo = project().join("fixtures/demo-repo");
-    let out = tufwatch(site.path())
-        .args([
-            "verify",
-            "--no-state",
-            "--at",
-            "2027-01-01T00:00:00Z",
-            "--target",
-            "manifest.json",
-        ])
-        .arg("--root")
-        .arg(demo.join("root.json"))
-        .arg("--metadata-url")
-        .arg(demo.join("metadata"))
-        .arg("--targets-url")
-        .arg(demo.join("targets"))
-        .output()
-        .unwrap();
+    let out = verify_demo(
+        &site,
+        &["--at", "2027-01-01T00:00:00Z", "--target", "manifest.json"],
+    );
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     let text = text

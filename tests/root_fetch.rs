@@ -95,19 +95,7 @@ fn the_real_bottlerocket_root_matches_its_pin() {
 fn a_user_pinned_root_serves_the_bottlerocket_shorthand_until_altered() {
     let site = Site::new();
     let repo = demo_repo(Utc::now());
-    // A mirror in Bottlerocket's layout.
-    let mirror = site.path().join("mirror");
-    let root = repo.write(&site.path().join("build")).unwrap();
-    let meta = mirror.join("2020-07-07/aws-ecs-2/aarch64");
-    std::fs::create_dir_all(&meta).unwrap();
-    for e in std::fs::read_dir(site.path().join("build/metadata"))
-        .unwrap()
-        .flatten()
-    {
-        std::fs::copy(e.path(), meta.join(e.file_name())).unwrap();
-    }
-    std::fs::rename(site.path().join("build/targets"), mirror.join("targets")).unwrap();
-    std::fs::copy(&root, mirror.join("root.json")).unwrap();
+    let root = site.publish_mirror(&repo, "aws-ecs-2", "aarch64");
     let server = Server::start(site.path());
     let sha = tufwatch::digest::sha512_hex(&std::fs::read(&root).unwrap());
     let dir = site.path().join("roots");

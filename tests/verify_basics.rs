@@ -162,16 +162,8 @@ fn delegated_roles_are_reported() {
 fn bottlerocket_layout_and_arch_aliases() {
     let site = Site::new();
     let repo = demo_repo(Utc::now());
-    let base = site.path().join("mirror");
-    let root = repo.write(&site.path().join("tmp")).unwrap();
+    let root = site.publish_mirror(&repo, "aws-k8s-1.31", "x86_64");
     std::fs::copy(root, site.anchor()).unwrap();
-    let meta = base.join("2020-07-07/aws-k8s-1.31/x86_64");
-    std::fs::create_dir_all(&meta).unwrap();
-    for e in std::fs::read_dir(site.path().join("tmp/metadata")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), meta.join(e.file_name())).unwrap();
-    }
-    std::fs::rename(site.path().join("tmp/targets"), base.join("targets")).unwrap();
     let server = Server::start(site.path());
     let out = tufwatch(site.path())
         .args([

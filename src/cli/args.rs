@@ -53,15 +53,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 /// Where `root fetch` keeps roots: `$XDG_DATA_HOME/tufwatch/trusted-roots`, or
 /// `$HOME/.local/share/tufwatch/trusted-roots`.
 pub fn default_roots_dir() -> Option<PathBuf> {
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| PathBuf::from(h).join(".local").join("share"))
-        })?;
-    Some(data.join("tufwatch").join("trusted-roots"))
+    crate::source::user_dir("XDG_DATA_HOME", ".local/share", "trusted-roots")
 }
 
 #[cfg(test)]

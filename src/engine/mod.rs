@@ -139,40 +139,13 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         let (verdict, finding) = expiry::judge(&r.role, r.expires, at, opts.expiry_warning, &url);
         r.verdict = verdict;
         findings.extend(finding);
-        let rotation_met = r
-            .rotation_signatures
-            .as_ref()
-            .is_none_or(Signatures::threshold_met);
-        if let Some(why) = &r.signatures.unreadable {
+        if let Some((code, why)) = signature_problem(r) {
             r.verdict = RoleVerdict::Fail;
             if repository.is_some() {
                 findings.push(
-                    Finding::error(
-                        Code::Malformed,
-                        format!(
-                            "tough accepted {} but tufwatch cannot check its signatures: {why}",
-                            r.role
-                        ),
-                    )
-                    .role(&r.role)
-                    .url(&url),
-                );
-            }
-        } else if !r.signatures.threshold_met() || !rotation_met {
-            r.verdict = RoleVerdict::Fail;
-            if repository.is_some() {
-                findings.push(
-                    Finding::error(
-                        Code::SignatureThreshold,
-                        format!(
-                            "tough accepted {} but tufwatch counts {} valid signatures over the bytes received, below the threshold of {}",
-                            r.role,
-                            r.signatures.valid_keyids.len(),
-                            r.signatures.threshold
-                        ),
-                    )
-                    .role(&r.role)
-                    .url(&url),
+                    Finding::error(code, format!("tough accepted {} but {why}", r.role))
+                        .role(&r.role)
+                        .url(&url),
                 );
             }
         }
@@ -252,6 +225,30 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         repository,
         collected,
     })
+}
+
+/// What is wrong with a role's signatures as tufwatch checked them, if anything.
+fn signature_problem(r: &RoleReport) -> Option<(Code, String)> {
+    if let Some(why) = &r.signatures.unreadable {
+        return Some((
+            Code::Malformed,
+            format!("tufwatch cannot check its signatures: {why}"),
+        ));
+    }
+    std::iter::once(&r.signatures)
+        .chain(r.rotation_signatures.as_ref())
+        .find(|s| !s.threshold_met())
+        .map(|s| {
+            (
+                Code::SignatureThreshold,
+                format!(
+                    "tufwatch counts {} valid signatures by the keys of {} over the bytes received, below the threshold of {}",
+                    s.valid_keyids.len(),
+                    s.keys_from,
+                    s.threshold
+                ),
+            )
+        })
 }
 
 fn saved_state(c: &Collected) -> SavedState {

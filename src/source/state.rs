@@ -37,15 +37,7 @@ pub struct StateStore {
 /// The default parent of all state directories: `$XDG_CACHE_HOME/tufwatch/state`, or
 /// `$HOME/.cache/tufwatch/state`.
 pub fn default_state_root() -> Option<PathBuf> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| PathBuf::from(h).join(".cache"))
-        })?;
-    Some(cache.join("tufwatch").join("state"))
+    super::user_dir("XDG_CACHE_HOME", ".cache", "state")
 }
 
 impl StateStore {

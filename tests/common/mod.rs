@@ -106,6 +106,22 @@ impl Site {
         }
         repo.write_targets(&self.targets()).unwrap();
     }
+    /// Publish `repo` as a Bottlerocket mirror below `<site>/mirror`: metadata in
+    /// `2020-07-07/<variant>/<arch>/`, targets in `targets/`, and the root also as `root.json`.
+    /// Returns the root file.
+    pub fn publish_mirror(&self, repo: &Repo, variant: &str, arch: &str) -> PathBuf {
+        let build = self.path().join("build");
+        let root = repo.write(&build).unwrap();
+        let mirror = self.path().join("mirror");
+        let meta = mirror.join(format!("2020-07-07/{variant}/{arch}"));
+        std::fs::create_dir_all(&meta).unwrap();
+        for e in std::fs::read_dir(build.join("metadata")).unwrap().flatten() {
+            std::fs::copy(e.path(), meta.join(e.file_name())).unwrap();
+        }
+        std::fs::rename(build.join("targets"), mirror.join("targets")).unwrap();
+        std::fs::copy(&root, mirror.join("root.json")).unwrap();
+        mirror.join("root.json")
+    }
     /// Write a metadata file.
     pub fn put_metadata(&self, name: &str, bytes: &[u8]) {
         std::fs::write(self.metadata().join(name), bytes).unwrap();
@@ -301,6 +317,21 @@ pub fn verify_json(site: &Site, metadata: &str, targets: &str, extra: &[&str]) -
         )
     });
     (code, report)
+}
+
+/// Verify the shipped demo repository (file paths) with `extra` arguments.
+pub fn verify_demo(site: &Site, extra: &[&str]) -> std::process::Output {
+    let demo = project().join("fixtures/demo-repo");
+    tufwatch(site.path())
+        .args(["verify", "--no-state", "--root"])
+        .arg(demo.join("root.json"))
+        .arg("--metadata-url")
+        .arg(demo.join("metadata"))
+        .arg("--targets-url")
+        .arg(demo.join("targets"))
+        .args(extra)
+        .output()
+        .unwrap()
 }
 
 /// Verify a site over loopback HTTP.
