@@ -254,8 +254,22 @@ async fn resolve(a: VerifyArgs) -> Result<Resolved> {
 /// Run `verify`; the result is the exit code.
 pub async fn run(a: VerifyArgs) -> Result<i32> {
     let format = a.format;
-    let Resolved { options, root } = resolve(a).await?;
-    let verification = engine::verify(&options, &root).await?;
+    let result = match resolve(a).await {
+        Ok(Resolved { options, root }) => engine::verify(&options, &root).await,
+        Err(e) => Err(e),
+    };
+    let verification = match result {
+        Ok(v) => v,
+        Err(e) => {
+            if format == Format::Json {
+                if let Ok(text) = serde_json::to_string_pretty(&crate::report::ErrorReport::of(&e))
+                {
+                    println!("{text}");
+                }
+            }
+            return Err(e);
+        }
+    };
     let report = &verification.report;
     match format {
         Format::Human => print!("{}", human::render(report)),

@@ -12,6 +12,9 @@ use tough::schema::key::Key;
 use tough::schema::{Delegations, Root, Signed, Snapshot, Timestamp};
 use url::Url;
 
+/// Most root rotations walked in one run (tough's default `max_root_updates`).
+pub const MAX_ROOT_ROTATIONS: usize = 1024;
+
 /// Most delegated roles walked (a bound against delegation cycles and floods).
 pub const MAX_DELEGATED_ROLES: usize = 4096;
 
@@ -85,6 +88,9 @@ pub struct Collected {
     pub trusted: Loaded<Root>,
     /// Each newer root of the rotation, in order (5.3.3).
     pub rotations: Vec<Loaded<Root>>,
+    /// A root that tough refused as the next one (bad signatures): shown in the report, never
+    /// trusted.
+    pub rejected_root: Option<Loaded<Root>>,
     /// `N+1.root.json` after the last root: whether the server said it does not exist, or failed.
     pub next_root_probe: Option<(Url, crate::source::transport::Outcome)>,
     /// Timestamp (5.4).
@@ -133,16 +139,21 @@ pub fn collect(trusted: Loaded<Root>, rec: &Recording, metadata_url: &Url) -> Co
     let mut rotations: Vec<Loaded<Root>> = Vec::new();
     let mut next_root_probe = None;
     let mut version = trusted.parsed.signed.version.get();
-    // 5.3.3: N+1.root.json, one version at a time.
-    while let Some(url) = join(&format!("{}.root.json", version.saturating_add(1))) {
+    // 5.3.3: N+1.root.json, one version at a time; 5.3.5: a file that is not version N+1 ends
+    // the walk (tough refuses it too). At most MAX_ROOT_ROTATIONS, as tough's max_root_updates.
+    loop {
+        if rotations.len() >= MAX_ROOT_ROTATIONS || version == u64::MAX {
+            break;
+        }
+        let Some(url) = join(&format!("{}.root.json", version + 1)) else {
+            break;
+        };
         match load::<Root>(rec, &url) {
-            Some(root) => {
-                version = root.parsed.signed.version.get();
+            Some(root) if root.parsed.signed.version.get() == version + 1 => {
+                version += 1;
                 rotations.push(root);
-                if version == u64::MAX || rotations.len() > 100_000 {
-                    break;
-                }
             }
+            Some(_) => break,
             None => {
                 next_root_probe = rec.get(&url).cloned().map(|o| (url, o));
                 break;
@@ -152,6 +163,7 @@ pub fn collect(trusted: Loaded<Root>, rec: &Recording, metadata_url: &Url) -> Co
     let mut c = Collected {
         trusted,
         rotations,
+        rejected_root: None,
         next_root_probe,
         timestamp: None,
         snapshot: None,

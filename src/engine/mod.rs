@@ -17,8 +17,8 @@ pub mod targets;
 
 use crate::error::Result;
 use crate::report::{
-    Code, Finding, Report, RepositoryReport, RoleReport, RoleVerdict, Signatures, StateReport,
-    TrustedRootReport, Verdict,
+    Code, Finding, Report, RepositoryReport, RoleReport, RoleVerdict, Severity, Signatures,
+    StateReport, TrustedRootReport, Verdict,
 };
 use crate::source::pins::TrustedRoot;
 use crate::source::state::{SavedState, StateStore};
@@ -85,6 +85,8 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         .state_root
         .as_ref()
         .map(|r| StateStore::for_repository(r, &opts.metadata_url));
+    // One run at a time per repository state: a second one waits (see StateStore::lock).
+    let lock = store.as_ref().map(StateStore::lock).transpose()?;
     let previous = match &store {
         Some(s) => match s.load()? {
             Some(saved) => Some(rollback::Previous::parse(
@@ -96,10 +98,21 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         None => None,
     };
 
+    // 5.2: start from the latest trusted root: the anchor, or the newer root a previous run
+    // verified (a fork of the chain after it cannot then pass).
+    let (start_bytes, start_source, started_from_root) = match &previous {
+        Some(p) if p.root_version() > trusted.version => (
+            p.root_bytes().to_vec(),
+            format!("{}/root.json (saved by a previous run)", store_dir(&store)),
+            Some(p.root_version()),
+        ),
+        _ => (trusted.bytes.clone(), trusted.source.clone(), None),
+    };
+
     let fetcher = Fetcher::new(opts.net.clone())?.recording_below(&opts.metadata_url);
-    // 5.2-5.6, by tough, with expiry left to tufwatch (tough knows only the system clock).
+    // 5.3-5.6, by tough, with expiry left to tufwatch (tough knows only the system clock).
     let loaded = RepositoryLoader::new(
-        &trusted.bytes,
+        &start_bytes,
         opts.metadata_url.clone(),
         opts.targets_url.clone(),
     )
@@ -108,24 +121,51 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
     .expiration_enforcement(ExpirationEnforcement::Unsafe)
     .load()
     .await;
+    fetcher.stop_recording();
 
-    let trusted_parsed: Signed<Root> =
-        serde_json::from_slice(&trusted.bytes).map_err(|e| crate::error::Error::Invalid {
+    let start_parsed: Signed<Root> =
+        serde_json::from_slice(&start_bytes).map_err(|e| crate::error::Error::Invalid {
             what: "trusted root",
-            path: trusted.source.clone(),
+            path: start_source.clone(),
             message: e.to_string(),
         })?;
-    let trusted_loaded = Loaded {
-        url: trusted.source.clone(),
-        bytes: bytes::Bytes::from(trusted.bytes.clone()),
-        parsed: trusted_parsed,
+    let start = Loaded {
+        url: start_source,
+        bytes: bytes::Bytes::from(start_bytes),
+        parsed: start_parsed,
     };
-    let collected = collect::collect(trusted_loaded, &fetcher.recording(), &opts.metadata_url);
+    let mut collected = collect::collect(start, &fetcher.recording(), &opts.metadata_url);
 
     let mut findings = Vec::new();
     let (repository, failed_role) = match loaded {
-        Ok(repo) => (Some(repo), None),
+        Ok(repo) => {
+            // Fail closed: every role tough verified must have been re-read by tufwatch, or its
+            // expiry and signatures would go unchecked.
+            let tough_delegated = count_delegated(&repo.targets().signed);
+            if collected.targets.is_none() || collected.delegated.len() != tough_delegated {
+                findings.push(Finding::error(
+                    Code::Rejected,
+                    format!(
+                        "tufwatch could not re-read the metadata tough verified ({} of {} delegated roles, targets {}): refusing to judge it unchecked",
+                        collected.delegated.len(),
+                        tough_delegated,
+                        if collected.targets.is_some() { "read" } else { "missing" }
+                    ),
+                ));
+            }
+            (Some(repo), None)
+        }
         Err(e) => {
+            if matches!(
+                &e,
+                tough::error::Error::VerifyMetadata {
+                    role: RoleType::Root,
+                    ..
+                }
+            ) {
+                // tough refused the newest root it fetched: it is no part of the chain.
+                collected.rejected_root = collected.rotations.pop();
+            }
             let f = findings::from_tough(&e);
             let role = f.role.clone();
             findings.push(f);
@@ -182,7 +222,6 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         }
     }
 
-    let final_root = collected.final_root();
     let mut report = Report {
         report_format: crate::report::REPORT_FORMAT,
         tool: format!("tufwatch {}", env!("CARGO_PKG_VERSION")),
@@ -202,23 +241,35 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
             version: trusted.version,
             pinned_by: trusted.pinned_by.clone(),
         },
-        root_chain: (trusted.version..=final_root.parsed.signed.version.get()).collect(),
+        root_chain: std::iter::once(&collected.trusted)
+            .chain(&collected.rotations)
+            .map(|r| r.parsed.signed.version.get())
+            .collect(),
         roles,
         targets: target_reports,
         state: StateReport {
             dir: store.as_ref().map(|s| s.dir().display().to_string()),
             previous: previous.as_ref().map(|p| p.versions()).unwrap_or_default(),
             updated: false,
+            started_from_root,
         },
         findings,
         verdict: Verdict::Pass,
     };
     report.finish();
 
-    if let (Some(store), Some(_), Verdict::Pass) = (&store, &repository, report.verdict) {
+    // Persist (5.3.7, 5.4.5, 5.5.7, 5.6.6) what verified: only metadata judged at the present
+    // time (an audit with --at changes nothing) and only when no metadata check failed (a
+    // target that fails does not make verified metadata untrusted).
+    let metadata_ok = !report
+        .findings
+        .iter()
+        .any(|f| f.severity == Severity::Error && f.target.is_none());
+    if let (Some(store), Some(_), None, true) = (&store, &repository, opts.at, metadata_ok) {
         store.save(&saved_state(&collected), &opts.metadata_url)?;
         report.state.updated = true;
     }
+    drop(lock);
 
     Ok(Verification {
         report,
@@ -249,6 +300,24 @@ fn signature_problem(r: &RoleReport) -> Option<(Code, String)> {
                 ),
             )
         })
+}
+
+fn store_dir(store: &Option<StateStore>) -> String {
+    store
+        .as_ref()
+        .map(|s| s.dir().display().to_string())
+        .unwrap_or_default()
+}
+
+/// Delegated roles tough loaded, at every level.
+fn count_delegated(t: &tough::schema::Targets) -> usize {
+    t.delegations.as_ref().map_or(0, |d| {
+        d.roles
+            .iter()
+            .filter_map(|r| r.targets.as_ref())
+            .map(|t| 1 + count_delegated(&t.signed))
+            .sum()
+    })
 }
 
 fn saved_state(c: &Collected) -> SavedState {
@@ -328,7 +397,19 @@ fn role_report<T: collect::Head>(
 
 /// One report per role received, in workflow order.
 fn role_reports(c: &Collected, at: DateTime<Utc>) -> Vec<RoleReport> {
-    let root = c.final_root();
+    // The root shown is the newest one fetched: the final root, or the one tough refused.
+    let (root, prev) = match &c.rejected_root {
+        Some(rejected) => (rejected, Some(c.final_root())),
+        None => {
+            let n = c.rotations.len();
+            let prev = match n {
+                0 => None,
+                1 => Some(&c.trusted),
+                _ => Some(&c.rotations[n - 2]),
+            };
+            (c.final_root(), prev)
+        }
+    };
     let rs = &root.parsed.signed;
     let v = rs.version.get();
     let mut out = Vec::new();
@@ -344,12 +425,7 @@ fn role_reports(c: &Collected, at: DateTime<Utc>) -> Vec<RoleReport> {
         at,
     );
     // 5.3.4: a new root must also be signed by a threshold of the previous root's root keys.
-    if !c.rotations.is_empty() {
-        let prev = if c.rotations.len() >= 2 {
-            &c.rotations[c.rotations.len() - 2]
-        } else {
-            &c.trusted
-        };
+    if let Some(prev) = prev {
         let ps = &prev.parsed.signed;
         root_report.rotation_signatures = Some(signatures_of(
             &root.bytes,

@@ -63,6 +63,16 @@ impl Previous {
         })
     }
 
+    /// The saved root's version.
+    pub fn root_version(&self) -> u64 {
+        self.root.signed.version.get()
+    }
+
+    /// The saved root's exact bytes.
+    pub fn root_bytes(&self) -> &[u8] {
+        &self.root_bytes
+    }
+
     /// Versions by role, for the report.
     pub fn versions(&self) -> BTreeMap<String, u64> {
         let mut v = BTreeMap::new();

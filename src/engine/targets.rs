@@ -64,10 +64,13 @@ pub async fn fetch_targets(
     out: Option<&Path>,
     progress: bool,
 ) -> Result<(Vec<TargetReport>, Vec<Finding>)> {
-    let listed = repo.targets().signed.targets_map();
+    let top = &repo.targets().signed;
     let mut names: Vec<String> = match selection {
         TargetSelection::None => return Ok((Vec::new(), Vec::new())),
-        TargetSelection::All => listed.keys().map(|n| n.raw().to_owned()).collect(),
+        TargetSelection::All => top
+            .targets_iter()
+            .map(|(n, _)| n.raw().to_owned())
+            .collect(),
         TargetSelection::Named(n) => n.clone(),
     };
     names.sort();
@@ -91,9 +94,10 @@ pub async fn fetch_targets(
             );
             continue;
         }
+        // The entry tough itself downloads by: the search through delegations (5.7).
         let entry = TargetName::new(name.as_str())
             .ok()
-            .and_then(|tn| listed.get(&tn).map(|t| (tn, *t)));
+            .and_then(|tn| top.find_target(&tn, false).ok().map(|t| (tn, t)));
         let Some((target_name, target)) = entry else {
             findings.push(
                 Finding::error(
@@ -156,9 +160,9 @@ async fn fetch_one(
 
     // Where the file goes: below `out`, checked again after the directories exist, since a
     // symbolic link inside `out` could point elsewhere.
-    let mut sink = match out {
-        Some(dir) => Some(Sink::create(dir, name)?),
-        None => None,
+    let mut sink = match out.map(|dir| Sink::create(dir, name)).transpose() {
+        Ok(s) => s,
+        Err(why) => return Ok((report, fail(Code::WriteFailed, why))),
     };
 
     let stream = match repo.read_target(target_name).await {
@@ -204,7 +208,9 @@ async fn fetch_one(
             ));
         }
         if let Some(s) = sink.as_mut() {
-            s.write(&chunk)?;
+            if let Err(why) = s.write(&chunk) {
+                return Ok((report, fail(Code::WriteFailed, why)));
+            }
         }
         if let Some(b) = &bar {
             b.set_position(hasher.length());
@@ -246,7 +252,10 @@ async fn fetch_one(
     }
     report.verified = true;
     if let Some(s) = sink {
-        report.written_to = Some(s.commit()?.display().to_string());
+        match s.commit() {
+            Ok(path) => report.written_to = Some(path.display().to_string()),
+            Err(why) => return Ok((report, fail(Code::WriteFailed, why))),
+        }
     }
     Ok((report, None))
 }
@@ -274,63 +283,60 @@ struct Sink {
 }
 
 impl Sink {
-    fn create(out: &Path, name: &str) -> Result<Self> {
-        let dest = out.join(name);
-        let parent = dest.parent().unwrap_or(out).to_owned();
-        let err = |path: &Path| {
-            let path = path.to_owned();
-            move |source| Error::Write {
-                what: "target",
-                path,
-                source,
+    /// The directories below `out` are made one at a time, refusing any part that is a symbolic
+    /// link or not a directory, so nothing is created or written outside `out`. Errors are
+    /// messages for a finding: one target's trouble does not stop the others.
+    fn create(out: &Path, name: &str) -> Result<Self, String> {
+        let rel = Path::new(name);
+        let mut dir = out.to_owned();
+        if let Some(parent) = rel.parent() {
+            for part in parent.components() {
+                dir.push(part);
+                match std::fs::symlink_metadata(&dir) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => {
+                        return Err(format!(
+                            "cannot write target {name:?}: {} is a file or a symbolic link, not a directory",
+                            dir.display()
+                        ))
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        std::fs::create_dir(&dir).map_err(|e| {
+                            format!("cannot write target {name:?}: cannot create {}: {e}", dir.display())
+                        })?;
+                    }
+                    Err(e) => {
+                        return Err(format!("cannot write target {name:?}: {}: {e}", dir.display()))
+                    }
+                }
             }
-        };
-        std::fs::create_dir_all(&parent).map_err(err(&parent))?;
-        let real = parent.canonicalize().map_err(err(&parent))?;
-        if !real.starts_with(out) {
-            return Err(Error::Invalid {
-                what: "output directory",
-                path: parent.display().to_string(),
-                message: format!(
-                    "resolves to {}, outside {}; refusing to write target {name:?}",
-                    real.display(),
-                    out.display()
-                ),
-            });
         }
+        let dest = out.join(rel);
         let tmp = tempfile::Builder::new()
             .prefix(".tufwatch-partial-")
-            .tempfile_in(&real)
-            .map_err(err(&real))?;
-        let file_name = dest.file_name().map(|f| real.join(f)).unwrap_or(dest);
-        Ok(Sink {
-            tmp,
-            dest: file_name,
-        })
+            .tempfile_in(&dir)
+            .map_err(|e| format!("cannot write target {name:?} in {}: {e}", dir.display()))?;
+        Ok(Sink { tmp, dest })
     }
 
-    fn write(&mut self, chunk: &[u8]) -> Result<()> {
-        self.tmp.write_all(chunk).map_err(|source| Error::Write {
-            what: "target",
-            path: self.tmp.path().to_owned(),
-            source,
-        })
+    fn write(&mut self, chunk: &[u8]) -> Result<(), String> {
+        self.tmp
+            .write_all(chunk)
+            .map_err(|e| format!("cannot write {}: {e}", self.tmp.path().display()))
     }
 
-    fn commit(self) -> Result<PathBuf> {
+    fn commit(self) -> Result<PathBuf, String> {
         self.tmp
             .as_file()
             .sync_all()
-            .map_err(|source| Error::Write {
-                what: "target",
-                path: self.tmp.path().to_owned(),
-                source,
-            })?;
+            .map_err(|e| format!("cannot write {}: {e}", self.tmp.path().display()))?;
         let dest = self.dest;
-        self.tmp.persist(&dest).map_err(|e| Error::Write {
-            what: "target",
-            path: dest.clone(),
-            source: e.error,
+        self.tmp.persist(&dest).map_err(|e| {
+            format!(
+                "cannot put the verified target at {}: {}",
+                dest.display(),
+                e.error
+            )
         })?;
         Ok(dest)
     }

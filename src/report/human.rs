@@ -67,7 +67,9 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             s,
             "{:<w$}  {:>7}  {:<34}  {verdict:<7}  {signed}",
-            role.role, role.version, expires
+            clean(&role.role),
+            role.version,
+            expires
         );
     }
     if !r.targets.is_empty() {
@@ -81,7 +83,7 @@ pub fn render(r: &Report) -> String {
                 .as_ref()
                 .map(|d| format!(" -> {d}"))
                 .unwrap_or_default();
-            let _ = writeln!(s, "  {mark} {} ({} bytes){dest}", t.name, t.length);
+            let _ = writeln!(s, "  {mark} {} ({} bytes){dest}", clean(&t.name), t.length);
         }
     }
     if let Some(dir) = &r.state.dir {
@@ -116,11 +118,16 @@ pub fn render(r: &Report) -> String {
                 .role
                 .as_ref()
                 .or(f.target.as_ref())
-                .map(|x| format!(" [{x}]"))
+                .map(|x| format!(" [{}]", clean(x)))
                 .unwrap_or_default();
-            let _ = writeln!(s, "  {sev} {}{subject}: {}", f.code.as_str(), f.message);
+            let _ = writeln!(
+                s,
+                "  {sev} {}{subject}: {}",
+                f.code.as_str(),
+                clean(&f.message)
+            );
             if let Some(url) = &f.url {
-                let _ = writeln!(s, "          at {url}");
+                let _ = writeln!(s, "          at {}", clean(url));
             }
         }
     }
@@ -143,6 +150,24 @@ pub fn render(r: &Report) -> String {
         if warnings == 1 { "" } else { "s" }
     );
     s
+}
+
+/// Text from the repository as it may be printed on a terminal: control characters (which could
+/// move the cursor or recolour the screen) shown escaped.
+fn clean(s: &str) -> String {
+    if s.chars().any(char::is_control) {
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        s.to_owned()
+    }
 }
 
 fn count(sig: &Signatures) -> String {
@@ -174,4 +199,13 @@ fn signed_by(sig: &Signatures) -> String {
         text.push_str(&format!(" +{bad} not counted"));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(super::clean("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\\n");
+        assert_eq!(super::clean("plain/näme"), "plain/näme");
+    }
 }

@@ -66,6 +66,8 @@ pub enum Code {
     TargetMissing,
     /// A target name that would escape the output directory.
     UnsafeTargetName,
+    /// A verified target could not be written under the output directory.
+    WriteFailed,
     /// A failure tough reports that fits no other code; the message has tough's words.
     Rejected,
 }
@@ -90,6 +92,7 @@ impl Code {
             Code::UntrustedRoot => "untrusted_root",
             Code::TargetMissing => "target_missing",
             Code::UnsafeTargetName => "unsafe_target_name",
+            Code::WriteFailed => "write_failed",
             Code::Rejected => "rejected",
         }
     }
@@ -221,9 +224,11 @@ pub struct Signatures {
 }
 
 impl Signatures {
-    /// Whether the threshold is met.
+    /// Whether the threshold is met (never for a role with no threshold or no keys).
     pub fn threshold_met(&self) -> bool {
-        self.valid_keyids.len() as u64 >= self.threshold
+        self.threshold > 0
+            && self.authorized_keys > 0
+            && self.valid_keyids.len() as u64 >= self.threshold
     }
 }
 
@@ -306,8 +311,13 @@ pub struct StateReport {
     pub dir: Option<String>,
     /// Versions trusted by the previous run (role -> version), if there was one.
     pub previous: BTreeMap<String, u64>,
-    /// Whether this run saved its metadata as the new trusted state.
+    /// Whether this run saved its metadata as the new trusted state (only a run judged at the
+    /// present time whose metadata all verified does).
     pub updated: bool,
+    /// The root version saved by a previous run that this run started from, when it is newer
+    /// than the trust anchor (TUF 5.2: start from the latest trusted root).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_from_root: Option<u64>,
 }
 
 /// The repository a run looked at.
@@ -376,11 +386,15 @@ impl Report {
 }
 
 /// The verdict that a list of findings leads to.
+///
+/// A definite failure outranks an incomplete run: a server that serves expired metadata cannot
+/// turn the verdict into "could not run" by also failing one request.
 pub fn verdict_of(findings: &[Finding]) -> Verdict {
-    if findings.iter().any(|f| f.code.means_incomplete()) {
-        Verdict::Incomplete
-    } else if findings.iter().any(|f| f.severity == Severity::Error) {
+    let errors = || findings.iter().filter(|f| f.severity == Severity::Error);
+    if errors().any(|f| !f.code.means_incomplete()) {
         Verdict::Fail
+    } else if errors().next().is_some() {
+        Verdict::Incomplete
     } else {
         Verdict::Pass
     }
@@ -392,5 +406,44 @@ pub fn exit_code_of(verdict: Verdict) -> i32 {
         Verdict::Pass => EXIT_OK,
         Verdict::Fail => EXIT_FINDINGS,
         Verdict::Incomplete => EXIT_COULD_NOT_RUN,
+    }
+}
+
+/// What `--format json` prints when tufwatch cannot make a report at all (a bad argument, an
+/// unreadable root, a root that matches no pin): still one JSON document per run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReport {
+    /// Version of the report format.
+    pub report_format: u32,
+    /// `tufwatch <version>`.
+    pub tool: String,
+    /// `fail` (the trusted root matches no pin) or `incomplete` (could not run).
+    pub verdict: Verdict,
+    /// `untrusted_root` or `could_not_run`.
+    pub error: String,
+    /// What went wrong, naming the flag, file or URL.
+    pub message: String,
+}
+
+impl ErrorReport {
+    /// The document for an error that stopped the run.
+    pub fn of(e: &crate::error::Error) -> Self {
+        let untrusted = matches!(e, crate::error::Error::UntrustedRoot(_));
+        ErrorReport {
+            report_format: REPORT_FORMAT,
+            tool: format!("tufwatch {}", env!("CARGO_PKG_VERSION")),
+            verdict: if untrusted {
+                Verdict::Fail
+            } else {
+                Verdict::Incomplete
+            },
+            error: if untrusted {
+                "untrusted_root"
+            } else {
+                "could_not_run"
+            }
+            .to_owned(),
+            message: e.to_string(),
+        }
     }
 }

@@ -74,6 +74,12 @@ pub fn check_variant(variant: &str) -> Result<()> {
 /// The metadata and targets URLs of one variant and architecture below `base`.
 pub fn urls(base: &Url, variant: &str, arch: Arch) -> Result<(Url, Url)> {
     check_variant(variant)?;
+    if base.query().is_some() || base.fragment().is_some() || base.cannot_be_a_base() {
+        return Err(Error::Argument {
+            flag: "--repo-base",
+            message: format!("{base} is not a plain base URL (no query, no fragment)"),
+        });
+    }
     let base = super::location::with_trailing_slash(base.clone());
     let join = |path: &str| {
         base.join(path).map_err(|e| Error::Argument {

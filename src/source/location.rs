@@ -42,6 +42,14 @@ pub fn parse_location(flag: &'static str, value: &str) -> Result<Url> {
             message: format!("{} cannot be written as a file:// URL", abs.display()),
         })?
     };
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Argument {
+            flag,
+            message: format!(
+                "{value:?} has a query or fragment; give the plain base URL of the directory"
+            ),
+        });
+    }
     Ok(with_trailing_slash(url))
 }
 
@@ -81,6 +89,8 @@ mod tests {
     fn bad_locations_name_the_flag() {
         let e = parse_location("--targets-url", "ftp://example.com/").unwrap_err();
         assert!(e.to_string().starts_with("--targets-url"), "{e}");
+        let e = parse_location("--metadata-url", "https://h/repo?x=1").unwrap_err();
+        assert!(e.to_string().contains("query"), "{e}");
         let e = parse_location("--targets-url", "/definitely/not/here").unwrap_err();
         assert!(e.to_string().contains("not a URL"), "{e}");
     }

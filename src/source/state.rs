@@ -28,6 +28,12 @@ pub struct SavedState {
     pub delegated: BTreeMap<String, Vec<u8>>,
 }
 
+/// An exclusive hold on one repository's state, released when dropped.
+#[derive(Debug)]
+pub struct StateLock {
+    _file: fs::File,
+}
+
 /// The state directory of one repository.
 #[derive(Debug, Clone)]
 pub struct StateStore {
@@ -51,6 +57,36 @@ impl StateStore {
     /// The directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Hold the state of this repository for the whole run: a second run on the same state
+    /// (a nightly job that overlaps the previous one) says so on stderr and waits. The lock goes
+    /// with the returned value, and with the process if it dies.
+    pub fn lock(&self) -> Result<StateLock> {
+        let w = |source| Error::Write {
+            what: "state lock",
+            path: self.dir.join("LOCK"),
+            source,
+        };
+        fs::create_dir_all(&self.dir).map_err(w)?;
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join("LOCK"))
+            .map_err(w)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                eprintln!(
+                    "tufwatch: another run holds the state {}; waiting for it to finish",
+                    self.dir.display()
+                );
+                file.lock().map_err(w)?;
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(w(e)),
+        }
+        Ok(StateLock { _file: file })
     }
 
     /// The saved state, if a previous run saved one.
@@ -203,7 +239,10 @@ impl StateStore {
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if (is_generation_name(&name) && name != keep) || name.starts_with(".staging-") {
+            if (is_generation_name(&name) && name != keep)
+                || name.starts_with(".staging-")
+                || name.starts_with(".current-")
+            {
                 let _ = fs::remove_dir_all(entry.path());
             }
         }

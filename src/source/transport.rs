@@ -123,6 +123,7 @@ pub struct Fetcher {
     options: NetOptions,
     record_prefix: Option<String>,
     recording: Arc<Mutex<Recording>>,
+    recording_on: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl fmt::Debug for Fetcher {
@@ -149,6 +150,7 @@ impl Fetcher {
             options,
             record_prefix: None,
             recording: Arc::default(),
+            recording_on: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         })
     }
 
@@ -158,6 +160,13 @@ impl Fetcher {
         self.record_prefix = Some(prefix.as_str().to_owned());
         self.recording = Arc::default();
         self
+    }
+
+    /// Record nothing more: called once the metadata is loaded, so that targets (which may share
+    /// the metadata's URL prefix) are never held in memory.
+    pub fn stop_recording(&self) {
+        self.recording_on
+            .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// What was recorded so far.
@@ -369,10 +378,11 @@ impl Transport for Fetcher {
                 &url,
             )),
         };
-        let record = self
-            .record_prefix
-            .as_ref()
-            .is_some_and(|p| url.as_str().starts_with(p.as_str()));
+        let record = self.recording_on.load(std::sync::atomic::Ordering::SeqCst)
+            && self
+                .record_prefix
+                .as_ref()
+                .is_some_and(|p| url.as_str().starts_with(p.as_str()));
         if !record {
             return opened;
         }

@@ -1,0 +1,262 @@
+//! Layouts and conditions beyond the Bottlerocket default: no consistent snapshots, delegated
+//! role names that need encoding, signed lengths of metadata, targets that cannot be written,
+//! audits that leave the state alone, one run at a time per state, the JSON error document.
+
+mod common;
+
+use chrono::{Duration, SecondsFormat, Utc};
+use common::*;
+use tufwatch::testkit::{Delegation, RoleKeys, TargetFile};
+
+#[test]
+fn a_repository_without_consistent_snapshots() {
+    let site = Site::new();
+    let mut repo = demo_repo(Utc::now());
+    repo.consistent_snapshot = false;
+    repo.timestamp_version = 3;
+    site.publish_with_anchor(&repo);
+    let server = Server::start(site.path());
+    let (code, r) = verify_http(&site, &server, &["--all-targets"]);
+    assert_eq!(code, 0, "{r:#}");
+    assert!(role(&r, "snapshot")["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/snapshot.json"));
+    assert!(role(&r, "targets")["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/targets.json"));
+    assert!(server
+        .requests()
+        .iter()
+        .any(|p| p == "/repo/targets/manifest.json"));
+    repo.timestamp_version = 2;
+    site.publish_top(&repo);
+    let (code, r) = verify_http(&site, &server, &[]);
+    assert_eq!(
+        (code, findings(&r)),
+        (1, vec!["rollback:timestamp".to_owned()])
+    );
+}
+
+#[test]
+fn delegated_roles_with_odd_names_and_their_rollback() {
+    let now = Utc::now();
+    let site = Site::new();
+    let mut repo = demo_repo(now);
+    let mut targets = std::collections::BTreeMap::new();
+    targets.insert(
+        "team/tool".to_owned(),
+        TargetFile {
+            bytes: b"t".to_vec(),
+            custom: None,
+        },
+    );
+    repo.delegations.push(Delegation {
+        name: "team a/b".into(),
+        keys: RoleKeys {
+            keys: vec![ed_key()],
+            threshold: 1,
+        },
+        paths: vec!["team/*".into()],
+        terminating: true,
+        version: 5,
+        expires: now + Duration::days(20),
+        targets,
+    });
+    site.publish_with_anchor(&repo);
+    // tough asks for `5.team%20a%2Fb.json`; a web server decodes that to `5.team a/b.json`.
+    let serve_decoded = |version: u64| {
+        let dir = site.metadata().join(format!("{version}.team a"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bytes = site.read_metadata(&format!("{version}.team%20a%2Fb.json"));
+        std::fs::write(dir.join("b.json"), bytes).unwrap();
+    };
+    serve_decoded(5);
+    let server = Server::start(site.path());
+    let (code, r) = verify_http(&site, &server, &["--target", "team/tool"]);
+    assert_eq!(code, 0, "{r:#}");
+    let d = role(&r, "team a/b");
+    assert!(
+        d["url"].as_str().unwrap().ends_with("/5.team%20a%2Fb.json"),
+        "{}",
+        d["url"]
+    );
+    assert_eq!(r["targets"][0]["verified"], true);
+    assert_eq!(r["state"]["previous"].as_object().unwrap().len(), 0);
+    let (_, r) = verify_http(&site, &server, &[]);
+    assert_eq!(r["state"]["previous"]["team a/b"], 5);
+    // The delegated role goes back to version 4.
+    repo.delegations[0].version = 4;
+    repo.snapshot_version = 2;
+    repo.timestamp_version = 2;
+    site.publish_top(&repo);
+    serve_decoded(4);
+    let (code, r) = verify_http(&site, &server, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&r), ["rollback:snapshot", "rollback:team a/b"]);
+}
+
+#[test]
+fn metadata_longer_than_its_signed_length_is_cut_off() {
+    let site = Site::new();
+    site.publish_with_anchor(&demo_repo(Utc::now()));
+    let server = Server::start(site.path());
+    let mut snapshot = site.read_metadata("1.snapshot.json");
+    snapshot.extend_from_slice(&[b' '; 4096]);
+    site.put_metadata("1.snapshot.json", &snapshot);
+    let (code, r) = verify_http(&site, &server, &["--no-state"]);
+    assert_eq!(
+        (code, findings(&r)),
+        (1, vec!["length_exceeded:snapshot".to_owned()])
+    );
+}
+
+#[test]
+fn a_target_that_cannot_be_written_does_not_stop_the_others() {
+    let site = Site::new();
+    let mut repo = demo_repo(Utc::now());
+    repo.add_target("a", b"file a".to_vec());
+    repo.add_target("a/b", b"file under a".to_vec());
+    site.publish_with_anchor(&repo);
+    let server = Server::start(site.path());
+    let out = site.path().join("out");
+    // A symbolic link inside --out that points outside it.
+    std::fs::create_dir_all(&out).unwrap();
+    let outside = site.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    repo.add_target("link/x", b"x".to_vec());
+    site.publish(&repo);
+    std::os::unix::fs::symlink(&outside, out.join("link")).unwrap();
+    let (code, r) = verify_http(
+        &site,
+        &server,
+        &["--all-targets", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{r:#}");
+    let f = findings(&r);
+    assert!(f.contains(&"write_failed:a/b".to_owned()), "{f:?}");
+    assert!(f.contains(&"write_failed:link/x".to_owned()), "{f:?}");
+    assert_eq!(std::fs::read(out.join("a")).unwrap(), b"file a");
+    assert!(out.join("manifest.json").exists());
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "nothing written through the link"
+    );
+    assert_eq!(
+        r["state"]["updated"], true,
+        "the metadata verified; only targets failed"
+    );
+}
+
+#[test]
+fn an_audit_with_at_leaves_the_state_alone() {
+    let site = Site::new();
+    site.publish_with_anchor(&demo_repo(Utc::now()));
+    let server = Server::start(site.path());
+    let at = (Utc::now() + Duration::days(1)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let (code, r) = verify_http(&site, &server, &["--at", &at]);
+    assert_eq!(code, 0);
+    assert_eq!(r["state"]["updated"], false);
+    let (_, r) = verify_http(&site, &server, &[]);
+    assert!(r["state"]["previous"].as_object().unwrap().is_empty());
+}
+
+#[test]
+fn a_definite_failure_outranks_an_incomplete_run() {
+    let site = Site::new();
+    let mut repo = demo_repo(Utc::now());
+    repo.timestamp_expires = Utc::now() - Duration::hours(1);
+    site.publish_with_anchor(&repo);
+    let server = Server::start(site.path());
+    server.set("repo/metadata/2.root.json", Behavior::Status(503));
+    let (code, r) = verify_http(&site, &server, &["--no-state"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["verdict"], "fail");
+    assert_eq!(findings(&r), ["expired:timestamp", "unreachable:root"]);
+}
+
+#[test]
+fn a_second_run_on_the_same_state_waits() {
+    let site = Site::new();
+    site.publish_with_anchor(&demo_repo(Utc::now()));
+    let server = Server::start(site.path());
+    let (code, r) = verify_http(&site, &server, &[]);
+    assert_eq!(code, 0);
+    let dir = std::path::PathBuf::from(r["state"]["dir"].as_str().unwrap());
+    let lock = std::fs::File::options()
+        .write(true)
+        .open(dir.join("LOCK"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tufwatch"))
+        .args(["verify", "--format", "json", "--root"])
+        .arg(site.anchor())
+        .args([
+            "--metadata-url",
+            &server.url("repo/metadata/"),
+            "--targets-url",
+            &server.url("repo/targets/"),
+        ])
+        .arg("--state-dir")
+        .arg(site.state())
+        .env("HOME", site.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the second run waits for the lock"
+    );
+    lock.unlock().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("waiting"));
+}
+
+#[test]
+fn json_output_is_one_document_even_when_nothing_can_be_verified() {
+    let site = Site::new();
+    site.publish_with_anchor(&demo_repo(Utc::now()));
+    let out = tufwatch(site.path())
+        .args([
+            "verify",
+            "--format",
+            "json",
+            "--root-sha512",
+            &"ab".repeat(64),
+            "--root",
+        ])
+        .arg(site.anchor())
+        .arg("--metadata-url")
+        .arg(site.metadata())
+        .arg("--targets-url")
+        .arg(site.targets())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["error"], "untrusted_root");
+    assert_eq!(doc["verdict"], "fail");
+    let out = tufwatch(site.path())
+        .args([
+            "verify",
+            "--format",
+            "json",
+            "--root",
+            "/missing.json",
+            "--metadata-url",
+        ])
+        .arg(site.metadata())
+        .arg("--targets-url")
+        .arg(site.targets())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["error"], "could_not_run");
+    assert!(doc["message"].as_str().unwrap().contains("/missing.json"));
+}
