@@ -260,3 +260,50 @@ fn json_output_is_one_document_even_when_nothing_can_be_verified() {
     assert_eq!(doc["error"], "could_not_run");
     assert!(doc["message"].as_str().unwrap().contains("/missing.json"));
 }
+
+/// Replace a metadata file and re-sign the snapshot and timestamp that list it (demo keys).
+fn replace_listed(site: &Site, listed_as: &str, file: &str, bytes: &[u8]) {
+    site.put_metadata(file, bytes);
+    let relist = |doc_file: &str, entry: &str, bytes: &[u8], key: &str| -> Vec<u8> {
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&site.read_metadata(doc_file)).unwrap();
+        let meta = &mut doc["signed"]["meta"][entry];
+        meta["length"] = bytes.len().into();
+        meta["hashes"]["sha256"] = tufwatch::digest::sha256_hex(bytes).into();
+        let signed = tufwatch::testkit::sign_metadata(&doc["signed"], &[&demo_key(key)]).unwrap();
+        let out = tufwatch::testkit::to_bytes(&signed);
+        site.put_metadata(doc_file, &out);
+        out
+    };
+    let snapshot = relist("1.snapshot.json", listed_as, bytes, "snapshot");
+    relist("timestamp.json", "snapshot.json", &snapshot, "timestamp");
+}
+
+#[test]
+fn a_badly_signed_delegated_role_is_named() {
+    let now = Utc::now();
+    let site = Site::new();
+    let mut repo = demo_repo(now);
+    repo.delegations.push(Delegation {
+        name: "extras".into(),
+        keys: RoleKeys {
+            keys: vec![ed_key()],
+            threshold: 1,
+        },
+        paths: vec!["extras/*".into()],
+        terminating: false,
+        version: 1,
+        expires: now + Duration::days(20),
+        targets: Default::default(),
+    });
+    site.publish_with_anchor(&repo);
+    let server = Server::start(site.path());
+    assert_eq!(verify_http(&site, &server, &["--no-state"]).0, 0);
+    let forged = resign(&site.read_metadata("1.extras.json"), &[&ed_key()]);
+    replace_listed(&site, "extras.json", "1.extras.json", &forged);
+    let (code, r) = verify_http(&site, &server, &["--no-state"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(findings(&r), ["signature_threshold:extras"]);
+    assert_eq!(role(&r, "extras")["verdict"], "fail");
+    assert_eq!(role(&r, "targets")["verdict"], "ok");
+}

@@ -174,6 +174,25 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
     };
 
     let mut roles = role_reports(&collected, at);
+    // tough names every targets-like role `targets`; when the top-level targets role checks out,
+    // a delegated role whose signatures fail is the one tough refused.
+    if let Some(f) = findings.first_mut() {
+        let top_ok = roles.iter().any(|r| {
+            r.role == "targets" && r.delegated_by.is_none() && signature_problem(r).is_none()
+        });
+        if f.role.as_deref() == Some("targets") && f.url.is_none() && top_ok {
+            if let Some(d) = roles
+                .iter()
+                .find(|r| r.delegated_by.is_some() && signature_problem(r).is_some())
+            {
+                f.role = Some(d.role.clone());
+            }
+        }
+    }
+    let failed_role = findings
+        .first()
+        .and_then(|f| f.role.clone())
+        .or(failed_role);
     for r in &mut roles {
         let url = r.url.clone();
         let (verdict, finding) = expiry::judge(&r.role, r.expires, at, opts.expiry_warning, &url);
