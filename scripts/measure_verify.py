@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Measure `tufwatch verify` on generated Bottlerocket-shaped repositories over loopback HTTP.
+"""Measure `tufwatch verify` on generated Bottlerocket-shaped repositories.
 
 For each size (number of targets): make the repository (examples/make-repo.rs), serve it from a
 loopback HTTP server, run the release binary several times (metadata only, then with manifest.json
 downloaded), and print the median wall time and the peak memory (max RSS) of the runs, beside the
-size of targets.json.
+size of targets.json. Then the same repository from local directories, by tufwatch and by tough
+alone (examples/plain-tough.rs, tough's own file transport), measured in the same run.
 
     python3 scripts/measure_verify.py            # 1,000 and 100,000 targets, 5 runs each
     python3 scripts/measure_verify.py --sizes 1000 --runs 9
@@ -65,10 +66,12 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "tufwatch", "--example", "make-repo"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "tufwatch", "--example", "make-repo", "--example", "plain-tough"], cwd=ROOT, check=True)
     binary = os.path.join(ROOT, "target", "release", "tufwatch")
     maker = os.path.join(ROOT, "target", "release", "examples", "make-repo")
-    print(f"{'targets':>8}  {'targets.json':>12}  {'metadata only':>14}  {'+manifest.json':>14}  {'peak RSS':>9}")
+    plain = os.path.join(ROOT, "target", "release", "examples", "plain-tough")
+    print(f"{'targets':>8}  {'targets.json':>12}  {'metadata only':>14}  {'+manifest.json':>14}  {'peak RSS':>9}"
+          f"  {'files: tufwatch':>16}  {'tough alone':>22}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             repo = os.path.join(tmp, f"repo-{n}")
@@ -81,7 +84,13 @@ def main():
             meta_wall, meta_rss = measure(cmd, args.runs)
             man_wall, man_rss = measure(cmd + ["--target", "manifest.json"], args.runs)
             server.shutdown()
-            print(f"{n:>8}  {size / 1e6:>10.1f}MB  {meta_wall:>12.3f} s  {man_wall:>12.3f} s  {max(meta_rss, man_rss) / 1024:>7.0f}MiB")
+            meta_dir, targets_dir = os.path.join(repo, "metadata"), os.path.join(repo, "targets")
+            local_wall, local_rss = measure([binary, "verify", "--no-state", "--no-progress", "--root",
+                                             os.path.join(repo, "root.json"), "--metadata-url", meta_dir,
+                                             "--targets-url", targets_dir], args.runs)
+            tough_wall, tough_rss = measure([plain, os.path.join(repo, "root.json"), meta_dir, targets_dir], args.runs)
+            print(f"{n:>8}  {size / 1e6:>10.1f}MB  {meta_wall:>12.3f} s  {man_wall:>12.3f} s  {max(meta_rss, man_rss) / 1024:>7.0f}MiB"
+                  f"  {local_wall:>6.3f} s {local_rss / 1024:>5.0f}MiB  {tough_wall:>6.3f} s {tough_rss / 1024:>5.0f}MiB")
     print(f"(median of {args.runs} runs each; peak RSS is the largest of all runs of that size)")
 
 
