@@ -220,7 +220,7 @@ pub struct Delegation {
 /// A whole repository, Bottlerocket-shaped by default (consistent snapshots, versioned files).
 #[derive(Debug)]
 pub struct Repo {
-    /// Root keys by root version: `roots[0]` is version 1. Each entry: the root's own role keys.
+    /// The current root's root keys and threshold.
     pub root_keys: RoleKeys,
     /// Timestamp keys.
     pub timestamp_keys: RoleKeys,

@@ -176,3 +176,29 @@ fn pins_are_listed() {
     assert!(text.contains("https://cache.bottlerocket.aws/root.json"));
     assert!(text.contains("2ff1fbf99b20dd7ff5d2c84243a8e3b51701183b1f524b7d470a6b7a9b0172fbb36a0949b7e586ab7ccb6e348eb77125d6ed9fd1a638f4381e4f3f084ff38596"));
 }
+
+#[test]
+fn a_local_root_file_can_be_checked_against_the_pins() {
+    let site = Site::new();
+    let two = shared_data().join("roots/2.root.json");
+    let out = site.path().join("kept.json");
+    let o = fetch(
+        &site,
+        &[
+            "--url",
+            two.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&two).unwrap());
+    let o = fetch(&site, &["--url", "ftp://example.com/root.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--url"));
+}

@@ -88,15 +88,7 @@ async fn fetch(a: FetchArgs) -> Result<i32> {
         .map(|h| parse_sha512_arg("--sha512", h))
         .collect::<Result<_>>()?;
     let url_text = a.url.clone().unwrap_or_else(|| set.url.clone());
-    let url = crate::source::location::parse_location("--url", &url_text)
-        .ok()
-        .filter(|u| u.scheme() != "file" || !url_text.ends_with('/'))
-        .map(|u| strip_trailing_slash(&u))
-        .or_else(|| Url::parse(&url_text).ok())
-        .ok_or_else(|| Error::Argument {
-            flag: "--url",
-            message: format!("{url_text:?} is not a URL"),
-        })?;
+    let url = root_url(&url_text)?;
     let out = match &a.out {
         Some(p) => p.clone(),
         None => a
@@ -124,11 +116,29 @@ async fn fetch(a: FetchArgs) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
-fn strip_trailing_slash(u: &Url) -> Url {
-    let mut u = u.clone();
-    let p = u.path().trim_end_matches('/').to_owned();
-    u.set_path(&p);
-    u
+/// Where a root file is: an `https://`, `http://` or `file://` URL, or a local file.
+fn root_url(text: &str) -> Result<Url> {
+    let bad = |message: String| Error::Argument {
+        flag: "--url",
+        message,
+    };
+    if text.contains("://") {
+        let url = Url::parse(text).map_err(|e| bad(format!("{text:?} is not a URL: {e}")))?;
+        match url.scheme() {
+            "https" | "http" | "file" => Ok(url),
+            other => Err(bad(format!(
+                "{text:?} uses {other:?}; use https://, http:// or file://"
+            ))),
+        }
+    } else {
+        let path = std::fs::canonicalize(text).map_err(|e| {
+            bad(format!(
+                "{text:?} is not a URL and not a readable file: {e}"
+            ))
+        })?;
+        Url::from_file_path(&path)
+            .map_err(|()| bad(format!("{} is not a file path", path.display())))
+    }
 }
 
 /// Download a root and check it against the user's SHA-512 values or the pin set.
