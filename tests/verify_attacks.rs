@@ -56,18 +56,13 @@ fn an_expired_delegated_role_fails() {
     let now = Utc::now();
     let site = Site::new();
     let mut repo = demo_repo(now);
-    repo.delegations.push(testkit::Delegation {
-        name: "extras".into(),
-        keys: RoleKeys {
-            keys: vec![ed_key()],
-            threshold: 1,
-        },
-        paths: vec!["extras/*".into()],
-        terminating: false,
-        version: 1,
-        expires: now - Duration::minutes(5),
-        targets: Default::default(),
-    });
+    repo.delegations.push(delegation(
+        "extras",
+        "extras",
+        1,
+        now - Duration::minutes(5),
+        &[],
+    ));
     site.publish_with_anchor(&repo);
     let server = Server::start(site.path());
     let (code, r) = verify_http(&site, &server, &[]);

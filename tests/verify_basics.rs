@@ -5,7 +5,7 @@ mod common;
 
 use chrono::{Duration, Utc};
 use common::*;
-use tufwatch::testkit::{self, Delegation, RoleKeys};
+use tufwatch::testkit::{self, RoleKeys};
 
 #[test]
 fn a_valid_repository_passes_over_http() {
@@ -117,26 +117,15 @@ fn delegated_roles_are_reported() {
     let site = Site::new();
     let now = Utc::now();
     let mut repo = demo_repo(now);
-    let mut targets = std::collections::BTreeMap::new();
-    targets.insert(
-        "extras/tool.lz4".to_owned(),
-        testkit::TargetFile {
-            bytes: b"tool".to_vec(),
-            custom: None,
-        },
+    let mut d = delegation(
+        "extras",
+        "extras",
+        4,
+        now + Duration::days(30),
+        &[("extras/tool.lz4", b"tool")],
     );
-    repo.delegations.push(Delegation {
-        name: "extras".into(),
-        keys: RoleKeys {
-            keys: vec![ed_key()],
-            threshold: 1,
-        },
-        paths: vec!["extras/*".into()],
-        terminating: true,
-        version: 4,
-        expires: now + Duration::days(30),
-        targets,
-    });
+    d.terminating = true;
+    repo.delegations.push(d);
     site.publish_with_anchor(&repo);
     let server = Server::start(site.path());
     let out = site.path().join("out");

@@ -6,7 +6,6 @@ mod common;
 
 use chrono::{Duration, SecondsFormat, Utc};
 use common::*;
-use tufwatch::testkit::{Delegation, RoleKeys, TargetFile};
 
 #[test]
 fn a_repository_without_consistent_snapshots() {
@@ -44,26 +43,13 @@ fn delegated_roles_with_odd_names_and_their_rollback() {
     let now = Utc::now();
     let site = Site::new();
     let mut repo = demo_repo(now);
-    let mut targets = std::collections::BTreeMap::new();
-    targets.insert(
-        "team/tool".to_owned(),
-        TargetFile {
-            bytes: b"t".to_vec(),
-            custom: None,
-        },
-    );
-    repo.delegations.push(Delegation {
-        name: "team a/b".into(),
-        keys: RoleKeys {
-            keys: vec![ed_key()],
-            threshold: 1,
-        },
-        paths: vec!["team/*".into()],
-        terminating: true,
-        version: 5,
-        expires: now + Duration::days(20),
-        targets,
-    });
+    repo.delegations.push(delegation(
+        "team a/b",
+        "team",
+        5,
+        now + Duration::days(20),
+        &[("team/tool", b"t")],
+    ));
     site.publish_with_anchor(&repo);
     // tough asks for `5.team%20a%2Fb.json`; a web server decodes that to `5.team a/b.json`.
     let serve_decoded = |version: u64| {
@@ -284,18 +270,13 @@ fn a_badly_signed_delegated_role_is_named() {
     let now = Utc::now();
     let site = Site::new();
     let mut repo = demo_repo(now);
-    repo.delegations.push(Delegation {
-        name: "extras".into(),
-        keys: RoleKeys {
-            keys: vec![ed_key()],
-            threshold: 1,
-        },
-        paths: vec!["extras/*".into()],
-        terminating: false,
-        version: 1,
-        expires: now + Duration::days(20),
-        targets: Default::default(),
-    });
+    repo.delegations.push(delegation(
+        "extras",
+        "extras",
+        1,
+        now + Duration::days(20),
+        &[],
+    ));
     site.publish_with_anchor(&repo);
     let server = Server::start(site.path());
     assert_eq!(verify_http(&site, &server, &["--no-state"]).0, 0);

@@ -63,6 +63,39 @@ pub fn demo_repo(now: DateTime<Utc>) -> Repo {
     repo
 }
 
+/// A delegated role signed by one fresh ed25519 key, trusted for `<path>/*`, with `targets`.
+pub fn delegation(
+    name: &str,
+    path: &str,
+    version: u64,
+    expires: DateTime<Utc>,
+    targets: &[(&str, &[u8])],
+) -> tufwatch::testkit::Delegation {
+    tufwatch::testkit::Delegation {
+        name: name.to_owned(),
+        keys: RoleKeys {
+            keys: vec![ed_key()],
+            threshold: 1,
+        },
+        paths: vec![format!("{path}/*")],
+        terminating: false,
+        version,
+        expires,
+        targets: targets
+            .iter()
+            .map(|(n, b)| {
+                (
+                    (*n).to_owned(),
+                    tufwatch::testkit::TargetFile {
+                        bytes: b.to_vec(),
+                        custom: None,
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
 /// A directory that holds a repository (`metadata/`, `targets/`), the trust anchor
 /// (`anchor.json`), a state directory and a home directory for the binary.
 pub struct Site {
