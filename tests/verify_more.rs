@@ -288,3 +288,20 @@ fn a_badly_signed_delegated_role_is_named() {
     assert_eq!(role(&r, "extras")["verdict"], "fail");
     assert_eq!(role(&r, "targets")["verdict"], "ok");
 }
+
+#[test]
+fn a_server_that_trickles_cannot_hold_the_run_past_its_deadline() {
+    let site = Site::new();
+    site.publish_with_anchor(&demo_repo(Utc::now()));
+    let server = Server::start(site.path());
+    server.set("repo/metadata/timestamp.json", Behavior::Trickle);
+    let started = std::time::Instant::now();
+    let (code, r) = verify_http(&site, &server, &["--no-state", "--deadline", "3s"]);
+    assert_eq!(code, 2, "{r:#}");
+    assert_eq!(findings(&r), ["unreachable:-"]);
+    assert!(r["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("--deadline"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}

@@ -124,6 +124,11 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = parse_size)]
     pub max_targets_size: u64,
 
+    /// The longest the whole run may take (metadata and targets): 30m, 2h. Past it, the run
+    /// stops with an `unreachable` finding (exit 2).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub deadline: Duration,
+
     /// Never show progress bars (they show only on a terminal anyway).
     #[arg(long)]
     pub no_progress: bool,
@@ -246,6 +251,15 @@ async fn resolve(a: VerifyArgs) -> Result<Resolved> {
             state_root,
             net,
             progress: !a.no_progress,
+            deadline: a
+                .deadline
+                .to_std()
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| Error::Argument {
+                    flag: "--deadline",
+                    message: "give a duration above zero, like 30m".to_owned(),
+                })?,
         },
         root,
     })

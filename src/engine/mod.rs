@@ -63,6 +63,8 @@ pub struct VerifyOptions {
     pub net: NetOptions,
     /// Show progress bars (on a terminal only).
     pub progress: bool,
+    /// The longest the whole verification may take.
+    pub deadline: std::time::Duration,
 }
 
 /// The outcome of a verification: the report, and what later stages read.
@@ -110,8 +112,20 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
     };
 
     let fetcher = Fetcher::new(opts.net.clone())?.recording_below(&opts.metadata_url);
+    // The whole run has a deadline, so a server that answers a byte at a time cannot hold a
+    // nightly job forever.
+    let deadline = tokio::time::Instant::now() + opts.deadline;
+    let past_deadline = |what: &str| {
+        Finding::error(
+            Code::Unreachable,
+            format!(
+                "{what} did not finish within the deadline of {} (--deadline)",
+                expiry::human_duration(Duration::from_std(opts.deadline).unwrap_or(Duration::MAX))
+            ),
+        )
+    };
     // 5.3-5.6, by tough, with expiry left to tufwatch (tough knows only the system clock).
-    let loaded = RepositoryLoader::new(
+    let load = RepositoryLoader::new(
         &start_bytes,
         opts.metadata_url.clone(),
         opts.targets_url.clone(),
@@ -119,8 +133,8 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
     .transport(fetcher.clone())
     .limits(opts.limits)
     .expiration_enforcement(ExpirationEnforcement::Unsafe)
-    .load()
-    .await;
+    .load();
+    let loaded = tokio::time::timeout_at(deadline, load).await;
     fetcher.stop_recording();
 
     let start_parsed: Signed<Root> =
@@ -138,7 +152,11 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
 
     let mut findings = Vec::new();
     let (repository, failed_role) = match loaded {
-        Ok(repo) => {
+        Err(_elapsed) => {
+            findings.push(past_deadline("loading the repository's metadata"));
+            (None, None)
+        }
+        Ok(Ok(repo)) => {
             // Fail closed: every role tough verified must have been re-read by tufwatch, or its
             // expiry and signatures would go unchecked.
             let tough_delegated = count_delegated(&repo.targets().signed);
@@ -155,7 +173,7 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
             }
             (Some(repo), None)
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             if matches!(
                 &e,
                 tough::error::Error::VerifyMetadata {
@@ -233,11 +251,16 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
     let mut target_reports = Vec::new();
     if let Some(repo) = &repository {
         if crate::report::verdict_of(&findings) == Verdict::Pass {
-            let (t, f) =
-                targets::fetch_targets(repo, &opts.targets, opts.out_dir.as_deref(), opts.progress)
-                    .await?;
-            target_reports = t;
-            findings.extend(f);
+            let fetch =
+                targets::fetch_targets(repo, &opts.targets, opts.out_dir.as_deref(), opts.progress);
+            match tokio::time::timeout_at(deadline, fetch).await {
+                Ok(result) => {
+                    let (t, f) = result?;
+                    target_reports = t;
+                    findings.extend(f);
+                }
+                Err(_elapsed) => findings.push(past_deadline("downloading the targets")),
+            }
         }
     }
 

@@ -176,6 +176,8 @@ pub enum Behavior {
     Body(Vec<u8>),
     /// Answer 200 and send data until the client goes away (endless data).
     Endless,
+    /// Answer 200 with a long body, one byte a second (slow retrieval).
+    Trickle,
 }
 
 /// A loopback HTTP/1.1 server over a directory, with per-path behaviors.
@@ -265,6 +267,14 @@ fn handle(
                     write!(conn, "{:x}\r\n", chunk.len())?;
                     conn.write_all(&chunk)?;
                     conn.write_all(b"\r\n")?;
+                }
+            }
+            Some(Behavior::Trickle) => {
+                write!(conn, "HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n")?;
+                for _ in 0..100_000 {
+                    conn.write_all(b" ")?;
+                    conn.flush()?;
+                    std::thread::sleep(Duration::from_secs(1));
                 }
             }
             None => {
