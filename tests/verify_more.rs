@@ -192,7 +192,22 @@ fn a_second_run_on_the_same_state_waits() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Wait (however slow the machine) until the second run says it waits, then release.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .unwrap();
+    assert!(line.contains("waiting"), "{line}");
     assert!(
         child.try_wait().unwrap().is_none(),
         "the second run waits for the lock"
@@ -200,7 +215,8 @@ fn a_second_run_on_the_same_state_waits() {
     lock.unlock().unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("waiting"));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["verdict"], "pass");
 }
 
 #[test]
