@@ -321,3 +321,82 @@ fn a_server_that_trickles_cannot_hold_the_run_past_its_deadline() {
         .contains("--deadline"));
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }
+
+#[test]
+fn a_state_made_from_another_anchor_is_not_a_starting_point() {
+    let site = Site::new();
+    let mut repo = demo_repo(Utc::now());
+    site.publish_with_anchor(&repo);
+    repo.root_version = 2;
+    site.publish(&repo);
+    let server = Server::start(site.path());
+    let (_, r) = verify_http(&site, &server, &[]);
+    assert_eq!(r["state"]["updated"], true);
+    let (_, r) = verify_http(&site, &server, &[]);
+    assert_eq!(
+        r["state"]["started_from_root"], 2,
+        "same anchor: start from the saved root"
+    );
+    // Another anchor (root 1 signed again: other bytes, other sha512) starts from itself.
+    repo.root_version = 1;
+    let again = tufwatch::testkit::to_bytes(&repo.root_doc().unwrap());
+    assert_ne!(again, std::fs::read(site.anchor()).unwrap());
+    std::fs::write(site.anchor(), again).unwrap();
+    let (code, r) = verify_http(&site, &server, &[]);
+    assert_eq!(code, 0, "{r:#}");
+    assert!(r["state"]["started_from_root"].is_null());
+    assert_eq!(r["root_chain"], serde_json::json!([1, 2]));
+}
+
+#[test]
+fn a_refused_next_root_with_a_wrong_version_is_shown_as_refused() {
+    let site = Site::new();
+    let mut repo = demo_repo(Utc::now());
+    site.publish_with_anchor(&repo);
+    repo.root_version = 5;
+    let bogus = tufwatch::testkit::sign_metadata(&repo.root_signed(), &[&ed_key()]).unwrap();
+    site.put_metadata("2.root.json", &tufwatch::testkit::to_bytes(&bogus));
+    let server = Server::start(site.path());
+    let (code, r) = verify_http(&site, &server, &[]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(findings(&r), ["signature_threshold:root"]);
+    assert_eq!(r["root_chain"], serde_json::json!([1]));
+    assert_eq!(role(&r, "root")["version"], 5);
+    assert_eq!(role(&r, "root")["verdict"], "fail");
+}
+
+#[test]
+fn a_deadline_while_downloading_targets_keeps_what_verified() {
+    let site = Site::new();
+    let repo = demo_repo(Utc::now());
+    site.publish_with_anchor(&repo);
+    let server = Server::start(site.path());
+    // Targets go in name order: the boot image first, then manifest.json, which trickles.
+    let boot = "bottlerocket-aws-k8s-1.31-x86_64-1.26.1-c41a8f09-boot.ext4.lz4";
+    let sha = tufwatch::digest::sha256_hex(&repo.targets["manifest.json"].bytes);
+    server.set(
+        &format!("repo/targets/{sha}.manifest.json"),
+        Behavior::Trickle,
+    );
+    let out = site.path().join("out");
+    let (code, r) = verify_http(
+        &site,
+        &server,
+        &[
+            "--target",
+            "manifest.json",
+            "--target",
+            boot,
+            "--out",
+            out.to_str().unwrap(),
+            "--deadline",
+            "3s",
+        ],
+    );
+    assert_eq!(code, 2, "{r:#}");
+    assert_eq!(findings(&r), ["unreachable:manifest.json"]);
+    assert!(out.join(boot).exists());
+    assert!(!out.join("manifest.json").exists());
+    assert_eq!(r["targets"][0]["verified"], true);
+    assert_eq!(r["state"]["updated"], true, "the metadata verified");
+}

@@ -91,6 +91,9 @@ pub struct Collected {
     /// A root that tough refused as the next one (bad signatures): shown in the report, never
     /// trusted.
     pub rejected_root: Option<Loaded<Root>>,
+    /// `N+1.root.json` after the last root when it parsed but claims another version: the file
+    /// tough refused, if it refused one there.
+    pub next_root: Option<Loaded<Root>>,
     /// `N+1.root.json` after the last root: whether the server said it does not exist, or failed.
     pub next_root_probe: Option<(Url, crate::source::transport::Outcome)>,
     /// Timestamp (5.4).
@@ -138,6 +141,7 @@ pub fn collect(trusted: Loaded<Root>, rec: &Recording, metadata_url: &Url) -> Co
     let join = |path: &str| metadata_url.join(path).ok();
     let mut rotations: Vec<Loaded<Root>> = Vec::new();
     let mut next_root_probe = None;
+    let mut next_root = None;
     let mut version = trusted.parsed.signed.version.get();
     // 5.3.3: N+1.root.json, one version at a time; 5.3.5: a file that is not version N+1 ends
     // the walk (tough refuses it too). At most MAX_ROOT_ROTATIONS, as tough's max_root_updates.
@@ -153,7 +157,10 @@ pub fn collect(trusted: Loaded<Root>, rec: &Recording, metadata_url: &Url) -> Co
                 version += 1;
                 rotations.push(root);
             }
-            Some(_) => break,
+            Some(other) => {
+                next_root = Some(other);
+                break;
+            }
             None => {
                 next_root_probe = rec.get(&url).cloned().map(|o| (url, o));
                 break;
@@ -164,6 +171,7 @@ pub fn collect(trusted: Loaded<Root>, rec: &Recording, metadata_url: &Url) -> Co
         trusted,
         rotations,
         rejected_root: None,
+        next_root,
         next_root_probe,
         timestamp: None,
         snapshot: None,

@@ -87,8 +87,14 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         .state_root
         .as_ref()
         .map(|r| StateStore::for_repository(r, &opts.metadata_url));
-    // One run at a time per repository state: a second one waits (see StateStore::lock).
-    let lock = store.as_ref().map(StateStore::lock).transpose()?;
+    // The whole run has a deadline, so a server that answers a byte at a time (or a run that
+    // holds the state) cannot hold a nightly job forever.
+    let deadline = tokio::time::Instant::now() + opts.deadline;
+    // One run at a time per repository state: a second one waits, up to the deadline.
+    let lock = match &store {
+        Some(s) => Some(hold(s, opts.at.is_none(), deadline).await?),
+        None => None,
+    };
     let previous = match &store {
         Some(s) => match s.load()? {
             Some(saved) => Some(rollback::Previous::parse(
@@ -101,20 +107,19 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
     };
 
     // 5.2: start from the latest trusted root: the anchor, or the newer root a previous run
-    // verified (a fork of the chain after it cannot then pass).
+    // verified from this same anchor (a fork of the chain after it cannot then pass). A state
+    // made from another anchor does not replace the anchor: re-anchoring after a compromise
+    // works, and an unpinned root cannot slip in through the state.
     let (start_bytes, start_source, started_from_root) = match &previous {
-        Some(p) if p.root_version() > trusted.version => (
+        Some(p) if p.root_version() > trusted.version && p.anchored_by(&trusted.sha512) => (
             p.root_bytes().to_vec(),
-            format!("{}/root.json (saved by a previous run)", store_dir(&store)),
+            format!("root v{} saved in {}", p.root_version(), store_dir(&store)),
             Some(p.root_version()),
         ),
         _ => (trusted.bytes.clone(), trusted.source.clone(), None),
     };
 
     let fetcher = Fetcher::new(opts.net.clone())?.recording_below(&opts.metadata_url);
-    // The whole run has a deadline, so a server that answers a byte at a time cannot hold a
-    // nightly job forever.
-    let deadline = tokio::time::Instant::now() + opts.deadline;
     let past_deadline = |what: &str| {
         Finding::error(
             Code::Unreachable,
@@ -160,7 +165,14 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
             // Fail closed: every role tough verified must have been re-read by tufwatch, or its
             // expiry and signatures would go unchecked.
             let tough_delegated = count_delegated(&repo.targets().signed);
-            if collected.targets.is_none() || collected.delegated.len() != tough_delegated {
+            let same_root =
+                collected.final_root().parsed.signed.version == repo.root().signed.version;
+            if !same_root
+                || collected.timestamp.is_none()
+                || collected.snapshot.is_none()
+                || collected.targets.is_none()
+                || collected.delegated.len() != tough_delegated
+            {
                 findings.push(Finding::error(
                     Code::Rejected,
                     format!(
@@ -181,10 +193,21 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
                     ..
                 }
             ) {
-                // tough refused the newest root it fetched: it is no part of the chain.
-                collected.rejected_root = collected.rotations.pop();
+                // tough refused the newest root it fetched: it is no part of the chain. (A file
+                // that also claims a wrong version never joined the walk; then it is that one.)
+                collected.rejected_root = match collected.next_root.take() {
+                    Some(next) => Some(next),
+                    None => collected.rotations.pop(),
+                };
             }
-            let f = findings::from_tough(&e);
+            let mut f = findings::from_tough(&e);
+            if matches!(
+                &e,
+                tough::error::Error::VerifyTrustedMetadata { .. }
+                    | tough::error::Error::ParseTrustedMetadata { .. }
+            ) {
+                f.url = Some(collected.trusted.url.clone());
+            }
             let role = f.role.clone();
             findings.push(f);
             (None, role)
@@ -251,16 +274,16 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
     let mut target_reports = Vec::new();
     if let Some(repo) = &repository {
         if crate::report::verdict_of(&findings) == Verdict::Pass {
-            let fetch =
-                targets::fetch_targets(repo, &opts.targets, opts.out_dir.as_deref(), opts.progress);
-            match tokio::time::timeout_at(deadline, fetch).await {
-                Ok(result) => {
-                    let (t, f) = result?;
-                    target_reports = t;
-                    findings.extend(f);
-                }
-                Err(_elapsed) => findings.push(past_deadline("downloading the targets")),
-            }
+            let (t, f) = targets::fetch_targets(
+                repo,
+                &opts.targets,
+                opts.out_dir.as_deref(),
+                opts.progress,
+                deadline,
+            )
+            .await?;
+            target_reports = t;
+            findings.extend(f);
         }
     }
 
@@ -308,7 +331,10 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         .iter()
         .any(|f| f.severity == Severity::Error && f.target.is_none());
     if let (Some(store), Some(_), None, true) = (&store, &repository, opts.at, metadata_ok) {
-        store.save(&saved_state(&collected), &opts.metadata_url)?;
+        store.save(
+            &saved_state(&collected, &trusted.sha512),
+            &opts.metadata_url,
+        )?;
         report.state.updated = true;
     }
     drop(lock);
@@ -344,6 +370,35 @@ fn signature_problem(r: &RoleReport) -> Option<(Code, String)> {
         })
 }
 
+/// Hold the state (see [`StateStore::try_lock`]), waiting for another run up to the deadline.
+async fn hold(
+    store: &StateStore,
+    exclusive: bool,
+    deadline: tokio::time::Instant,
+) -> Result<crate::source::state::StateLock> {
+    let mut told = false;
+    loop {
+        if let Some(lock) = store.try_lock(exclusive)? {
+            return Ok(lock);
+        }
+        if !told {
+            eprintln!(
+                "tufwatch: another run holds the state {}; waiting for it to finish",
+                store.dir().display()
+            );
+            told = true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(crate::error::Error::Invalid {
+                what: "state",
+                path: store.dir().display().to_string(),
+                message: "another tufwatch run held it until the deadline (--deadline); nothing was verified".to_owned(),
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 fn store_dir(store: &Option<StateStore>) -> String {
     store
         .as_ref()
@@ -362,8 +417,11 @@ fn count_delegated(t: &tough::schema::Targets) -> usize {
     })
 }
 
-fn saved_state(c: &Collected) -> SavedState {
-    let mut s = SavedState::default();
+fn saved_state(c: &Collected, anchor_sha512: &str) -> SavedState {
+    let mut s = SavedState {
+        anchor_sha512: anchor_sha512.to_owned(),
+        ..SavedState::default()
+    };
     s.roles
         .insert("root".to_owned(), c.final_root().bytes.to_vec());
     if let Some(t) = &c.timestamp {

@@ -16,6 +16,7 @@ use tough::schema::{RoleType, Root, Signed, Snapshot, Timestamp};
 /// The previous run's trusted metadata, parsed.
 #[derive(Debug)]
 pub struct Previous {
+    anchor_sha512: String,
     root: Signed<Root>,
     root_bytes: Vec<u8>,
     timestamp: Option<(Signed<Timestamp>, Vec<u8>)>,
@@ -45,6 +46,7 @@ impl Previous {
             delegated.insert(name.clone(), t.signed.version.get());
         }
         Ok(Previous {
+            anchor_sha512: saved.anchor_sha512.clone(),
             root: parse(dir, "root.json", &root_bytes)?,
             timestamp: match saved.roles.get("timestamp") {
                 Some(b) => Some((parse(dir, "timestamp.json", b)?, b.clone())),
@@ -61,6 +63,11 @@ impl Previous {
             root_bytes,
             delegated,
         })
+    }
+
+    /// Whether the saved chain was verified from the trust anchor with this SHA-512.
+    pub fn anchored_by(&self, sha512: &str) -> bool {
+        self.anchor_sha512 == sha512
     }
 
     /// The saved root's version.

@@ -63,6 +63,7 @@ pub async fn fetch_targets(
     selection: &TargetSelection,
     out: Option<&Path>,
     progress: bool,
+    deadline: tokio::time::Instant,
 ) -> Result<(Vec<TargetReport>, Vec<Finding>)> {
     let top = &repo.targets().signed;
     let mut names: Vec<String> = match selection {
@@ -108,10 +109,24 @@ pub async fn fetch_targets(
             );
             continue;
         };
-        let (report, finding) =
-            fetch_one(repo, &name, &target_name, target, out.as_deref(), progress).await?;
-        reports.push(report);
-        findings.extend(finding);
+        let fetch = fetch_one(repo, &name, &target_name, target, out.as_deref(), progress);
+        match tokio::time::timeout_at(deadline, fetch).await {
+            Ok(result) => {
+                let (report, finding) = result?;
+                reports.push(report);
+                findings.extend(finding);
+            }
+            Err(_elapsed) => {
+                findings.push(
+                    Finding::error(
+                        Code::Unreachable,
+                        format!("target {name:?} did not finish downloading within the deadline (--deadline); the targets after it were not checked"),
+                    )
+                    .target(&name),
+                );
+                break;
+            }
+        }
     }
     Ok((reports, findings))
 }
@@ -280,6 +295,44 @@ fn progress_bar(enabled: bool, name: &str, length: u64) -> Option<indicatif::Pro
 struct Sink {
     tmp: tempfile::NamedTempFile,
     dest: PathBuf,
+    out: PathBuf,
+    name: String,
+}
+
+/// The directory of `name` below `out`, each part checked to be a real directory and not a
+/// symbolic link (and made, with `create`, when missing).
+fn safe_parent(out: &Path, name: &str, create: bool) -> Result<PathBuf, String> {
+    let mut dir = out.to_owned();
+    let Some(parent) = Path::new(name).parent() else {
+        return Ok(dir);
+    };
+    for part in parent.components() {
+        dir.push(part);
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(format!(
+                "cannot write target {name:?}: {} is a file or a symbolic link, not a directory",
+                dir.display()
+            ))
+            }
+            Err(e) if create && e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(&dir).map_err(|e| {
+                    format!(
+                        "cannot write target {name:?}: cannot create {}: {e}",
+                        dir.display()
+                    )
+                })?;
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot write target {name:?}: {}: {e}",
+                    dir.display()
+                ))
+            }
+        }
+    }
+    Ok(dir)
 }
 
 impl Sink {
@@ -287,36 +340,17 @@ impl Sink {
     /// link or not a directory, so nothing is created or written outside `out`. Errors are
     /// messages for a finding: one target's trouble does not stop the others.
     fn create(out: &Path, name: &str) -> Result<Self, String> {
-        let rel = Path::new(name);
-        let mut dir = out.to_owned();
-        if let Some(parent) = rel.parent() {
-            for part in parent.components() {
-                dir.push(part);
-                match std::fs::symlink_metadata(&dir) {
-                    Ok(m) if m.is_dir() => {}
-                    Ok(_) => {
-                        return Err(format!(
-                            "cannot write target {name:?}: {} is a file or a symbolic link, not a directory",
-                            dir.display()
-                        ))
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        std::fs::create_dir(&dir).map_err(|e| {
-                            format!("cannot write target {name:?}: cannot create {}: {e}", dir.display())
-                        })?;
-                    }
-                    Err(e) => {
-                        return Err(format!("cannot write target {name:?}: {}: {e}", dir.display()))
-                    }
-                }
-            }
-        }
-        let dest = out.join(rel);
+        let dir = safe_parent(out, name, true)?;
         let tmp = tempfile::Builder::new()
             .prefix(".tufwatch-partial-")
             .tempfile_in(&dir)
             .map_err(|e| format!("cannot write target {name:?} in {}: {e}", dir.display()))?;
-        Ok(Sink { tmp, dest })
+        Ok(Sink {
+            tmp,
+            dest: out.join(name),
+            out: out.to_owned(),
+            name: name.to_owned(),
+        })
     }
 
     fn write(&mut self, chunk: &[u8]) -> Result<(), String> {
@@ -330,6 +364,8 @@ impl Sink {
             .as_file()
             .sync_all()
             .map_err(|e| format!("cannot write {}: {e}", self.tmp.path().display()))?;
+        // Again right before the rename: no part may have become a symbolic link meanwhile.
+        safe_parent(&self.out, &self.name, false)?;
         let dest = self.dest;
         self.tmp.persist(&dest).map_err(|e| {
             format!(

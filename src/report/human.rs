@@ -19,6 +19,12 @@ pub fn render(r: &Report) -> String {
         &r.trusted_root.sha512[..16.min(r.trusted_root.sha512.len())],
         r.trusted_root.pinned_by
     );
+    if let Some(v) = r.state.started_from_root {
+        let _ = writeln!(
+            s,
+            "start       root v{v} saved by a previous run from this anchor"
+        );
+    }
     if r.root_chain.len() > 1 {
         let chain: Vec<String> = r.root_chain.iter().map(u64::to_string).collect();
         let _ = writeln!(s, "rotation    root {}", chain.join(" -> "));
@@ -81,7 +87,7 @@ pub fn render(r: &Report) -> String {
             let dest = t
                 .written_to
                 .as_ref()
-                .map(|d| format!(" -> {d}"))
+                .map(|d| format!(" -> {}", clean(d)))
                 .unwrap_or_default();
             let _ = writeln!(s, "  {mark} {} ({} bytes){dest}", clean(&t.name), t.length);
         }
@@ -95,7 +101,7 @@ pub fn render(r: &Report) -> String {
                 .state
                 .previous
                 .iter()
-                .map(|(k, v)| format!("{k} v{v}"))
+                .map(|(k, v)| format!("{} v{v}", clean(k)))
                 .collect();
             format!("previous run trusted {}", v.join(", "))
         };

@@ -22,6 +22,8 @@ const DELEGATED: &str = "delegated";
 /// The saved metadata of one repository.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SavedState {
+    /// SHA-512 of the trust anchor the saved chain was verified from.
+    pub anchor_sha512: String,
     /// Top-level roles by name (`root`, `timestamp`, `snapshot`, `targets`): exact bytes.
     pub roles: BTreeMap<String, Vec<u8>>,
     /// Delegated roles by role name: exact bytes.
@@ -31,7 +33,7 @@ pub struct SavedState {
 /// An exclusive hold on one repository's state, released when dropped.
 #[derive(Debug)]
 pub struct StateLock {
-    _file: fs::File,
+    _file: Option<fs::File>,
 }
 
 /// The state directory of one repository.
@@ -59,34 +61,45 @@ impl StateStore {
         &self.dir
     }
 
-    /// Hold the state of this repository for the whole run: a second run on the same state
-    /// (a nightly job that overlaps the previous one) says so on stderr and waits. The lock goes
-    /// with the returned value, and with the process if it dies.
-    pub fn lock(&self) -> Result<StateLock> {
+    /// Try to hold the state of this repository for the whole run: exclusively for a run that
+    /// may write it, shared for one that only reads it (an audit with `--at`, which then needs
+    /// no write access). `None`: another run holds it. The hold goes with the returned value,
+    /// and with the process if it dies.
+    pub fn try_lock(&self, exclusive: bool) -> Result<Option<StateLock>> {
+        let path = self.dir.join("LOCK");
         let w = |source| Error::Write {
             what: "state lock",
-            path: self.dir.join("LOCK"),
+            path: path.clone(),
             source,
         };
-        fs::create_dir_all(&self.dir).map_err(w)?;
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.dir.join("LOCK"))
-            .map_err(w)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                eprintln!(
-                    "tufwatch: another run holds the state {}; waiting for it to finish",
-                    self.dir.display()
-                );
-                file.lock().map_err(w)?;
+        let file = if exclusive {
+            fs::create_dir_all(&self.dir).map_err(w)?;
+            fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(w)?
+        } else {
+            match fs::File::open(&path) {
+                Ok(f) => f,
+                // No state written yet: nothing to read, nothing to hold.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Ok(Some(StateLock { _file: None }))
+                }
+                Err(e) => return Err(w(e)),
             }
-            Err(fs::TryLockError::Error(e)) => return Err(w(e)),
+        };
+        let attempt = if exclusive {
+            file.try_lock()
+        } else {
+            file.try_lock_shared()
+        };
+        match attempt {
+            Ok(()) => Ok(Some(StateLock { _file: Some(file) })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(w(e)),
         }
-        Ok(StateLock { _file: file })
     }
 
     /// The saved state, if a previous run saved one.
@@ -108,6 +121,18 @@ impl StateStore {
         }
         let gen = self.dir.join(&name);
         let mut state = SavedState::default();
+        let anchor = gen.join("anchor.sha512");
+        state.anchor_sha512 = match fs::read_to_string(&anchor) {
+            Ok(s) => s.trim().to_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(Error::Read {
+                    what: "state",
+                    path: anchor,
+                    source,
+                })
+            }
+        };
         for role in ["root", "timestamp", "snapshot", "targets"] {
             let path = gen.join(format!("{role}.json"));
             match fs::read(&path) {
@@ -177,6 +202,10 @@ impl StateStore {
         write_synced(
             &staging.path().join("source.txt"),
             metadata_url.as_str().as_bytes(),
+        )?;
+        write_synced(
+            &staging.path().join("anchor.sha512"),
+            format!("{}\n", state.anchor_sha512).as_bytes(),
         )?;
         for (role, bytes) in &state.roles {
             write_synced(&staging.path().join(format!("{role}.json")), bytes)?;
@@ -341,7 +370,10 @@ mod tests {
         let url = Url::parse("https://example.com/repo/").unwrap();
         let store = StateStore::for_repository(root.path(), &url);
         assert_eq!(store.load().unwrap(), None);
-        let mut s = SavedState::default();
+        let mut s = SavedState {
+            anchor_sha512: "ab".repeat(64),
+            ..SavedState::default()
+        };
         s.roles.insert("root".into(), b"r1".to_vec());
         s.roles.insert("timestamp".into(), b"t1".to_vec());
         s.delegated.insert("../evil".into(), b"d1".to_vec());
