@@ -12,6 +12,7 @@ pub mod cli;
 pub mod digest;
 pub mod engine;
 pub mod error;
+pub mod releases;
 pub mod report;
 pub mod source;
 pub mod testkit;
