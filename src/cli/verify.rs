@@ -1,27 +1,11 @@
 //! `tufwatch verify`.
 
-use super::args::{default_roots_dir, parse_duration, parse_size, parse_time};
-use crate::engine::{self, TargetSelection, VerifyOptions};
+use super::repo::{resolve, Format, RepoArgs, Resolved};
+use crate::engine::{self, TargetSelection};
 use crate::error::{Error, Result};
 use crate::report::human;
-use crate::source::bottlerocket::{self, Arch, DEFAULT_REPO_BASE};
-use crate::source::location::parse_location;
-use crate::source::pins::{parse_sha512_arg, TrustedRoot};
-use crate::source::state::default_state_root;
-use crate::source::transport::NetOptions;
-use chrono::{DateTime, Duration, Utc};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::path::PathBuf;
-use url::Url;
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A short table for a person.
-    Human,
-    /// The report as one JSON document (fields documented in docs/report.md).
-    Json,
-}
 
 /// Verify a TUF repository from a trusted root.
 ///
@@ -38,37 +22,9 @@ pub enum Format {
     tufwatch verify --variant aws-ecs-2 --arch arm64 --target manifest.json --out ./verified\n  \
     tufwatch verify --variant aws-k8s-1.31 --arch x86_64 --at 2026-01-01T00:00:00Z --format json")]
 pub struct VerifyArgs {
-    /// The trusted root.json to start from (the trust anchor).
-    #[arg(long, value_name = "FILE")]
-    pub root: Option<PathBuf>,
-
-    /// Refuse the trusted root unless the SHA-512 of its bytes is HEX.
-    #[arg(long, value_name = "HEX")]
-    pub root_sha512: Option<String>,
-
-    /// Where the metadata is: https://, http://, file:// URL or a local directory.
-    #[arg(long, value_name = "URL", conflicts_with_all = ["variant", "arch"])]
-    pub metadata_url: Option<String>,
-
-    /// Where the targets are: https://, http://, file:// URL or a local directory.
-    #[arg(long, value_name = "URL", conflicts_with_all = ["variant", "arch"])]
-    pub targets_url: Option<String>,
-
-    /// Bottlerocket variant, e.g. aws-k8s-1.31 (with --arch, instead of the URLs).
-    #[arg(long, requires = "arch")]
-    pub variant: Option<String>,
-
-    /// Bottlerocket architecture: x86_64 (amd64) or aarch64 (arm64).
-    #[arg(long, requires = "variant")]
-    pub arch: Option<String>,
-
-    /// Base URL of a Bottlerocket repository or mirror, for --variant/--arch.
-    #[arg(long, value_name = "URL", default_value = DEFAULT_REPO_BASE)]
-    pub repo_base: String,
-
-    /// Where `tufwatch root fetch` keeps roots [default: $XDG_DATA_HOME/tufwatch/trusted-roots].
-    #[arg(long, value_name = "DIR")]
-    pub roots_dir: Option<PathBuf>,
+    /// The repository and its trust anchor.
+    #[command(flatten)]
+    pub repo: RepoArgs,
 
     /// Also download this target and check its length and hashes (repeatable).
     #[arg(long = "target", value_name = "NAME")]
@@ -83,140 +39,14 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
-    /// Warn about roles that expire within this window: 3d, 12h, 0.
-    #[arg(long, value_name = "DURATION", default_value = "3d", value_parser = parse_duration)]
-    pub expiry_warning: Duration,
-
-    /// Judge expiry as of this moment (RFC 3339) instead of now, for audits.
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    pub at: Option<DateTime<Utc>>,
-
-    /// Keep the trusted metadata between runs in DIR (rollback and freeze protection)
-    /// [default: $XDG_CACHE_HOME/tufwatch/state].
-    #[arg(long, value_name = "DIR", conflicts_with = "no_state")]
-    pub state_dir: Option<PathBuf>,
-
-    /// Neither read nor write saved state: no protection against rollback between runs.
-    #[arg(long)]
-    pub no_state: bool,
-
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
-
-    /// Seconds to wait for a connection, and for the next bytes of an answer.
-    #[arg(long, value_name = "SECONDS", default_value = "30")]
-    pub timeout: u64,
-
-    /// Largest root.json accepted.
-    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
-    pub max_root_size: u64,
-
-    /// Largest timestamp.json accepted.
-    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
-    pub max_timestamp_size: u64,
-
-    /// Largest snapshot.json accepted when the timestamp does not give its length.
-    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
-    pub max_snapshot_size: u64,
-
-    /// Largest targets metadata accepted when the snapshot does not give its length.
-    #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = parse_size)]
-    pub max_targets_size: u64,
-
-    /// The longest the whole run may take (metadata and targets): 30m, 2h. Past it, the run
-    /// stops with an `unreachable` finding (exit 2).
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
-    pub deadline: Duration,
-
-    /// Never show progress bars (they show only on a terminal anyway).
-    #[arg(long)]
-    pub no_progress: bool,
 }
 
-/// The repository location and trust anchor, resolved from the arguments.
-struct Resolved {
-    options: VerifyOptions,
-    root: TrustedRoot,
-}
-
-async fn resolve(a: VerifyArgs) -> Result<Resolved> {
-    let expected = a
-        .root_sha512
-        .as_deref()
-        .map(|h| parse_sha512_arg("--root-sha512", h))
-        .transpose()?;
-    let (metadata_url, targets_url, variant, arch) = match (&a.variant, &a.arch) {
-        (Some(variant), Some(arch)) => {
-            let arch = Arch::parse(arch)?;
-            let base = Url::parse(&a.repo_base).map_err(|e| Error::Argument {
-                flag: "--repo-base",
-                message: format!("{:?} is not a URL: {e}", a.repo_base),
-            })?;
-            let (m, t) = bottlerocket::urls(&base, variant, arch)?;
-            (m, t, Some(variant.clone()), Some(arch.to_string()))
-        }
-        _ => {
-            let m = a.metadata_url.as_deref().ok_or_else(|| Error::Argument {
-                flag: "--metadata-url",
-                message: "give --metadata-url and --targets-url (with --root), or --variant and --arch for Bottlerocket".to_owned(),
-            })?;
-            let t = a.targets_url.as_deref().ok_or_else(|| Error::Argument {
-                flag: "--targets-url",
-                message: "give --targets-url too: where the repository's targets are".to_owned(),
-            })?;
-            if a.root.is_none() {
-                return Err(Error::Argument {
-                    flag: "--root",
-                    message: "give the trusted root.json of this repository with --root FILE (only Bottlerocket's has built-in pins, with --variant and --arch)".to_owned(),
-                });
-            }
-            (
-                parse_location("--metadata-url", m)?,
-                parse_location("--targets-url", t)?,
-                None,
-                None,
-            )
-        }
-    };
-
-    let net = NetOptions {
-        connect_timeout: std::time::Duration::from_secs(a.timeout.clamp(1, 3600)),
-        read_timeout: std::time::Duration::from_secs(a.timeout.clamp(1, 3600)),
-        ..NetOptions::default()
-    };
-    let root = match &a.root {
-        Some(path) => TrustedRoot::read(path)?.pin(expected.as_deref(), None)?,
-        None => {
-            let dir = a
-                .roots_dir
-                .clone()
-                .or_else(default_roots_dir)
-                .ok_or_else(|| Error::Argument {
-                    flag: "--roots-dir",
-                    message:
-                        "no home directory to keep roots in; give --roots-dir DIR or --root FILE"
-                            .to_owned(),
-                })?;
-            super::root::bottlerocket_root(&dir, expected.as_deref(), &net).await?
-        }
-    };
-
-    let state_root = if a.no_state {
-        None
-    } else {
-        Some(
-            a.state_dir
-                .clone()
-                .or_else(default_state_root)
-                .ok_or_else(|| Error::Argument {
-                    flag: "--state-dir",
-                    message:
-                        "no home directory for the saved state; give --state-dir DIR or --no-state"
-                            .to_owned(),
-                })?,
-        )
-    };
+/// Run `verify`; the result is the exit code.
+pub async fn run(a: VerifyArgs) -> Result<i32> {
+    let format = a.format;
     let targets = if a.all_targets {
         TargetSelection::All
     } else if a.targets.is_empty() {
@@ -231,44 +61,7 @@ async fn resolve(a: VerifyArgs) -> Result<Resolved> {
     } else {
         TargetSelection::Named(a.targets.clone())
     };
-    Ok(Resolved {
-        options: VerifyOptions {
-            metadata_url,
-            targets_url,
-            variant,
-            arch,
-            at: a.at,
-            expiry_warning: a.expiry_warning,
-            limits: tough::Limits {
-                max_root_size: a.max_root_size,
-                max_targets_size: a.max_targets_size,
-                max_timestamp_size: a.max_timestamp_size,
-                max_snapshot_size: a.max_snapshot_size,
-                max_root_updates: 1024,
-            },
-            targets,
-            out_dir: a.out.clone(),
-            state_root,
-            net,
-            progress: !a.no_progress,
-            deadline: a
-                .deadline
-                .to_std()
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| Error::Argument {
-                    flag: "--deadline",
-                    message: "give a duration above zero, like 30m".to_owned(),
-                })?,
-        },
-        root,
-    })
-}
-
-/// Run `verify`; the result is the exit code.
-pub async fn run(a: VerifyArgs) -> Result<i32> {
-    let format = a.format;
-    let result = match resolve(a).await {
+    let result = match resolve(a.repo, targets, a.out).await {
         Ok(Resolved { options, root }) => engine::verify(&options, &root).await,
         Err(e) => Err(e),
     };
