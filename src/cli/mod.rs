@@ -2,6 +2,7 @@
 //! before any I/O; the library does the work; a report decides the exit code.
 
 pub mod args;
+pub mod releases;
 pub mod repo;
 pub mod root;
 pub mod verify;
@@ -31,6 +32,9 @@ pub struct Cli {
 pub enum Command {
     /// Verify a TUF repository from a trusted root, and optionally download and check targets.
     Verify(Box<verify::VerifyArgs>),
+    /// List the releases in the repository's signed manifest.json: newest, due, waves,
+    /// migrations.
+    Releases(Box<releases::ReleasesArgs>),
     /// Trust anchors: fetch a root and keep it only if its sha512 matches a pin; list the pins.
     #[command(subcommand)]
     Root(root::RootCommand),
@@ -40,6 +44,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Verify(args) => verify::run(*args).await,
+        Command::Releases(args) => releases::run(*args).await,
         Command::Root(cmd) => root::run(cmd).await,
     };
     match result {

@@ -26,7 +26,6 @@ pub enum Format {
 /// Where the repository is, what anchors trust in it, and how to reach it.
 #[derive(Debug, Args)]
 pub struct RepoArgs {
-
     /// The trusted root.json to start from (the trust anchor).
     #[arg(long, value_name = "FILE")]
     pub root: Option<PathBuf>,
@@ -104,7 +103,6 @@ pub struct RepoArgs {
     /// Never show progress bars (they show only on a terminal anyway).
     #[arg(long)]
     pub no_progress: bool,
-
 }
 
 /// The repository location and trust anchor, resolved from the arguments.
@@ -230,4 +228,3 @@ pub async fn resolve(
         root,
     })
 }
-

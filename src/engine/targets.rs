@@ -109,7 +109,15 @@ pub async fn fetch_targets(
             );
             continue;
         };
-        let fetch = fetch_one(repo, &name, &target_name, target, out.as_deref(), progress);
+        let fetch = fetch_one(
+            repo,
+            &name,
+            &target_name,
+            target,
+            out.as_deref(),
+            progress,
+            None,
+        );
         match tokio::time::timeout_at(deadline, fetch).await {
             Ok(result) => {
                 let (report, finding) = result?;
@@ -129,6 +137,51 @@ pub async fn fetch_targets(
         }
     }
     Ok((reports, findings))
+}
+
+/// Download one target into memory and return its bytes only once tough and tufwatch have checked
+/// its length and every hash (TUF 5.7.3); a target signed as longer than `max` is refused.
+pub async fn read_verified(
+    repo: &Repository,
+    name: &str,
+    max: u64,
+) -> std::result::Result<(Vec<u8>, TargetReport), Finding> {
+    let missing = || {
+        Finding::error(
+            Code::TargetMissing,
+            format!("target {name:?} is not listed by the signed targets metadata"),
+        )
+        .target(name)
+    };
+    let target_name = TargetName::new(name).map_err(|_| missing())?;
+    let target = repo
+        .targets()
+        .signed
+        .find_target(&target_name, false)
+        .map_err(|_| missing())?;
+    if target.length > max {
+        return Err(Finding::error(
+            Code::LengthExceeded,
+            format!("target {name:?} is signed as {} bytes, more than the {max} tufwatch reads into memory", target.length),
+        )
+        .target(name));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(target.length).unwrap_or(0));
+    let (report, finding) = fetch_one(
+        repo,
+        name,
+        &target_name,
+        target,
+        None,
+        false,
+        Some(&mut bytes),
+    )
+    .await
+    .map_err(|e| Finding::error(Code::Rejected, e.to_string()).target(name))?;
+    match finding {
+        Some(f) => Err(f),
+        None => Ok((bytes, report)),
+    }
 }
 
 fn prepare_out(dir: &Path) -> Result<PathBuf> {
@@ -162,6 +215,7 @@ async fn fetch_one(
     target: &Target,
     out: Option<&Path>,
     progress: bool,
+    mut memory: Option<&mut Vec<u8>>,
 ) -> Result<(TargetReport, Option<Finding>)> {
     let hashes = signed_hashes(target);
     let mut report = TargetReport {
@@ -221,6 +275,9 @@ async fn fetch_one(
                     ),
                 ),
             ));
+        }
+        if let Some(m) = memory.as_deref_mut() {
+            m.extend_from_slice(&chunk);
         }
         if let Some(s) = sink.as_mut() {
             if let Err(why) = s.write(&chunk) {

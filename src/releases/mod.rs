@@ -2,3 +2,162 @@
 
 pub mod manifest;
 pub mod waves;
+
+use crate::report::{Finding, Report, TargetReport, Verdict};
+use chrono::{DateTime, Utc};
+use manifest::{Images, Manifest};
+use semver::Version;
+use serde::Serialize;
+use waves::{rollout, Rollout, SEEDS};
+
+/// One wave, for the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaveView {
+    /// The highest seed of the wave (of 0..2048).
+    pub bound: u32,
+    /// When it starts.
+    pub start: DateTime<Utc>,
+    /// The share of the fleet (0 to 1) whose turn has come once this wave is through.
+    pub fleet_share: f64,
+}
+
+/// One release of a variant and architecture.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReleaseView {
+    /// Its version.
+    pub version: String,
+    /// The highest version a host may update to with it.
+    pub max_version: String,
+    /// Where its rollout stands at the reference time.
+    pub rollout: Rollout,
+    /// Its waves.
+    pub waves: Vec<WaveView>,
+    /// Its images (target names).
+    pub images: Images,
+    /// Whether its version is above its own `max_version`: hosts never take it.
+    pub beyond_max_version: bool,
+}
+
+/// The migrations a host runs between two versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MigrationsView {
+    /// From (`--from`).
+    pub from: String,
+    /// To: the newest release.
+    pub to: String,
+    /// In the order they run.
+    pub migrations: Vec<String>,
+}
+
+/// The releases of one variant and architecture.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Track {
+    /// Variant.
+    pub variant: String,
+    /// Architecture (`x86_64`, `aarch64`).
+    pub arch: String,
+    /// The newest signed release.
+    pub newest: Option<String>,
+    /// The newest release whose waves have all started: every host should have it.
+    pub due: Option<String>,
+    /// Releases newer than the due one whose rollout has begun.
+    pub rolling_out: Vec<String>,
+    /// Every release, newest first (semver order).
+    pub releases: Vec<ReleaseView>,
+    /// Migrations from `--from` to the newest release, when asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrations: Option<MigrationsView>,
+}
+
+/// The report of `tufwatch releases`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReleasesReport {
+    /// Version of the report format.
+    pub report_format: u32,
+    /// The verification of the repository the manifest came from.
+    pub verification: Report,
+    /// The manifest target as checked.
+    pub manifest: Option<TargetReport>,
+    /// One track per variant and architecture.
+    pub tracks: Vec<Track>,
+    /// Findings about the manifest (the verification's are in `verification`).
+    pub findings: Vec<Finding>,
+    /// The overall outcome, of the verification and the manifest together.
+    pub verdict: Verdict,
+}
+
+impl ReleasesReport {
+    /// The exit code: 0 pass, 1 findings, 2 could not run.
+    pub fn exit_code(&self) -> i32 {
+        crate::report::exit_code_of(self.verdict)
+    }
+}
+
+/// The tracks of a manifest at `at`, with migrations from `from` when given.
+pub fn tracks(m: &Manifest, at: DateTime<Utc>, from: Option<&Version>) -> Vec<Track> {
+    let mut groups: std::collections::BTreeMap<(String, String), Vec<&manifest::Update>> =
+        std::collections::BTreeMap::new();
+    for u in &m.updates {
+        groups
+            .entry((u.variant.clone(), u.arch.clone()))
+            .or_default()
+            .push(u);
+    }
+    groups
+        .into_iter()
+        .map(|((variant, arch), mut updates)| {
+            updates.sort_by(|a, b| b.version.cmp(&a.version));
+            let offered = |u: &&&manifest::Update| u.version <= u.max_version;
+            let newest = updates.iter().find(offered).map(|u| u.version.clone());
+            let due = updates
+                .iter()
+                .filter(offered)
+                .find(|u| rollout(&u.waves, at) == Rollout::Complete)
+                .map(|u| u.version.clone());
+            let rolling_out = updates
+                .iter()
+                .filter(offered)
+                .filter(|u| due.as_ref().is_none_or(|d| u.version > *d))
+                .filter(|u| matches!(rollout(&u.waves, at), Rollout::RollingOut { .. }))
+                .map(|u| u.version.to_string())
+                .collect();
+            let releases = updates
+                .iter()
+                .map(|u| ReleaseView {
+                    version: u.version.to_string(),
+                    max_version: u.max_version.to_string(),
+                    rollout: rollout(&u.waves, at),
+                    waves: u
+                        .waves
+                        .iter()
+                        .map(|w| WaveView {
+                            bound: w.bound,
+                            start: w.start,
+                            fleet_share: (f64::from(w.bound.min(SEEDS - 1)) + 1.0)
+                                / f64::from(SEEDS),
+                        })
+                        .collect(),
+                    images: u.images.clone(),
+                    beyond_max_version: u.version > u.max_version,
+                })
+                .collect();
+            let migrations = match (from, &newest) {
+                (Some(f), Some(n)) => Some(MigrationsView {
+                    from: f.to_string(),
+                    to: n.to_string(),
+                    migrations: m.migrations_between(f, n),
+                }),
+                _ => None,
+            };
+            Track {
+                variant,
+                arch,
+                newest: newest.map(|v| v.to_string()),
+                due: due.map(|v| v.to_string()),
+                rolling_out,
+                releases,
+                migrations,
+            }
+        })
+        .collect()
+}

@@ -158,6 +158,127 @@ pub fn render(r: &Report) -> String {
     s
 }
 
+/// Render a releases report as text: a line on the verification, then each variant and
+/// architecture with its releases newest first.
+pub fn render_releases(r: &crate::releases::ReleasesReport) -> String {
+    use crate::releases::waves::Rollout;
+    let v = &r.verification;
+    let mut s = String::new();
+    let role_versions: Vec<String> = v
+        .roles
+        .iter()
+        .filter(|x| x.delegated_by.is_none())
+        .map(|x| format!("{} v{}", x.role, x.version))
+        .collect();
+    let _ = writeln!(
+        s,
+        "repository  {} ({})",
+        clean(&v.repository.metadata_url),
+        role_versions.join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "checked at  {}",
+        v.reference_time.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    if let Some(m) = &r.manifest {
+        let _ = writeln!(
+            s,
+            "manifest    {} bytes, length and hashes verified",
+            m.length
+        );
+    }
+    for t in &r.tracks {
+        let _ = writeln!(s);
+        let rolling = if t.rolling_out.is_empty() {
+            String::new()
+        } else {
+            format!(", rolling out {}", t.rolling_out.join(", "))
+        };
+        let _ = writeln!(
+            s,
+            "{} {}: newest {}, due {}{rolling}",
+            clean(&t.variant),
+            clean(&t.arch),
+            t.newest.as_deref().unwrap_or("none"),
+            t.due.as_deref().unwrap_or("none"),
+        );
+        let _ = writeln!(
+            s,
+            "  {:<10}  {:<10}  {:<22}  WAVES",
+            "VERSION", "MAX", "STATUS"
+        );
+        for rel in &t.releases {
+            let status = match rel.rollout {
+                Rollout::Complete => "complete".to_owned(),
+                Rollout::NotStarted => "not started".to_owned(),
+                Rollout::RollingOut { share } => format!("rolling out, {:.0}%", share * 100.0),
+            };
+            let status = if rel.beyond_max_version {
+                format!("{status} (above max)")
+            } else {
+                status
+            };
+            let waves = match (rel.waves.first(), rel.waves.last()) {
+                (Some(first), Some(last)) => format!(
+                    "{} waves, {} to {}",
+                    rel.waves.len(),
+                    first.start.format("%Y-%m-%d %H:%M"),
+                    last.start.format("%Y-%m-%d %H:%M")
+                ),
+                _ => "none".to_owned(),
+            };
+            let _ = writeln!(
+                s,
+                "  {:<10}  {:<10}  {:<22}  {waves}",
+                clean(&rel.version),
+                clean(&rel.max_version),
+                status
+            );
+        }
+        if let Some(m) = &t.migrations {
+            let list = if m.migrations.is_empty() {
+                "none".to_owned()
+            } else {
+                m.migrations
+                    .iter()
+                    .map(|x| clean(x))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(s, "  migrations {} -> {}: {list}", m.from, m.to);
+        }
+    }
+    let findings: Vec<&super::Finding> = v.findings.iter().chain(&r.findings).collect();
+    if !findings.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "findings");
+        for f in findings {
+            let _ = writeln!(
+                s,
+                "  {} {}: {}",
+                match f.severity {
+                    Severity::Error => "error  ",
+                    Severity::Warning => "warning",
+                },
+                f.code.as_str(),
+                clean(&f.message)
+            );
+        }
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "{}",
+        match r.verdict {
+            Verdict::Pass => "PASS: the repository verified and its manifest was read",
+            Verdict::Fail => "FAIL: see the findings",
+            Verdict::Incomplete => "INCOMPLETE: the verification could not finish",
+        }
+    );
+    s
+}
+
 /// Text from the repository as it may be printed on a terminal: control characters (which could
 /// move the cursor or recolour the screen) shown escaped.
 fn clean(s: &str) -> String {

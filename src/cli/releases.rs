@@ -1,0 +1,115 @@
+//! `tufwatch releases`.
+
+use super::repo::{resolve, Format, RepoArgs, Resolved};
+use crate::engine::{self, targets::read_verified, TargetSelection};
+use crate::error::{Error, Result};
+use crate::releases::{manifest, tracks, ReleasesReport};
+use crate::report::{human, verdict_of, Code, Finding, Verdict, REPORT_FORMAT};
+use clap::Args;
+use semver::Version;
+
+/// Largest manifest.json read (Bottlerocket's are a few hundred KiB).
+const MAX_MANIFEST: u64 = 16 << 20;
+
+/// List the releases in a verified repository's signed manifest.json.
+///
+/// Verifies the repository as `verify` does, then reads manifest.json (only after its length and
+/// hashes are checked) and lists, per variant and architecture, each release newest first with
+/// its waves, the newest signed release, and the release that is due: the newest whose waves
+/// have all started by now (or --at), which every host should have.
+///
+/// Exit codes: 0 every check passed, 1 findings, 2 could not run.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    tufwatch releases --root fixtures/demo-repo/root.json --metadata-url fixtures/demo-repo/metadata --targets-url fixtures/demo-repo/targets\n  \
+    tufwatch releases --variant aws-k8s-1.31 --arch x86_64 --from 1.25.0")]
+pub struct ReleasesArgs {
+    /// The repository and its trust anchor.
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    /// Also list the migrations a host runs from this version to the newest release.
+    #[arg(long, value_name = "VERSION")]
+    pub from: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+/// Run `releases`; the result is the exit code.
+pub async fn run(a: ReleasesArgs) -> Result<i32> {
+    let format = a.format;
+    let from = a
+        .from
+        .as_deref()
+        .map(|v| {
+            Version::parse(v.trim_start_matches('v')).map_err(|e| Error::Argument {
+                flag: "--from",
+                message: format!("{v:?} is not a version like 1.25.0: {e}"),
+            })
+        })
+        .transpose()?;
+    let result = match resolve(a.repo, TargetSelection::None, None).await {
+        Ok(Resolved { options, root }) => engine::verify(&options, &root).await,
+        Err(e) => Err(e),
+    };
+    let verification = match result {
+        Ok(v) => v,
+        Err(e) => {
+            if format == Format::Json {
+                if let Ok(text) = serde_json::to_string_pretty(&crate::report::ErrorReport::of(&e))
+                {
+                    println!("{text}");
+                }
+            }
+            return Err(e);
+        }
+    };
+    let at = verification.report.reference_time;
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut manifest_report = None;
+    let mut track_list = Vec::new();
+    if let (Some(repo), Verdict::Pass) = (&verification.repository, verification.report.verdict) {
+        match read_verified(repo, "manifest.json", MAX_MANIFEST).await {
+            Ok((bytes, checked)) => {
+                manifest_report = Some(checked);
+                match manifest::parse(&bytes) {
+                    Ok(m) => track_list = tracks(&m, at, from.as_ref()),
+                    Err(e) => findings.push(
+                        Finding::error(Code::Malformed, format!("manifest.json: {e}"))
+                            .target("manifest.json"),
+                    ),
+                }
+            }
+            Err(f) => findings.push(f),
+        }
+    }
+    let all: Vec<Finding> = verification
+        .report
+        .findings
+        .iter()
+        .chain(&findings)
+        .cloned()
+        .collect();
+    let report = ReleasesReport {
+        report_format: REPORT_FORMAT,
+        verdict: verdict_of(&all),
+        verification: verification.report,
+        manifest: manifest_report,
+        tracks: track_list,
+        findings,
+    };
+    match format {
+        Format::Human => print!("{}", human::render_releases(&report)),
+        Format::Json => {
+            let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Invalid {
+                what: "report",
+                path: "-".to_owned(),
+                message: e.to_string(),
+            })?;
+            println!("{text}");
+        }
+    }
+    Ok(report.exit_code())
+}

@@ -1,0 +1,167 @@
+//! `tufwatch releases`: the signed manifest read after verification, newest and due releases,
+//! waves, migrations; a bad manifest is a finding that names the field.
+
+mod common;
+
+use chrono::Utc;
+use common::*;
+
+fn releases_demo(site: &Site, extra: &[&str]) -> (i32, serde_json::Value) {
+    let demo = project().join("fixtures/demo-repo");
+    let out = tufwatch(site.path())
+        .args(["releases", "--no-state", "--format", "json", "--root"])
+        .arg(demo.join("root.json"))
+        .arg("--metadata-url")
+        .arg(demo.join("metadata"))
+        .arg("--targets-url")
+        .arg(demo.join("targets"))
+        .args(extra)
+        .output()
+        .unwrap();
+    let r = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), r)
+}
+
+fn track<'a>(r: &'a serde_json::Value, variant: &str, arch: &str) -> &'a serde_json::Value {
+    r["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["variant"] == variant && t["arch"] == arch)
+        .unwrap()
+}
+
+#[test]
+fn newest_and_due_releases_of_the_demo() {
+    let site = Site::new();
+    // 1.26.1's waves run from 2026-11-25 18:00 to 2026-12-01 17:00.
+    let (code, r) = releases_demo(&site, &["--at", "2026-11-28T00:00:00Z", "--from", "1.25.0"]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["verdict"], "pass");
+    assert_eq!(r["manifest"]["verified"], true);
+    assert_eq!(r["tracks"].as_array().unwrap().len(), 4);
+    let t = track(&r, "aws-k8s-1.31", "aarch64");
+    assert_eq!(t["newest"], "1.26.1");
+    assert_eq!(t["due"], "1.26.0");
+    assert_eq!(t["rolling_out"], serde_json::json!(["1.26.1"]));
+    let versions: Vec<&str> = t["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["1.26.1", "1.26.0", "1.25.0"]);
+    let newest = &t["releases"][0];
+    assert_eq!(newest["rollout"]["state"], "rolling_out");
+    let share = newest["rollout"]["share"].as_f64().unwrap();
+    assert!(share > 0.05 && share < 0.6, "{share}");
+    assert_eq!(newest["waves"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        t["migrations"]["migrations"],
+        serde_json::json!([
+            "migrate_v1.26.0_demo-settings.lz4",
+            "migrate_v1.26.0_demo-kubelet.lz4"
+        ])
+    );
+    // Once every wave has started, the newest release is due too.
+    let (_, r) = releases_demo(&site, &["--at", "2027-01-01T00:00:00Z"]);
+    let t = track(&r, "aws-ecs-2", "x86_64");
+    assert_eq!(
+        (t["newest"].as_str(), t["due"].as_str()),
+        (Some("1.26.1"), Some("1.26.1"))
+    );
+    assert!(t["rolling_out"].as_array().unwrap().is_empty());
+    assert!(t.get("migrations").is_none());
+    // Before the first release's waves, nothing is due.
+    let (_, r) = releases_demo(&site, &["--at", "2026-09-01T00:00:00Z"]);
+    assert!(track(&r, "aws-ecs-2", "x86_64")["due"].is_null());
+}
+
+#[test]
+fn a_bad_manifest_is_a_finding_naming_the_field() {
+    let site = Site::new();
+    let mut repo = demo_repo(Utc::now());
+    let bad = std::fs::read(shared_data().join("manifests/bad-bound.json")).unwrap();
+    repo.add_target("manifest.json", bad);
+    site.publish_with_anchor(&repo);
+    let server = Server::start(site.path());
+    let out = tufwatch(site.path())
+        .args(["releases", "--no-state", "--format", "json", "--root"])
+        .arg(site.anchor())
+        .args([
+            "--metadata-url",
+            &server.url("repo/metadata/"),
+            "--targets-url",
+            &server.url("repo/targets/"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["findings"][0]["code"], "malformed");
+    let message = r["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("updates[0].waves") && message.contains("234ab32"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_failed_verification_reads_no_manifest() {
+    let site = Site::new();
+    let mut repo = demo_repo(Utc::now());
+    repo.timestamp_expires = Utc::now() - chrono::Duration::hours(1);
+    site.publish_with_anchor(&repo);
+    let server = Server::start(site.path());
+    let out = tufwatch(site.path())
+        .args(["releases", "--no-state", "--format", "json", "--root"])
+        .arg(site.anchor())
+        .args([
+            "--metadata-url",
+            &server.url("repo/metadata/"),
+            "--targets-url",
+            &server.url("repo/targets/"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["verification"]["verdict"], "fail");
+    assert!(r["manifest"].is_null());
+    assert!(r["tracks"].as_array().unwrap().is_empty());
+    assert!(!server
+        .requests()
+        .iter()
+        .any(|p| p.contains("manifest.json")));
+}
+
+#[test]
+fn human_releases_of_the_demo() {
+    let site = Site::new();
+    let demo = project().join("fixtures/demo-repo");
+    let out = tufwatch(site.path())
+        .args([
+            "releases",
+            "--no-state",
+            "--at",
+            "2026-11-28T00:00:00Z",
+            "--from",
+            "1.25.0",
+            "--root",
+        ])
+        .arg(demo.join("root.json"))
+        .arg("--metadata-url")
+        .arg(demo.join("metadata"))
+        .arg("--targets-url")
+        .arg(demo.join("targets"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let text = text.replace(
+        &url::Url::from_directory_path(&demo).unwrap().to_string(),
+        "file://[DEMO]/",
+    );
+    insta::assert_snapshot!(text);
+}
