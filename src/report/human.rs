@@ -235,6 +235,24 @@ pub fn render_releases(r: &crate::releases::ReleasesReport) -> String {
                 clean(&rel.max_version),
                 status
             );
+            // The waves of a release still rolling out: when each starts, and how much of the
+            // fleet has had its turn once it is through.
+            if rel.rollout != Rollout::Complete {
+                for w in &rel.waves {
+                    let mark = if w.start <= v.reference_time {
+                        ", started"
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(
+                        s,
+                        "  {:<48}{} -> {:>3.0}% of the fleet{mark}",
+                        "",
+                        w.start.format("%Y-%m-%d %H:%M"),
+                        w.fleet_share * 100.0
+                    );
+                }
+            }
         }
         if let Some(m) = &t.migrations {
             let list = if m.migrations.is_empty() {
