@@ -1,7 +1,7 @@
 //! `tufwatch releases`.
 
-use super::repo::{resolve, Format, RepoArgs, Resolved};
-use crate::engine::{self, targets::read_verified, TargetSelection};
+use super::repo::{print_json, verify_for, Format, RepoArgs};
+use crate::engine::{targets::read_verified, TargetSelection};
 use crate::error::{Error, Result};
 use crate::releases::{manifest, tracks, ReleasesReport};
 use crate::report::{human, verdict_of, Code, Finding, Verdict, REPORT_FORMAT};
@@ -50,22 +50,7 @@ pub async fn run(a: ReleasesArgs) -> Result<i32> {
             })
         })
         .transpose()?;
-    let result = match resolve(a.repo, TargetSelection::None, None).await {
-        Ok(Resolved { options, root }) => engine::verify(&options, &root).await,
-        Err(e) => Err(e),
-    };
-    let verification = match result {
-        Ok(v) => v,
-        Err(e) => {
-            if format == Format::Json {
-                if let Ok(text) = serde_json::to_string_pretty(&crate::report::ErrorReport::of(&e))
-                {
-                    println!("{text}");
-                }
-            }
-            return Err(e);
-        }
-    };
+    let verification = verify_for(a.repo, TargetSelection::None, None, format).await?;
     let at = verification.report.reference_time;
     let mut findings: Vec<Finding> = Vec::new();
     let mut manifest_report = None;
@@ -102,14 +87,7 @@ pub async fn run(a: ReleasesArgs) -> Result<i32> {
     };
     match format {
         Format::Human => print!("{}", human::render_releases(&report)),
-        Format::Json => {
-            let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Invalid {
-                what: "report",
-                path: "-".to_owned(),
-                message: e.to_string(),
-            })?;
-            println!("{text}");
-        }
+        Format::Json => print_json(&report)?,
     }
     Ok(report.exit_code())
 }

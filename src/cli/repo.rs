@@ -228,3 +228,32 @@ pub async fn resolve(
         root,
     })
 }
+
+/// Resolve the flags and verify; with `--format json`, a run that cannot verify still prints one
+/// JSON document (the error report) before the error goes to stderr.
+pub async fn verify_for(
+    a: RepoArgs,
+    targets: TargetSelection,
+    out: Option<PathBuf>,
+    format: Format,
+) -> Result<crate::engine::Verification> {
+    let result = match resolve(a, targets, out).await {
+        Ok(Resolved { options, root }) => crate::engine::verify(&options, &root).await,
+        Err(e) => Err(e),
+    };
+    if let (Err(e), Format::Json) = (&result, format) {
+        print_json(&crate::report::ErrorReport::of(e))?;
+    }
+    result
+}
+
+/// Print a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Invalid {
+        what: "report",
+        path: "-".to_owned(),
+        message: e.to_string(),
+    })?;
+    println!("{text}");
+    Ok(())
+}

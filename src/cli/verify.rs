@@ -1,7 +1,7 @@
 //! `tufwatch verify`.
 
-use super::repo::{resolve, Format, RepoArgs, Resolved};
-use crate::engine::{self, TargetSelection};
+use super::repo::{print_json, verify_for, Format, RepoArgs};
+use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
 use crate::report::human;
 use clap::Args;
@@ -61,33 +61,11 @@ pub async fn run(a: VerifyArgs) -> Result<i32> {
     } else {
         TargetSelection::Named(a.targets.clone())
     };
-    let result = match resolve(a.repo, targets, a.out).await {
-        Ok(Resolved { options, root }) => engine::verify(&options, &root).await,
-        Err(e) => Err(e),
-    };
-    let verification = match result {
-        Ok(v) => v,
-        Err(e) => {
-            if format == Format::Json {
-                if let Ok(text) = serde_json::to_string_pretty(&crate::report::ErrorReport::of(&e))
-                {
-                    println!("{text}");
-                }
-            }
-            return Err(e);
-        }
-    };
+    let verification = verify_for(a.repo, targets, a.out, format).await?;
     let report = &verification.report;
     match format {
         Format::Human => print!("{}", human::render(report)),
-        Format::Json => {
-            let text = serde_json::to_string_pretty(report).map_err(|e| Error::Invalid {
-                what: "report",
-                path: "-".to_owned(),
-                message: e.to_string(),
-            })?;
-            println!("{text}");
-        }
+        Format::Json => print_json(report)?,
     }
     Ok(report.exit_code())
 }
