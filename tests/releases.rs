@@ -23,6 +23,19 @@ fn releases_demo(site: &Site, extra: &[&str]) -> (i32, serde_json::Value) {
     (out.status.code().unwrap(), r)
 }
 
+/// `releases --format json` for a site served over loopback HTTP.
+fn releases_http(site: &Site, server: &Server) -> (i32, serde_json::Value) {
+    let out = tufwatch(site.path())
+        .args(["releases", "--no-state", "--format", "json", "--root"])
+        .arg(site.anchor())
+        .args(["--metadata-url", &server.url("repo/metadata/")])
+        .args(["--targets-url", &server.url("repo/targets/")])
+        .output()
+        .unwrap();
+    let r = serde_json::from_slice(&out.stdout).unwrap();
+    (out.status.code().unwrap(), r)
+}
+
 fn track<'a>(r: &'a serde_json::Value, variant: &str, arch: &str) -> &'a serde_json::Value {
     r["tracks"]
         .as_array()
@@ -86,19 +99,8 @@ fn a_bad_manifest_is_a_finding_naming_the_field() {
     repo.add_target("manifest.json", bad);
     site.publish_with_anchor(&repo);
     let server = Server::start(site.path());
-    let out = tufwatch(site.path())
-        .args(["releases", "--no-state", "--format", "json", "--root"])
-        .arg(site.anchor())
-        .args([
-            "--metadata-url",
-            &server.url("repo/metadata/"),
-            "--targets-url",
-            &server.url("repo/targets/"),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, r) = releases_http(&site, &server);
+    assert_eq!(code, 1);
     assert_eq!(r["findings"][0]["code"], "malformed");
     let message = r["findings"][0]["message"].as_str().unwrap();
     assert!(
@@ -114,19 +116,8 @@ fn a_failed_verification_reads_no_manifest() {
     repo.timestamp_expires = Utc::now() - chrono::Duration::hours(1);
     site.publish_with_anchor(&repo);
     let server = Server::start(site.path());
-    let out = tufwatch(site.path())
-        .args(["releases", "--no-state", "--format", "json", "--root"])
-        .arg(site.anchor())
-        .args([
-            "--metadata-url",
-            &server.url("repo/metadata/"),
-            "--targets-url",
-            &server.url("repo/targets/"),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, r) = releases_http(&site, &server);
+    assert_eq!(code, 1);
     assert_eq!(r["verification"]["verdict"], "fail");
     assert!(r["manifest"].is_null());
     assert!(r["tracks"].as_array().unwrap().is_empty());
