@@ -8,7 +8,7 @@ use common::*;
 #[test]
 fn the_demo_repository_verifies_offline() {
     let site = Site::new();
-    let out = verify_demo(&site, &["--format", "json", "--all-targets"]);
+    let out = on_demo(&site, "verify", &["--format", "json", "--all-targets"]);
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{r:#}");
     assert_eq!(r["root_chain"], serde_json::json!([1, 2]));
@@ -48,7 +48,7 @@ fn the_demo_metadata_is_renewed_a_year_before_it_expires() {
 /// The manifest target lists releases of several variants for both architectures.
 #[test]
 fn the_demo_manifest_is_bottlerocket_shaped() {
-    let demo = project().join("fixtures/demo-repo");
+    let demo = demo_dir();
     let targets: serde_json::Value =
         serde_json::from_slice(&std::fs::read(demo.join("metadata/1.targets.json")).unwrap())
             .unwrap();

@@ -8,9 +8,10 @@ use common::*;
 #[test]
 fn human_report_of_the_demo_repository() {
     let site = Site::new();
-    let demo = project().join("fixtures/demo-repo");
-    let out = verify_demo(
+    let demo = demo_dir();
+    let out = on_demo(
         &site,
+        "verify",
         &["--at", "2027-01-01T00:00:00Z", "--target", "manifest.json"],
     );
     assert_eq!(out.status.code(), Some(0));

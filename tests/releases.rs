@@ -7,17 +7,9 @@ use chrono::Utc;
 use common::*;
 
 fn releases_demo(site: &Site, extra: &[&str]) -> (i32, serde_json::Value) {
-    let demo = project().join("fixtures/demo-repo");
-    let out = tufwatch(site.path())
-        .args(["releases", "--no-state", "--format", "json", "--root"])
-        .arg(demo.join("root.json"))
-        .arg("--metadata-url")
-        .arg(demo.join("metadata"))
-        .arg("--targets-url")
-        .arg(demo.join("targets"))
-        .args(extra)
-        .output()
-        .unwrap();
+    let mut args = vec!["--format", "json"];
+    args.extend_from_slice(extra);
+    let out = on_demo(site, "releases", &args);
     let r = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code().unwrap(), r)
@@ -130,7 +122,7 @@ fn a_failed_verification_reads_no_manifest() {
 #[test]
 fn human_releases_of_the_demo() {
     let site = Site::new();
-    let demo = project().join("fixtures/demo-repo");
+    let demo = demo_dir();
     let out = tufwatch(site.path())
         .args([
             "releases",
@@ -142,10 +134,7 @@ fn human_releases_of_the_demo() {
             "--root",
         ])
         .arg(demo.join("root.json"))
-        .arg("--metadata-url")
-        .arg(demo.join("metadata"))
-        .arg("--targets-url")
-        .arg(demo.join("targets"))
+        .repo(&demo)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));

@@ -196,10 +196,7 @@ fn the_human_report_names_roles_keys_and_verdict() {
     let out = tufwatch(site.path())
         .args(["verify", "--no-state", "--root"])
         .arg(site.anchor())
-        .arg("--metadata-url")
-        .arg(site.metadata())
-        .arg("--targets-url")
-        .arg(site.targets())
+        .repo(&site.path().join("repo"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -244,10 +241,7 @@ fn exit_code_2_for_what_cannot_run() {
     let out = tufwatch(site.path())
         .args(["verify", "--root"])
         .arg(site.path().join("bad.json"))
-        .arg("--metadata-url")
-        .arg(site.metadata())
-        .arg("--targets-url")
-        .arg(site.targets())
+        .repo(&site.path().join("repo"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -233,10 +233,7 @@ fn json_output_is_one_document_even_when_nothing_can_be_verified() {
             "--root",
         ])
         .arg(site.anchor())
-        .arg("--metadata-url")
-        .arg(site.metadata())
-        .arg("--targets-url")
-        .arg(site.targets())
+        .repo(&site.path().join("repo"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -362,16 +362,34 @@ pub fn verify_json(site: &Site, metadata: &str, targets: &str, extra: &[&str]) -
     (code, report)
 }
 
-/// Verify the shipped demo repository (file paths) with `extra` arguments.
-pub fn verify_demo(site: &Site, extra: &[&str]) -> std::process::Output {
-    let demo = project().join("fixtures/demo-repo");
+/// The shipped demo repository (`metadata/`, `targets/` and its anchor `root.json`).
+pub fn demo_dir() -> PathBuf {
+    project().join("fixtures/demo-repo")
+}
+
+/// A command's repository flags for a local repository directory holding `metadata/` and
+/// `targets/`.
+pub trait RepoDir {
+    /// Add `--metadata-url DIR/metadata --targets-url DIR/targets`.
+    fn repo(&mut self, dir: &Path) -> &mut Self;
+}
+
+impl RepoDir for Command {
+    fn repo(&mut self, dir: &Path) -> &mut Self {
+        self.arg("--metadata-url")
+            .arg(dir.join("metadata"))
+            .arg("--targets-url")
+            .arg(dir.join("targets"))
+    }
+}
+
+/// Run `subcommand` on the shipped demo repository (file paths, no state) with `extra`.
+pub fn on_demo(site: &Site, subcommand: &str, extra: &[&str]) -> std::process::Output {
+    let demo = demo_dir();
     tufwatch(site.path())
-        .args(["verify", "--no-state", "--root"])
+        .args([subcommand, "--no-state", "--root"])
         .arg(demo.join("root.json"))
-        .arg("--metadata-url")
-        .arg(demo.join("metadata"))
-        .arg("--targets-url")
-        .arg(demo.join("targets"))
+        .repo(&demo)
         .args(extra)
         .output()
         .unwrap()
