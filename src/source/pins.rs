@@ -171,8 +171,9 @@ impl TrustedRoot {
                 ))),
             },
             None => {
-                if let Some(pin) = PinSet::bottlerocket().find(&self.sha512) {
-                    self.pinned_by = PinSet::bottlerocket().describe(pin);
+                let known = PinSet::bottlerocket();
+                if let Some(pin) = known.find(&self.sha512) {
+                    self.pinned_by = known.describe(pin);
                 } else {
                     self.pinned_by = "none: trusted as given with --root".to_owned();
                 }
