@@ -9,10 +9,14 @@
 //! [`cli`] is the command line over all of it.
 
 pub mod cli;
+pub mod config;
 pub mod digest;
 pub mod engine;
 pub mod error;
+pub mod fleet;
+pub mod job;
 pub mod releases;
 pub mod report;
 pub mod source;
+pub mod ssm;
 pub mod testkit;

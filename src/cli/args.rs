@@ -10,9 +10,9 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("{s:?} is not an RFC 3339 time like 2026-01-01T00:00:00Z: {e}"))
 }
 
-/// Parse a duration: a number followed by `d`, `h`, `m` or `s` (`3d`, `72h`, `0`).
+/// Parse a duration: a number followed by `d`, `h`, `m`, `s` or `ms` (`3d`, `72h`, `500ms`, `0`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("{s:?} is not a duration like 3d, 12h, 30m or 0");
+    let bad = || format!("{s:?} is not a duration like 3d, 12h, 30m, 500ms or 0");
     let s = s.trim();
     if s == "0" {
         return Ok(Duration::zero());
@@ -20,6 +20,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (n, unit) = s.split_at(split);
     let n: i64 = n.parse().map_err(|_| bad())?;
+    if unit == "ms" {
+        return (n <= 100 * 365 * 86_400_000)
+            .then(|| Duration::milliseconds(n))
+            .ok_or_else(bad);
+    }
     let secs = match unit {
         "d" | "day" | "days" => 86_400,
         "h" | "hour" | "hours" => 3600,

@@ -2,9 +2,13 @@
 //! before any I/O; the library does the work; a report decides the exit code.
 
 pub mod args;
+pub mod job;
+pub mod nodes;
 pub mod releases;
 pub mod repo;
+pub mod report;
 pub mod root;
+pub mod ssm;
 pub mod verify;
 
 use clap::{Parser, Subcommand};
@@ -13,8 +17,8 @@ use clap::{Parser, Subcommand};
 /// trusted.
 ///
 /// Exit codes: 0 every check passed (warnings allowed); 1 findings (a verification failure,
-/// a root that matches no pin); 2 could not run (bad arguments, unreadable files, network
-/// unreachable).
+/// a root that matches no pin, an SSM mismatch, nodes behind); 2 could not run (bad
+/// arguments, unreadable files, network or SSM unreachable).
 #[derive(Debug, Parser)]
 #[command(name = "tufwatch", version, max_term_width = 100)]
 pub struct Cli {
@@ -35,6 +39,14 @@ pub enum Command {
     /// List the releases in the repository's signed manifest.json: newest, due, waves,
     /// migrations.
     Releases(Box<releases::ReleasesArgs>),
+    /// What AWS SSM calls the latest Bottlerocket AMI per variant, arch and region, and whether
+    /// it agrees with the signed repository.
+    Ssm(Box<ssm::SsmCmdArgs>),
+    /// Which nodes and AMIs of the fleet (kubectl, EC2 or CSV inventories) are behind.
+    Nodes(Box<nodes::NodesArgs>),
+    /// The nightly job from a configuration file: verify, releases, SSM and nodes in one report
+    /// (human, JSON, Markdown, Prometheus).
+    Report(Box<report::ReportArgs>),
     /// Trust anchors: fetch a root and keep it only if its sha512 matches a pin; list the pins.
     #[command(subcommand)]
     Root(root::RootCommand),
@@ -45,6 +57,9 @@ pub async fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Verify(args) => verify::run(*args).await,
         Command::Releases(args) => releases::run(*args).await,
+        Command::Ssm(args) => ssm::run(*args).await,
+        Command::Nodes(args) => nodes::run(*args).await,
+        Command::Report(args) => report::run(*args).await,
         Command::Root(cmd) => root::run(cmd).await,
     };
     match result {

@@ -1,15 +1,11 @@
 //! `tufwatch releases`.
 
 use super::repo::{print_json, verify_for, Format, RepoArgs};
-use crate::engine::{targets::read_verified, TargetSelection};
+use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
-use crate::releases::{manifest, tracks, ReleasesReport};
-use crate::report::{human, verdict_of, Code, Finding, Verdict, REPORT_FORMAT};
+use crate::report::human;
 use clap::Args;
 use semver::Version;
-
-/// Largest manifest.json read (Bottlerocket's are a few hundred KiB).
-const MAX_MANIFEST: u64 = 16 << 20;
 
 /// List the releases in a verified repository's signed manifest.json.
 ///
@@ -51,40 +47,7 @@ pub async fn run(a: ReleasesArgs) -> Result<i32> {
         })
         .transpose()?;
     let verification = verify_for(a.repo, TargetSelection::None, None, format).await?;
-    let at = verification.report.reference_time;
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut manifest_report = None;
-    let mut track_list = Vec::new();
-    if let (Some(repo), Verdict::Pass) = (&verification.repository, verification.report.verdict) {
-        match read_verified(repo, "manifest.json", MAX_MANIFEST).await {
-            Ok((bytes, checked)) => {
-                manifest_report = Some(checked);
-                match manifest::parse(&bytes) {
-                    Ok(m) => track_list = tracks(&m, at, from.as_ref()),
-                    Err(e) => findings.push(
-                        Finding::error(Code::Malformed, format!("manifest.json: {e}"))
-                            .target("manifest.json"),
-                    ),
-                }
-            }
-            Err(f) => findings.push(f),
-        }
-    }
-    let all: Vec<Finding> = verification
-        .report
-        .findings
-        .iter()
-        .chain(&findings)
-        .cloned()
-        .collect();
-    let report = ReleasesReport {
-        report_format: REPORT_FORMAT,
-        verdict: verdict_of(&all),
-        verification: verification.report,
-        manifest: manifest_report,
-        tracks: track_list,
-        findings,
-    };
+    let report = crate::job::releases_of(verification, from.as_ref()).await;
     match format {
         Format::Human => print!("{}", human::render_releases(&report)),
         Format::Json => print_json(&report)?,

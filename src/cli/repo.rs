@@ -26,14 +26,6 @@ pub enum Format {
 /// Where the repository is, what anchors trust in it, and how to reach it.
 #[derive(Debug, Args)]
 pub struct RepoArgs {
-    /// The trusted root.json to start from (the trust anchor).
-    #[arg(long, value_name = "FILE")]
-    pub root: Option<PathBuf>,
-
-    /// Refuse the trusted root unless the SHA-512 of its bytes is HEX.
-    #[arg(long, value_name = "HEX")]
-    pub root_sha512: Option<String>,
-
     /// Where the metadata is: https://, http://, file:// URL or a local directory.
     #[arg(long, value_name = "URL", conflicts_with_all = ["variant", "arch"])]
     pub metadata_url: Option<String>,
@@ -50,7 +42,24 @@ pub struct RepoArgs {
     #[arg(long, requires = "variant")]
     pub arch: Option<String>,
 
-    /// Base URL of a Bottlerocket repository or mirror, for --variant/--arch.
+    /// The trust anchor, state and network settings.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// What every command that verifies repositories shares: the trust anchor, the Bottlerocket
+/// repository base, saved state, time, limits and network settings.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// The trusted root.json to start from (the trust anchor).
+    #[arg(long, value_name = "FILE")]
+    pub root: Option<PathBuf>,
+
+    /// Refuse the trusted root unless the SHA-512 of its bytes is HEX.
+    #[arg(long, value_name = "HEX")]
+    pub root_sha512: Option<String>,
+
+    /// Base URL (or directory) of a Bottlerocket repository or mirror, for --variant/--arch.
     #[arg(long, value_name = "URL", default_value = DEFAULT_REPO_BASE)]
     pub repo_base: String,
 
@@ -62,7 +71,7 @@ pub struct RepoArgs {
     #[arg(long, value_name = "DURATION", default_value = "3d", value_parser = parse_duration)]
     pub expiry_warning: Duration,
 
-    /// Judge expiry as of this moment (RFC 3339) instead of now, for audits.
+    /// Judge expiry (and which releases are due) as of this moment (RFC 3339) instead of now.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub at: Option<DateTime<Utc>>,
 
@@ -113,56 +122,71 @@ pub struct Resolved {
     pub root: TrustedRoot,
 }
 
-/// Resolve the repository flags, with the targets to fetch and where to write them.
-pub async fn resolve(
-    a: RepoArgs,
-    targets: TargetSelection,
-    out: Option<PathBuf>,
-) -> Result<Resolved> {
+/// The shared settings, resolved: everything but the repository's location.
+#[derive(Clone)]
+pub struct Common {
+    /// The trust anchor.
+    pub root: TrustedRoot,
+    /// Base of the Bottlerocket repository layout.
+    pub repo_base: Url,
+    /// Reference time, when not now.
+    pub at: Option<DateTime<Utc>>,
+    /// The expiry warning window.
+    pub expiry_warning: Duration,
+    /// Metadata size limits.
+    pub limits: tough::Limits,
+    /// Parent directory of saved states; `None` for `--no-state`.
+    pub state_root: Option<PathBuf>,
+    /// Network settings.
+    pub net: NetOptions,
+    /// Progress bars.
+    pub progress: bool,
+    /// The deadline of one verification.
+    pub deadline: std::time::Duration,
+}
+
+impl Common {
+    /// The options to verify one Bottlerocket variant and architecture below `repo_base`.
+    pub fn bottlerocket(&self, variant: &str, arch: Arch) -> Result<VerifyOptions> {
+        let (m, t) = bottlerocket::urls(&self.repo_base, variant, arch)?;
+        Ok(self.options(m, t, Some(variant.to_owned()), Some(arch.to_string())))
+    }
+
+    /// The options to verify the repository at these URLs.
+    pub fn options(
+        &self,
+        metadata_url: Url,
+        targets_url: Url,
+        variant: Option<String>,
+        arch: Option<String>,
+    ) -> VerifyOptions {
+        VerifyOptions {
+            metadata_url,
+            targets_url,
+            variant,
+            arch,
+            at: self.at,
+            expiry_warning: self.expiry_warning,
+            limits: self.limits,
+            targets: TargetSelection::None,
+            out_dir: None,
+            state_root: self.state_root.clone(),
+            net: self.net.clone(),
+            progress: self.progress,
+            deadline: self.deadline,
+        }
+    }
+}
+
+/// Resolve the shared flags: the trust anchor (a file, or Bottlerocket's kept or pinned root),
+/// the state directory, limits and network settings.
+pub async fn resolve_common(a: &CommonArgs) -> Result<Common> {
     let expected = a
         .root_sha512
         .as_deref()
         .map(|h| parse_sha512_arg("--root-sha512", h))
         .transpose()?;
-    let (metadata_url, targets_url, variant, arch) = match (&a.variant, &a.arch) {
-        (Some(variant), Some(arch)) => {
-            let arch = Arch::parse(arch)?;
-            let base = Url::parse(&a.repo_base).map_err(|e| Error::Argument {
-                flag: "--repo-base",
-                message: format!("{:?} is not a URL: {e}", a.repo_base),
-            })?;
-            let (m, t) = bottlerocket::urls(&base, variant, arch)?;
-            (m, t, Some(variant.clone()), Some(arch.to_string()))
-        }
-        _ => {
-            let m = a.metadata_url.as_deref().ok_or_else(|| Error::Argument {
-                flag: "--metadata-url",
-                message: "give --metadata-url and --targets-url (with --root), or --variant and --arch for Bottlerocket".to_owned(),
-            })?;
-            let t = a.targets_url.as_deref().ok_or_else(|| Error::Argument {
-                flag: "--targets-url",
-                message: "give --targets-url too: where the repository's targets are".to_owned(),
-            })?;
-            if a.root.is_none() {
-                return Err(Error::Argument {
-                    flag: "--root",
-                    message: "give the trusted root.json of this repository with --root FILE (only Bottlerocket's has built-in pins, with --variant and --arch)".to_owned(),
-                });
-            }
-            (
-                parse_location("--metadata-url", m)?,
-                parse_location("--targets-url", t)?,
-                None,
-                None,
-            )
-        }
-    };
-
-    let net = NetOptions {
-        connect_timeout: std::time::Duration::from_secs(a.timeout.clamp(1, 3600)),
-        read_timeout: std::time::Duration::from_secs(a.timeout.clamp(1, 3600)),
-        ..NetOptions::default()
-    };
+    let net = net_options(a);
     let root = match &a.root {
         Some(path) => TrustedRoot::read(path)?.pin(expected.as_deref(), None)?,
         None => {
@@ -179,7 +203,29 @@ pub async fn resolve(
             super::root::bottlerocket_root(&dir, expected.as_deref(), &net).await?
         }
     };
+    resolve_settings(a, root)
+}
 
+fn net_options(a: &CommonArgs) -> NetOptions {
+    NetOptions {
+        connect_timeout: std::time::Duration::from_secs(a.timeout.clamp(1, 3600)),
+        read_timeout: std::time::Duration::from_secs(a.timeout.clamp(1, 3600)),
+        ..NetOptions::default()
+    }
+}
+
+/// Resolve the shared flags with a trust anchor already chosen.
+pub fn resolve_settings(a: &CommonArgs, root: TrustedRoot) -> Result<Common> {
+    let repo_base = parse_location("--repo-base", &a.repo_base)?;
+    let deadline = a
+        .deadline
+        .to_std()
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| Error::Argument {
+            flag: "--deadline",
+            message: "give a duration above zero, like 30m".to_owned(),
+        })?;
     let state_root = if a.no_state {
         None
     } else {
@@ -195,37 +241,71 @@ pub async fn resolve(
                 })?,
         )
     };
-    Ok(Resolved {
-        options: VerifyOptions {
-            metadata_url,
-            targets_url,
-            variant,
-            arch,
-            at: a.at,
-            expiry_warning: a.expiry_warning,
-            limits: tough::Limits {
-                max_root_size: a.max_root_size,
-                max_targets_size: a.max_targets_size,
-                max_timestamp_size: a.max_timestamp_size,
-                max_snapshot_size: a.max_snapshot_size,
-                max_root_updates: 1024,
-            },
-            targets,
-            out_dir: out,
-            state_root,
-            net,
-            progress: !a.no_progress,
-            deadline: a
-                .deadline
-                .to_std()
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| Error::Argument {
-                    flag: "--deadline",
-                    message: "give a duration above zero, like 30m".to_owned(),
-                })?,
-        },
+    Ok(Common {
         root,
+        repo_base,
+        at: a.at,
+        expiry_warning: a.expiry_warning,
+        limits: tough::Limits {
+            max_root_size: a.max_root_size,
+            max_targets_size: a.max_targets_size,
+            max_timestamp_size: a.max_timestamp_size,
+            max_snapshot_size: a.max_snapshot_size,
+            max_root_updates: 1024,
+        },
+        state_root,
+        net: net_options(a),
+        progress: !a.no_progress,
+        deadline,
+    })
+}
+
+/// Resolve the repository flags, with the targets to fetch and where to write them.
+pub async fn resolve(
+    a: RepoArgs,
+    targets: TargetSelection,
+    out: Option<PathBuf>,
+) -> Result<Resolved> {
+    enum Location {
+        Bottlerocket(String, Arch),
+        Urls(Url, Url),
+    }
+    let location = match (&a.variant, &a.arch) {
+        (Some(variant), Some(arch)) => {
+            bottlerocket::check_variant(variant)?;
+            Location::Bottlerocket(variant.clone(), Arch::parse(arch)?)
+        }
+        _ => {
+            let m = a.metadata_url.as_deref().ok_or_else(|| Error::Argument {
+                flag: "--metadata-url",
+                message: "give --metadata-url and --targets-url (with --root), or --variant and --arch for Bottlerocket".to_owned(),
+            })?;
+            let t = a.targets_url.as_deref().ok_or_else(|| Error::Argument {
+                flag: "--targets-url",
+                message: "give --targets-url too: where the repository's targets are".to_owned(),
+            })?;
+            if a.common.root.is_none() {
+                return Err(Error::Argument {
+                    flag: "--root",
+                    message: "give the trusted root.json of this repository with --root FILE (only Bottlerocket's has built-in pins, with --variant and --arch)".to_owned(),
+                });
+            }
+            Location::Urls(
+                parse_location("--metadata-url", m)?,
+                parse_location("--targets-url", t)?,
+            )
+        }
+    };
+    let common = resolve_common(&a.common).await?;
+    let mut options = match location {
+        Location::Bottlerocket(variant, arch) => common.bottlerocket(&variant, arch)?,
+        Location::Urls(m, t) => common.options(m, t, None, None),
+    };
+    options.targets = targets;
+    options.out_dir = out;
+    Ok(Resolved {
+        options,
+        root: common.root,
     })
 }
 

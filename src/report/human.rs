@@ -299,7 +299,7 @@ pub fn render_releases(r: &crate::releases::ReleasesReport) -> String {
 
 /// Text from the repository as it may be printed on a terminal: control characters (which could
 /// move the cursor or recolour the screen) shown escaped.
-fn clean(s: &str) -> String {
+pub(crate) fn clean(s: &str) -> String {
     if s.chars().any(char::is_control) {
         s.chars()
             .map(|c| {

@@ -5,6 +5,8 @@
 //! one function that maps a report to the process exit code.
 
 pub mod human;
+pub mod prometheus;
+pub mod sections;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -70,6 +72,22 @@ pub enum Code {
     WriteFailed,
     /// A failure tough reports that fits no other code; the message has tough's words.
     Rejected,
+    /// A repository could not be verified at all (the run is incomplete).
+    NotVerified,
+    /// An SSM region could not be read (the run is incomplete).
+    SsmUnavailable,
+    /// SSM's `latest` names an older signed release than the due one.
+    SsmBehind,
+    /// SSM's `latest` names a version or build the signed manifest does not contain.
+    SsmUnsigned,
+    /// SSM has no `latest` for a variant and architecture the signed manifest lists.
+    SsmMissing,
+    /// Nodes run a release older than the due one, beyond the policy.
+    NodesBehind,
+    /// Nodes run a version the signed manifest does not contain.
+    UnknownVersion,
+    /// Instances were launched from an AMI older than the due release, beyond the policy.
+    StaleAmi,
 }
 
 impl Code {
@@ -94,13 +112,24 @@ impl Code {
             Code::UnsafeTargetName => "unsafe_target_name",
             Code::WriteFailed => "write_failed",
             Code::Rejected => "rejected",
+            Code::NotVerified => "not_verified",
+            Code::SsmUnavailable => "ssm_unavailable",
+            Code::SsmBehind => "ssm_behind",
+            Code::SsmUnsigned => "ssm_unsigned",
+            Code::SsmMissing => "ssm_missing",
+            Code::NodesBehind => "nodes_behind",
+            Code::UnknownVersion => "unknown_version",
+            Code::StaleAmi => "stale_ami",
         }
     }
 
     /// Whether a finding of this kind means the run could not be completed (exit code 2)
     /// rather than that the repository failed a check (exit code 1).
     pub fn means_incomplete(self) -> bool {
-        matches!(self, Code::Unreachable)
+        matches!(
+            self,
+            Code::Unreachable | Code::SsmUnavailable | Code::NotVerified
+        )
     }
 }
 

@@ -42,6 +42,14 @@ impl Arch {
             Arch::Aarch64 => "aarch64",
         }
     }
+
+    /// The name in SSM parameter paths and in Kubernetes and EC2: `x86_64`/`arm64` for SSM.
+    pub fn ssm_name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "arm64",
+        }
+    }
 }
 
 impl fmt::Display for Arch {

@@ -21,3 +21,36 @@ pub fn user_dir(var: &str, home_rel: &str, leaf: &str) -> Option<std::path::Path
         })?;
     Some(base.join("tufwatch").join(leaf))
 }
+
+/// Read a whole input file, or standard input for `-`, refusing more than `max` bytes so that a
+/// wrong file (a disk image, a device) fails with a clear error instead of filling memory.
+pub fn read_limited(
+    path: &std::path::Path,
+    max: u64,
+    what: &'static str,
+) -> crate::error::Result<Vec<u8>> {
+    use std::io::Read;
+    let error = |source| crate::error::Error::Read {
+        what,
+        path: path.to_owned(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(error)?)
+    };
+    reader
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(error)?;
+    if bytes.len() as u64 > max {
+        return Err(crate::error::Error::Invalid {
+            what,
+            path: path.display().to_string(),
+            message: format!("larger than {max} bytes; is this the right file?"),
+        });
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,244 @@
+//! What `ssm`, `nodes` and `report` share: the SSM flags, the policy flags, and writing a job
+//! report in the formats asked.
+
+use super::args::parse_duration;
+use super::repo::{print_json, Common};
+use crate::config::OutputFormat;
+use crate::error::{Error, Result};
+use crate::job::{JobReport, RepoMaker, RepoSpec, SsmSource, SsmSpec};
+use crate::report::{prometheus, sections};
+use crate::source::bottlerocket::Arch;
+use crate::ssm::live::LiveOptions;
+use chrono::Duration;
+use clap::Args;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Where SSM values come from, and how to reach the API.
+#[derive(Debug, Args)]
+pub struct SsmArgs {
+    /// Read SSM values from FILE instead of the AWS API: the JSON that `aws ssm
+    /// get-parameters-by-path --path /aws/service/bottlerocket --recursive` prints (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub ssm_file: Vec<PathBuf>,
+
+    /// AWS region to read (repeatable) [default: the AWS configuration's region; with
+    /// --ssm-file, every region in the files].
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+
+    /// AWS profile for credentials and the default region [default: AWS_PROFILE, or default].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// SSM endpoint, e.g. a local test endpoint [default: AWS_ENDPOINT_URL_SSM, or AWS's].
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// How many SSM calls may run at once, across regions.
+    #[arg(long, value_name = "N", default_value = "8")]
+    pub ssm_concurrency: usize,
+
+    /// Attempts per SSM call (throttling and server errors are retried with backoff).
+    #[arg(long, value_name = "N", default_value = "5")]
+    pub ssm_max_attempts: u32,
+
+    /// The first retry's backoff; each next one doubles, with jitter, up to 20s.
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration)]
+    pub ssm_backoff: Duration,
+}
+
+impl SsmArgs {
+    /// The SSM part of a job: files when given, else the API.
+    pub fn spec(
+        &self,
+        variants: Vec<String>,
+        archs: Vec<Arch>,
+        cross_check: bool,
+        timeout_secs: u64,
+    ) -> Result<SsmSpec> {
+        for r in &self.regions {
+            crate::ssm::check_region(r)?;
+        }
+        let source = if self.ssm_file.is_empty() {
+            SsmSource::Live(LiveOptions {
+                profile: self.profile.clone(),
+                endpoint_url: self.endpoint_url.clone(),
+                concurrency: self.ssm_concurrency.clamp(1, 64),
+                max_attempts: self.ssm_max_attempts.clamp(1, 20),
+                initial_backoff: self
+                    .ssm_backoff
+                    .to_std()
+                    .unwrap_or(std::time::Duration::from_millis(500)),
+                attempt_timeout: std::time::Duration::from_secs(timeout_secs.clamp(1, 3600)),
+            })
+        } else {
+            SsmSource::Files(self.ssm_file.clone())
+        };
+        Ok(SsmSpec {
+            source,
+            regions: self.regions.clone(),
+            variants,
+            archs,
+            cross_check,
+        })
+    }
+}
+
+/// When nodes behind count as findings.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Only nodes more than N releases behind the due release are findings.
+    #[arg(long, value_name = "N")]
+    pub max_releases_behind: Option<u32>,
+
+    /// Only nodes behind a release due for more than DAYS days are findings.
+    #[arg(long, value_name = "DAYS")]
+    pub max_days_behind: Option<f64>,
+}
+
+impl PolicyArgs {
+    /// The policy.
+    pub fn policy(&self) -> Result<crate::fleet::Policy> {
+        if self
+            .max_days_behind
+            .is_some_and(|d| !d.is_finite() || d < 0.0)
+        {
+            return Err(Error::Argument {
+                flag: "--max-days-behind",
+                message: "give a number of days, 0 or more".to_owned(),
+            });
+        }
+        Ok(crate::fleet::Policy {
+            max_releases_behind: self.max_releases_behind,
+            max_days_behind: self.max_days_behind,
+        })
+    }
+}
+
+/// Parse `--variant` and `--arch` lists.
+pub fn variants_and_archs(
+    variants: &[String],
+    archs: &[String],
+) -> Result<(Vec<String>, Vec<Arch>)> {
+    for v in variants {
+        crate::source::bottlerocket::check_variant(v)?;
+    }
+    let mut parsed = Vec::new();
+    for a in archs {
+        let a = Arch::parse(a)?;
+        if !parsed.contains(&a) {
+            parsed.push(a);
+        }
+    }
+    Ok((variants.to_vec(), parsed))
+}
+
+/// A maker of Bottlerocket repositories below the common settings' base.
+pub fn bottlerocket_repos(common: Common) -> RepoMaker {
+    Box::new(move |variant, arch| {
+        Ok(RepoSpec {
+            name: format!("{variant}/{arch}"),
+            options: common.bottlerocket(variant, arch)?,
+            root: common.root.clone(),
+        })
+    })
+}
+
+/// Render a report in one format.
+pub fn render(
+    report: &JobReport,
+    format: OutputFormat,
+    last_success: Option<f64>,
+) -> Result<String> {
+    Ok(match format {
+        OutputFormat::Human => sections::text(&sections::sections(report)),
+        OutputFormat::Markdown => sections::markdown(&sections::sections(report)),
+        OutputFormat::Prometheus => prometheus::render(report, last_success),
+        OutputFormat::Json => {
+            let mut text = serde_json::to_string_pretty(report).map_err(|e| Error::Invalid {
+                what: "report",
+                path: "-".to_owned(),
+                message: e.to_string(),
+            })?;
+            text.push('\n');
+            text
+        }
+    })
+}
+
+/// Print the report on standard output in each format, or, with `out_dir`, write each to its
+/// file there (`report.txt`, `report.json`, `report.md`, `tufwatch.prom`), atomically: a file is
+/// replaced only by a complete new one.
+pub fn emit(report: &JobReport, formats: &[OutputFormat], out_dir: Option<&Path>) -> Result<()> {
+    let formats = if formats.is_empty() {
+        &[OutputFormat::Human][..]
+    } else {
+        formats
+    };
+    match out_dir {
+        None => {
+            let mut out = std::io::stdout().lock();
+            for f in formats {
+                let text = render(report, *f, None)?;
+                let _ = out.write_all(text.as_bytes());
+            }
+            Ok(())
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+                what: "output directory",
+                path: dir.to_owned(),
+                source,
+            })?;
+            for f in formats {
+                let path = dir.join(f.file_name());
+                let last_success = match f {
+                    OutputFormat::Prometheus => std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|t| prometheus::last_success_in(&t)),
+                    _ => None,
+                };
+                let text = render(report, *f, last_success)?;
+                write_atomic(dir, &path, text.as_bytes())?;
+                eprintln!("tufwatch: wrote {}", path.display());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Write `bytes` to `path` (in `dir`) through a temporary file in the same directory, synced,
+/// then renamed over the old file.
+pub fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let error = |source| Error::Write {
+        what: "report",
+        path: path.to_owned(),
+        source,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tufwatch-")
+        .tempfile_in(dir)
+        .map_err(error)?;
+    tmp.write_all(bytes).map_err(error)?;
+    tmp.as_file().sync_all().map_err(error)?;
+    tmp.persist(path).map_err(|e| error(e.error))?;
+    Ok(())
+}
+
+/// Print a job's outcome; with JSON, a run that cannot make a report still prints one JSON
+/// error document.
+pub fn finish(result: Result<JobReport>, format: OutputFormat) -> Result<i32> {
+    match result {
+        Ok(report) => {
+            emit(&report, &[format], None)?;
+            Ok(report.exit_code())
+        }
+        Err(e) => {
+            if format == OutputFormat::Json {
+                print_json(&crate::report::ErrorReport::of(&e))?;
+            }
+            Err(e)
+        }
+    }
+}

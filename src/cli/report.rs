@@ -1,0 +1,245 @@
+//! `tufwatch report`: the nightly job.
+
+use super::args::{parse_duration, parse_time};
+use super::job::{bottlerocket_repos, emit, variants_and_archs};
+use super::repo::{resolve_common, resolve_settings, CommonArgs};
+use crate::config::{Config, OutputFormat};
+use crate::error::{Error, Result};
+use crate::job::{Inventory, JobSpec, RepoSpec, SsmSource, SsmSpec};
+use crate::source::bottlerocket::DEFAULT_REPO_BASE;
+use crate::source::location::parse_location;
+use crate::source::pins::{parse_sha512_arg, TrustedRoot};
+use crate::ssm::live::LiveOptions;
+use chrono::{DateTime, Duration, Utc};
+use clap::Args;
+use std::path::PathBuf;
+
+/// The nightly job: verify every repository, read the signed releases, cross-check SSM and judge
+/// the fleet, in one run, with one report.
+///
+/// The configuration (TOML) names the repositories (Bottlerocket variants and architectures, or
+/// explicit URLs), the trust anchor, the state directory, the SSM source and regions, the
+/// inventories and the policy; docs/nightly.md describes every key. Repositories are verified
+/// concurrently.
+///
+/// Formats: human (report.txt), json (report.json), markdown (report.md, for a chat message or
+/// a CI step summary), prometheus (tufwatch.prom, for node_exporter's textfile collector). With
+/// --out-dir (or [output] dir), each is written there atomically; otherwise printed.
+///
+/// Exit codes: 0 every check passed, 1 findings, 2 could not run.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    tufwatch report --config fixtures/demo.toml\n  \
+    tufwatch report --config /etc/tufwatch/nightly.toml --format json --format prometheus --out-dir /var/lib/tufwatch\n  \
+    tufwatch report --config nightly.toml --format markdown >> \"$GITHUB_STEP_SUMMARY\"")]
+pub struct ReportArgs {
+    /// The job's configuration file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// Output format (repeatable) [default: [output] formats, else human].
+    #[arg(long = "format", value_enum, value_name = "FORMAT")]
+    pub formats: Vec<OutputFormat>,
+
+    /// Write each format to its file in DIR instead of printing it [default: [output] dir].
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+
+    /// Judge expiry and due releases as of this moment (RFC 3339) instead of now.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<DateTime<Utc>>,
+
+    /// Verify at most N repositories at once.
+    #[arg(long, value_name = "N", default_value = "4")]
+    pub concurrency: usize,
+
+    /// Seconds to wait for a connection, and for the next bytes of an answer.
+    #[arg(long, value_name = "SECONDS", default_value = "30")]
+    pub timeout: u64,
+
+    /// The longest one repository's verification may take: 30m, 2h.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub deadline: Duration,
+
+    /// Never show progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Run `report`; the result is the exit code.
+pub async fn run(a: ReportArgs) -> Result<i32> {
+    let config = Config::read(&a.config)?;
+    let formats = if a.formats.is_empty() {
+        config.output.formats.clone()
+    } else {
+        a.formats.clone()
+    };
+    let out_dir = a.out_dir.clone().or_else(|| config.output.dir.clone());
+    let spec = spec(&a, &config).await?;
+    let report = crate::job::run(spec).await?;
+    emit(&report, &formats, out_dir.as_deref())?;
+    Ok(report.exit_code())
+}
+
+async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {
+    let needs_bottlerocket_root = config.trust.root.is_none()
+        && (config.bottlerocket.is_some() || config.repositories.iter().any(|r| r.root.is_none()));
+    let common_args = CommonArgs {
+        root: config.trust.root.clone(),
+        root_sha512: config.trust.root_sha512.clone(),
+        repo_base: config
+            .bottlerocket
+            .as_ref()
+            .and_then(|b| b.repo_base.clone())
+            .unwrap_or_else(|| DEFAULT_REPO_BASE.to_owned()),
+        roots_dir: config.trust.roots_dir.clone(),
+        expiry_warning: match &config.policy.expiry_warning {
+            Some(w) => parse_duration(w).map_err(|message| Error::Invalid {
+                what: "configuration",
+                path: a.config.display().to_string(),
+                message: format!("policy.expiry_warning: {message}"),
+            })?,
+            None => Duration::days(3),
+        },
+        at: a.at,
+        state_dir: config.trust.state_dir.clone(),
+        no_state: config.trust.no_state,
+        timeout: a.timeout,
+        max_root_size: 1 << 20,
+        max_timestamp_size: 1 << 20,
+        max_snapshot_size: 1 << 20,
+        max_targets_size: 10 << 20,
+        deadline: a.deadline,
+        no_progress: a.no_progress,
+    };
+    if config.bottlerocket.is_none() && config.repositories.is_empty() {
+        return Err(Error::Invalid {
+            what: "configuration",
+            path: a.config.display().to_string(),
+            message: "names no repository: add [bottlerocket] variants or a [[repository]]"
+                .to_owned(),
+        });
+    }
+    let common = if config.trust.root.is_some() || needs_bottlerocket_root {
+        Some(resolve_common(&common_args).await?)
+    } else {
+        // Every repository names its own root: the shared settings without a shared anchor.
+        None
+    };
+
+    let mut repos = Vec::new();
+    for r in &config.repositories {
+        let root = match &r.root {
+            Some(path) => {
+                let expected = r
+                    .root_sha512
+                    .as_deref()
+                    .map(|h| parse_sha512_arg("root_sha512", h))
+                    .transpose()?;
+                TrustedRoot::read(path)?.pin(expected.as_deref(), None)?
+            }
+            None => match &common {
+                Some(c) => c.root.clone(),
+                None => {
+                    return Err(Error::Invalid {
+                        what: "configuration",
+                        path: a.config.display().to_string(),
+                        message: format!("repository {:?}: no root and no [trust] root", r.name),
+                    })
+                }
+            },
+        };
+        let base = match &common {
+            Some(c) => c.clone(),
+            None => resolve_settings(&common_args, root.clone())?,
+        };
+        let options = base.options(
+            parse_location("metadata_url", &r.metadata_url)?,
+            parse_location("targets_url", &r.targets_url)?,
+            None,
+            None,
+        );
+        repos.push(RepoSpec {
+            name: r.name.clone(),
+            options,
+            root,
+        });
+    }
+    let derive_repo = match (&config.bottlerocket, &common) {
+        (Some(b), Some(c)) => {
+            let (variants, archs) = variants_and_archs(&b.variants, &b.archs)?;
+            let archs = if archs.is_empty() {
+                vec![
+                    crate::source::bottlerocket::Arch::X86_64,
+                    crate::source::bottlerocket::Arch::Aarch64,
+                ]
+            } else {
+                archs
+            };
+            for v in &variants {
+                for arch in &archs {
+                    repos.push(RepoSpec {
+                        name: format!("{v}/{arch}"),
+                        options: c.bottlerocket(v, *arch)?,
+                        root: c.root.clone(),
+                    });
+                }
+            }
+            Some(bottlerocket_repos(c.clone()))
+        }
+        _ => None,
+    };
+
+    let ssm = match &config.ssm {
+        None => None,
+        Some(s) => {
+            for r in &s.regions {
+                crate::ssm::check_region(r)?;
+            }
+            let (variants, _) = variants_and_archs(&s.variants, &[])?;
+            let source = if s.files.is_empty() {
+                let d = LiveOptions::default();
+                SsmSource::Live(LiveOptions {
+                    profile: s.profile.clone(),
+                    endpoint_url: s.endpoint_url.clone(),
+                    concurrency: s.concurrency.unwrap_or(d.concurrency).clamp(1, 64),
+                    max_attempts: s.max_attempts.unwrap_or(d.max_attempts).clamp(1, 20),
+                    initial_backoff: d.initial_backoff,
+                    attempt_timeout: std::time::Duration::from_secs(a.timeout.clamp(1, 3600)),
+                })
+            } else {
+                SsmSource::Files(s.files.clone())
+            };
+            Some(SsmSpec {
+                source,
+                regions: s.regions.clone(),
+                variants,
+                archs: Vec::new(),
+                cross_check: s.cross_check.unwrap_or(true),
+            })
+        }
+    };
+
+    let mut inventories = Vec::new();
+    for i in &config.inventories {
+        let (format, nodes) = crate::fleet::inventory::read(&i.path, i.format)?;
+        inventories.push(Inventory {
+            name: i.path.display().to_string(),
+            format,
+            nodes,
+        });
+    }
+    Ok(JobSpec {
+        repos,
+        derive_repo,
+        ssm,
+        inventories,
+        policy: crate::fleet::Policy {
+            max_releases_behind: config.policy.max_releases_behind,
+            max_days_behind: config.policy.max_days_behind,
+        },
+        from: None,
+        at: a.at,
+        concurrency: a.concurrency,
+    })
+}

@@ -1,0 +1,249 @@
+//! The nightly job's configuration: a TOML file naming the repositories, the trust anchor, the
+//! state directory, the SSM source and regions, the inventories, the policy and the outputs.
+//! Relative paths are relative to the configuration file. `fixtures/demo.toml` is an example;
+//! `docs/nightly.md` describes every key.
+
+use crate::error::{Error, Result};
+use crate::fleet::inventory::Format as InventoryFormat;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Largest configuration file read.
+const MAX_CONFIG: u64 = 1 << 20;
+
+/// The configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The trust anchor and the saved state.
+    #[serde(default)]
+    pub trust: Trust,
+    /// Bottlerocket variants and architectures to verify, in Bottlerocket's layout.
+    pub bottlerocket: Option<Bottlerocket>,
+    /// Repositories at explicit URLs.
+    #[serde(default, rename = "repository")]
+    pub repositories: Vec<Repository>,
+    /// SSM public parameters.
+    pub ssm: Option<Ssm>,
+    /// Inventories of the fleet.
+    #[serde(default, rename = "inventory")]
+    pub inventories: Vec<Inventory>,
+    /// What counts as a finding.
+    #[serde(default)]
+    pub policy: Policy,
+    /// What to write.
+    #[serde(default)]
+    pub output: Output,
+}
+
+/// `[trust]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trust {
+    /// The trusted root.json; without it, Bottlerocket's root kept by `tufwatch root fetch` (or
+    /// fetched and checked against the built-in pins).
+    pub root: Option<PathBuf>,
+    /// Refuse the root unless its SHA-512 is this.
+    pub root_sha512: Option<String>,
+    /// Where `tufwatch root fetch` keeps roots.
+    pub roots_dir: Option<PathBuf>,
+    /// Where the trusted metadata is kept between runs.
+    pub state_dir: Option<PathBuf>,
+    /// Keep no state (no rollback protection between runs).
+    #[serde(default)]
+    pub no_state: bool,
+}
+
+/// `[bottlerocket]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bottlerocket {
+    /// Base URL (or directory) of the repository; Bottlerocket's own by default.
+    pub repo_base: Option<String>,
+    /// Variants, e.g. `aws-k8s-1.31`.
+    #[serde(default)]
+    pub variants: Vec<String>,
+    /// Architectures; both by default.
+    #[serde(default)]
+    pub archs: Vec<String>,
+}
+
+/// `[[repository]]`: a repository at explicit URLs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repository {
+    /// The name in the report.
+    pub name: String,
+    /// Where the metadata is (URL or directory).
+    pub metadata_url: String,
+    /// Where the targets are (URL or directory).
+    pub targets_url: String,
+    /// Its trusted root, when not `[trust] root`.
+    pub root: Option<PathBuf>,
+    /// Refuse its root unless its SHA-512 is this.
+    pub root_sha512: Option<String>,
+}
+
+/// `[ssm]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ssm {
+    /// Read these files (output of `aws ssm get-parameters-by-path`) instead of the API.
+    #[serde(default)]
+    pub files: Vec<PathBuf>,
+    /// Regions; for the API, the AWS configuration's default region when empty.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// Variants to read; those of the repositories and inventories when empty.
+    #[serde(default)]
+    pub variants: Vec<String>,
+    /// The AWS profile.
+    pub profile: Option<String>,
+    /// Another SSM endpoint.
+    pub endpoint_url: Option<String>,
+    /// Calls at once.
+    pub concurrency: Option<usize>,
+    /// Attempts per call.
+    pub max_attempts: Option<u32>,
+    /// Cross-check against the signed manifests (default true).
+    pub cross_check: Option<bool>,
+}
+
+/// `[[inventory]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    /// The file.
+    pub path: PathBuf,
+    /// Its format; detected when absent.
+    pub format: Option<InventoryFormat>,
+}
+
+/// `[policy]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Warn about roles expiring within this window (`3d`, `12h`); 3 days by default.
+    pub expiry_warning: Option<String>,
+    /// More releases behind than this is a finding.
+    pub max_releases_behind: Option<u32>,
+    /// Behind a due release for more days than this is a finding.
+    pub max_days_behind: Option<f64>,
+}
+
+/// An output format of `report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputFormat {
+    /// Aligned text for a terminal (`report.txt`).
+    Human,
+    /// The whole report as JSON (`report.json`).
+    Json,
+    /// Markdown tables for a chat message or a CI step summary (`report.md`).
+    Markdown,
+    /// A Prometheus textfile (`tufwatch.prom`).
+    Prometheus,
+}
+
+impl OutputFormat {
+    /// The file name in the output directory.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            OutputFormat::Human => "report.txt",
+            OutputFormat::Json => "report.json",
+            OutputFormat::Markdown => "report.md",
+            OutputFormat::Prometheus => "tufwatch.prom",
+        }
+    }
+}
+
+/// `[output]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Output {
+    /// Formats; `human` by default.
+    #[serde(default)]
+    pub formats: Vec<OutputFormat>,
+    /// Write each format to a file here instead of standard output.
+    pub dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Read a configuration file; relative paths in it become relative to its directory.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = crate::source::read_limited(path, MAX_CONFIG, "configuration")?;
+        let invalid = |message: String| Error::Invalid {
+            what: "configuration",
+            path: path.display().to_string(),
+            message,
+        };
+        let text = String::from_utf8(bytes).map_err(|e| invalid(format!("not UTF-8: {e}")))?;
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| invalid(e.to_string().trim_end().to_owned()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.relative_to(base);
+        Ok(config)
+    }
+
+    fn relative_to(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() && p.as_os_str() != "-" {
+                *p = base.join(&*p);
+            }
+        };
+        let fix_location = |s: &mut String| {
+            if !s.contains("://") && Path::new(s.as_str()).is_relative() {
+                *s = base.join(s.as_str()).display().to_string();
+            }
+        };
+        for p in [
+            &mut self.trust.root,
+            &mut self.trust.roots_dir,
+            &mut self.trust.state_dir,
+            &mut self.output.dir,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            fix(p);
+        }
+        if let Some(b) = &mut self.bottlerocket {
+            if let Some(base_url) = &mut b.repo_base {
+                fix_location(base_url);
+            }
+        }
+        for r in &mut self.repositories {
+            fix_location(&mut r.metadata_url);
+            fix_location(&mut r.targets_url);
+            if let Some(p) = &mut r.root {
+                fix(p);
+            }
+        }
+        if let Some(s) = &mut self.ssm {
+            s.files.iter_mut().for_each(fix);
+        }
+        for i in &mut self.inventories {
+            fix(&mut i.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let e = toml::from_str::<Config>("[trust]\nroot_file = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("root_file"), "{e}");
+        let e = toml::from_str::<Config>("[[inventory]]\npath = \"a\"\nformat = \"xml\"\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("format"), "{e}");
+        let c: Config = toml::from_str(
+            "[output]\nformats = [\"json\", \"prometheus\"]\n[policy]\nmax_days_behind = 7\n",
+        )
+        .unwrap();
+        assert_eq!(c.output.formats.len(), 2);
+        assert_eq!(c.policy.max_days_behind, Some(7.0));
+    }
+}

@@ -1,0 +1,543 @@
+//! The fleet: inventories ([`inventory`]) judged against the signed releases.
+//!
+//! A node is `current`, `rolling_out` (only releases still in their waves are newer), `behind`
+//! (a due release is newer), `unknown_version` (a version the signed manifest does not contain),
+//! `not_bottlerocket`, or `unchecked` (no verified manifest for its variant and architecture, or
+//! no way to tell its version). EC2 instances are judged by their launch AMI and say so.
+
+pub mod inventory;
+
+use crate::releases::Track;
+use crate::report::{Code, Finding};
+use crate::source::bottlerocket::Arch;
+use crate::ssm::check::split_build;
+use crate::ssm::Observations;
+use chrono::{DateTime, Utc};
+use inventory::{Evidence, Node};
+use semver::Version;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// A node's standing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeStatus {
+    /// It runs the newest release it should have.
+    Current,
+    /// Only releases still rolling out are newer.
+    RollingOut,
+    /// A due release is newer.
+    Behind,
+    /// It runs a version the signed manifest does not contain.
+    UnknownVersion,
+    /// It does not run Bottlerocket.
+    NotBottlerocket,
+    /// Its version could not be judged (no verified manifest, or no version known).
+    Unchecked,
+}
+
+impl NodeStatus {
+    /// The serialized name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeStatus::Current => "current",
+            NodeStatus::RollingOut => "rolling_out",
+            NodeStatus::Behind => "behind",
+            NodeStatus::UnknownVersion => "unknown_version",
+            NodeStatus::NotBottlerocket => "not_bottlerocket",
+            NodeStatus::Unchecked => "unchecked",
+        }
+    }
+}
+
+/// When being behind becomes a finding. With neither limit set, any node behind a due release
+/// is one; otherwise a node is a finding when it passes a limit that is set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// More releases behind than this is a finding.
+    pub max_releases_behind: Option<u32>,
+    /// Behind a release due for longer than this many days is a finding.
+    pub max_days_behind: Option<f64>,
+}
+
+impl Policy {
+    /// Whether a node this far behind is a finding.
+    pub fn is_finding(&self, releases_behind: u32, behind_seconds: Option<i64>) -> bool {
+        if releases_behind == 0 {
+            return false;
+        }
+        let by_count = self.max_releases_behind.map(|m| releases_behind > m);
+        let by_days = self
+            .max_days_behind
+            .map(|m| behind_seconds.is_some_and(|s| s as f64 > m * 86_400.0));
+        match (by_count, by_days) {
+            (None, None) => true,
+            (a, b) => a.unwrap_or(false) || b.unwrap_or(false),
+        }
+    }
+}
+
+/// One node, judged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeView {
+    /// Its name (instance id for EC2).
+    pub name: String,
+    /// The inventory it came from.
+    pub inventory: String,
+    /// What its version rests on.
+    pub evidence: Evidence,
+    /// Its standing.
+    pub status: NodeStatus,
+    /// Its variant, when known.
+    pub variant: Option<String>,
+    /// Its architecture as TUF names it, when known.
+    pub arch: Option<String>,
+    /// The version it runs (for EC2: its launch AMI's), when known.
+    pub version: Option<String>,
+    /// The newest signed release of its variant and architecture.
+    pub newest: Option<String>,
+    /// The due release.
+    pub due: Option<String>,
+    /// How many releases newer than its version are due.
+    pub releases_behind: u32,
+    /// When `behind`: since when the due release has been due (its last wave's start).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_since: Option<DateTime<Utc>>,
+    /// When `behind`: seconds since then, at the reference time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub behind_seconds: Option<i64>,
+    /// Whether the policy makes it a finding.
+    pub finding: bool,
+    /// The launch AMI (EC2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// The region (EC2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Why, when the status needs explaining.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Counts for one variant and architecture.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VariantSummary {
+    /// The variant.
+    pub variant: String,
+    /// The architecture (TUF naming).
+    pub arch: String,
+    /// The newest signed release.
+    pub newest: Option<String>,
+    /// The due release.
+    pub due: Option<String>,
+    /// Nodes in all.
+    pub nodes: u64,
+    /// `current` nodes.
+    pub current: u64,
+    /// `rolling_out` nodes.
+    pub rolling_out: u64,
+    /// `behind` nodes.
+    pub behind: u64,
+    /// `behind` nodes beyond the policy.
+    pub behind_findings: u64,
+    /// `unknown_version` nodes.
+    pub unknown_version: u64,
+    /// `unchecked` nodes.
+    pub unchecked: u64,
+}
+
+/// An AMI that EC2 instances were launched from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AmiView {
+    /// The region.
+    pub region: String,
+    /// The AMI id.
+    pub image_id: String,
+    /// Its variant, when SSM lists it.
+    pub variant: Option<String>,
+    /// Its architecture, when SSM lists it.
+    pub arch: Option<String>,
+    /// Its build version, when SSM lists it.
+    pub version: Option<String>,
+    /// Instances launched from it.
+    pub instances: u64,
+    /// Its standing, as a node running it would have.
+    pub status: NodeStatus,
+    /// Releases newer than it that are due.
+    pub releases_behind: u32,
+    /// The due release.
+    pub due: Option<String>,
+    /// Whether the policy makes it a finding (a stale AMI).
+    pub stale: bool,
+}
+
+/// The fleet report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fleet {
+    /// Every node, in inventory order.
+    pub nodes: Vec<NodeView>,
+    /// Counts per variant and architecture.
+    pub summary: Vec<VariantSummary>,
+    /// Nodes that do not run Bottlerocket.
+    pub not_bottlerocket: u64,
+    /// AMIs in use (EC2 inventories), stale ones first.
+    pub amis: Vec<AmiView>,
+}
+
+/// What a track says about one running version.
+#[derive(Clone)]
+struct Judgement {
+    status: NodeStatus,
+    releases_behind: u32,
+    due_since: Option<DateTime<Utc>>,
+    reason: Option<String>,
+}
+
+struct TrackIndex<'a> {
+    track: &'a Track,
+    /// Offered releases (version <= max_version), newest first, with whether each is rolling out.
+    offered: Vec<(Version, bool)>,
+    all: Vec<Version>,
+    due: Option<Version>,
+    due_since: Option<DateTime<Utc>>,
+}
+
+impl<'a> TrackIndex<'a> {
+    fn new(track: &'a Track) -> Self {
+        let parse = |v: &str| Version::parse(v).ok();
+        let offered = track
+            .releases
+            .iter()
+            .filter(|r| !r.beyond_max_version)
+            .filter_map(|r| {
+                let rolling = track.rolling_out.contains(&r.version);
+                parse(&r.version).map(|v| (v, rolling))
+            })
+            .collect();
+        let due_since = track.due.as_ref().and_then(|d| {
+            track
+                .releases
+                .iter()
+                .find(|r| &r.version == d)
+                .and_then(|r| r.waves.iter().map(|w| w.start).max())
+        });
+        TrackIndex {
+            track,
+            offered,
+            all: track
+                .releases
+                .iter()
+                .filter_map(|r| parse(&r.version))
+                .collect(),
+            due: track.due.as_deref().and_then(parse),
+            due_since,
+        }
+    }
+
+    fn judge(&self, version: &str) -> Judgement {
+        let unknown = |reason: String| Judgement {
+            status: NodeStatus::UnknownVersion,
+            releases_behind: 0,
+            due_since: None,
+            reason: Some(reason),
+        };
+        let Some((v, _build)) = split_build(version) else {
+            return unknown(format!("{version:?} is not a version"));
+        };
+        if !self.all.contains(&v) {
+            return unknown(format!(
+                "{v} is not a release in the signed manifest of {} {}",
+                self.track.variant, self.track.arch
+            ));
+        }
+        let releases_behind = self
+            .offered
+            .iter()
+            .filter(|(r, _)| *r > v && self.due.as_ref().is_some_and(|d| r <= d))
+            .count() as u32;
+        let (status, due_since) = if releases_behind > 0 {
+            (NodeStatus::Behind, self.due_since)
+        } else if self.offered.iter().any(|(r, rolling)| *rolling && *r > v) {
+            (NodeStatus::RollingOut, None)
+        } else {
+            (NodeStatus::Current, None)
+        };
+        Judgement {
+            status,
+            releases_behind,
+            due_since,
+            reason: None,
+        }
+    }
+}
+
+fn tuf_arch(arch: Option<&str>) -> Option<String> {
+    arch.and_then(|a| Arch::parse(a).ok())
+        .map(|a| a.to_string())
+}
+
+/// Judge every node of the inventories (name of the inventory, its nodes) against the tracks,
+/// at `at`, under `policy`. EC2 instances need `ssm` for their AMIs' versions.
+pub fn judge(
+    inventories: &[(String, Vec<Node>)],
+    tracks: &[Track],
+    ssm: Option<&Observations>,
+    at: DateTime<Utc>,
+    policy: &Policy,
+) -> Fleet {
+    let index: HashMap<(&str, &str), TrackIndex> = tracks
+        .iter()
+        .map(|t| ((t.variant.as_str(), t.arch.as_str()), TrackIndex::new(t)))
+        .collect();
+    let mut memo: HashMap<(String, String, String), Judgement> = HashMap::new();
+    let mut nodes = Vec::new();
+    let mut summary: BTreeMap<(String, String), VariantSummary> = BTreeMap::new();
+    let mut not_bottlerocket = 0u64;
+    let mut amis: BTreeMap<(String, String), AmiView> = BTreeMap::new();
+
+    for (source, list) in inventories {
+        for node in list {
+            let mut variant = node.variant.clone();
+            let mut arch = tuf_arch(node.arch.as_deref());
+            let mut version = node.version.clone();
+            let mut early: Option<(NodeStatus, String)> = None;
+            if let Some(os) = &node.other_os {
+                early = Some((NodeStatus::NotBottlerocket, format!("runs {os:?}")));
+            } else if node.evidence == Evidence::LaunchAmi {
+                let ami = node.image_id.as_deref().unwrap_or_default();
+                match (ssm, &node.region) {
+                    (None, _) => {
+                        early = Some((
+                            NodeStatus::Unchecked,
+                            "no SSM data to map its launch AMI to a version".to_owned(),
+                        ))
+                    }
+                    (_, None) => {
+                        early = Some((
+                            NodeStatus::Unchecked,
+                            "no availability zone, so no region for its AMI".to_owned(),
+                        ))
+                    }
+                    (Some(o), Some(region)) => {
+                        let read = o
+                            .regions
+                            .iter()
+                            .any(|r| &r.region == region && r.error.is_none());
+                        match o.image(region, ami) {
+                            Some(image) => {
+                                variant = Some(image.variant.clone());
+                                arch = Some(image.arch.clone());
+                                version = Some(image.version.clone());
+                            }
+                            None if !read => {
+                                early = Some((
+                                    NodeStatus::Unchecked,
+                                    format!("SSM was not read in {region}"),
+                                ))
+                            }
+                            None => {
+                                early = Some((
+                                    NodeStatus::NotBottlerocket,
+                                    format!(
+                                        "launch AMI {ami} is not a Bottlerocket AMI that SSM lists in {region} for the variants read"
+                                    ),
+                                ))
+                            }
+                        }
+                    }
+                }
+            }
+            let track = match (&variant, &arch) {
+                (Some(v), Some(a)) => index.get(&(v.as_str(), a.as_str())),
+                _ => None,
+            };
+            let judgement = match (early, track, &version) {
+                (Some((status, reason)), _, _) => Judgement {
+                    status,
+                    releases_behind: 0,
+                    due_since: None,
+                    reason: Some(reason),
+                },
+                (None, None, _) => Judgement {
+                    status: NodeStatus::Unchecked,
+                    releases_behind: 0,
+                    due_since: None,
+                    reason: Some(match (&variant, &arch) {
+                        (Some(v), Some(a)) => format!("no verified manifest for {v} {a}"),
+                        _ => "its variant or architecture is unknown".to_owned(),
+                    }),
+                },
+                (None, Some(_), None) => Judgement {
+                    status: NodeStatus::Unchecked,
+                    releases_behind: 0,
+                    due_since: None,
+                    reason: Some("no version given".to_owned()),
+                },
+                (None, Some(t), Some(v)) => memo
+                    .entry((t.track.variant.clone(), t.track.arch.clone(), v.clone()))
+                    .or_insert_with(|| t.judge(v))
+                    .clone(),
+            };
+            let behind_seconds = judgement.due_since.map(|s| (at - s).num_seconds().max(0));
+            let finding = judgement.status == NodeStatus::Behind
+                && policy.is_finding(judgement.releases_behind, behind_seconds);
+            if judgement.status == NodeStatus::NotBottlerocket {
+                not_bottlerocket += 1;
+            } else if let (Some(v), Some(a)) = (&variant, &arch) {
+                let s = summary
+                    .entry((v.clone(), a.clone()))
+                    .or_insert_with(|| VariantSummary {
+                        variant: v.clone(),
+                        arch: a.clone(),
+                        newest: track.and_then(|t| t.track.newest.clone()),
+                        due: track.and_then(|t| t.track.due.clone()),
+                        ..VariantSummary::default()
+                    });
+                s.nodes += 1;
+                match judgement.status {
+                    NodeStatus::Current => s.current += 1,
+                    NodeStatus::RollingOut => s.rolling_out += 1,
+                    NodeStatus::Behind => {
+                        s.behind += 1;
+                        if finding && node.evidence != Evidence::LaunchAmi {
+                            s.behind_findings += 1;
+                        }
+                    }
+                    NodeStatus::UnknownVersion => s.unknown_version += 1,
+                    NodeStatus::NotBottlerocket | NodeStatus::Unchecked => s.unchecked += 1,
+                }
+            }
+            if let (Evidence::LaunchAmi, Some(region), Some(ami)) =
+                (node.evidence, &node.region, &node.image_id)
+            {
+                let entry = amis
+                    .entry((region.clone(), ami.clone()))
+                    .or_insert_with(|| AmiView {
+                        region: region.clone(),
+                        image_id: ami.clone(),
+                        variant: variant.clone(),
+                        arch: arch.clone(),
+                        version: version.clone(),
+                        instances: 0,
+                        status: judgement.status,
+                        releases_behind: judgement.releases_behind,
+                        due: track.and_then(|t| t.track.due.clone()),
+                        stale: finding,
+                    });
+                entry.instances += 1;
+            }
+            nodes.push(NodeView {
+                name: node.name.clone(),
+                inventory: source.clone(),
+                evidence: node.evidence,
+                status: judgement.status,
+                variant: variant.clone(),
+                arch: arch.clone(),
+                version,
+                newest: track.and_then(|t| t.track.newest.clone()),
+                due: track.and_then(|t| t.track.due.clone()),
+                releases_behind: judgement.releases_behind,
+                due_since: judgement.due_since,
+                behind_seconds,
+                finding,
+                image_id: node.image_id.clone(),
+                region: node.region.clone(),
+                reason: judgement.reason,
+            });
+        }
+    }
+    let mut amis: Vec<AmiView> = amis.into_values().collect();
+    amis.sort_by(|a, b| {
+        b.stale
+            .cmp(&a.stale)
+            .then(b.releases_behind.cmp(&a.releases_behind))
+            .then(b.instances.cmp(&a.instances))
+            .then(a.region.cmp(&b.region))
+            .then(a.image_id.cmp(&b.image_id))
+    });
+    Fleet {
+        nodes,
+        summary: summary.into_values().collect(),
+        not_bottlerocket,
+        amis,
+    }
+}
+
+impl Fleet {
+    /// The findings: nodes behind beyond the policy and nodes on unknown versions, per variant
+    /// and architecture; stale AMIs one by one.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for s in &self.summary {
+            if s.behind_findings > 0 {
+                out.push(Finding::error(
+                    Code::NodesBehind,
+                    format!(
+                        "{} {}: {} of {} node(s) run a release older than the due {}",
+                        s.variant,
+                        s.arch,
+                        s.behind_findings,
+                        s.nodes,
+                        s.due.as_deref().unwrap_or("?")
+                    ),
+                ));
+            }
+            if s.unknown_version > 0 {
+                out.push(Finding::warning(
+                    Code::UnknownVersion,
+                    format!(
+                        "{} {}: {} node(s) run a version the signed manifest does not contain",
+                        s.variant, s.arch, s.unknown_version
+                    ),
+                ));
+            }
+        }
+        for a in self.amis.iter().filter(|a| a.stale) {
+            out.push(Finding::error(
+                Code::StaleAmi,
+                format!(
+                    "{} in {} ({} {} {}) launched {} instances; {} release(s) behind the due {} (launch AMI: instances may have updated in place)",
+                    a.image_id,
+                    a.region,
+                    a.variant.as_deref().unwrap_or("?"),
+                    a.arch.as_deref().unwrap_or("?"),
+                    a.version.as_deref().unwrap_or("?"),
+                    a.instances,
+                    a.releases_behind,
+                    a.due.as_deref().unwrap_or("?")
+                ),
+            ));
+        }
+        out
+    }
+
+    /// How many nodes have this status.
+    pub fn count(&self, status: NodeStatus) -> usize {
+        self.nodes.iter().filter(|n| n.status == status).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_limits() {
+        let any = Policy::default();
+        assert!(any.is_finding(1, None));
+        assert!(!any.is_finding(0, Some(1_000_000)));
+        let two = Policy {
+            max_releases_behind: Some(2),
+            max_days_behind: None,
+        };
+        assert!(!two.is_finding(2, Some(100 * 86_400)));
+        assert!(two.is_finding(3, None));
+        let week = Policy {
+            max_releases_behind: None,
+            max_days_behind: Some(7.0),
+        };
+        assert!(!week.is_finding(5, Some(6 * 86_400)));
+        assert!(week.is_finding(1, Some(8 * 86_400)));
+    }
+}

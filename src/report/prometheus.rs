@@ -1,0 +1,266 @@
+//! The report as a Prometheus textfile (for node_exporter's textfile collector): gauges a
+//! dashboard or an alert can use. Names and labels are documented in `docs/nightly.md`.
+
+use crate::fleet::NodeStatus;
+use crate::job::JobReport;
+use crate::report::{Severity, Verdict};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Escape a label value: backslash, double quote and line feed.
+fn label(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+struct Out {
+    text: String,
+}
+
+impl Out {
+    fn metric(&mut self, name: &str, help: &str) {
+        let _ = writeln!(self.text, "# HELP {name} {help}");
+        let _ = writeln!(self.text, "# TYPE {name} gauge");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        let labels: Vec<String> = labels
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{}\"", label(v)))
+            .collect();
+        if labels.is_empty() {
+            let _ = writeln!(self.text, "{name} {value}");
+        } else {
+            let _ = writeln!(self.text, "{name}{{{}}} {value}", labels.join(","));
+        }
+    }
+}
+
+/// Render the report's metrics. `last_success` is when a previous run last passed (read from
+/// the file this one replaces), carried over when this run does not pass.
+pub fn render(r: &JobReport, last_success: Option<f64>) -> String {
+    let mut o = Out {
+        text: String::new(),
+    };
+    let now = r.finished_at.timestamp() as f64;
+    o.metric(
+        "tufwatch_last_run_timestamp_seconds",
+        "When the last run finished (Unix time).",
+    );
+    o.sample("tufwatch_last_run_timestamp_seconds", &[], now);
+    let success = match r.verdict {
+        Verdict::Pass => Some(now),
+        _ => last_success,
+    };
+    if let Some(t) = success {
+        o.metric(
+            "tufwatch_last_success_timestamp_seconds",
+            "When a run last passed every check (Unix time).",
+        );
+        o.sample("tufwatch_last_success_timestamp_seconds", &[], t);
+    }
+    o.metric(
+        "tufwatch_verdict",
+        "Outcome of the last run: 0 pass, 1 findings, 2 incomplete (the exit code).",
+    );
+    o.sample("tufwatch_verdict", &[], f64::from(r.exit_code()));
+
+    o.metric(
+        "tufwatch_repository_verified",
+        "1 when the repository verified and its manifest was read, else 0.",
+    );
+    for repo in &r.repositories {
+        let ok = repo.verdict() == Verdict::Pass;
+        o.sample(
+            "tufwatch_repository_verified",
+            &[("repository", &repo.name)],
+            if ok { 1.0 } else { 0.0 },
+        );
+    }
+    o.metric(
+        "tufwatch_role_expiry_seconds",
+        "Seconds from the reference time until the role's metadata expires (negative: expired).",
+    );
+    for repo in &r.repositories {
+        if let Some(rel) = &repo.releases {
+            for role in &rel.verification.roles {
+                o.sample(
+                    "tufwatch_role_expiry_seconds",
+                    &[("repository", &repo.name), ("role", &role.role)],
+                    role.expires_in_seconds as f64,
+                );
+            }
+        }
+    }
+    o.metric(
+        "tufwatch_release_due_info",
+        "The due release (every wave started) and the newest signed release per variant and arch.",
+    );
+    for t in r.tracks() {
+        o.sample(
+            "tufwatch_release_due_info",
+            &[
+                ("variant", &t.variant),
+                ("arch", &t.arch),
+                ("due", t.due.as_deref().unwrap_or("")),
+                ("newest", t.newest.as_deref().unwrap_or("")),
+            ],
+            1.0,
+        );
+    }
+    if let Some(ssm) = &r.ssm {
+        o.metric(
+            "tufwatch_ssm_mismatch",
+            "1 for each variant, arch and region where SSM disagrees with the signed manifest.",
+        );
+        for c in &ssm.cross_check {
+            o.sample(
+                "tufwatch_ssm_mismatch",
+                &[
+                    ("variant", &c.variant),
+                    ("arch", &c.arch),
+                    ("region", &c.region),
+                    ("status", c.status.as_str()),
+                ],
+                if c.status == crate::ssm::check::Status::Agree {
+                    0.0
+                } else {
+                    1.0
+                },
+            );
+        }
+        o.metric(
+            "tufwatch_ssm_region_up",
+            "1 when SSM was read completely in the region, else 0.",
+        );
+        for region in &ssm.observations.regions {
+            o.sample(
+                "tufwatch_ssm_region_up",
+                &[("region", &region.region)],
+                if region.error.is_none() { 1.0 } else { 0.0 },
+            );
+        }
+        o.metric("tufwatch_ssm_calls", "SSM calls made by the last run.");
+        let c = ssm.observations.calls;
+        o.sample(
+            "tufwatch_ssm_calls",
+            &[("operation", "GetParameters")],
+            c.get_parameters as f64,
+        );
+        o.sample(
+            "tufwatch_ssm_calls",
+            &[("operation", "GetParametersByPath")],
+            c.get_parameters_by_path as f64,
+        );
+        o.sample(
+            "tufwatch_ssm_calls",
+            &[("operation", "attempts")],
+            c.attempts as f64,
+        );
+    }
+    if let Some(fleet) = &r.fleet {
+        o.metric(
+            "tufwatch_nodes",
+            "Nodes per variant, arch and status (current, rolling_out, behind, unknown_version, unchecked).",
+        );
+        for s in &fleet.summary {
+            for (status, n) in [
+                (NodeStatus::Current, s.current),
+                (NodeStatus::RollingOut, s.rolling_out),
+                (NodeStatus::Behind, s.behind),
+                (NodeStatus::UnknownVersion, s.unknown_version),
+                (NodeStatus::Unchecked, s.unchecked),
+            ] {
+                o.sample(
+                    "tufwatch_nodes",
+                    &[
+                        ("variant", &s.variant),
+                        ("arch", &s.arch),
+                        ("status", status.as_str()),
+                    ],
+                    n as f64,
+                );
+            }
+        }
+        o.metric(
+            "tufwatch_nodes_behind",
+            "Nodes behind a due release beyond the policy, per variant and arch.",
+        );
+        for s in &fleet.summary {
+            o.sample(
+                "tufwatch_nodes_behind",
+                &[("variant", &s.variant), ("arch", &s.arch)],
+                s.behind_findings as f64,
+            );
+        }
+        o.metric(
+            "tufwatch_nodes_not_bottlerocket",
+            "Nodes in the inventories that do not run Bottlerocket.",
+        );
+        o.sample(
+            "tufwatch_nodes_not_bottlerocket",
+            &[],
+            fleet.not_bottlerocket as f64,
+        );
+        o.metric(
+            "tufwatch_stale_amis",
+            "EC2 launch AMIs behind a due release beyond the policy.",
+        );
+        o.sample(
+            "tufwatch_stale_amis",
+            &[],
+            fleet.amis.iter().filter(|a| a.stale).count() as f64,
+        );
+    }
+    o.metric(
+        "tufwatch_findings",
+        "Findings of the last run per severity and code.",
+    );
+    let mut counts: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for f in r.all_findings() {
+        let sev = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        *counts.entry((sev, f.code.as_str())).or_default() += 1;
+    }
+    for ((sev, code), n) in counts {
+        o.sample(
+            "tufwatch_findings",
+            &[("severity", sev), ("code", code)],
+            n as f64,
+        );
+    }
+    o.text
+}
+
+/// The `tufwatch_last_success_timestamp_seconds` value of a textfile this tool wrote before.
+pub fn last_success_in(previous: &str) -> Option<f64> {
+    previous.lines().find_map(|l| {
+        l.strip_prefix("tufwatch_last_success_timestamp_seconds ")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_escaped_and_success_carried() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        let prev = "# HELP x\ntufwatch_last_success_timestamp_seconds 1700000000\n";
+        assert_eq!(last_success_in(prev), Some(1.7e9));
+        assert_eq!(last_success_in("nothing"), None);
+    }
+}

@@ -1,0 +1,588 @@
+//! The report of a job (`ssm`, `nodes`, `report`) as sections of tables: built once here, then
+//! rendered as aligned text for a terminal ([`text`]) or as Markdown for a chat message or a CI
+//! step summary ([`markdown`]).
+
+use super::{Severity, Verdict};
+use crate::engine::expiry::human_duration;
+use crate::fleet::NodeStatus;
+use crate::job::JobReport;
+use std::fmt::Write;
+
+/// How many nodes each list shows (the JSON has them all).
+pub const NODE_LIST_LIMIT: usize = 20;
+
+/// A table.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    /// Column titles.
+    pub headers: Vec<&'static str>,
+    /// Rows of cells.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// One section: a title, lines of text, tables.
+#[derive(Debug, Clone, Default)]
+pub struct Section {
+    /// The title.
+    pub title: String,
+    /// Lines before the tables.
+    pub lines: Vec<String>,
+    /// Tables, each with an optional caption.
+    pub tables: Vec<(Option<String>, Table)>,
+}
+
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".to_owned())
+}
+
+fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The sections of a job report.
+pub fn sections(r: &JobReport) -> Vec<Section> {
+    let mut out = Vec::new();
+    let mut head = Section {
+        title: "tufwatch report".to_owned(),
+        ..Section::default()
+    };
+    head.lines.push(format!(
+        "checked at {} by {}",
+        time(r.reference_time),
+        r.tool
+    ));
+    out.push(head);
+
+    if !r.repositories.is_empty() {
+        let mut s = Section {
+            title: "Repositories".to_owned(),
+            ..Section::default()
+        };
+        let mut t = Table {
+            headers: vec![
+                "REPOSITORY",
+                "VERDICT",
+                "ROLES",
+                "FIRST EXPIRY",
+                "TRUST ANCHOR",
+            ],
+            rows: Vec::new(),
+        };
+        for repo in &r.repositories {
+            let verdict = match repo.verdict() {
+                Verdict::Pass => "verified",
+                Verdict::Fail => "FAILED",
+                Verdict::Incomplete => "incomplete",
+            };
+            match &repo.releases {
+                Some(rel) => {
+                    let v = &rel.verification;
+                    let roles: Vec<String> = v
+                        .roles
+                        .iter()
+                        .filter(|x| x.delegated_by.is_none())
+                        .map(|x| format!("{} v{}", x.role, x.version))
+                        .collect();
+                    let first = v.roles.iter().min_by_key(|x| x.expires_in_seconds);
+                    let expiry = first.map_or("-".to_owned(), |x| {
+                        let d = chrono::Duration::seconds(x.expires_in_seconds);
+                        if x.expires_in_seconds > 0 {
+                            format!("{} in {}", x.role, human_duration(d))
+                        } else {
+                            format!("{} EXPIRED {} ago", x.role, human_duration(-d))
+                        }
+                    });
+                    t.rows.push(vec![
+                        repo.name.clone(),
+                        verdict.to_owned(),
+                        roles.join(", "),
+                        expiry,
+                        format!(
+                            "root v{} sha512 {}…",
+                            v.trusted_root.version,
+                            &v.trusted_root.sha512[..12.min(v.trusted_root.sha512.len())]
+                        ),
+                    ]);
+                }
+                None => t.rows.push(vec![
+                    repo.name.clone(),
+                    verdict.to_owned(),
+                    opt(&repo.error),
+                    "-".to_owned(),
+                    "-".to_owned(),
+                ]),
+            }
+        }
+        s.tables.push((None, t));
+        out.push(s);
+
+        let mut t = Table {
+            headers: vec!["VARIANT", "ARCH", "NEWEST", "DUE", "ROLLING OUT"],
+            rows: Vec::new(),
+        };
+        for track in r.tracks() {
+            let rolling: Vec<String> = track
+                .rolling_out
+                .iter()
+                .map(|v| {
+                    let share =
+                        track
+                            .releases
+                            .iter()
+                            .find(|x| &x.version == v)
+                            .and_then(|x| match x.rollout {
+                                crate::releases::waves::Rollout::RollingOut { share } => {
+                                    Some(share)
+                                }
+                                _ => None,
+                            });
+                    match share {
+                        Some(s) => format!("{v} ({:.0}%)", s * 100.0),
+                        None => v.clone(),
+                    }
+                })
+                .collect();
+            t.rows.push(vec![
+                track.variant.clone(),
+                track.arch.clone(),
+                opt(&track.newest),
+                opt(&track.due),
+                if rolling.is_empty() {
+                    "-".to_owned()
+                } else {
+                    rolling.join(", ")
+                },
+            ]);
+        }
+        if !t.rows.is_empty() {
+            out.push(Section {
+                title: "Signed releases".to_owned(),
+                lines: vec!["due: every wave has started, so every host should have it".to_owned()],
+                tables: vec![(None, t)],
+            });
+        }
+    }
+
+    if let Some(ssm) = &r.ssm {
+        let o = &ssm.observations;
+        let mut s = Section {
+            title: "SSM public parameters".to_owned(),
+            ..Section::default()
+        };
+        s.lines.push(format!(
+            "source {} ({}), {} regions; calls: {} GetParameters, {} GetParametersByPath, {} HTTP attempts",
+            o.source,
+            o.from.join(", "),
+            o.regions.len(),
+            o.calls.get_parameters,
+            o.calls.get_parameters_by_path,
+            o.calls.attempts
+        ));
+        for region in o.regions.iter().filter(|x| x.error.is_some()) {
+            s.lines.push(format!(
+                "{}: NOT READ: {}",
+                region.region,
+                opt(&region.error)
+            ));
+        }
+        if ssm.cross_check.is_empty() {
+            let mut t = Table {
+                headers: vec!["REGION", "VARIANT", "ARCH", "LATEST", "IMAGE"],
+                rows: Vec::new(),
+            };
+            for l in &o.latest {
+                t.rows.push(vec![
+                    l.region.clone(),
+                    l.variant.clone(),
+                    l.arch.clone(),
+                    opt(&l.image_version),
+                    opt(&l.image_id),
+                ]);
+            }
+            s.tables.push((None, t));
+        } else {
+            let mut t = Table {
+                headers: vec![
+                    "STATUS",
+                    "VARIANT",
+                    "ARCH",
+                    "REGION",
+                    "SSM LATEST",
+                    "IMAGE",
+                    "SIGNED DUE",
+                ],
+                rows: Vec::new(),
+            };
+            for c in &ssm.cross_check {
+                t.rows.push(vec![
+                    c.status.as_str().to_owned(),
+                    c.variant.clone(),
+                    c.arch.clone(),
+                    c.region.clone(),
+                    opt(&c.ssm_version),
+                    opt(&c.ssm_image_id),
+                    opt(&c.due),
+                ]);
+            }
+            s.tables.push((None, t));
+        }
+        out.push(s);
+    }
+
+    if let Some(fleet) = &r.fleet {
+        let mut s = Section {
+            title: "Fleet".to_owned(),
+            ..Section::default()
+        };
+        let inventories: Vec<String> = r
+            .inventories
+            .iter()
+            .map(|i| format!("{} ({:?}, {} nodes)", i.name, i.format, i.nodes).to_lowercase())
+            .collect();
+        s.lines
+            .push(format!("inventories: {}", inventories.join(", ")));
+        if fleet.not_bottlerocket > 0 {
+            s.lines.push(format!(
+                "{} nodes do not run Bottlerocket",
+                fleet.not_bottlerocket
+            ));
+        }
+        let mut t = Table {
+            headers: vec![
+                "VARIANT",
+                "ARCH",
+                "NODES",
+                "CURRENT",
+                "ROLLING OUT",
+                "BEHIND",
+                "UNKNOWN",
+                "UNCHECKED",
+                "DUE",
+            ],
+            rows: Vec::new(),
+        };
+        for v in &fleet.summary {
+            t.rows.push(vec![
+                v.variant.clone(),
+                v.arch.clone(),
+                v.nodes.to_string(),
+                v.current.to_string(),
+                v.rolling_out.to_string(),
+                v.behind.to_string(),
+                v.unknown_version.to_string(),
+                v.unchecked.to_string(),
+                opt(&v.due),
+            ]);
+        }
+        s.tables.push((None, t));
+
+        let behind: Vec<_> = fleet
+            .nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Behind)
+            .collect();
+        if !behind.is_empty() {
+            let mut t = Table {
+                headers: vec![
+                    "NODE", "VARIANT", "ARCH", "VERSION", "DUE", "BEHIND", "DUE FOR", "EVIDENCE",
+                ],
+                rows: Vec::new(),
+            };
+            let mut sorted = behind.clone();
+            sorted.sort_by(|a, b| {
+                b.releases_behind
+                    .cmp(&a.releases_behind)
+                    .then(b.behind_seconds.cmp(&a.behind_seconds))
+            });
+            for n in sorted.iter().take(NODE_LIST_LIMIT) {
+                t.rows.push(vec![
+                    n.name.clone(),
+                    opt(&n.variant),
+                    opt(&n.arch),
+                    opt(&n.version),
+                    opt(&n.due),
+                    releases(n.releases_behind),
+                    n.behind_seconds.map_or("-".to_owned(), |x| {
+                        human_duration(chrono::Duration::seconds(x))
+                    }),
+                    evidence(n.evidence).to_owned(),
+                ]);
+            }
+            let caption = if behind.len() > NODE_LIST_LIMIT {
+                format!(
+                    "Nodes behind ({}, the {NODE_LIST_LIMIT} furthest behind shown)",
+                    behind.len()
+                )
+            } else {
+                format!("Nodes behind ({})", behind.len())
+            };
+            s.tables.push((Some(caption), t));
+        }
+        let odd: Vec<_> = fleet
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.status, NodeStatus::UnknownVersion | NodeStatus::Unchecked))
+            .collect();
+        if !odd.is_empty() {
+            let mut t = Table {
+                headers: vec!["NODE", "STATUS", "VARIANT", "ARCH", "VERSION", "WHY"],
+                rows: Vec::new(),
+            };
+            for n in odd.iter().take(NODE_LIST_LIMIT) {
+                t.rows.push(vec![
+                    n.name.clone(),
+                    n.status.as_str().to_owned(),
+                    opt(&n.variant),
+                    opt(&n.arch),
+                    opt(&n.version),
+                    opt(&n.reason),
+                ]);
+            }
+            s.tables.push((
+                Some(format!(
+                    "Nodes not judged current or behind ({})",
+                    odd.len()
+                )),
+                t,
+            ));
+        }
+        if !fleet.amis.is_empty() {
+            let mut t = Table {
+                headers: vec![
+                    "AMI",
+                    "REGION",
+                    "VARIANT",
+                    "ARCH",
+                    "VERSION",
+                    "INSTANCES",
+                    "STATUS",
+                    "DUE",
+                ],
+                rows: Vec::new(),
+            };
+            for a in &fleet.amis {
+                let status = if a.stale {
+                    format!("STALE, {} behind", releases(a.releases_behind))
+                } else {
+                    a.status.as_str().to_owned()
+                };
+                t.rows.push(vec![
+                    a.image_id.clone(),
+                    a.region.clone(),
+                    opt(&a.variant),
+                    opt(&a.arch),
+                    opt(&a.version),
+                    a.instances.to_string(),
+                    status,
+                    opt(&a.due),
+                ]);
+            }
+            s.tables.push((
+                Some("AMIs in use (EC2 launch AMIs: an instance updated in place keeps its launch AMI)".to_owned()),
+                t,
+            ));
+        }
+        out.push(s);
+    }
+
+    let mut findings = Table {
+        headers: vec!["SEVERITY", "CODE", "WHERE", "MESSAGE"],
+        rows: Vec::new(),
+    };
+    for repo in &r.repositories {
+        if let Some(rel) = &repo.releases {
+            for f in rel.verification.findings.iter().chain(&rel.findings) {
+                findings.rows.push(vec![
+                    severity(f.severity).to_owned(),
+                    f.code.as_str().to_owned(),
+                    repo.name.clone(),
+                    f.message.clone(),
+                ]);
+            }
+        }
+    }
+    for f in &r.findings {
+        findings.rows.push(vec![
+            severity(f.severity).to_owned(),
+            f.code.as_str().to_owned(),
+            "-".to_owned(),
+            f.message.clone(),
+        ]);
+    }
+    // Errors first, then by code.
+    findings
+        .rows
+        .sort_by(|a, b| (a[0] != "error", &a[1]).cmp(&(b[0] != "error", &b[1])));
+    let mut s = Section {
+        title: "Findings".to_owned(),
+        ..Section::default()
+    };
+    if findings.rows.is_empty() {
+        s.lines.push("none".to_owned());
+    } else {
+        s.tables.push((None, findings));
+    }
+    out.push(s);
+    out.push(Section {
+        lines: vec![verdict_line(r.verdict).to_owned()],
+        ..Section::default()
+    });
+    out
+}
+
+fn releases(n: u32) -> String {
+    if n == 1 {
+        "1 release".to_owned()
+    } else {
+        format!("{n} releases")
+    }
+}
+
+fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+fn evidence(e: crate::fleet::inventory::Evidence) -> &'static str {
+    use crate::fleet::inventory::Evidence;
+    match e {
+        Evidence::OsImage => "os image",
+        Evidence::LaunchAmi => "launch AMI",
+        Evidence::Declared => "declared",
+    }
+}
+
+/// The last line: the verdict in words.
+pub fn verdict_line(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "PASS: every check passed",
+        Verdict::Fail => "FAIL: see the findings",
+        Verdict::Incomplete => "INCOMPLETE: some checks could not run",
+    }
+}
+
+/// Render the sections as aligned text for a terminal.
+pub fn text(sections: &[Section]) -> String {
+    let mut s = String::new();
+    for (i, sec) in sections.iter().enumerate() {
+        if i > 0 {
+            let _ = writeln!(s);
+            if !sec.title.is_empty() {
+                let _ = writeln!(s, "{}", sec.title.to_uppercase());
+            }
+        }
+        for line in &sec.lines {
+            let _ = writeln!(s, "{}", super::human::clean(line));
+        }
+        for (caption, table) in &sec.tables {
+            if let Some(c) = caption {
+                let _ = writeln!(s, "{}", super::human::clean(c));
+            }
+            let cells: Vec<Vec<String>> = table
+                .rows
+                .iter()
+                .map(|r| r.iter().map(|c| super::human::clean(c)).collect())
+                .collect();
+            let mut widths: Vec<usize> = table.headers.iter().map(|h| h.len()).collect();
+            for row in &cells {
+                for (w, c) in widths.iter_mut().zip(row) {
+                    *w = (*w).max(c.chars().count());
+                }
+            }
+            let line = |cols: Vec<&str>| -> String {
+                let n = cols.len();
+                let mut out = String::from(" ");
+                for (j, (c, w)) in cols.into_iter().zip(&widths).enumerate() {
+                    out.push(' ');
+                    out.push_str(c);
+                    if j + 1 < n {
+                        out.push_str(&" ".repeat(w - c.chars().count() + 1));
+                    }
+                }
+                out.trim_end().to_owned()
+            };
+            let _ = writeln!(s, "{}", line(table.headers.clone()));
+            for row in &cells {
+                let _ = writeln!(s, "{}", line(row.iter().map(String::as_str).collect()));
+            }
+        }
+    }
+    s
+}
+
+/// Escape a table cell for Markdown: no pipes, no HTML, no line breaks.
+fn md_cell(c: &str) -> String {
+    let mut out = String::with_capacity(c.len());
+    for ch in c.chars() {
+        match ch {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '`' => out.push_str("\\`"),
+            '*' | '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Render the sections as Markdown (GitHub-flavoured tables).
+pub fn markdown(sections: &[Section]) -> String {
+    let mut s = String::new();
+    for (i, sec) in sections.iter().enumerate() {
+        let level = if i == 0 { "#" } else { "##" };
+        if !sec.title.is_empty() {
+            let _ = writeln!(s, "{level} {}", md_cell(&sec.title));
+            let _ = writeln!(s);
+        }
+        for line in &sec.lines {
+            let _ = writeln!(s, "{}  ", md_cell(line));
+        }
+        if !sec.lines.is_empty() {
+            let _ = writeln!(s);
+        }
+        for (caption, table) in &sec.tables {
+            if let Some(c) = caption {
+                let _ = writeln!(s, "**{}**", md_cell(c));
+                let _ = writeln!(s);
+            }
+            let _ = writeln!(s, "| {} |", table.headers.join(" | "));
+            let _ = writeln!(
+                s,
+                "|{}|",
+                table
+                    .headers
+                    .iter()
+                    .map(|_| "---")
+                    .collect::<Vec<_>>()
+                    .join("|")
+            );
+            for row in &table.rows {
+                let cells: Vec<String> = row.iter().map(|c| md_cell(c)).collect();
+                let _ = writeln!(s, "| {} |", cells.join(" | "));
+            }
+            let _ = writeln!(s);
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_cells_are_escaped() {
+        assert_eq!(
+            md_cell("a|b<script>`x`*y*_z\n"),
+            "a\\|b&lt;script&gt;\\`x\\`\\*y\\*_z "
+        );
+    }
+}

@@ -1,0 +1,296 @@
+//! The live SSM source, with `aws-sdk-ssm`: the standard AWS credential chain, profiles and
+//! regions, `AWS_ENDPOINT_URL_SSM` (or `--endpoint-url`) for another endpoint.
+//!
+//! The calls are as few as the question allows: `GetParameters` with 10 names a call for the
+//! `latest` values, `GetParametersByPath` (10 a page) only for the regions, variants and
+//! architectures whose AMI -> version map an EC2 inventory needs. Calls run concurrently across
+//! regions up to a bound; throttling and server errors are retried with exponential backoff by
+//! the SDK's standard retry strategy; every attempt is counted.
+
+use super::{latest_name, Calls, Field, Parameter, Query, RegionResult, PREFIX};
+use aws_sdk_ssm::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_ssm::config::retry::RetryConfig;
+use aws_sdk_ssm::config::timeout::TimeoutConfig;
+use aws_sdk_ssm::config::{ConfigBag, Intercept, Region, RuntimeComponents};
+use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use chrono::{DateTime, TimeZone, Utc};
+use futures::stream::{self, StreamExt};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How to reach SSM.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// The AWS profile (`--profile`, else `AWS_PROFILE`, else the default).
+    pub profile: Option<String>,
+    /// Another endpoint (`--endpoint-url`; `AWS_ENDPOINT_URL_SSM` is honoured without it).
+    pub endpoint_url: Option<String>,
+    /// How many calls may run at once.
+    pub concurrency: usize,
+    /// Attempts per call, the first included.
+    pub max_attempts: u32,
+    /// The first retry's backoff; it doubles (with jitter) up to 20 s.
+    pub initial_backoff: Duration,
+    /// The longest one attempt may take.
+    pub attempt_timeout: Duration,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            profile: None,
+            endpoint_url: None,
+            concurrency: 8,
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(500),
+            attempt_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The shared AWS configuration: credentials chain, profile, default region, endpoint.
+pub async fn load_config(options: &LiveOptions) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(p) = &options.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(u) = &options.endpoint_url {
+        loader = loader.endpoint_url(u);
+    }
+    loader.load().await
+}
+
+/// Counts the HTTP attempts a client makes, retries included.
+#[derive(Debug)]
+struct CountAttempts(Arc<AtomicU64>);
+
+impl Intercept for CountAttempts {
+    fn name(&self) -> &'static str {
+        "tufwatch::CountAttempts"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+enum Job {
+    /// `GetParameters` for up to 10 names.
+    Names(Vec<String>),
+    /// `GetParametersByPath`, recursive, every page.
+    Path(String),
+}
+
+struct RegionClient {
+    region: String,
+    client: aws_sdk_ssm::Client,
+    attempts: Arc<AtomicU64>,
+}
+
+/// Read what `query` asks from SSM. Every region gets a result: the calls made and, when it could
+/// not be read completely, why. Parameters of a failed region are still returned.
+pub async fn observe(
+    config: &aws_config::SdkConfig,
+    options: &LiveOptions,
+    query: &Query,
+) -> (Vec<RegionResult>, Vec<Parameter>) {
+    let mut names = Vec::new();
+    for variant in &query.variants {
+        for arch in query.archs() {
+            names.push(latest_name(variant, arch, Field::ImageId));
+            names.push(latest_name(variant, arch, Field::ImageVersion));
+        }
+    }
+    let mut regions: Vec<&String> = query.regions.iter().collect();
+    for r in &query.image_regions {
+        if !regions.contains(&r) {
+            regions.push(r);
+        }
+    }
+    let clients: Vec<RegionClient> = regions
+        .iter()
+        .map(|region| {
+            let attempts = Arc::new(AtomicU64::new(0));
+            let conf = aws_sdk_ssm::config::Builder::from(config)
+                .region(Region::new((*region).clone()))
+                .retry_config(
+                    RetryConfig::standard()
+                        .with_max_attempts(options.max_attempts.max(1))
+                        .with_initial_backoff(options.initial_backoff)
+                        .with_max_backoff(Duration::from_secs(20)),
+                )
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .operation_attempt_timeout(options.attempt_timeout)
+                        .connect_timeout(options.attempt_timeout)
+                        .build(),
+                )
+                .interceptor(CountAttempts(attempts.clone()))
+                .build();
+            RegionClient {
+                region: (*region).clone(),
+                client: aws_sdk_ssm::Client::from_conf(conf),
+                attempts,
+            }
+        })
+        .collect();
+
+    let mut jobs: Vec<(usize, Job)> = Vec::new();
+    for (i, c) in clients.iter().enumerate() {
+        if query.regions.contains(&c.region) {
+            for chunk in names.chunks(10) {
+                jobs.push((i, Job::Names(chunk.to_vec())));
+            }
+        }
+        if query.image_regions.contains(&c.region) {
+            for variant in &query.variants {
+                for arch in query.archs() {
+                    jobs.push((
+                        i,
+                        Job::Path(format!("{PREFIX}/{variant}/{}", arch.ssm_name())),
+                    ));
+                }
+            }
+        }
+    }
+
+    let results: Vec<(usize, Calls, Result<Vec<Parameter>, String>)> = stream::iter(jobs)
+        .map(|(i, job)| {
+            let c = &clients[i];
+            async move {
+                let (calls, result) = run(c, job).await;
+                (i, calls, result)
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
+
+    let mut out: Vec<RegionResult> = clients
+        .iter()
+        .map(|c| RegionResult {
+            region: c.region.clone(),
+            calls: Calls::default(),
+            error: None,
+        })
+        .collect();
+    let mut parameters = Vec::new();
+    for (i, calls, result) in results {
+        let r = &mut out[i];
+        r.calls = r.calls.plus(calls);
+        match result {
+            Ok(ps) => parameters.extend(ps),
+            Err(e) => {
+                if r.error.is_none() {
+                    r.error = Some(e);
+                }
+            }
+        }
+    }
+    for (r, c) in out.iter_mut().zip(&clients) {
+        r.calls.attempts = c.attempts.load(Ordering::Relaxed);
+    }
+    (out, parameters)
+}
+
+/// Most pages read for one path: far beyond any real Bottlerocket variant (a few thousand
+/// parameters), and a stop for an endpoint that never ends its paging.
+const MAX_PAGES: u64 = 10_000;
+
+async fn run(c: &RegionClient, job: Job) -> (Calls, Result<Vec<Parameter>, String>) {
+    let mut calls = Calls::default();
+    let convert = |p: &aws_sdk_ssm::types::Parameter| -> Option<Parameter> {
+        Some(Parameter {
+            region: c.region.clone(),
+            name: p.name()?.to_owned(),
+            value: p.value()?.to_owned(),
+            last_modified: p.last_modified_date().and_then(to_chrono),
+        })
+    };
+    match job {
+        Job::Names(names) => {
+            calls.get_parameters += 1;
+            let result = c
+                .client
+                .get_parameters()
+                .set_names(Some(names))
+                .send()
+                .await
+                .map(|out| out.parameters().iter().filter_map(convert).collect())
+                .map_err(|e| describe("GetParameters", &e));
+            (calls, result)
+        }
+        Job::Path(path) => {
+            let mut params = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                if calls.get_parameters_by_path >= MAX_PAGES {
+                    return (
+                        calls,
+                        Err(format!(
+                            "GetParametersByPath {path}: more than {MAX_PAGES} pages; stopped"
+                        )),
+                    );
+                }
+                calls.get_parameters_by_path += 1;
+                let page = c
+                    .client
+                    .get_parameters_by_path()
+                    .path(&path)
+                    .recursive(true)
+                    .max_results(10)
+                    .set_next_token(token.take())
+                    .send()
+                    .await;
+                match page {
+                    Ok(out) => {
+                        params.extend(out.parameters().iter().filter_map(convert));
+                        match out.next_token() {
+                            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                            _ => break,
+                        }
+                    }
+                    Err(e) => {
+                        return (
+                            calls,
+                            Err(describe(&format!("GetParametersByPath {path}"), &e)),
+                        )
+                    }
+                }
+            }
+            (calls, Ok(params))
+        }
+    }
+}
+
+fn describe<E, R>(operation: &str, e: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e {
+        SdkError::ServiceError(se) => {
+            let err = se.err();
+            let code = err.code().unwrap_or("error");
+            let message = err.message().unwrap_or("");
+            let hint = if code == "ThrottlingException" {
+                " (still throttled after every retry; try again later or lower --ssm-concurrency)"
+            } else {
+                ""
+            };
+            format!("{operation}: {code}: {message}{hint}")
+        }
+        other => format!("{operation}: {}", DisplayErrorContext(other)),
+    }
+}
+
+fn to_chrono(t: &aws_sdk_ssm::primitives::DateTime) -> Option<DateTime<Utc>> {
+    Utc.timestamp_opt(t.secs(), t.subsec_nanos()).single()
+}
