@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run calls this script): formatting, lints,
-# then every unit and integration test. Needs only the Rust toolchain: the tests serve their
-# repositories from loopback HTTP servers and file:// URLs they start themselves.
+# then every unit and integration test. Needs the Rust toolchain and Python 3: the tests serve
+# their repositories from loopback HTTP servers and file:// URLs, and SSM from a local moto
+# endpoint, all started by the tests themselves; moto is installed here, once, into a virtual
+# environment under target/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+venv=target/test-venv
+if ! "$venv/bin/python" -c "import moto.server, werkzeug" 2>/dev/null; then
+    echo "installing the local SSM endpoint (moto) into $venv" >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        -r tests/support/requirements.txt
+fi
+export TUFWATCH_TEST_PYTHON="$PWD/$venv/bin/python"
+
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 cargo test

@@ -310,11 +310,20 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
     let mut repositories: Vec<(usize, RepoResult)> = stream::iter(repos.into_iter().enumerate())
         .map(|(i, r)| async move {
             let result = match crate::engine::verify(&r.options, &r.root).await {
-                Ok(v) => RepoResult {
-                    name: r.name,
-                    releases: Some(releases_of(v, from).await),
-                    error: None,
-                },
+                Ok(v) => {
+                    let mut releases = releases_of(v, from).await;
+                    // A Bottlerocket repository speaks for its own variant and architecture.
+                    if let (Some(variant), Some(arch)) = (&r.options.variant, &r.options.arch) {
+                        releases
+                            .tracks
+                            .retain(|t| &t.variant == variant && &t.arch == arch);
+                    }
+                    RepoResult {
+                        name: r.name,
+                        releases: Some(releases),
+                        error: None,
+                    }
+                }
                 Err(e) => RepoResult {
                     name: r.name,
                     releases: None,
@@ -336,11 +345,20 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
             ));
         }
     }
-    let all_tracks: Vec<Track> = repositories
+    // One track per variant and architecture: the first repository that has it speaks for it.
+    let mut all_tracks: Vec<Track> = Vec::new();
+    for t in repositories
         .iter()
         .filter_map(|r| r.releases.as_ref())
-        .flat_map(|r| r.tracks.iter().cloned())
-        .collect();
+        .flat_map(|r| r.tracks.iter())
+    {
+        if !all_tracks
+            .iter()
+            .any(|x| x.variant == t.variant && x.arch == t.arch)
+        {
+            all_tracks.push(t.clone());
+        }
+    }
 
     let ssm_report = ssm.map(|observations| {
         let mut rows = if spec.ssm.as_ref().is_some_and(|s| s.cross_check) {

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tufwatch::testkit::{Repo, RoleKeys, SigningKey};
 
+pub mod moto;
+
 /// The project's root.
 pub fn project() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -336,6 +338,18 @@ pub fn tufwatch(home: &Path) -> Command {
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("XDG_DATA_HOME", home.join("data"))
         .env_remove("TUFWATCH_LOG")
+        // AWS: no user configuration, no instance metadata, dummy credentials for local SSM.
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_SSM")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
         .timeout(Duration::from_secs(120));
     c
 }
@@ -426,4 +440,28 @@ pub fn role<'a>(report: &'a Value, name: &str) -> &'a Value {
         .iter()
         .find(|r| r["role"] == name)
         .unwrap_or_else(|| panic!("no role {name} in {report:#}"))
+}
+
+/// The demo repository laid out as Bottlerocket's below `base`: the same metadata under
+/// `2020-07-07/<variant>/<arch>/` for each variant and architecture of its manifest, and the
+/// shared `targets/`. Returns `base`, for `--repo-base`.
+pub fn bottlerocket_mirror(base: &Path) -> PathBuf {
+    let demo = demo_dir();
+    let copy_dir = |from: &Path, to: &Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    };
+    for variant in ["aws-k8s-1.31", "aws-ecs-2"] {
+        for arch in ["x86_64", "aarch64"] {
+            copy_dir(
+                &demo.join("metadata"),
+                &base.join("2020-07-07").join(variant).join(arch),
+            );
+        }
+    }
+    copy_dir(&demo.join("targets"), &base.join("targets"));
+    base.to_owned()
 }
