@@ -500,7 +500,10 @@ async fn read_ssm(s: &SsmSpec, spec: &JobSpec, now: DateTime<Utc>) -> Result<Obs
         SsmSource::Live(options) => {
             let config = crate::ssm::live::load_config(options).await;
             let mut regions = s.regions.clone();
-            if regions.is_empty() {
+            // `latest` is read in the regions named, else in the configuration's default region;
+            // a job that only maps EC2 launch AMIs needs no default region.
+            let latest_needed = s.cross_check || ec2_regions.is_empty();
+            if regions.is_empty() && latest_needed {
                 match config.region() {
                     Some(r) => regions.push(r.to_string()),
                     None => {

@@ -94,7 +94,10 @@ fn the_endpoint_and_the_file_give_the_same_cross_check() {
         "us-west-2 aws-ecs-2 x86_64 ssm_behind",
         "us-west-2 aws-k8s-1.31 aarch64 agree",
     ] {
-        assert!(rows.contains(&expected.to_owned()), "{expected} not in {rows:#?}");
+        assert!(
+            rows.contains(&expected.to_owned()),
+            "{expected} not in {rows:#?}"
+        );
     }
     assert_eq!(rows.len(), 8, "2 variants x 2 arches x 2 regions");
     // SSM says arm64; the report says aarch64, as TUF does.
@@ -117,7 +120,13 @@ fn names_are_batched_ten_a_call_and_unknown_names_are_absent() {
     let site = Site::new();
     let url = moto().url();
     // 6 variants x 2 arches x 2 names = 24 names: 3 GetParameters calls.
-    let mut args = vec!["--no-cross-check", "--region", CLEAN, "--endpoint-url", &url];
+    let mut args = vec![
+        "--no-cross-check",
+        "--region",
+        CLEAN,
+        "--endpoint-url",
+        &url,
+    ];
     for v in [
         "aws-k8s-1.31",
         "aws-ecs-2",
@@ -134,11 +143,19 @@ fn names_are_batched_ten_a_call_and_unknown_names_are_absent() {
     assert_eq!(calls["get_parameters"], 3, "{calls}");
     assert_eq!(calls["get_parameters_by_path"], 0);
     assert_eq!(calls["attempts"], 3);
-    assert_eq!(moto().stats()[CLEAN]["GetParameters"], 3, "the server saw them");
+    assert_eq!(
+        moto().stats()[CLEAN]["GetParameters"],
+        3,
+        "the server saw them"
+    );
     let latest = r["ssm"]["observations"]["latest"].as_array().unwrap();
     assert_eq!(latest.len(), 12);
     let known: Vec<&Value> = latest.iter().filter(|l| !l["image_id"].is_null()).collect();
-    assert_eq!(known.len(), 3, "the seed's latest for us-west-2: {known:#?}");
+    assert_eq!(
+        known.len(),
+        3,
+        "the seed's latest for us-west-2: {known:#?}"
+    );
     let nvidia = latest
         .iter()
         .find(|l| l["variant"] == "aws-k8s-1.31-nvidia")
@@ -224,7 +241,10 @@ fn a_region_throttled_on_every_call_makes_the_run_incomplete_and_the_others_stil
     assert!(message.contains(THROTTLE_ALL), "{message}");
     assert!(message.contains("ThrottlingException"), "{message}");
     let regions = r["ssm"]["observations"]["regions"].as_array().unwrap();
-    let failed = regions.iter().find(|x| x["region"] == THROTTLE_ALL).unwrap();
+    let failed = regions
+        .iter()
+        .find(|x| x["region"] == THROTTLE_ALL)
+        .unwrap();
     assert_eq!(failed["calls"]["attempts"], 3);
     let latest = r["ssm"]["observations"]["latest"].as_array().unwrap();
     assert!(latest.iter().all(|l| l["region"] == "us-west-2"));
@@ -239,7 +259,12 @@ fn a_region_throttled_on_every_call_makes_the_run_incomplete_and_the_others_stil
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(&format!("{THROTTLE_ALL}: NOT READ: GetParameters: ThrottlingException")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{THROTTLE_ALL}: NOT READ: GetParameters: ThrottlingException"
+        )),
+        "{text}"
+    );
     assert!(text.contains("INCOMPLETE"), "{text}");
 }
 
@@ -249,7 +274,14 @@ fn without_a_region_the_aws_configuration_decides() {
     let url = moto().url();
     // No region anywhere: a clear error.
     let out = tufwatch(site.path())
-        .args(["ssm", "--no-cross-check", "--variant", "aws-ecs-2", "--endpoint-url", &url])
+        .args([
+            "ssm",
+            "--no-cross-check",
+            "--variant",
+            "aws-ecs-2",
+            "--endpoint-url",
+            &url,
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -258,13 +290,29 @@ fn without_a_region_the_aws_configuration_decides() {
     // A profile's region is the default.
     let aws = site.path().join(".aws");
     std::fs::create_dir_all(&aws).unwrap();
-    std::fs::write(aws.join("config"), format!("[profile ops]\nregion = {CLEAN}\n")).unwrap();
+    std::fs::write(
+        aws.join("config"),
+        format!("[profile ops]\nregion = {CLEAN}\n"),
+    )
+    .unwrap();
     let out = tufwatch(site.path())
-        .args(["ssm", "--no-cross-check", "--variant", "aws-ecs-2", "--format", "json"])
+        .args([
+            "ssm",
+            "--no-cross-check",
+            "--variant",
+            "aws-ecs-2",
+            "--format",
+            "json",
+        ])
         .args(["--endpoint-url", &url, "--profile", "ops"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["ssm"]["observations"]["regions"][0]["region"], CLEAN);
 }
@@ -273,12 +321,24 @@ fn without_a_region_the_aws_configuration_decides() {
 fn the_endpoint_comes_from_the_environment_too() {
     let site = Site::new();
     let out = tufwatch(site.path())
-        .args(["ssm", "--no-cross-check", "--variant", "aws-k8s-1.31", "--format", "json"])
+        .args([
+            "ssm",
+            "--no-cross-check",
+            "--variant",
+            "aws-k8s-1.31",
+            "--format",
+            "json",
+        ])
         .args(["--region", "eu-west-1"])
         .env("AWS_ENDPOINT_URL_SSM", moto().url())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let latest = &r["ssm"]["observations"]["latest"];
     assert_eq!(latest[0]["image_version"], "1.26.2-deadbeef");
@@ -288,7 +348,11 @@ fn the_endpoint_comes_from_the_environment_too() {
 fn a_bad_ssm_file_names_the_file_and_the_field() {
     let site = Site::new();
     let bad = site.path().join("ssm.json");
-    std::fs::write(&bad, r#"{"Parameters": [{"Name": "/aws/service/bottlerocket/x/x86_64/latest/image_id"}]}"#).unwrap();
+    std::fs::write(
+        &bad,
+        r#"{"Parameters": [{"Name": "/aws/service/bottlerocket/x/x86_64/latest/image_id"}]}"#,
+    )
+    .unwrap();
     let out = tufwatch(site.path())
         .args(["ssm", "--no-cross-check", "--ssm-file"])
         .arg(&bad)
@@ -296,9 +360,15 @@ fn a_bad_ssm_file_names_the_file_and_the_field() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("ssm.json") && err.contains("Parameters[0].Value: missing"), "{err}");
+    assert!(
+        err.contains("ssm.json") && err.contains("Parameters[0].Value: missing"),
+        "{err}"
+    );
     // JSON output still gives one document.
-    let (code, r) = ssm(&site, &["--no-cross-check", "--ssm-file", bad.to_str().unwrap()]);
+    let (code, r) = ssm(
+        &site,
+        &["--no-cross-check", "--ssm-file", bad.to_str().unwrap()],
+    );
     assert_eq!(code, 2);
     assert_eq!(r["verdict"], "incomplete");
 }

@@ -98,9 +98,16 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<(Format, Vec<Node>)> 
     };
     let format = match format {
         Some(f) => f,
-        None => detect(&bytes).ok_or_else(|| {
-            invalid("not a kubectl node list, an EC2 instance list, or a CSV; name the format with --inventory-format".to_owned())
-        })?,
+        None => match detect(&bytes) {
+            Some(f) => f,
+            None => {
+                let why = match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+                    Err(e) => format!("not JSON: {e}"),
+                    Ok(_) => "not a kubectl node list, an EC2 instance list, or a CSV; name the format with --inventory-format".to_owned(),
+                };
+                return Err(invalid(why));
+            }
+        },
     };
     let nodes = parse(format, &bytes).map_err(invalid)?;
     Ok((format, nodes))

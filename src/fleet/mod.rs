@@ -364,7 +364,9 @@ pub fn judge(
                     releases_behind: 0,
                     due_since: None,
                     reason: Some(match (&variant, &arch) {
-                        (Some(v), Some(a)) => format!("no verified manifest for {v} {a}"),
+                        (Some(v), Some(a)) => {
+                            format!("no verified manifest lists releases of {v} {a}")
+                        }
                         _ => "its variant or architecture is unknown".to_owned(),
                     }),
                 },

@@ -443,8 +443,9 @@ pub fn role<'a>(report: &'a Value, name: &str) -> &'a Value {
 }
 
 /// The demo repository laid out as Bottlerocket's below `base`: the same metadata under
-/// `2020-07-07/<variant>/<arch>/` for each variant and architecture of its manifest, and the
-/// shared `targets/`. Returns `base`, for `--repo-base`.
+/// `2020-07-07/<variant>/<arch>/` for each variant and architecture of its manifest (and for
+/// an NVIDIA and a FIPS variant, whose releases the demo manifest does not list), and the shared
+/// `targets/`. Returns `base`, for `--repo-base`.
 pub fn bottlerocket_mirror(base: &Path) -> PathBuf {
     let demo = demo_dir();
     let copy_dir = |from: &Path, to: &Path| {
@@ -454,7 +455,12 @@ pub fn bottlerocket_mirror(base: &Path) -> PathBuf {
             std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
         }
     };
-    for variant in ["aws-k8s-1.31", "aws-ecs-2"] {
+    for variant in [
+        "aws-k8s-1.31",
+        "aws-ecs-2",
+        "aws-k8s-1.31-nvidia",
+        "aws-k8s-1.31-fips",
+    ] {
         for arch in ["x86_64", "aarch64"] {
             copy_dir(
                 &demo.join("metadata"),

@@ -76,7 +76,11 @@ fn start() -> Moto {
         }
     }
     let seed = dir.path().join("seed.json");
-    std::fs::write(&seed, serde_json::json!({ "Parameters": params }).to_string()).unwrap();
+    std::fs::write(
+        &seed,
+        serde_json::json!({ "Parameters": params }).to_string(),
+    )
+    .unwrap();
     let faults = dir.path().join("faults.json");
     std::fs::write(
         &faults,
@@ -127,7 +131,9 @@ impl Moto {
         let mut text = String::new();
         s.read_to_string(&mut text).unwrap();
         let body = text.split_once("\r\n\r\n").map_or("{}", |(_, b)| b);
-        let start = body.find('{').unwrap_or_else(|| panic!("no stats in {text:?}"));
+        let start = body
+            .find('{')
+            .unwrap_or_else(|| panic!("no stats in {text:?}"));
         serde_json::Deserializer::from_str(&body[start..])
             .into_iter::<Value>()
             .next()

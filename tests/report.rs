@@ -1,0 +1,290 @@
+//! `tufwatch report --config`: the nightly job on the demo configuration; its human and
+//! Markdown reports (snapshots), its JSON (structure), its files and Prometheus metrics, SSM
+//! from a real local endpoint, and bad configurations.
+
+mod common;
+
+use common::moto::moto;
+use common::*;
+use serde_json::Value;
+
+const AT: &str = "2026-11-28T00:00:00Z";
+
+/// Run `report` from the project's root (so paths in the output are relative) with `args`.
+fn report(site: &Site, args: &[&str]) -> std::process::Output {
+    tufwatch(site.path())
+        .current_dir(project())
+        .args(["report", "--at", AT])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stable(text: &[u8]) -> String {
+    String::from_utf8_lossy(text).replace(
+        &format!("tufwatch {}", env!("CARGO_PKG_VERSION")),
+        "tufwatch [VERSION]",
+    )
+}
+
+#[test]
+fn the_demo_report_as_text_and_markdown() {
+    let site = Site::new();
+    let out = report(&site, &["--config", "fixtures/demo.toml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    insta::assert_snapshot!("demo_report_human", stable(&out.stdout));
+    let out = report(
+        &site,
+        &["--config", "fixtures/demo.toml", "--format", "markdown"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("demo_report_markdown", stable(&out.stdout));
+}
+
+fn codes(r: &Value) -> Vec<String> {
+    let mut c: Vec<String> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect();
+    c.sort();
+    c.dedup();
+    c
+}
+
+#[test]
+fn the_demo_report_shows_each_kind_of_finding() {
+    let site = Site::new();
+    let out = report(
+        &site,
+        &["--config", "fixtures/demo.toml", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["verdict"], "fail");
+    assert_eq!(r["reference_time"], AT);
+    assert_eq!(
+        codes(&r),
+        [
+            "nodes_behind",
+            "ssm_behind",
+            "ssm_missing",
+            "ssm_unsigned",
+            "stale_ami",
+            "unknown_version"
+        ]
+    );
+    let repo = &r["repositories"][0];
+    assert_eq!(repo["name"], "demo");
+    assert_eq!(repo["releases"]["verification"]["verdict"], "pass");
+    assert_eq!(repo["releases"]["tracks"].as_array().unwrap().len(), 4);
+    let statuses: Vec<&str> = r["ssm"]["cross_check"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert!(statuses.contains(&"agree"));
+    let mut node_statuses: Vec<&str> = r["fleet"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["status"].as_str().unwrap())
+        .collect();
+    node_statuses.sort();
+    node_statuses.dedup();
+    assert_eq!(
+        node_statuses,
+        [
+            "behind",
+            "current",
+            "not_bottlerocket",
+            "rolling_out",
+            "unchecked",
+            "unknown_version"
+        ]
+    );
+    let inventories: Vec<&str> = r["inventories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["format"].as_str().unwrap())
+        .collect();
+    assert_eq!(inventories, ["kubectl", "ec2", "csv"]);
+    assert_eq!(r["fleet"]["nodes"].as_array().unwrap().len(), 8 + 5 + 3);
+}
+
+/// A copy of the demo configuration in `dir`, with paths made absolute, and `extra` appended.
+fn demo_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(project().join("fixtures/demo.toml")).unwrap();
+    let fixtures = project().join("fixtures");
+    let text = text.replace("\"demo-", &format!("\"{}/demo-", fixtures.display())) + extra;
+    let path = dir.join("job.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn every_format_is_written_atomically_and_the_last_success_is_kept() {
+    let site = Site::new();
+    let out_dir = site.path().join("out");
+    // A job that passes: the repository alone.
+    let passing = site.path().join("pass.toml");
+    std::fs::write(
+        &passing,
+        format!(
+            "[trust]\nroot = \"{0}/root.json\"\nno_state = true\n[[repository]]\nname = \"demo\"\nmetadata_url = \"{0}/metadata\"\ntargets_url = \"{0}/targets\"\n[output]\nformats = [\"human\", \"json\", \"markdown\", \"prometheus\"]\n",
+            demo_dir().display()
+        ),
+    )
+    .unwrap();
+    let out = report(
+        &site,
+        &[
+            "--config",
+            passing.to_str().unwrap(),
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "files, not stdout");
+    let mut names: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["report.json", "report.md", "report.txt", "tufwatch.prom"]
+    );
+    let prom = std::fs::read_to_string(out_dir.join("tufwatch.prom")).unwrap();
+    let success = prom
+        .lines()
+        .find(|l| l.starts_with("tufwatch_last_success_timestamp_seconds "))
+        .unwrap()
+        .to_owned();
+    assert!(prom.contains("tufwatch_verdict 0\n"), "{prom}");
+    assert!(prom.contains("tufwatch_repository_verified{repository=\"demo\"} 1\n"));
+    assert!(prom.contains("tufwatch_role_expiry_seconds{repository=\"demo\",role=\"timestamp\"} "));
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["verdict"], "pass");
+
+    // The demo job fails: the metrics say so, and still say when a run last passed.
+    let failing = demo_config(site.path(), "");
+    let out = report(
+        &site,
+        &[
+            "--config",
+            failing.to_str().unwrap(),
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+            "--format",
+            "prometheus",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let prom = std::fs::read_to_string(out_dir.join("tufwatch.prom")).unwrap();
+    assert!(prom.contains("tufwatch_verdict 1\n"), "{prom}");
+    assert!(prom.contains(&success), "{prom}");
+    for metric in [
+        "tufwatch_ssm_mismatch{variant=\"aws-k8s-1.31\",arch=\"x86_64\",region=\"eu-west-1\",status=\"ssm_unsigned\"} 1",
+        "tufwatch_nodes_behind{variant=\"aws-k8s-1.31\",arch=\"x86_64\"} 1",
+        "tufwatch_nodes{variant=\"aws-ecs-2\",arch=\"aarch64\",status=\"current\"} 1",
+        "tufwatch_stale_amis 1",
+        "tufwatch_findings{severity=\"error\",code=\"ssm_behind\"} 1",
+        "tufwatch_ssm_region_up{region=\"us-west-2\"} 1",
+    ] {
+        assert!(prom.contains(metric), "{metric} not in\n{prom}");
+    }
+    let left: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "no temporary file left: {left:?}");
+}
+
+#[test]
+fn ssm_from_a_live_endpoint_in_the_configuration() {
+    let site = Site::new();
+    let live = demo_config(site.path(), "");
+    let text = std::fs::read_to_string(&live).unwrap().replace(
+        &format!(
+            "files = [\"{}/demo-fleet/ssm-parameters.json\"]",
+            project().join("fixtures").display()
+        ),
+        &format!("endpoint_url = \"{}\"", moto().url()),
+    );
+    assert!(text.contains("endpoint_url"));
+    std::fs::write(&live, text).unwrap();
+    let out = report(
+        &site,
+        &["--config", live.to_str().unwrap(), "--format", "json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let from_endpoint: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(from_endpoint["ssm"]["observations"]["source"], "live");
+
+    let out = report(
+        &site,
+        &["--config", "fixtures/demo.toml", "--format", "json"],
+    );
+    let from_file: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        from_endpoint["ssm"]["cross_check"],
+        from_file["ssm"]["cross_check"]
+    );
+    assert_eq!(
+        from_endpoint["fleet"]["summary"],
+        from_file["fleet"]["summary"]
+    );
+    assert_eq!(from_endpoint["fleet"]["amis"], from_file["fleet"]["amis"]);
+    let calls = &from_endpoint["ssm"]["observations"]["calls"];
+    // The inventories name 4 variants: 4 x 2 arches x 2 names = 16 names, 2 GetParameters calls
+    // in each of the 2 regions. The AMI map is read only in us-west-2, where the EC2 instances
+    // run: 8 variant-arch paths; the demo's 2 variants hold 12 to 14 parameters per path (2
+    // pages each), the NVIDIA and FIPS paths none (1 page each).
+    assert_eq!(calls["get_parameters"], 4, "{calls}");
+    assert_eq!(calls["get_parameters_by_path"], 12, "{calls}");
+}
+
+#[test]
+fn bad_configurations_name_the_file_and_the_key() {
+    let site = Site::new();
+    let cases = [
+        ("[trust]\nroot_file = \"x\"\n", "root_file"),
+        ("[[inventory]]\npath = \"x\"\nformat = \"xml\"\n", "format"),
+        ("[trust]\nno_state = true\n", "names no repository"),
+        ("[policy]\nexpiry_warning = \"soon\"\n[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n", "policy.expiry_warning"),
+        ("not toml at all", "job.toml"),
+    ];
+    for (text, expected) in cases {
+        let path = site.path().join("job.toml");
+        std::fs::write(&path, text).unwrap();
+        let out = report(&site, &["--config", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("job.toml") && err.contains(expected),
+            "{text}: {err}"
+        );
+    }
+}
