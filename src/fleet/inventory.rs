@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
+use std::io::Read;
 use std::path::Path;
 
 /// Largest inventory file read.
@@ -90,27 +91,63 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
 
 /// Read an inventory file (`-` for stdin), in the format given or detected.
 pub fn read(path: &Path, format: Option<Format>) -> Result<(Format, Vec<Node>)> {
+    // A kubectl list in a file is read as a stream, never whole; anything else, or a list that
+    // does not read cleanly, is read whole (and then diagnosed).
+    if path.as_os_str() != "-" && matches!(format, None | Some(Format::Kubectl)) {
+        if let Ok(mut file) = std::fs::File::open(path) {
+            let mut head = Vec::with_capacity(4096);
+            let _ = (&mut file).take(4096).read_to_end(&mut head);
+            let first = head.iter().find(|b| !b.is_ascii_whitespace());
+            let ec2 = head.windows(14).any(|w| w == b"\"Reservations\"");
+            if format == Some(Format::Kubectl) || (first == Some(&b'{') && !ec2) {
+                let stream = std::io::Cursor::new(head).chain(file);
+                if let Ok(nodes) = super::stream::kubectl_nodes(stream, MAX_FILE) {
+                    return Ok((Format::Kubectl, nodes));
+                }
+            }
+        }
+    }
     let bytes = crate::source::read_limited(path, MAX_FILE, "inventory")?;
     let invalid = |message: String| Error::Invalid {
         what: "inventory",
         path: path.display().to_string(),
         message,
     };
-    let format = match format {
-        Some(f) => f,
-        None => match detect(&bytes) {
-            Some(f) => f,
-            None => {
-                let why = match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-                    Err(e) => format!("not JSON: {e}"),
-                    Ok(_) => "not a kubectl node list, an EC2 instance list, or a CSV; name the format with --inventory-format".to_owned(),
-                };
-                return Err(invalid(why));
-            }
-        },
+    match format {
+        Some(f) => Ok((f, parse(f, &bytes).map_err(invalid)?)),
+        None => detect_and_parse(&bytes).map_err(invalid),
+    }
+}
+
+/// Parse an inventory of unknown format. A large node list is read in one pass: the format that
+/// the first bytes suggest is tried first, and only when no format reads cleanly is the file
+/// examined again to say what is wrong with it.
+pub fn detect_and_parse(bytes: &[u8]) -> std::result::Result<(Format, Vec<Node>), String> {
+    let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
+        return Err("empty".to_owned());
     };
-    let nodes = parse(format, &bytes).map_err(invalid)?;
-    Ok((format, nodes))
+    if *first != b'{' {
+        return Ok((Format::Csv, csv(bytes)?));
+    }
+    let head = &bytes[..bytes.len().min(4096)];
+    let ec2_first = head.windows(14).any(|w| w == b"\"Reservations\"");
+    let order = if ec2_first {
+        [Format::Ec2, Format::Kubectl]
+    } else {
+        [Format::Kubectl, Format::Ec2]
+    };
+    for f in order {
+        if let Ok(nodes) = parse(f, bytes) {
+            return Ok((f, nodes));
+        }
+    }
+    match detect(bytes) {
+        Some(f) => Err(parse(f, bytes).err().unwrap_or_default()),
+        None => Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Err(e) => format!("not JSON: {e}"),
+            Ok(_) => "not a kubectl node list, an EC2 instance list, or a CSV; name the format with --inventory-format".to_owned(),
+        }),
+    }
 }
 
 /// Parse an inventory's bytes in a format; the error names the item and field.
@@ -122,11 +159,27 @@ pub fn parse(format: Format, bytes: &[u8]) -> std::result::Result<Vec<Node>, Str
     }
 }
 
-fn text(v: &Option<Value>, field: &str) -> std::result::Result<Option<String>, String> {
+/// A string field, moved out of the parsed value; the field's name is made only for an error.
+fn text(
+    v: &Option<Value>,
+    field: impl FnOnce() -> String,
+) -> std::result::Result<Option<String>, String> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(format!("{field}: expected a string, found {other}")),
+        Some(other) => Err(format!("{}: expected a string, found {other}", field())),
+    }
+}
+
+/// As [`text`], taking the value.
+fn take_text(
+    v: Option<Value>,
+    field: impl FnOnce() -> String,
+) -> std::result::Result<Option<String>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(format!("{}: expected a string, found {other}", field())),
     }
 }
 
@@ -139,35 +192,75 @@ pub fn parse_os_image(os_image: &str) -> Option<(String, String)> {
 }
 
 fn kubectl(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
+    // One pass, split and parsed on two threads; only when that fails, a second, item by item,
+    // to say which item and field are wrong (or to read a single `Node` document).
+    super::stream::kubectl_nodes(bytes, u64::MAX).or_else(|_| kubectl_diagnose(bytes))
+}
+
+/// One element of a kubectl list.
+pub(crate) fn kubectl_item(i: usize, bytes: &[u8]) -> std::result::Result<Node, String> {
+    let item: Item = serde_json::from_slice(bytes).map_err(|e| format!("items[{i}]: {e}"))?;
+    kubectl_node(i, item)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Item {
+    metadata: Meta,
+    status: Status,
+}
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Meta {
+    name: Option<Value>,
+}
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Status {
+    #[serde(rename = "nodeInfo")]
+    node_info: Info,
+}
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Info {
+    #[serde(rename = "osImage")]
+    os_image: Option<Value>,
+    architecture: Option<Value>,
+}
+
+fn kubectl_node(i: usize, item: Item) -> std::result::Result<Node, String> {
+    let field = |f: &str| format!("items[{i}].{f}");
+    let name = take_text(item.metadata.name, || field("metadata.name"))?
+        .ok_or_else(|| format!("{}: missing", field("metadata.name")))?;
+    let os = take_text(item.status.node_info.os_image, || {
+        field("status.nodeInfo.osImage")
+    })?
+    .ok_or_else(|| format!("{}: missing", field("status.nodeInfo.osImage")))?;
+    let arch = take_text(item.status.node_info.architecture, || {
+        field("status.nodeInfo.architecture")
+    })?;
+    let (version, variant, other_os) = match parse_os_image(&os) {
+        Some((v, var)) => (Some(v), Some(var), None),
+        None => (None, None, Some(os)),
+    };
+    Ok(Node {
+        name,
+        evidence: Evidence::OsImage,
+        variant,
+        arch,
+        version,
+        other_os,
+        image_id: None,
+        region: None,
+    })
+}
+
+fn kubectl_diagnose(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
     #[derive(Deserialize)]
     struct List<'a> {
         #[serde(borrow)]
         items: Option<Vec<&'a RawValue>>,
         kind: Option<String>,
-    }
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
-    struct Item {
-        metadata: Meta,
-        status: Status,
-    }
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
-    struct Meta {
-        name: Option<Value>,
-    }
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
-    struct Status {
-        #[serde(rename = "nodeInfo")]
-        node_info: Info,
-    }
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
-    struct Info {
-        #[serde(rename = "osImage")]
-        os_image: Option<Value>,
-        architecture: Option<Value>,
     }
     let list: List = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
     let items: Vec<&RawValue> = match (list.items, list.kind.as_deref()) {
@@ -182,32 +275,7 @@ fn kubectl(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
     let mut nodes = Vec::with_capacity(items.len());
     for (i, raw) in items.into_iter().enumerate() {
         let item: Item = serde_json::from_str(raw.get()).map_err(|e| format!("items[{i}]: {e}"))?;
-        let field = |f: &str| format!("items[{i}].{f}");
-        let name = text(&item.metadata.name, &field("metadata.name"))?
-            .ok_or_else(|| format!("{}: missing", field("metadata.name")))?;
-        let os = text(
-            &item.status.node_info.os_image,
-            &field("status.nodeInfo.osImage"),
-        )?
-        .ok_or_else(|| format!("{}: missing", field("status.nodeInfo.osImage")))?;
-        let arch = text(
-            &item.status.node_info.architecture,
-            &field("status.nodeInfo.architecture"),
-        )?;
-        let (version, variant, other_os) = match parse_os_image(&os) {
-            Some((v, var)) => (Some(v), Some(var), None),
-            None => (None, None, Some(os)),
-        };
-        nodes.push(Node {
-            name,
-            evidence: Evidence::OsImage,
-            variant,
-            arch,
-            version,
-            other_os,
-            image_id: None,
-            region: None,
-        });
+        nodes.push(kubectl_node(i, item)?);
     }
     Ok(nodes)
 }
@@ -277,23 +345,22 @@ fn ec2(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
             let field = |f: &str| format!("Reservations[{r}].Instances[{i}].{f}");
             let inst: Instance = serde_json::from_str(raw.get())
                 .map_err(|e| format!("Reservations[{r}].Instances[{i}]: {e}"))?;
-            let state = text(
-                &inst.state.as_ref().and_then(|s| s.name.clone()),
-                &field("State.Name"),
-            )?;
+            let state = text(&inst.state.as_ref().and_then(|s| s.name.clone()), || {
+                field("State.Name")
+            })?;
             if matches!(state.as_deref(), Some("terminated" | "shutting-down")) {
                 continue;
             }
-            let id = text(&inst.instance_id, &field("InstanceId"))?
+            let id = text(&inst.instance_id, || field("InstanceId"))?
                 .ok_or_else(|| format!("{}: missing", field("InstanceId")))?;
-            let image_id = text(&inst.image_id, &field("ImageId"))?
+            let image_id = text(&inst.image_id, || field("ImageId"))?
                 .ok_or_else(|| format!("{}: missing", field("ImageId")))?;
             let zone = text(
                 &inst
                     .placement
                     .as_ref()
                     .and_then(|p| p.availability_zone.clone()),
-                &field("Placement.AvailabilityZone"),
+                || field("Placement.AvailabilityZone"),
             )?;
             let region = match zone {
                 Some(z) => Some(region_of_zone(&z).ok_or_else(|| {
@@ -306,9 +373,9 @@ fn ec2(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
             };
             let mut name = id.clone();
             for (t, tag) in inst.tags.iter().flatten().enumerate() {
-                let key = text(&tag.key, &field(&format!("Tags[{t}].Key")))?;
+                let key = text(&tag.key, || field(&format!("Tags[{t}].Key")))?;
                 if key.as_deref() == Some("Name") {
-                    if let Some(v) = text(&tag.value, &field(&format!("Tags[{t}].Value")))? {
+                    if let Some(v) = text(&tag.value, || field(&format!("Tags[{t}].Value")))? {
                         name = format!("{id} ({v})");
                     }
                 }
@@ -317,7 +384,7 @@ fn ec2(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
                 name,
                 evidence: Evidence::LaunchAmi,
                 variant: None,
-                arch: text(&inst.architecture, &field("Architecture"))?,
+                arch: text(&inst.architecture, || field("Architecture"))?,
                 version: None,
                 other_os: None,
                 image_id: Some(image_id),

@@ -39,7 +39,12 @@ pub fn read_limited(
     let reader: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        Box::new(std::fs::File::open(path).map_err(error)?)
+        let file = std::fs::File::open(path).map_err(error)?;
+        // Read a large file into one allocation of its size, not by doubling.
+        if let Ok(m) = file.metadata() {
+            bytes.reserve(m.len().min(max).saturating_add(1) as usize);
+        }
+        Box::new(file)
     };
     reader
         .take(max.saturating_add(1))

@@ -1,0 +1,331 @@
+//! Reading a large `kubectl get nodes -o json` list in one pass with flat memory: a scanner finds
+//! where each element of the top-level `items` array begins and ends (tracking strings, escapes
+//! and nesting, nothing more), and a second thread parses those elements with serde_json while
+//! the scanner reads on. A 100,000-node list (hundreds of MB) is never held whole in memory.
+//!
+//! The scanner only splits; serde_json judges every element strictly, so a split in the wrong
+//! place can only cause an error, never a wrong node. On any error the caller reads the file
+//! again as a whole to say which item and field are wrong.
+
+use super::inventory::{kubectl_item, Node};
+use std::io::Read;
+use std::sync::mpsc;
+
+/// How much is read at a time.
+const CHUNK: usize = 4 << 20;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    /// In the top-level object, looking for the `items` key.
+    Top,
+    /// After the `items` key, before its `[`.
+    AfterKey,
+    /// Inside `items`, between elements.
+    Between,
+    /// Inside an element.
+    Item,
+    /// After the end of `items`.
+    Done,
+}
+
+struct Scanner {
+    phase: Phase,
+    depth: u32,
+    in_string: bool,
+    escape: bool,
+    /// Start of the last string at depth 1 (a key candidate), relative to the buffer.
+    key_start: Option<usize>,
+    /// Whether the last string closed at depth 1 was `"items"` and a `:` may follow.
+    items_key: bool,
+    /// Start of the current element, relative to the buffer.
+    item_start: usize,
+}
+
+/// Inside an element (depth above 2, not in a string): only strings and braces matter, since its
+/// brackets balance within it. Advance to the brace that closes the element and return its
+/// position, or to the end of the buffer (`None`), keeping the state to resume from.
+fn skip_in_item(buf: &[u8], pos: &mut usize, s: &mut Scanner) -> Option<usize> {
+    let n = buf.len();
+    let mut p = *pos;
+    while p < n {
+        if s.escape {
+            s.escape = false;
+            p += 1;
+            continue;
+        }
+        if s.in_string {
+            match memchr::memchr2(b'"', b'\\', &buf[p..]) {
+                None => break,
+                Some(i) => p += i,
+            }
+            if buf[p] == b'\\' {
+                s.escape = true;
+            } else {
+                s.in_string = false;
+            }
+            p += 1;
+            continue;
+        }
+        match memchr::memchr3(b'"', b'{', b'}', &buf[p..]) {
+            None => break,
+            Some(i) => p += i,
+        }
+        match buf[p] {
+            b'"' => s.in_string = true,
+            b'{' => s.depth += 1,
+            _ => {
+                s.depth -= 1;
+                if s.depth == 2 {
+                    *pos = p;
+                    return Some(p);
+                }
+            }
+        }
+        p += 1;
+    }
+    *pos = n;
+    None
+}
+
+/// Read the nodes of a kubectl list from `reader`, up to `max` bytes.
+pub fn kubectl_nodes(reader: impl Read, max: u64) -> Result<Vec<Node>, String> {
+    let (tx, rx) = mpsc::sync_channel::<(usize, Vec<u8>, Vec<(usize, usize)>)>(2);
+    std::thread::scope(|scope| {
+        let parser = scope.spawn(move || -> Result<Vec<Node>, String> {
+            let mut nodes = Vec::new();
+            for (first, bytes, ranges) in rx {
+                for (k, (start, end)) in ranges.into_iter().enumerate() {
+                    nodes.push(kubectl_item(first + k, &bytes[start..end])?);
+                }
+            }
+            Ok(nodes)
+        });
+        let scanned = scan(reader, max, |first, bytes, ends| {
+            tx.send((first, bytes, ends))
+                .map_err(|_| "the parser stopped".to_owned())
+        });
+        drop(tx);
+        let parsed = parser
+            .join()
+            .unwrap_or_else(|_| Err("the parser failed".to_owned()));
+        match (scanned, parsed) {
+            (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+            (Ok(()), Ok(nodes)) => Ok(nodes),
+        }
+    })
+}
+
+/// Scan `reader`, handing over batches of elements: the index of the first, their bytes one
+/// after the other, and where each ends.
+fn scan(
+    mut reader: impl Read,
+    max: u64,
+    mut hand_over: impl FnMut(usize, Vec<u8>, Vec<(usize, usize)>) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK * 2);
+    let mut s = Scanner {
+        phase: Phase::Top,
+        depth: 0,
+        in_string: false,
+        escape: false,
+        key_start: None,
+        items_key: false,
+        item_start: 0,
+    };
+    let mut pos = 0usize;
+    let mut total = 0u64;
+    // Completed elements of `buf`, handed over with it (no copy) once it is scanned.
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    let mut first = 0usize;
+    let mut count = 0usize;
+    loop {
+        // Keep only what is still needed: the current element, or nothing.
+        let keep_from = match s.phase {
+            Phase::Item => s.item_start,
+            // A key may be split between chunks.
+            Phase::Top => s.key_start.map_or(pos, |k| k.min(pos)),
+            _ => pos,
+        };
+        if ranges.is_empty() {
+            buf.drain(..keep_from);
+        } else {
+            let mut next = Vec::with_capacity(CHUNK * 2);
+            next.extend_from_slice(&buf[keep_from..]);
+            let done = std::mem::replace(&mut buf, next);
+            hand_over(first, done, std::mem::take(&mut ranges))?;
+            first = count;
+        }
+        pos -= keep_from;
+        s.item_start -= keep_from.min(s.item_start);
+        if let Some(k) = s.key_start.as_mut() {
+            *k = k.saturating_sub(keep_from);
+        }
+        let n = (&mut reader)
+            .take(CHUNK as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read: {e}"))?;
+        total += n as u64;
+        if total > max {
+            return Err(format!("larger than {max} bytes"));
+        }
+        if n == 0 {
+            break;
+        }
+        while pos < buf.len() {
+            let b = buf[pos];
+            if s.escape {
+                s.escape = false;
+                pos += 1;
+                continue;
+            }
+            if s.in_string {
+                // Jump to the next quote or backslash.
+                match memchr::memchr2(b'"', b'\\', &buf[pos..]) {
+                    None => {
+                        pos = buf.len();
+                        continue;
+                    }
+                    Some(i) => pos += i,
+                }
+                if buf[pos] == b'\\' {
+                    // Skip the escaped byte too (it may be in the next chunk).
+                    if pos + 1 < buf.len() {
+                        pos += 2;
+                    } else {
+                        s.escape = true;
+                        pos += 1;
+                    }
+                    continue;
+                }
+                s.in_string = false;
+                if s.depth == 1 && s.phase == Phase::Top {
+                    s.items_key = s.key_start.is_some_and(|k| &buf[k..pos] == b"items");
+                }
+                pos += 1;
+                continue;
+            }
+            if s.phase == Phase::Item && s.depth > 2 {
+                // Inside an element: the tight loop, until it closes or the buffer ends.
+                match skip_in_item(&buf, &mut pos, &mut s) {
+                    Some(end) => {
+                        ranges.push((s.item_start, end + 1));
+                        count += 1;
+                        s.phase = Phase::Between;
+                        pos = end + 1;
+                    }
+                    None => pos = buf.len(),
+                }
+                continue;
+            }
+            match b {
+                b'"' => {
+                    if s.phase == Phase::Between {
+                        return Err(format!("items[{count}]: not an object"));
+                    }
+                    s.in_string = true;
+                    s.key_start = Some(pos + 1);
+                }
+                b':' if s.phase == Phase::Top && s.depth == 1 && s.items_key => {
+                    s.phase = Phase::AfterKey;
+                }
+                b'[' | b'{' => {
+                    if s.phase == Phase::AfterKey {
+                        if b != b'[' {
+                            return Err("items: not a list".to_owned());
+                        }
+                        s.phase = Phase::Between;
+                    } else if s.phase == Phase::Between {
+                        if b != b'{' {
+                            return Err(format!("items[{count}]: not an object"));
+                        }
+                        s.phase = Phase::Item;
+                        s.item_start = pos;
+                    }
+                    s.depth += 1;
+                }
+                b']' | b'}' => {
+                    s.depth = s.depth.checked_sub(1).ok_or("unbalanced brackets")?;
+                    if s.phase == Phase::Item && s.depth == 2 {
+                        ranges.push((s.item_start, pos + 1));
+                        count += 1;
+                        s.phase = Phase::Between;
+                    } else if s.phase == Phase::Between && s.depth == 1 {
+                        s.phase = Phase::Done;
+                    }
+                }
+                b',' | b' ' | b'\n' | b'\r' | b'\t' => {}
+                _ => {
+                    if s.phase == Phase::AfterKey {
+                        return Err("items: not a list".to_owned());
+                    }
+                    if s.phase == Phase::Between {
+                        return Err(format!("items[{count}]: not an object"));
+                    }
+                    if s.depth == 1 && s.phase == Phase::Top {
+                        s.items_key = false;
+                    }
+                }
+            }
+            pos += 1;
+        }
+    }
+    if s.phase != Phase::Done || s.depth != 0 || s.in_string {
+        return Err("not a complete kubectl node list".to_owned());
+    }
+    if !ranges.is_empty() {
+        hand_over(first, buf, ranges)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(text: &str) -> Result<Vec<String>, String> {
+        let mut items = Vec::new();
+        scan(text.as_bytes(), u64::MAX, |_, bytes, ranges| {
+            for (start, end) in ranges {
+                items.push(String::from_utf8(bytes[start..end].to_vec()).unwrap());
+            }
+            Ok(())
+        })?;
+        Ok(items)
+    }
+
+    #[test]
+    fn splits_items_whatever_the_strings_hold() {
+        let text = r#"{"apiVersion": "v1", "x": {"items": [1]}, "it\"ems": [], "items": [
+            {"a": "}]\\", "b": [{"c": "{"}]}, {"d": "\u0022items\""}
+        ], "kind": "List"}"#;
+        let items = split(text).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0], r#"{"a": "}]\\", "b": [{"c": "{"}]}"#);
+        assert_eq!(items[1], r#"{"d": "\u0022items\""}"#);
+        assert_eq!(split(r#"{"items": []}"#).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn incomplete_lists_are_errors() {
+        assert!(split(r#"{"items": [{"a": 1}"#).is_err());
+        assert!(split(r#"{"kind": "List"}"#).is_err());
+        assert!(split(r#"{"items": 3}"#).is_err());
+        assert!(split(r#"{"items": [3]}"#).is_err());
+        assert!(split("").is_err());
+    }
+
+    #[test]
+    fn elements_split_across_chunks() {
+        // Strings longer than a chunk, with an escape right at a chunk's end.
+        let long = "x".repeat(CHUNK - 20);
+        let text = format!(
+            r#"{{"items": [{{"name": "{long}\"\\"}}, {{"name": "{long}"}}], "kind": "List"}}"#
+        );
+        for shift in 0..24 {
+            let padded = format!("{}{text}", " ".repeat(shift));
+            let items = split(&padded).unwrap();
+            assert_eq!(items.len(), 2, "shift {shift}");
+            assert!(items[0].ends_with(r#"\"\\"}"#));
+        }
+    }
+}
