@@ -288,3 +288,98 @@ fn bad_configurations_name_the_file_and_the_key() {
         );
     }
 }
+
+#[test]
+fn bottlerocket_variants_from_the_configuration_and_from_the_fleet() {
+    let site = Site::new();
+    let base = bottlerocket_mirror(&site.path().join("mirror"));
+    let config = site.path().join("br.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[trust]\nroot = \"{}\"\nstate_dir = \"state\"\n\
+             [bottlerocket]\nrepo_base = \"{}\"\nvariants = [\"aws-k8s-1.31\"]\narchs = [\"x86_64\"]\n\
+             [[inventory]]\npath = \"{}\"\n\
+             [policy]\nmax_releases_behind = 0\n",
+            demo_dir().join("root.json").display(),
+            base.display(),
+            project().join("fixtures/demo-fleet/kubectl-nodes.json").display(),
+        ),
+    )
+    .unwrap();
+    let out = report(
+        &site,
+        &["--config", config.to_str().unwrap(), "--format", "json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = r["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    // The one named, then those the nodes bring into play.
+    assert_eq!(
+        names,
+        [
+            "aws-k8s-1.31/x86_64",
+            "aws-k8s-1.31/aarch64",
+            "aws-k8s-1.31-fips/aarch64",
+            "aws-k8s-1.31-nvidia/x86_64"
+        ]
+    );
+    for repo in r["repositories"].as_array().unwrap() {
+        let tracks = repo["releases"]["tracks"].as_array().unwrap();
+        let name = repo["name"].as_str().unwrap();
+        // Each Bottlerocket repository speaks only for its own variant and architecture.
+        assert!(
+            tracks.iter().all(|t| format!(
+                "{}/{}",
+                t["variant"].as_str().unwrap(),
+                t["arch"].as_str().unwrap()
+            ) == name),
+            "{name}: {tracks:?}"
+        );
+    }
+    // The state directory is relative to the configuration file (an audit with --at only reads
+    // it).
+    let state = r["repositories"][0]["releases"]["verification"]["state"]["dir"]
+        .as_str()
+        .unwrap();
+    assert!(
+        state.starts_with(site.path().join("state").to_str().unwrap()),
+        "{state}"
+    );
+}
+
+#[test]
+fn the_readme_starts_with_the_demo_job() {
+    let readme = std::fs::read_to_string(project().join("README.md")).unwrap();
+    let first = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("```sh"))
+        .nth(1)
+        .unwrap();
+    assert_eq!(first, "cargo run -- report --config fixtures/demo.toml");
+    // It runs offline, shows findings on purpose, and says so in its last line.
+    let site = Site::new();
+    let out = tufwatch(site.path())
+        .current_dir(project())
+        .args(["report", "--config", "fixtures/demo.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().last(), Some("FAIL: see the findings"));
+}
