@@ -295,6 +295,9 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
                 }
             }
         }
+        // A name that is not a Bottlerocket variant (an odd CSV line, a custom osImage) makes
+        // no repository: its nodes are judged unchecked, and the run goes on.
+        wanted.retain(|(v, _)| crate::source::bottlerocket::check_variant(v).is_ok());
         for (variant, arch) in wanted {
             let covered = repos.iter().any(|r| {
                 r.options.variant.as_deref() == Some(variant.as_str())
@@ -479,8 +482,14 @@ async fn read_ssm(s: &SsmSpec, spec: &JobSpec, now: DateTime<Utc>) -> Result<Obs
                 archs: s.archs.clone(),
                 image_regions: ec2_regions,
             };
-            let results = regions
-                .iter()
+            let mut read: Vec<&String> = regions.iter().collect();
+            for r in &query.image_regions {
+                if !read.contains(&r) {
+                    read.push(r);
+                }
+            }
+            let results = read
+                .into_iter()
                 .map(|r| crate::ssm::RegionResult {
                     region: r.clone(),
                     calls: crate::ssm::Calls::default(),

@@ -225,7 +225,16 @@ fn ec2_instances_are_judged_by_their_launch_ami_through_ssm() {
     assert_eq!(by_id("i-0a1b2c3d4e5f60003")["status"], "current");
     assert_eq!(by_id("i-0a1b2c3d4e5f60004")["status"], "rolling_out");
     assert_eq!(by_id("i-0a1b2c3d4e5f60004")["arch"], "aarch64");
-    assert_eq!(by_id("i-0a1b2c3d4e5f60005")["status"], "not_bottlerocket");
+    // Only aws-ecs-2's AMIs were asked for: another AMI may be another variant's.
+    let other = by_id("i-0a1b2c3d4e5f60005");
+    assert_eq!(other["status"], "unchecked");
+    assert!(
+        other["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not among the AMIs SSM lists in us-west-2 for aws-ecs-2"),
+        "{other}"
+    );
 
     let amis = live["fleet"]["amis"].as_array().unwrap();
     assert_eq!(amis.len(), 4);
@@ -252,7 +261,8 @@ fn ec2_instances_are_judged_by_their_launch_ami_through_ssm() {
     assert_eq!(calls["get_parameters_by_path"], 4, "{calls}");
     assert_eq!(calls["get_parameters"], 0);
 
-    // The file source gives the same fleet.
+    // The file source gives the same fleet; it lists every Bottlerocket AMI of its regions, so
+    // an AMI it does not list is not Bottlerocket's.
     let (code, offline) = nodes(
         &site,
         &[
@@ -263,7 +273,65 @@ fn ec2_instances_are_judged_by_their_launch_ami_through_ssm() {
         ],
     );
     assert_eq!(code, 1);
-    assert_eq!(live["fleet"], offline["fleet"]);
+    assert_eq!(live["fleet"]["summary"], offline["fleet"]["summary"]);
+    assert_eq!(live["fleet"]["amis"][0], offline["fleet"]["amis"][0]);
+    assert_eq!(
+        node(&offline, "i-0a1b2c3d4e5f60005")["status"],
+        "not_bottlerocket"
+    );
+    for id in [
+        "i-0a1b2c3d4e5f60001",
+        "i-0a1b2c3d4e5f60003",
+        "i-0a1b2c3d4e5f60004",
+    ] {
+        assert_eq!(node(&live, id), node(&offline, id));
+    }
+}
+
+#[test]
+fn how_far_behind_counts_every_due_release_missed() {
+    let site = Site::new();
+    let csv = site.path().join("fleet.csv");
+    std::fs::write(
+        &csv,
+        "name,variant,arch,version\nold,aws-ecs-2,x86_64,1.25.0\nodd,AWS-ECS-2,x86_64,1.26.0\nplain,aws-ecs-2,x86_64,1.26.1\n",
+    )
+    .unwrap();
+    // By 2026-12-10 1.26.1 is due too (its last wave started 2026-12-01 17:00).
+    let base = bottlerocket_mirror(&site.path().join("mirror"));
+    let out = tufwatch(site.path())
+        .args([
+            "nodes",
+            "--format",
+            "json",
+            "--no-state",
+            "--at",
+            "2026-12-10T17:00:00Z",
+        ])
+        .arg("--root")
+        .arg(demo_dir().join("root.json"))
+        .arg("--repo-base")
+        .arg(&base)
+        .arg("--inventory")
+        .arg(&csv)
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{r:#}");
+    let old = node(&r, "old");
+    assert_eq!(old["releases_behind"], 2);
+    assert_eq!(old["due"], "1.26.1");
+    assert_eq!(old["due_since"], "2026-12-01T17:00:00Z");
+    // Behind since the oldest release it misses (1.26.0) became due, 2026-10-20 17:00.
+    assert_eq!(old["behind_seconds"], 51 * 86_400);
+    assert_eq!(node(&r, "plain")["status"], "current");
+    // A name that is no Bottlerocket variant is judged unchecked; the run goes on.
+    let odd = node(&r, "odd");
+    assert_eq!(odd["status"], "unchecked");
+    assert!(odd["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not a Bottlerocket variant name"));
 }
 
 #[test]

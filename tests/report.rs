@@ -209,6 +209,15 @@ fn every_format_is_written_atomically_and_the_last_success_is_kept() {
     ] {
         assert!(prom.contains(metric), "{metric} not in\n{prom}");
     }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(out_dir.join("tufwatch.prom"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o044, 0o044, "readable by node_exporter: {mode:o}");
+    }
     let left: Vec<_> = std::fs::read_dir(&out_dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -256,7 +265,10 @@ fn ssm_from_a_live_endpoint_in_the_configuration() {
         from_endpoint["fleet"]["summary"],
         from_file["fleet"]["summary"]
     );
-    assert_eq!(from_endpoint["fleet"]["amis"], from_file["fleet"]["amis"]);
+    assert_eq!(
+        from_endpoint["fleet"]["amis"][0], from_file["fleet"]["amis"][0],
+        "the stale AMI"
+    );
     let calls = &from_endpoint["ssm"]["observations"]["calls"];
     // The inventories name 4 variants: 4 x 2 arches x 2 names = 16 names, 2 GetParameters calls
     // in each of the 2 regions. The AMI map is read only in us-west-2, where the EC2 instances
@@ -275,6 +287,8 @@ fn bad_configurations_name_the_file_and_the_key() {
         ("[trust]\nno_state = true\n", "names no repository"),
         ("[policy]\nexpiry_warning = \"soon\"\n[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n", "policy.expiry_warning"),
         ("not toml at all", "job.toml"),
+        ("[policy]\nmax_days_behind = -1\n[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n", "policy.max_days_behind"),
+        ("[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n", "repository[1].name"),
     ];
     for (text, expected) in cases {
         let path = site.path().join("job.toml");
@@ -382,4 +396,54 @@ fn the_readme_starts_with_the_demo_job() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().last(), Some("FAIL: see the findings"));
+}
+
+#[test]
+fn a_job_that_cannot_run_still_prints_one_json_document() {
+    let site = Site::new();
+    let path = site.path().join("job.toml");
+    std::fs::write(&path, "[trust]\nroot_file = 1\n").unwrap();
+    let out = report(
+        &site,
+        &["--config", path.to_str().unwrap(), "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["verdict"], "incomplete");
+    assert!(r["message"].as_str().unwrap().contains("root_file"));
+}
+
+#[test]
+fn ssm_is_cross_checked_only_for_what_it_was_asked() {
+    let site = Site::new();
+    // SSM asked about aws-ecs-2 only, in eu-west-1 only; the EC2 instances run in us-west-2,
+    // where only the AMI map is read.
+    let config = demo_config(site.path(), "");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "regions = [\"us-west-2\", \"eu-west-1\"]",
+        "regions = [\"eu-west-1\"]\nvariants = [\"aws-ecs-2\"]",
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = report(
+        &site,
+        &["--config", config.to_str().unwrap(), "--format", "json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = r["ssm"]["cross_check"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert!(rows
+        .iter()
+        .all(|c| c["variant"] == "aws-ecs-2" && c["region"] == "eu-west-1"));
+    assert_eq!(
+        r["ssm"]["observations"]["latest_regions"],
+        serde_json::json!(["eu-west-1"])
+    );
+    // The stale AMI in us-west-2 is still found through the AMI map.
+    assert_eq!(r["fleet"]["amis"][0]["stale"], true);
 }

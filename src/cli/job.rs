@@ -57,8 +57,12 @@ impl SsmArgs {
         cross_check: bool,
         timeout_secs: u64,
     ) -> Result<SsmSpec> {
+        let mut regions: Vec<String> = Vec::new();
         for r in &self.regions {
             crate::ssm::check_region(r)?;
+            if !regions.contains(r) {
+                regions.push(r.clone());
+            }
         }
         let source = if self.ssm_file.is_empty() {
             SsmSource::Live(LiveOptions {
@@ -77,7 +81,7 @@ impl SsmArgs {
         };
         Ok(SsmSpec {
             source,
-            regions: self.regions.clone(),
+            regions,
             variants,
             archs,
             cross_check,
@@ -100,19 +104,15 @@ pub struct PolicyArgs {
 impl PolicyArgs {
     /// The policy.
     pub fn policy(&self) -> Result<crate::fleet::Policy> {
-        if self
-            .max_days_behind
-            .is_some_and(|d| !d.is_finite() || d < 0.0)
-        {
-            return Err(Error::Argument {
-                flag: "--max-days-behind",
-                message: "give a number of days, 0 or more".to_owned(),
-            });
-        }
-        Ok(crate::fleet::Policy {
+        let policy = crate::fleet::Policy {
             max_releases_behind: self.max_releases_behind,
             max_days_behind: self.max_days_behind,
-        })
+        };
+        policy.check().map_err(|message| Error::Argument {
+            flag: "--max-days-behind",
+            message,
+        })?;
+        Ok(policy)
     }
 }
 
@@ -216,10 +216,15 @@ pub fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.to_owned(),
         source,
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tufwatch-")
-        .tempfile_in(dir)
-        .map_err(error)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tufwatch-");
+    // Readable by others (node_exporter reads the metrics as its own user), as any report.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(error)?;
     tmp.write_all(bytes).map_err(error)?;
     tmp.as_file().sync_all().map_err(error)?;
     tmp.persist(path).map_err(|e| error(e.error))?;

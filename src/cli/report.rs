@@ -2,6 +2,7 @@
 
 use super::args::{parse_duration, parse_time};
 use super::job::{bottlerocket_repos, emit, variants_and_archs};
+use super::repo::print_json;
 use super::repo::{resolve_common, resolve_settings, CommonArgs};
 use crate::config::{Config, OutputFormat};
 use crate::error::{Error, Result};
@@ -68,20 +69,56 @@ pub struct ReportArgs {
 
 /// Run `report`; the result is the exit code.
 pub async fn run(a: ReportArgs) -> Result<i32> {
-    let config = Config::read(&a.config)?;
-    let formats = if a.formats.is_empty() {
-        config.output.formats.clone()
-    } else {
-        a.formats.clone()
-    };
-    let out_dir = a.out_dir.clone().or_else(|| config.output.dir.clone());
-    let spec = spec(&a, &config).await?;
-    let report = crate::job::run(spec).await?;
-    emit(&report, &formats, out_dir.as_deref())?;
-    Ok(report.exit_code())
+    let result = async {
+        let config = Config::read(&a.config)?;
+        let formats = if a.formats.is_empty() {
+            config.output.formats.clone()
+        } else {
+            a.formats.clone()
+        };
+        let out_dir = a.out_dir.clone().or_else(|| config.output.dir.clone());
+        let spec = spec(&a, &config).await?;
+        let report = crate::job::run(spec).await?;
+        emit(&report, &formats, out_dir.as_deref())?;
+        Ok(report.exit_code())
+    }
+    .await;
+    // A job asked for JSON on standard output still prints one JSON document when it cannot run.
+    if let Err(e) = &result {
+        if a.formats == [OutputFormat::Json] && a.out_dir.is_none() {
+            print_json(&crate::report::ErrorReport::of(e))?;
+        }
+    }
+    result
 }
 
 async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {
+    for (i, r) in config.repositories.iter().enumerate() {
+        // Names identify repositories in every format (Prometheus labels too): unique, and
+        // apart from Bottlerocket's `variant/arch` names.
+        if r.name.is_empty()
+            || r.name.contains('/')
+            || config.repositories[..i].iter().any(|o| o.name == r.name)
+        {
+            return Err(Error::Invalid {
+                what: "configuration",
+                path: a.config.display().to_string(),
+                message: format!(
+                    "repository[{i}].name {:?}: give each repository its own name, without '/'",
+                    r.name
+                ),
+            });
+        }
+    }
+    let policy = crate::fleet::Policy {
+        max_releases_behind: config.policy.max_releases_behind,
+        max_days_behind: config.policy.max_days_behind,
+    };
+    policy.check().map_err(|message| Error::Invalid {
+        what: "configuration",
+        path: a.config.display().to_string(),
+        message: format!("policy.max_days_behind: {message}"),
+    })?;
     let needs_bottlerocket_root = config.trust.root.is_none()
         && (config.bottlerocket.is_some() || config.repositories.iter().any(|r| r.root.is_none()));
     let common_args = CommonArgs {
@@ -193,8 +230,12 @@ async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {
     let ssm = match &config.ssm {
         None => None,
         Some(s) => {
+            let mut regions: Vec<String> = Vec::new();
             for r in &s.regions {
                 crate::ssm::check_region(r)?;
+                if !regions.contains(r) {
+                    regions.push(r.clone());
+                }
             }
             let (variants, _) = variants_and_archs(&s.variants, &[])?;
             let source = if s.files.is_empty() {
@@ -212,7 +253,7 @@ async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {
             };
             Some(SsmSpec {
                 source,
-                regions: s.regions.clone(),
+                regions,
                 variants,
                 archs: Vec::new(),
                 cross_check: s.cross_check.unwrap_or(true),
@@ -234,10 +275,7 @@ async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {
         derive_repo,
         ssm,
         inventories,
-        policy: crate::fleet::Policy {
-            max_releases_behind: config.policy.max_releases_behind,
-            max_days_behind: config.policy.max_days_behind,
-        },
+        policy,
         from: None,
         at: a.at,
         concurrency: a.concurrency,

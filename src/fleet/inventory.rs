@@ -94,7 +94,9 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<(Format, Vec<Node>)> 
     // A kubectl list in a file is read as a stream, never whole; anything else, or a list that
     // does not read cleanly, is read whole (and then diagnosed).
     if path.as_os_str() != "-" && matches!(format, None | Some(Format::Kubectl)) {
-        if let Ok(mut file) = std::fs::File::open(path) {
+        // Only a regular file: a pipe (`<(kubectl ...)`) cannot be read a second time.
+        let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+        if let (true, Ok(mut file)) = (regular, std::fs::File::open(path)) {
             let mut head = Vec::with_capacity(4096);
             let _ = (&mut file).take(4096).read_to_end(&mut head);
             let first = head.iter().find(|b| !b.is_ascii_whitespace());
@@ -241,6 +243,11 @@ fn kubectl_node(i: usize, item: Item) -> std::result::Result<Node, String> {
     })?;
     let (version, variant, other_os) = match parse_os_image(&os) {
         Some((v, var)) => (Some(v), Some(var), None),
+        // Bottlerocket, but not in the form every variant reports: judged unchecked, not
+        // "not Bottlerocket".
+        None if os.trim_start().starts_with("Bottlerocket") => {
+            (os.split_whitespace().nth(2).map(str::to_owned), None, None)
+        }
         None => (None, None, Some(os)),
     };
     Ok(Node {

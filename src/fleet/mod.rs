@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 /// A node's standing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeStatus {
     /// It runs the newest release it should have.
@@ -34,6 +34,7 @@ pub enum NodeStatus {
     /// It does not run Bottlerocket.
     NotBottlerocket,
     /// Its version could not be judged (no verified manifest, or no version known).
+    #[default]
     Unchecked,
 }
 
@@ -63,6 +64,16 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Refuse a limit that means nothing: days that are negative or not a number.
+    pub fn check(&self) -> Result<(), String> {
+        match self.max_days_behind {
+            Some(d) if !d.is_finite() || d < 0.0 => {
+                Err(format!("{d} is not a number of days, 0 or more"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether a node this far behind is a finding.
     pub fn is_finding(&self, releases_behind: u32, behind_seconds: Option<i64>) -> bool {
         if releases_behind == 0 {
@@ -105,7 +116,8 @@ pub struct NodeView {
     /// When `behind`: since when the due release has been due (its last wave's start).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub due_since: Option<DateTime<Utc>>,
-    /// When `behind`: seconds since then, at the reference time.
+    /// When `behind`: for how long, at the reference time: seconds since the oldest release it
+    /// misses became due.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub behind_seconds: Option<i64>,
     /// Whether the policy makes it a finding.
@@ -187,18 +199,22 @@ pub struct Fleet {
 }
 
 /// What a track says about one running version.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Judgement {
     status: NodeStatus,
     releases_behind: u32,
+    /// When the due release became due (its last wave's start).
     due_since: Option<DateTime<Utc>>,
+    /// When the oldest release the node misses became due: how long it has been behind.
+    behind_since: Option<DateTime<Utc>>,
     reason: Option<String>,
 }
 
 struct TrackIndex<'a> {
     track: &'a Track,
-    /// Offered releases (version <= max_version), newest first, with whether each is rolling out.
-    offered: Vec<(Version, bool)>,
+    /// Offered releases (version <= max_version), newest first, with whether each is rolling out
+    /// and when its last wave starts.
+    offered: Vec<(Version, bool, Option<DateTime<Utc>>)>,
     all: Vec<Version>,
     due: Option<Version>,
     due_since: Option<DateTime<Utc>>,
@@ -213,7 +229,8 @@ impl<'a> TrackIndex<'a> {
             .filter(|r| !r.beyond_max_version)
             .filter_map(|r| {
                 let rolling = track.rolling_out.contains(&r.version);
-                parse(&r.version).map(|v| (v, rolling))
+                let last_wave = r.waves.iter().map(|w| w.start).max();
+                parse(&r.version).map(|v| (v, rolling, last_wave))
             })
             .collect();
         let due_since = track.due.as_ref().and_then(|d| {
@@ -239,9 +256,8 @@ impl<'a> TrackIndex<'a> {
     fn judge(&self, version: &str) -> Judgement {
         let unknown = |reason: String| Judgement {
             status: NodeStatus::UnknownVersion,
-            releases_behind: 0,
-            due_since: None,
             reason: Some(reason),
+            ..Judgement::default()
         };
         let Some((v, _build)) = split_build(version) else {
             return unknown(format!("{version:?} is not a version"));
@@ -252,23 +268,35 @@ impl<'a> TrackIndex<'a> {
                 self.track.variant, self.track.arch
             ));
         }
-        let releases_behind = self
+        // The releases it misses that every host should have by now.
+        let missed: Vec<_> = self
             .offered
             .iter()
-            .filter(|(r, _)| *r > v && self.due.as_ref().is_some_and(|d| r <= d))
-            .count() as u32;
-        let (status, due_since) = if releases_behind > 0 {
-            (NodeStatus::Behind, self.due_since)
-        } else if self.offered.iter().any(|(r, rolling)| *rolling && *r > v) {
-            (NodeStatus::RollingOut, None)
+            .filter(|(r, _, _)| *r > v && self.due.as_ref().is_some_and(|d| r <= d))
+            .collect();
+        let releases_behind = missed.len() as u32;
+        if releases_behind > 0 {
+            Judgement {
+                status: NodeStatus::Behind,
+                releases_behind,
+                due_since: self.due_since,
+                behind_since: missed.iter().filter_map(|(_, _, t)| *t).min(),
+                reason: None,
+            }
+        } else if self
+            .offered
+            .iter()
+            .any(|(r, rolling, _)| *rolling && *r > v)
+        {
+            Judgement {
+                status: NodeStatus::RollingOut,
+                ..Judgement::default()
+            }
         } else {
-            (NodeStatus::Current, None)
-        };
-        Judgement {
-            status,
-            releases_behind,
-            due_since,
-            reason: None,
+            Judgement {
+                status: NodeStatus::Current,
+                ..Judgement::default()
+            }
         }
     }
 }
@@ -337,16 +365,33 @@ pub fn judge(
                                     format!("SSM was not read in {region}"),
                                 ))
                             }
-                            None => {
+                            None if o.images_complete() => {
                                 early = Some((
                                     NodeStatus::NotBottlerocket,
                                     format!(
-                                        "launch AMI {ami} is not a Bottlerocket AMI that SSM lists in {region} for the variants read"
+                                        "launch AMI {ami} is not a Bottlerocket AMI that SSM lists in {region}"
+                                    ),
+                                ))
+                            }
+                            None => {
+                                early = Some((
+                                    NodeStatus::Unchecked,
+                                    format!(
+                                        "launch AMI {ami} is not among the AMIs SSM lists in {region} for {}: another variant, a private AMI, or not Bottlerocket",
+                                        o.variants.join(", ")
                                     ),
                                 ))
                             }
                         }
                     }
+                }
+            }
+            if let (None, Some(v)) = (&early, &variant) {
+                if crate::source::bottlerocket::check_variant(v).is_err() {
+                    early = Some((
+                        NodeStatus::Unchecked,
+                        format!("{v:?} is not a Bottlerocket variant name"),
+                    ));
                 }
             }
             let track = match (&variant, &arch) {
@@ -356,33 +401,32 @@ pub fn judge(
             let judgement = match (early, track, &version) {
                 (Some((status, reason)), _, _) => Judgement {
                     status,
-                    releases_behind: 0,
-                    due_since: None,
                     reason: Some(reason),
+                    ..Judgement::default()
                 },
                 (None, None, _) => Judgement {
                     status: NodeStatus::Unchecked,
-                    releases_behind: 0,
-                    due_since: None,
                     reason: Some(match (&variant, &arch) {
                         (Some(v), Some(a)) => {
                             format!("no verified manifest lists releases of {v} {a}")
                         }
                         _ => "its variant or architecture is unknown".to_owned(),
                     }),
+                    ..Judgement::default()
                 },
                 (None, Some(_), None) => Judgement {
                     status: NodeStatus::Unchecked,
-                    releases_behind: 0,
-                    due_since: None,
                     reason: Some("no version given".to_owned()),
+                    ..Judgement::default()
                 },
                 (None, Some(t), Some(v)) => memo
                     .entry((t.track.variant.clone(), t.track.arch.clone(), v.clone()))
                     .or_insert_with(|| t.judge(v))
                     .clone(),
             };
-            let behind_seconds = judgement.due_since.map(|s| (at - s).num_seconds().max(0));
+            let behind_seconds = judgement
+                .behind_since
+                .map(|s| (at - s).num_seconds().max(0));
             let finding = judgement.status == NodeStatus::Behind
                 && policy.is_finding(judgement.releases_behind, behind_seconds);
             if judgement.status == NodeStatus::NotBottlerocket {

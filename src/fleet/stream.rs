@@ -138,7 +138,15 @@ fn scan(
     let mut ranges: Vec<(usize, usize)> = Vec::new();
     let mut first = 0usize;
     let mut count = 0usize;
+    // Everything outside the elements, each element replaced by `{}`: checked as JSON at the end,
+    // so that the list around the elements (commas, brackets, other keys) is as strict as they are.
+    let mut skeleton: Vec<u8> = Vec::new();
+    let mut skel_from = 0usize;
     loop {
+        if s.phase != Phase::Item {
+            skeleton.extend_from_slice(&buf[skel_from..pos]);
+            skel_from = pos;
+        }
         // Keep only what is still needed: the current element, or nothing.
         let keep_from = match s.phase {
             Phase::Item => s.item_start,
@@ -156,6 +164,7 @@ fn scan(
             first = count;
         }
         pos -= keep_from;
+        skel_from -= keep_from.min(skel_from);
         s.item_start -= keep_from.min(s.item_start);
         if let Some(k) = s.key_start.as_mut() {
             *k = k.saturating_sub(keep_from);
@@ -201,6 +210,7 @@ fn scan(
                 if s.depth == 1 && s.phase == Phase::Top {
                     s.items_key = s.key_start.is_some_and(|k| &buf[k..pos] == b"items");
                 }
+                s.key_start = None;
                 pos += 1;
                 continue;
             }
@@ -212,6 +222,7 @@ fn scan(
                         count += 1;
                         s.phase = Phase::Between;
                         pos = end + 1;
+                        skel_from = pos;
                     }
                     None => pos = buf.len(),
                 }
@@ -240,6 +251,9 @@ fn scan(
                         }
                         s.phase = Phase::Item;
                         s.item_start = pos;
+                        skeleton.extend_from_slice(&buf[skel_from..pos]);
+                        skeleton.extend_from_slice(b"{}");
+                        skel_from = pos;
                     }
                     s.depth += 1;
                 }
@@ -249,6 +263,7 @@ fn scan(
                         ranges.push((s.item_start, pos + 1));
                         count += 1;
                         s.phase = Phase::Between;
+                        skel_from = pos + 1;
                     } else if s.phase == Phase::Between && s.depth == 1 {
                         s.phase = Phase::Done;
                     }
@@ -272,6 +287,9 @@ fn scan(
     if s.phase != Phase::Done || s.depth != 0 || s.in_string {
         return Err("not a complete kubectl node list".to_owned());
     }
+    skeleton.extend_from_slice(&buf[skel_from.min(buf.len())..]);
+    serde_json::from_slice::<serde::de::IgnoredAny>(&skeleton)
+        .map_err(|e| format!("not JSON: {e}"))?;
     if !ranges.is_empty() {
         hand_over(first, buf, ranges)?;
     }
@@ -312,6 +330,18 @@ mod tests {
         assert!(split(r#"{"items": 3}"#).is_err());
         assert!(split(r#"{"items": [3]}"#).is_err());
         assert!(split("").is_err());
+        // The list around the elements is checked as strictly as they are.
+        assert!(split(r#"{"items":[}}"#).is_err());
+        assert!(split(r#"{"items":[{"a":1} {"b":2}]}"#).is_err());
+        assert!(split(r#"{"items":[{"a":1},]}"#).is_err());
+        assert!(split(r#"{"items":[]}{}"#).is_err());
+        assert!(split(r#"{"apiVersion": v1, "items":[]}"#).is_err());
+        assert_eq!(
+            split(r#"{"items":[{"a":1},{"b":2}], "kind": "List"} "#)
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]

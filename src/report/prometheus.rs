@@ -105,7 +105,11 @@ pub fn render(r: &JobReport, last_success: Option<f64>) -> String {
         "tufwatch_release_due_info",
         "The due release (every wave started) and the newest signed release per variant and arch.",
     );
-    for t in r.tracks() {
+    let mut seen = std::collections::BTreeSet::new();
+    for t in r
+        .tracks()
+        .filter(|t| seen.insert((t.variant.as_str(), t.arch.as_str())))
+    {
         o.sample(
             "tufwatch_release_due_info",
             &[

@@ -20,12 +20,12 @@ use serde::Serialize;
 pub enum Status {
     /// SSM names a signed release that is due or newer.
     Agree,
-    /// SSM names an older signed release than the due one.
-    SsmBehind,
-    /// SSM names a version or build that the signed manifest does not contain.
-    SsmUnsigned,
     /// SSM has no `latest` parameter for a variant and architecture in the manifest.
     SsmMissing,
+    /// SSM names an older signed release than the due one.
+    SsmBehind,
+    /// SSM names a version or build that the signed manifest does not contain: the worst.
+    SsmUnsigned,
 }
 
 impl Status {
@@ -84,13 +84,17 @@ fn build_of_image(name: &str, variant: &str, arch: &str, version: &str) -> Optio
     (!build.is_empty()).then(|| build.to_owned())
 }
 
-/// Cross-check every track against what SSM said in every region that was read completely.
+/// Cross-check every track that SSM was asked about against what SSM said in every region whose
+/// `latest` values were read completely.
 pub fn cross_check(tracks: &[Track], observations: &Observations) -> Vec<CrossCheck> {
     let mut rows = Vec::new();
-    for region in observations.regions.iter().filter(|r| r.error.is_none()) {
-        for track in tracks {
+    for region in &observations.latest_regions {
+        for track in tracks
+            .iter()
+            .filter(|t| observations.asked(&t.variant, &t.arch))
+        {
             let latest = observations.latest.iter().find(|l| {
-                l.region == region.region && l.variant == track.variant && l.arch == track.arch
+                &l.region == region && l.variant == track.variant && l.arch == track.arch
             });
             let (ssm_version, ssm_image_id) = latest
                 .map(|l| (l.image_version.clone(), l.image_id.clone()))
@@ -99,7 +103,7 @@ pub fn cross_check(tracks: &[Track], observations: &Observations) -> Vec<CrossCh
             rows.push(CrossCheck {
                 variant: track.variant.clone(),
                 arch: track.arch.clone(),
-                region: region.region.clone(),
+                region: region.clone(),
                 status,
                 ssm_version,
                 ssm_image_id,

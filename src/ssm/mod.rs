@@ -163,7 +163,7 @@ pub struct RegionResult {
 /// What to read.
 #[derive(Debug, Clone, Default)]
 pub struct Query {
-    /// Regions; empty reads every region a file holds (a live read needs at least one).
+    /// Regions whose `latest` values are read.
     pub regions: Vec<String>,
     /// Variants; empty takes every variant a file holds (a live read needs at least one).
     pub variants: Vec<String>,
@@ -195,6 +195,12 @@ pub struct Observations {
     pub observed_at: DateTime<Utc>,
     /// How each region went.
     pub regions: Vec<RegionResult>,
+    /// The regions whose `latest` values were read (others were read only for the AMI map).
+    pub latest_regions: Vec<String>,
+    /// The variants asked; empty when every variant was (a file without a variant filter).
+    pub variants: Vec<String>,
+    /// The architectures asked (TUF's naming).
+    pub archs: Vec<String>,
     /// `latest` per region, variant and architecture asked.
     pub latest: Vec<Latest>,
     /// AMIs by version, when an EC2 inventory needed them.
@@ -246,8 +252,17 @@ impl Observations {
             variants.sort();
             variants.dedup();
         }
+        let latest_regions: Vec<String> = regions
+            .iter()
+            .filter(|r| r.error.is_none())
+            .filter(|r| query.regions.contains(&r.region))
+            .map(|r| r.region.clone())
+            .collect();
         let mut latest = Vec::new();
-        for r in regions.iter().filter(|r| r.error.is_none()) {
+        for r in regions
+            .iter()
+            .filter(|r| latest_regions.contains(&r.region))
+        {
             for variant in &variants {
                 for arch in &archs {
                     let dir = dirs.get(&(
@@ -299,10 +314,25 @@ impl Observations {
             from,
             observed_at,
             regions,
+            latest_regions,
+            variants: query.variants.clone(),
+            archs: archs.iter().map(|a| a.to_string()).collect(),
             latest,
             images: images.into_values().collect(),
             calls,
         }
+    }
+
+    /// Whether SSM was asked about this variant and architecture.
+    pub fn asked(&self, variant: &str, arch: &str) -> bool {
+        (self.variants.is_empty() || self.variants.iter().any(|v| v == variant))
+            && self.archs.iter().any(|a| a == arch)
+    }
+
+    /// Whether the AMI map holds every Bottlerocket AMI of the regions read (a file read without
+    /// a variant filter), so that an AMI missing from it is not Bottlerocket's.
+    pub fn images_complete(&self) -> bool {
+        self.variants.is_empty()
     }
 
     /// The AMI with this id in this region, when SSM lists it.
@@ -408,10 +438,10 @@ mod tests {
             })
             .collect();
         let q = Query {
+            regions: vec!["us-west-2".into(), "eu-west-1".into()],
             variants: vec!["aws-ecs-2".into()],
             archs: vec![Arch::Aarch64],
             image_regions: vec!["us-west-2".into()],
-            ..Query::default()
         };
         let o = Observations::from_parameters("file", vec![], Utc::now(), &q, regions, &params);
         assert_eq!(o.latest.len(), 2);
