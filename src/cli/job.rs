@@ -178,11 +178,21 @@ pub fn emit(report: &JobReport, formats: &[OutputFormat], out_dir: Option<&Path>
     };
     match out_dir {
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
             for f in formats {
-                let text = render(report, *f, None)?;
-                let _ = out.write_all(text.as_bytes());
+                // JSON goes out as it is made (a fleet report can be tens of MB).
+                let written = match f {
+                    OutputFormat::Json => serde_json::to_writer_pretty(&mut out, report)
+                        .map_err(std::io::Error::from)
+                        .and_then(|()| out.write_all(b"\n")),
+                    _ => out.write_all(render(report, *f, None)?.as_bytes()),
+                };
+                // A closed pipe (`| head`) is the reader's choice, not an error of the run.
+                if written.is_err() {
+                    return Ok(());
+                }
             }
+            let _ = out.flush();
             Ok(())
         }
         Some(dir) => {

@@ -3,7 +3,8 @@
 //!
 //! The calls are as few as the question allows: `GetParameters` with 10 names a call for the
 //! `latest` values, `GetParametersByPath` (10 a page) only for the regions, variants and
-//! architectures whose AMI -> version map an EC2 inventory needs. Calls run concurrently across
+//! architectures whose AMI -> version map an EC2 inventory needs (its pages carry the `latest`
+//! values of those regions too). Calls run concurrently across
 //! regions up to a bound; throttling and server errors are retried with exponential backoff by
 //! the SDK's standard retry strategy; every attempt is counted.
 
@@ -144,7 +145,9 @@ pub async fn observe(
 
     let mut jobs: Vec<(usize, Job)> = Vec::new();
     for (i, c) in clients.iter().enumerate() {
-        if query.regions.contains(&c.region) {
+        // Where the AMI map is read, its pages (the whole variant-arch path, recursively) carry
+        // the `latest` values too: no GetParameters there.
+        if query.regions.contains(&c.region) && !query.image_regions.contains(&c.region) {
             for chunk in names.chunks(10) {
                 jobs.push((i, Job::Names(chunk.to_vec())));
             }
