@@ -14,7 +14,7 @@ pub mod verify;
 use clap::{Parser, Subcommand};
 
 /// Prove from a trusted root that a TUF update repository (above all Bottlerocket's) can be
-/// trusted.
+/// trusted, and find what in the fleet is behind its signed releases.
 ///
 /// Exit codes: 0 every check passed (warnings allowed); 1 findings (a verification failure,
 /// a root that matches no pin, an SSM mismatch, nodes behind); 2 could not run (bad
