@@ -13,6 +13,7 @@ pub mod config;
 pub mod digest;
 pub mod engine;
 pub mod error;
+pub mod evidence;
 pub mod fleet;
 pub mod job;
 pub mod releases;

@@ -2,6 +2,7 @@
 //! before any I/O; the library does the work; a report decides the exit code.
 
 pub mod args;
+pub mod evidence;
 pub mod job;
 pub mod nodes;
 pub mod releases;
@@ -47,6 +48,9 @@ pub enum Command {
     /// The nightly job from a configuration file: verify, releases, SSM and nodes in one report
     /// (human, JSON, Markdown, Prometheus).
     Report(Box<report::ReportArgs>),
+    /// Audit evidence: write a bundle of what was verified; check a bundle offline.
+    #[command(subcommand)]
+    Evidence(evidence::EvidenceCommand),
     /// Trust anchors: fetch a root and keep it only if its sha512 matches a pin; list the pins.
     #[command(subcommand)]
     Root(root::RootCommand),
@@ -60,6 +64,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Ssm(args) => ssm::run(*args).await,
         Command::Nodes(args) => nodes::run(*args).await,
         Command::Report(args) => report::run(*args).await,
+        Command::Evidence(cmd) => evidence::run(cmd).await,
         Command::Root(cmd) => root::run(cmd).await,
     };
     match result {

@@ -88,6 +88,17 @@ pub enum Code {
     UnknownVersion,
     /// Instances were launched from an AMI older than the due release, beyond the policy.
     StaleAmi,
+    /// A file of an evidence bundle whose SHA-256 is not the one `SHA256SUMS` lists.
+    EvidenceAltered,
+    /// A file of an evidence bundle that is missing.
+    EvidenceMissing,
+    /// A file in an evidence bundle that `SHA256SUMS` does not list.
+    EvidenceExtra,
+    /// A file of an evidence bundle that cannot be read as what it should be.
+    EvidenceMalformed,
+    /// Files of an evidence bundle that disagree with each other or with the metadata verified
+    /// again.
+    EvidenceInconsistent,
 }
 
 impl Code {
@@ -120,6 +131,11 @@ impl Code {
             Code::NodesBehind => "nodes_behind",
             Code::UnknownVersion => "unknown_version",
             Code::StaleAmi => "stale_ami",
+            Code::EvidenceAltered => "evidence_altered",
+            Code::EvidenceMissing => "evidence_missing",
+            Code::EvidenceExtra => "evidence_extra",
+            Code::EvidenceMalformed => "evidence_malformed",
+            Code::EvidenceInconsistent => "evidence_inconsistent",
         }
     }
 

@@ -1,0 +1,119 @@
+//! `SHA256SUMS`: one line per file of the bundle (but itself), `<sha256 hex>  <path>`, sorted
+//! by path, `/` between directories: the format `sha256sum -c SHA256SUMS` checks.
+
+use crate::digest::sha256_hex;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The file's name.
+pub const FILE: &str = "SHA256SUMS";
+
+/// Every regular file below `dir` (relative path with `/` -> bytes' SHA-256), `SHA256SUMS`
+/// left out. Anything but directories and regular files (a symbolic link) is an error naming it.
+pub fn digests(dir: &Path) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    walk(dir, "", &mut out)?;
+    out.remove(FILE);
+    Ok(out)
+}
+
+fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for e in entries {
+        let e = e.map_err(|e| format!("{}: {e}", dir.display()))?;
+        let name = e.file_name();
+        let name = name
+            .to_str()
+            .ok_or_else(|| format!("{prefix}{}: not a UTF-8 name", name.to_string_lossy()))?;
+        let rel = format!("{prefix}{name}");
+        let kind = e.file_type().map_err(|e| format!("{rel}: {e}"))?;
+        if kind.is_dir() {
+            walk(&e.path(), &format!("{rel}/"), out)?;
+        } else if kind.is_file() {
+            let bytes = std::fs::read(e.path()).map_err(|e| format!("{rel}: {e}"))?;
+            out.insert(rel, sha256_hex(&bytes));
+        } else {
+            return Err(format!("{rel}: neither a file nor a directory"));
+        }
+    }
+    Ok(())
+}
+
+/// The text of `SHA256SUMS` for these digests.
+pub fn render(digests: &BTreeMap<String, String>) -> String {
+    digests
+        .iter()
+        .map(|(path, hex)| format!("{hex}  {path}\n"))
+        .collect()
+}
+
+/// Parse `SHA256SUMS`; the error names the line.
+pub fn parse(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let (hex, path) = line
+            .split_once("  ")
+            .ok_or_else(|| format!("line {}: not `<sha256>  <path>`", n + 1))?;
+        if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(format!("line {}: {hex:?} is not a SHA-256 in hex", n + 1));
+        }
+        if out.insert(path.to_owned(), hex.to_owned()).is_some() {
+            return Err(format!("line {}: {path} is listed twice", n + 1));
+        }
+    }
+    Ok(out)
+}
+
+/// How the files on disk differ from the sums: (altered, missing, extra) paths.
+pub fn compare(
+    listed: &BTreeMap<String, String>,
+    actual: &BTreeMap<String, String>,
+) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let altered = listed
+        .iter()
+        .filter(|(p, h)| actual.get(*p).is_some_and(|a| a != *h))
+        .map(|(p, _)| p.clone())
+        .collect();
+    let missing = listed
+        .keys()
+        .filter(|p| !actual.contains_key(*p))
+        .cloned()
+        .collect();
+    let extra = actual
+        .keys()
+        .filter(|p| !listed.contains_key(*p))
+        .cloned()
+        .collect();
+    (altered, missing, extra)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_differences() {
+        let mut d = BTreeMap::new();
+        d.insert("b/x.json".to_owned(), "a".repeat(64));
+        d.insert("a.json".to_owned(), "b".repeat(64));
+        let text = render(&d);
+        assert!(text.starts_with(&format!("{}  a.json\n", "b".repeat(64))));
+        assert_eq!(parse(&text).unwrap(), d);
+        assert!(parse("zz  a\n").unwrap_err().starts_with("line 1"));
+        assert!(parse(&format!("{0}  a\n{0}  a\n", "c".repeat(64)))
+            .unwrap_err()
+            .contains("twice"));
+        let mut actual = d.clone();
+        actual.insert("a.json".to_owned(), "c".repeat(64));
+        actual.remove("b/x.json");
+        actual.insert("new".to_owned(), "d".repeat(64));
+        assert_eq!(
+            compare(&d, &actual),
+            (
+                vec!["a.json".to_owned()],
+                vec!["b/x.json".to_owned()],
+                vec!["new".to_owned()]
+            )
+        );
+    }
+}

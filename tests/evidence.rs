@@ -1,0 +1,455 @@
+//! `tufwatch evidence`: bundles made and checked again offline; every kind of tampering named;
+//! bundles of failed verifications; bundles that outlive their metadata; byte-identical bundles
+//! from the same inputs; the statement's fields against in-toto Statement v1 and SLSA VSA v1.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// `evidence create` of the site's repository (plain directories) into `out`.
+fn create(site: &Site, out: &Path, extra: &[&str]) -> std::process::Output {
+    tufwatch(site.path())
+        .args(["evidence", "create", "--no-state", "--out"])
+        .arg(out)
+        .arg("--root")
+        .arg(site.anchor())
+        .arg("--metadata-url")
+        .arg(site.metadata())
+        .arg("--targets-url")
+        .arg(site.targets())
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// `evidence verify --format json`; returns (exit code, check).
+fn check(site: &Site, dir: &Path, extra: &[&str]) -> (i32, Value) {
+    let out = tufwatch(site.path())
+        .args(["evidence", "verify", "--format", "json"])
+        .arg(dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), v)
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["code"].as_str().unwrap(),
+                f["target"].as_str().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// A bundle of a good repository; returns the site and the bundle's directory.
+fn good_bundle() -> (Site, PathBuf) {
+    let site = Site::new();
+    site.publish_with_anchor(&demo_repo(Utc::now()));
+    let out = site.path().join("bundle");
+    let o = create(&site, &out, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (site, out)
+}
+
+#[test]
+fn a_bundle_holds_what_was_verified_and_checks_again() {
+    let (site, out) = good_bundle();
+    assert_eq!(
+        files(&out),
+        [
+            "SHA256SUMS",
+            "metadata/1.snapshot.json",
+            "metadata/1.targets.json",
+            "metadata/timestamp.json",
+            "report.json",
+            "statement.json",
+            "trusted-root.json"
+        ]
+    );
+    // Exactly the bytes received.
+    assert_eq!(
+        std::fs::read(out.join("metadata/timestamp.json")).unwrap(),
+        site.read_metadata("timestamp.json")
+    );
+    assert_eq!(
+        std::fs::read(out.join("trusted-root.json")).unwrap(),
+        std::fs::read(site.anchor()).unwrap()
+    );
+    let (code, v) = check(&site, &out, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["verdict"], "pass");
+    assert_eq!(v["recorded_result"], "PASSED");
+    assert_eq!(v["reverified"], "pass");
+    assert_eq!(v["files"], 6);
+    // sha256sum -c would agree: the format is `<hex>  <path>`.
+    let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
+    for line in sums.lines() {
+        let (hex, path) = line.split_once("  ").unwrap();
+        assert_eq!(
+            hex,
+            tufwatch::digest::sha256_hex(&std::fs::read(out.join(path)).unwrap())
+        );
+    }
+}
+
+#[test]
+fn the_statement_is_an_in_toto_statement_with_a_slsa_vsa() {
+    let (site, out) = good_bundle();
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(out.join("statement.json")).unwrap()).unwrap();
+    // in-toto attestation framework, spec/v1/statement.md: _type, subject (name, digest),
+    // predicateType, predicate.
+    assert_eq!(s["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(
+        s["predicateType"],
+        "https://slsa.dev/verification_summary/v1"
+    );
+    let subjects = s["subject"].as_array().unwrap();
+    assert_eq!(subjects.len(), 1);
+    assert_eq!(subjects[0]["name"], "manifest.json");
+    let manifest = site.targets().read_dir().unwrap().find_map(|e| {
+        let p = e.unwrap().path();
+        p.to_string_lossy()
+            .ends_with(".manifest.json")
+            .then(|| std::fs::read(p).unwrap())
+    });
+    assert_eq!(
+        subjects[0]["digest"]["sha256"],
+        tufwatch::digest::sha256_hex(&manifest.unwrap())
+    );
+    assert!(subjects[0]["digest"]["sha512"].is_string());
+    // SLSA v1.0 Verification Summary: verifier.id, timeVerified, resourceUri, policy,
+    // verificationResult, verifiedLevels (custom values may not start with SLSA_), slsaVersion.
+    let p = &s["predicate"];
+    assert!(p["verifier"]["id"].as_str().unwrap().contains(':'));
+    assert_eq!(
+        p["verifier"]["version"]["tufwatch"],
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(chrono::DateTime::parse_from_rfc3339(p["timeVerified"].as_str().unwrap()).is_ok());
+    assert!(p["resourceUri"].as_str().unwrap().starts_with("file://"));
+    assert_eq!(
+        p["policy"]["digest"]["sha512"],
+        tufwatch::digest::sha512_hex(&std::fs::read(site.anchor()).unwrap())
+    );
+    assert_eq!(p["verificationResult"], "PASSED");
+    let levels = p["verifiedLevels"].as_array().unwrap();
+    assert_eq!(levels.len(), 1);
+    assert!(!levels[0].as_str().unwrap().starts_with("SLSA_"));
+    assert_eq!(p["slsaVersion"], "1.0");
+    let keys: Vec<&String> = s.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["_type", "predicate", "predicateType", "subject"]);
+}
+
+#[test]
+fn every_kind_of_tampering_is_named() {
+    let (site, out) = good_bundle();
+    let copy = |name: &str| {
+        let dir = site.path().join(name);
+        std::fs::create_dir_all(dir.join("metadata")).unwrap();
+        for f in files(&out) {
+            std::fs::copy(out.join(&f), dir.join(&f)).unwrap();
+        }
+        dir
+    };
+    let flip = |path: &Path, from: &str, to: &str| {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains(from), "{from} not in {}", path.display());
+        std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    };
+
+    // A metadata byte.
+    let d = copy("t1");
+    flip(
+        &d.join("metadata/timestamp.json"),
+        "\"version\"",
+        "\"versioN\"",
+    );
+    let (code, v) = check(&site, &d, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        codes(&v).contains(&"evidence_altered:metadata/timestamp.json".to_owned()),
+        "{v:#}"
+    );
+    // A report field.
+    let d = copy("t2");
+    flip(
+        &d.join("report.json"),
+        "\"verdict\": \"pass\"",
+        "\"verdict\": \"fail\"",
+    );
+    let (_, v) = check(&site, &d, &[]);
+    assert!(
+        codes(&v).contains(&"evidence_altered:report.json".to_owned()),
+        "{v:#}"
+    );
+    // The statement.
+    let d = copy("t3");
+    flip(&d.join("statement.json"), "PASSED", "FAILED");
+    let (_, v) = check(&site, &d, &[]);
+    assert!(
+        codes(&v).contains(&"evidence_altered:statement.json".to_owned()),
+        "{v:#}"
+    );
+    // A sum.
+    let d = copy("t4");
+    let sums = std::fs::read_to_string(d.join("SHA256SUMS")).unwrap();
+    let line = sums
+        .lines()
+        .find(|l| l.ends_with("  trusted-root.json"))
+        .unwrap();
+    let bad = format!("{}{}", "0".repeat(64), &line[64..]);
+    std::fs::write(d.join("SHA256SUMS"), sums.replace(line, &bad)).unwrap();
+    let (_, v) = check(&site, &d, &[]);
+    assert!(
+        codes(&v).contains(&"evidence_altered:trusted-root.json".to_owned()),
+        "{v:#}"
+    );
+    // A file added, a file removed.
+    let d = copy("t5");
+    std::fs::write(d.join("metadata/2.root.json"), b"{}").unwrap();
+    std::fs::remove_file(d.join("metadata/1.snapshot.json")).unwrap();
+    let (code, v) = check(&site, &d, &[]);
+    assert_eq!(code, 1);
+    let c = codes(&v);
+    assert!(
+        c.contains(&"evidence_extra:metadata/2.root.json".to_owned()),
+        "{c:?}"
+    );
+    assert!(
+        c.contains(&"evidence_missing:metadata/1.snapshot.json".to_owned()),
+        "{c:?}"
+    );
+
+    // Someone who recomputes the sums is still caught by the files disagreeing.
+    let resum = |d: &Path| {
+        let mut text = String::new();
+        for f in files(d).into_iter().filter(|f| f != "SHA256SUMS") {
+            text.push_str(&format!(
+                "{}  {f}\n",
+                tufwatch::digest::sha256_hex(&std::fs::read(d.join(&f)).unwrap())
+            ));
+        }
+        std::fs::write(d.join("SHA256SUMS"), text).unwrap();
+    };
+    let d = copy("t6");
+    flip(&d.join("statement.json"), "PASSED", "FAILED");
+    flip(&d.join("statement.json"), "TUF_METADATA_VERIFIED", "FAILED");
+    resum(&d);
+    let (code, v) = check(&site, &d, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        codes(&v).contains(&"evidence_inconsistent:statement.json".to_owned()),
+        "{v:#}"
+    );
+    let d = copy("t7");
+    flip(
+        &d.join("metadata/1.targets.json"),
+        "\"version\"",
+        "\"versioN\"",
+    );
+    resum(&d);
+    let (code, v) = check(&site, &d, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        codes(&v).contains(&"evidence_inconsistent:metadata".to_owned()),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn the_anchor_must_be_the_one_the_policy_names() {
+    let (site, out) = good_bundle();
+    // The auditor demands another anchor.
+    let (code, v) = check(&site, &out, &["--root-sha512", &"ab".repeat(64)]);
+    assert_eq!(code, 1);
+    assert!(
+        codes(&v).contains(&"untrusted_root:trusted-root.json".to_owned()),
+        "{v:#}"
+    );
+    // Another root in the bundle, sums recomputed: the statement's policy does not name it.
+    let other = Site::new();
+    other.publish_with_anchor(&demo_repo(Utc::now() + Duration::days(1)));
+    std::fs::copy(other.anchor(), out.join("trusted-root.json")).unwrap();
+    let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
+    let fixed: String = sums
+        .lines()
+        .map(|l| {
+            if l.ends_with("  trusted-root.json") {
+                format!(
+                    "{}  trusted-root.json\n",
+                    tufwatch::digest::sha256_hex(
+                        &std::fs::read(out.join("trusted-root.json")).unwrap()
+                    )
+                )
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(out.join("SHA256SUMS"), fixed).unwrap();
+    let (code, v) = check(&site, &out, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        codes(&v).contains(&"evidence_inconsistent:trusted-root.json".to_owned()),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn a_failed_verification_makes_a_bundle_too() {
+    let site = Site::new();
+    // Published ten days ago: the timestamp (one week) has expired.
+    site.publish_with_anchor(&demo_repo(Utc::now() - Duration::days(10)));
+    let out = site.path().join("bundle");
+    let o = create(&site, &out, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("verification FAILED"));
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(out.join("statement.json")).unwrap()).unwrap();
+    assert_eq!(s["predicate"]["verificationResult"], "FAILED");
+    assert_eq!(
+        s["predicate"]["verifiedLevels"],
+        serde_json::json!(["FAILED"])
+    );
+    // No target was verified: the subjects are the metadata received.
+    assert!(s["subject"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["name"].as_str().unwrap().starts_with("metadata/")));
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert!(r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["code"] == "expired"));
+    // The bundle is intact, and its FAILED result reproduces.
+    let (code, v) = check(&site, &out, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["recorded_result"], "FAILED");
+    assert_eq!(v["reverified"], "fail");
+}
+
+#[test]
+fn a_bundle_made_at_a_past_time_verifies_after_its_metadata_expired() {
+    let site = Site::new();
+    let published = Utc::now() - Duration::days(10);
+    site.publish_with_anchor(&demo_repo(published));
+    let at = (published + Duration::days(1)).to_rfc3339();
+    let out = site.path().join("bundle");
+    let o = create(&site, &out, &["--at", &at]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Today the timestamp is expired; at the recorded time it was not.
+    let (code, v) = check(&site, &out, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["reverified"], "pass");
+}
+
+#[test]
+fn the_same_inputs_at_the_same_time_give_the_same_bytes() {
+    let site = Site::new();
+    site.publish_with_anchor(&demo_repo(Utc::now()));
+    let at = Utc::now().to_rfc3339();
+    let (a, b) = (site.path().join("a"), site.path().join("b"));
+    assert_eq!(create(&site, &a, &["--at", &at]).status.code(), Some(0));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(create(&site, &b, &["--at", &at]).status.code(), Some(0));
+    assert_eq!(files(&a), files(&b));
+    for f in files(&a) {
+        assert_eq!(
+            std::fs::read(a.join(&f)).unwrap(),
+            std::fs::read(b.join(&f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn checking_needs_no_network_and_creating_refuses_a_used_directory() {
+    let site = Site::new();
+    site.publish_with_anchor(&demo_repo(Utc::now()));
+    let server = Server::start(site.path());
+    let out = site.path().join("bundle");
+    let o = tufwatch(site.path())
+        .args(["evidence", "create", "--no-state", "--out"])
+        .arg(&out)
+        .arg("--root")
+        .arg(site.anchor())
+        .args(["--metadata-url", &server.url("repo/metadata/")])
+        .args(["--targets-url", &server.url("repo/targets/")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let served = server.requests().len();
+    assert!(served >= 3);
+    // The recorded metadata URL is never asked: the check reads the bundle alone.
+    let (code, v) = check(&site, &out, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(
+        server.requests().len(),
+        served,
+        "no request during the check"
+    );
+    // A second bundle into the same directory is refused, and the first is untouched.
+    let before = std::fs::read(out.join("statement.json")).unwrap();
+    let o = create(&site, &out, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not empty"));
+    assert_eq!(std::fs::read(out.join("statement.json")).unwrap(), before);
+}
