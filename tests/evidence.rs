@@ -453,3 +453,143 @@ fn checking_needs_no_network_and_creating_refuses_a_used_directory() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("not empty"));
     assert_eq!(std::fs::read(out.join("statement.json")).unwrap(), before);
 }
+
+/// A PKCS#8 private key PEM of a fresh Ed25519 or ECDSA P-256 key, and its public key PEM.
+fn key_pair(kind: &str) -> (String, String) {
+    use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+    use base64::Engine;
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let der = match kind {
+        "ed25519" => Ed25519KeyPair::generate_pkcs8(&rng)
+            .unwrap()
+            .as_ref()
+            .to_vec(),
+        _ => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
+            .unwrap()
+            .as_ref()
+            .to_vec(),
+    };
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(der)
+    );
+    let key = tufwatch::evidence::dsse::SigningKey::from_pem(&pem).unwrap();
+    (
+        pem,
+        tufwatch::evidence::dsse::public_key_pem(&key.public_der()),
+    )
+}
+
+#[test]
+fn a_signed_bundle_cannot_be_altered_even_by_someone_who_recomputes_the_sums() {
+    let site = Site::new();
+    site.publish_with_anchor(&demo_repo(Utc::now()));
+    for kind in ["ed25519", "p256"] {
+        let (private, public) = key_pair(kind);
+        let key = site.path().join(format!("{kind}.pem"));
+        let pubkey = site.path().join(format!("{kind}.pub"));
+        std::fs::write(&key, private).unwrap();
+        std::fs::write(&pubkey, public).unwrap();
+        let out = site.path().join(format!("bundle-{kind}"));
+        let o = create(&site, &out, &["--sign-key", key.to_str().unwrap()]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let env: Value =
+            serde_json::from_slice(&std::fs::read(out.join("statement.dsse.json")).unwrap())
+                .unwrap();
+        assert_eq!(env["payloadType"], "application/vnd.in-toto+json");
+        assert_eq!(env["signatures"].as_array().unwrap().len(), 1);
+        let (code, v) = check(&site, &out, &["--pubkey", pubkey.to_str().unwrap()]);
+        assert_eq!(code, 0, "{kind}: {v:#}");
+        assert_eq!(v["signature_verified"], true);
+        assert_eq!(v["signed_by"][0], env["signatures"][0]["keyid"]);
+
+        // Another key: the signature does not verify.
+        let (_, other) = key_pair(kind);
+        let other_path = site.path().join(format!("{kind}-other.pub"));
+        std::fs::write(&other_path, other).unwrap();
+        let (code, v) = check(&site, &out, &["--pubkey", other_path.to_str().unwrap()]);
+        assert_eq!(code, 1);
+        assert!(
+            codes(&v).contains(&"evidence_signature:statement.dsse.json".to_owned()),
+            "{v:#}"
+        );
+    }
+
+    // Statement and envelope payload both replaced, sums recomputed: the signature fails.
+    let (private, public) = key_pair("ed25519");
+    let key = site.path().join("k.pem");
+    let pubkey = site.path().join("k.pub");
+    std::fs::write(&key, private).unwrap();
+    std::fs::write(&pubkey, public).unwrap();
+    let out = site.path().join("forged");
+    assert_eq!(
+        create(&site, &out, &["--sign-key", key.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let statement = std::fs::read_to_string(out.join("statement.json")).unwrap();
+    let forged = statement.replace("\"slsaVersion\": \"1.0\"", "\"slsaVersion\": \"1.1\"");
+    assert_ne!(forged, statement);
+    std::fs::write(out.join("statement.json"), &forged).unwrap();
+    let mut env: Value =
+        serde_json::from_slice(&std::fs::read(out.join("statement.dsse.json")).unwrap()).unwrap();
+    env["payload"] = Value::String(b64.encode(forged.as_bytes()));
+    std::fs::write(
+        out.join("statement.dsse.json"),
+        serde_json::to_vec_pretty(&env).unwrap(),
+    )
+    .unwrap();
+    let mut sums = String::new();
+    for f in files(&out).into_iter().filter(|f| f != "SHA256SUMS") {
+        sums.push_str(&format!(
+            "{}  {f}\n",
+            tufwatch::digest::sha256_hex(&std::fs::read(out.join(&f)).unwrap())
+        ));
+    }
+    std::fs::write(out.join("SHA256SUMS"), sums).unwrap();
+    let (code, v) = check(&site, &out, &["--pubkey", pubkey.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        codes(&v).contains(&"evidence_signature:statement.dsse.json".to_owned()),
+        "{v:#}"
+    );
+
+    // An unsigned bundle, when a key is demanded.
+    let unsigned = site.path().join("unsigned");
+    assert_eq!(create(&site, &unsigned, &[]).status.code(), Some(0));
+    let (code, v) = check(&site, &unsigned, &["--pubkey", pubkey.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        codes(&v).contains(&"evidence_signature:statement.dsse.json".to_owned()),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn a_bad_signing_key_stops_before_anything_is_written() {
+    let site = Site::new();
+    site.publish_with_anchor(&demo_repo(Utc::now()));
+    let key = site.path().join("bad.pem");
+    std::fs::write(
+        &key,
+        "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+    )
+    .unwrap();
+    let out = site.path().join("bundle");
+    let o = create(&site, &out, &["--sign-key", key.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.pem") && err.contains("PUBLIC KEY"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

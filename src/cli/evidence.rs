@@ -2,7 +2,7 @@
 
 use super::repo::{print_json, resolve, Format, RepoArgs};
 use crate::engine::TargetSelection;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::evidence;
 use crate::report::{Severity, Verdict};
 use crate::source::pins::parse_sha512_arg;
@@ -52,6 +52,11 @@ pub struct CreateArgs {
     #[arg(long = "target", value_name = "NAME")]
     pub targets: Vec<String>,
 
+    /// Sign the statement as a DSSE envelope (statement.dsse.json) with this private key: PEM,
+    /// Ed25519 or ECDSA P-256 (PKCS#8 "PRIVATE KEY", or "EC PRIVATE KEY").
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+
     /// Output format of the summary.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
@@ -67,6 +72,11 @@ pub struct VerifyArgs {
     /// Demand that the bundle's trust anchor has this SHA-512.
     #[arg(long, value_name = "HEX")]
     pub root_sha512: Option<String>,
+
+    /// Demand a signature over the statement by this public key (PEM "PUBLIC KEY", Ed25519 or
+    /// ECDSA P-256).
+    #[arg(long, value_name = "FILE")]
+    pub pubkey: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
@@ -91,7 +101,29 @@ pub async fn run(cmd: EvidenceCommand) -> Result<i32> {
     }
 }
 
+fn read_pem(path: &std::path::Path, what: &'static str) -> Result<String> {
+    let bytes = crate::source::read_limited(path, 64 << 10, what)?;
+    String::from_utf8(bytes).map_err(|_| Error::Invalid {
+        what,
+        path: path.display().to_string(),
+        message: "not PEM text".to_owned(),
+    })
+}
+
 async fn create(a: CreateArgs) -> Result<i32> {
+    // The key first: a bad key stops the run before anything is verified or written.
+    let key = match &a.sign_key {
+        Some(path) => Some(
+            evidence::dsse::SigningKey::from_pem(&read_pem(path, "signing key")?).map_err(
+                |message| Error::Invalid {
+                    what: "signing key",
+                    path: path.display().to_string(),
+                    message,
+                },
+            )?,
+        ),
+        None => None,
+    };
     let selection = if a.targets.is_empty() {
         TargetSelection::None
     } else {
@@ -122,7 +154,21 @@ async fn create(a: CreateArgs) -> Result<i32> {
             }
         }
     }
-    let files = evidence::files(&verification, &resolved.root, &checked);
+    let mut files = evidence::files(&verification, &resolved.root, &checked);
+    if let (Some(key), Some(statement)) = (&key, files.get(evidence::STATEMENT_FILE)) {
+        let envelope = key.envelope(statement).map_err(|message| Error::Invalid {
+            what: "signing key",
+            path: a
+                .sign_key
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            message,
+        })?;
+        let mut bytes = serde_json::to_vec_pretty(&envelope).unwrap_or_default();
+        bytes.push(b'\n');
+        files.insert(evidence::dsse::FILE.to_owned(), bytes);
+    }
     evidence::write(&a.out, &files)?;
     let statement = files
         .get(evidence::STATEMENT_FILE)
@@ -171,7 +217,19 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
         .as_deref()
         .map(|h| parse_sha512_arg("--root-sha512", h))
         .transpose()?;
-    let result = evidence::check(&a.dir, expected.as_deref()).await;
+    let public = match &a.pubkey {
+        Some(path) => Some(
+            evidence::dsse::public_key_from_pem(&read_pem(path, "public key")?).map_err(
+                |message| Error::Invalid {
+                    what: "public key",
+                    path: path.display().to_string(),
+                    message,
+                },
+            )?,
+        ),
+        None => None,
+    };
+    let result = evidence::check(&a.dir, expected.as_deref(), public.as_deref()).await;
     let check = match result {
         Ok(c) => c,
         Err(e) => {
@@ -195,6 +253,17 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
             );
             if let Some(sha) = &check.trusted_root_sha512 {
                 println!("anchor      sha512 {}…", &sha[..16.min(sha.len())]);
+            }
+            if check.signature_verified {
+                println!(
+                    "signed      by {} (verified with the key given)",
+                    check.signed_by.join(", ")
+                );
+            } else if !check.signed_by.is_empty() {
+                println!(
+                    "signed      by {} (not checked: give --pubkey)",
+                    check.signed_by.join(", ")
+                );
             }
             if let Some(v) = check.reverified {
                 let v = if v == Verdict::Pass { "pass" } else { "fail" };

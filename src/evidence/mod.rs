@@ -10,6 +10,7 @@
 //! report.json         the verification report (docs/report.md), with the reference time as its
 //!                     start: the bundle holds no wall-clock time but the one the run judged at
 //! statement.json      an in-toto Statement v1 with a SLSA VSA v1 predicate (statement.rs)
+//! statement.dsse.json with --sign-key: a DSSE envelope of statement.json (dsse.rs)
 //! SHA256SUMS          the SHA-256 of every other file
 //! ```
 //!
@@ -17,6 +18,7 @@
 //! anchor, then the metadata verified again from the recorded anchor at the recorded reference
 //! time, from the bundle's own files.
 
+pub mod dsse;
 pub mod statement;
 pub mod sums;
 
@@ -242,6 +244,10 @@ pub struct BundleCheck {
     pub trusted_root_sha512: Option<String>,
     /// The verdict of verifying the recorded metadata again, offline, at the reference time.
     pub reverified: Option<Verdict>,
+    /// The key ids of the statement's DSSE signatures, when it is signed.
+    pub signed_by: Vec<String>,
+    /// Whether a signature was checked against the public key given (`--pubkey`).
+    pub signature_verified: bool,
     /// What is wrong with the bundle.
     pub findings: Vec<Finding>,
     /// `pass`: the bundle is intact and its result reproduces; `fail` otherwise.
@@ -260,7 +266,11 @@ fn finding(code: Code, file: &str, message: impl Into<String>) -> Finding {
 }
 
 /// Check a bundle offline. `expected_root` is an anchor SHA-512 the auditor demands.
-pub async fn check(dir: &Path, expected_root: Option<&str>) -> Result<BundleCheck> {
+pub async fn check(
+    dir: &Path,
+    expected_root: Option<&str>,
+    public_key: Option<&[u8]>,
+) -> Result<BundleCheck> {
     if !dir.is_dir() {
         return Err(Error::Argument {
             flag: "DIR",
@@ -409,6 +419,46 @@ pub async fn check(dir: &Path, expected_root: Option<&str>) -> Result<BundleChec
         }
     }
 
+    // The signature over the statement: its payload is the statement's bytes, and, with a
+    // public key, one of its signatures verifies.
+    let mut signed_by = Vec::new();
+    let mut signature_verified = false;
+    match read(dsse::FILE) {
+        Some(b) => match serde_json::from_slice::<dsse::Envelope>(&b) {
+            Ok(env) => {
+                signed_by = env.signatures.iter().map(|s| s.keyid.clone()).collect();
+                if env.payload_bytes().ok() != read(STATEMENT_FILE) {
+                    findings.push(finding(
+                        Code::EvidenceInconsistent,
+                        dsse::FILE,
+                        "its payload is not statement.json",
+                    ));
+                }
+                if let Some(key) = public_key {
+                    match env.verified_by(key) {
+                        Ok(true) => signature_verified = true,
+                        Ok(false) => findings.push(finding(
+                            Code::EvidenceSignature,
+                            dsse::FILE,
+                            "no signature verifies with the public key given",
+                        )),
+                        Err(e) => findings.push(finding(Code::EvidenceMalformed, dsse::FILE, e)),
+                    }
+                }
+            }
+            Err(e) => findings.push(finding(Code::EvidenceMalformed, dsse::FILE, e.to_string())),
+        },
+        None => {
+            if public_key.is_some() {
+                findings.push(finding(
+                    Code::EvidenceSignature,
+                    dsse::FILE,
+                    "missing: the bundle is not signed, and a public key was given",
+                ));
+            }
+        }
+    }
+
     // 3. The metadata verified again from the recorded anchor at the recorded time, offline.
     let mut reverified = None;
     if let (Some(r), Some(bytes)) = (&report, root_bytes) {
@@ -499,6 +549,8 @@ pub async fn check(dir: &Path, expected_root: Option<&str>) -> Result<BundleChec
         reference_time: report.as_ref().map(|r| r.reference_time.to_rfc3339()),
         trusted_root_sha512: root_sha512,
         reverified,
+        signed_by,
+        signature_verified,
         verdict: verdict_of(&findings),
         findings,
     })

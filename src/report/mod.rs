@@ -99,6 +99,8 @@ pub enum Code {
     /// Files of an evidence bundle that disagree with each other or with the metadata verified
     /// again.
     EvidenceInconsistent,
+    /// The statement's signature is missing or does not verify with the public key given.
+    EvidenceSignature,
 }
 
 impl Code {
@@ -136,6 +138,7 @@ impl Code {
             Code::EvidenceExtra => "evidence_extra",
             Code::EvidenceMalformed => "evidence_malformed",
             Code::EvidenceInconsistent => "evidence_inconsistent",
+            Code::EvidenceSignature => "evidence_signature",
         }
     }
 

@@ -1,0 +1,225 @@
+//! DSSE (Dead Simple Signing Envelope, v1) over the statement: `statement.dsse.json` holds the
+//! statement's exact bytes as its payload and a signature over the pre-authentication encoding
+//! `PAE = "DSSEv1" SP len(type) SP type SP len(body) SP body`, with an Ed25519 or ECDSA P-256
+//! (SHA-256) key in PEM (PKCS#8 `PRIVATE KEY`, or SEC1 `EC PRIVATE KEY`). The public key is a PEM
+//! `PUBLIC KEY` (X.509 SubjectPublicKeyInfo); the key id is the SHA-256 of its DER.
+
+use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_ASN1,
+    ECDSA_P256_SHA256_ASN1_SIGNING,
+};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+/// The envelope's file.
+pub const FILE: &str = "statement.dsse.json";
+/// The payload type of an in-toto statement.
+pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+/// A DSSE envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// Base64 of the payload.
+    pub payload: String,
+    /// [`PAYLOAD_TYPE`].
+    #[serde(rename = "payloadType")]
+    pub payload_type: String,
+    /// The signatures.
+    pub signatures: Vec<Signature>,
+}
+
+/// One signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signature {
+    /// SHA-256 (hex) of the signer's public key (SubjectPublicKeyInfo DER).
+    pub keyid: String,
+    /// Base64 of the signature.
+    pub sig: String,
+}
+
+/// The pre-authentication encoding DSSE signs.
+pub fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "DSSEv1 {} {} {} ",
+        payload_type.len(),
+        payload_type,
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+fn pem_body(text: &str, labels: &[&str]) -> Result<(String, Vec<u8>), String> {
+    let begin = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("-----BEGIN ")?.strip_suffix("-----"))
+        .ok_or("not PEM (no -----BEGIN line)")?
+        .to_owned();
+    if !labels.contains(&begin.as_str()) {
+        return Err(format!("a PEM {begin:?}; expected {}", labels.join(" or ")));
+    }
+    let body: String = text
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| !l.starts_with("-----BEGIN"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|e| format!("bad base64 in the PEM: {e}"))?;
+    Ok((begin, der))
+}
+
+/// A signing key read from PEM.
+pub enum SigningKey {
+    /// Ed25519.
+    Ed25519(Ed25519KeyPair),
+    /// ECDSA P-256 with SHA-256.
+    P256(EcdsaKeyPair),
+}
+
+impl SigningKey {
+    /// Read a PEM private key: Ed25519 or ECDSA P-256, PKCS#8 or SEC1.
+    pub fn from_pem(text: &str) -> Result<Self, String> {
+        let (label, der) = pem_body(text, &["PRIVATE KEY", "EC PRIVATE KEY"])?;
+        if label == "EC PRIVATE KEY" {
+            return EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_ASN1_SIGNING, &der)
+                .map(SigningKey::P256)
+                .map_err(|e| format!("not an ECDSA P-256 key: {e}"));
+        }
+        if let Ok(k) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der) {
+            return Ok(SigningKey::Ed25519(k));
+        }
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &der)
+            .map(SigningKey::P256)
+            .map_err(|_| "neither an Ed25519 nor an ECDSA P-256 key".to_owned())
+    }
+
+    /// The public key's SubjectPublicKeyInfo DER.
+    pub fn public_der(&self) -> Vec<u8> {
+        let der: Result<PublicKeyX509Der, _> = match self {
+            SigningKey::Ed25519(k) => k.public_key().as_der(),
+            SigningKey::P256(k) => k.public_key().as_der(),
+        };
+        der.map(|d| d.as_ref().to_vec()).unwrap_or_default()
+    }
+
+    /// The key id: SHA-256 (hex) of the public key's DER.
+    pub fn keyid(&self) -> String {
+        crate::digest::sha256_hex(&self.public_der())
+    }
+
+    /// Sign a payload into an envelope.
+    pub fn envelope(&self, payload: &[u8]) -> Result<Envelope, String> {
+        let message = pae(PAYLOAD_TYPE, payload);
+        let sig = match self {
+            SigningKey::Ed25519(k) => k.sign(&message).as_ref().to_vec(),
+            SigningKey::P256(k) => k
+                .sign(&SystemRandom::new(), &message)
+                .map_err(|_| "ECDSA signing failed".to_owned())?
+                .as_ref()
+                .to_vec(),
+        };
+        let b64 = base64::engine::general_purpose::STANDARD;
+        Ok(Envelope {
+            payload: b64.encode(payload),
+            payload_type: PAYLOAD_TYPE.to_owned(),
+            signatures: vec![Signature {
+                keyid: self.keyid(),
+                sig: b64.encode(sig),
+            }],
+        })
+    }
+}
+
+/// Read a PEM public key (SubjectPublicKeyInfo); returns its DER.
+pub fn public_key_from_pem(text: &str) -> Result<Vec<u8>, String> {
+    pem_body(text, &["PUBLIC KEY"]).map(|(_, der)| der)
+}
+
+/// The PEM of a public key's DER.
+pub fn public_key_pem(der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = "-----BEGIN PUBLIC KEY-----\n".to_owned();
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str("-----END PUBLIC KEY-----\n");
+    out
+}
+
+impl Envelope {
+    /// The payload's bytes.
+    pub fn payload_bytes(&self) -> Result<Vec<u8>, String> {
+        base64::engine::general_purpose::STANDARD
+            .decode(&self.payload)
+            .map_err(|e| format!("payload: bad base64: {e}"))
+    }
+
+    /// Whether a signature of the envelope verifies with this public key (SPKI DER), Ed25519
+    /// or ECDSA P-256.
+    pub fn verified_by(&self, public_der: &[u8]) -> Result<bool, String> {
+        if self.payload_type != PAYLOAD_TYPE {
+            return Err(format!(
+                "payloadType: {:?}, expected {PAYLOAD_TYPE}",
+                self.payload_type
+            ));
+        }
+        let message = pae(&self.payload_type, &self.payload_bytes()?);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        Ok(self.signatures.iter().any(|s| {
+            let Ok(sig) = b64.decode(&s.sig) else {
+                return false;
+            };
+            UnparsedPublicKey::new(&signature::ED25519, public_der)
+                .verify(&message, &sig)
+                .is_ok()
+                || UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, public_der)
+                    .verify(&message, &sig)
+                    .is_ok()
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pae_is_as_the_dsse_protocol_says() {
+        // The example of the DSSE protocol document.
+        assert_eq!(
+            pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
+        );
+    }
+
+    #[test]
+    fn ed25519_and_p256_sign_and_verify() {
+        let rng = SystemRandom::new();
+        let ed = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let ec = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        for der in [ed.as_ref().to_vec(), ec.as_ref().to_vec()] {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+            let pem = format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n");
+            let key = SigningKey::from_pem(&pem).unwrap();
+            let env = key.envelope(b"{\"a\":1}").unwrap();
+            let public = public_key_from_pem(&public_key_pem(&key.public_der())).unwrap();
+            assert!(env.verified_by(&public).unwrap());
+            let mut forged = env.clone();
+            forged.payload = base64::engine::general_purpose::STANDARD.encode(b"{\"a\":2}");
+            assert!(!forged.verified_by(&public).unwrap());
+        }
+        assert!(SigningKey::from_pem(
+            "-----BEGIN PUBLIC KEY-----\nAA==\n-----END PUBLIC KEY-----\n"
+        )
+        .is_err());
+    }
+}
