@@ -23,6 +23,11 @@ fn fleet_file(name: &str) -> String {
 
 /// Run `nodes --format json` on the demo mirror with `args`.
 fn nodes(site: &Site, args: &[&str]) -> (i32, Value) {
+    nodes_at(site, AT, args)
+}
+
+/// Run `nodes --format json` on the demo mirror with `args`, judged at `at`.
+fn nodes_at(site: &Site, at: &str, args: &[&str]) -> (i32, Value) {
     let base = bottlerocket_mirror(&site.path().join("mirror"));
     let out = tufwatch(site.path())
         .args([
@@ -31,7 +36,7 @@ fn nodes(site: &Site, args: &[&str]) -> (i32, Value) {
             "json",
             "--no-state",
             "--at",
-            AT,
+            at,
             "--root",
         ])
         .arg(demo_dir().join("root.json"))
@@ -298,26 +303,12 @@ fn how_far_behind_counts_every_due_release_missed() {
     )
     .unwrap();
     // By 2026-12-10 1.26.1 is due too (its last wave started 2026-12-01 17:00).
-    let base = bottlerocket_mirror(&site.path().join("mirror"));
-    let out = tufwatch(site.path())
-        .args([
-            "nodes",
-            "--format",
-            "json",
-            "--no-state",
-            "--at",
-            "2026-12-10T17:00:00Z",
-        ])
-        .arg("--root")
-        .arg(demo_dir().join("root.json"))
-        .arg("--repo-base")
-        .arg(&base)
-        .arg("--inventory")
-        .arg(&csv)
-        .output()
-        .unwrap();
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(1), "{r:#}");
+    let (code, r) = nodes_at(
+        &site,
+        "2026-12-10T17:00:00Z",
+        &["--inventory", csv.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{r:#}");
     let old = node(&r, "old");
     assert_eq!(old["releases_behind"], 2);
     assert_eq!(old["due"], "1.26.1");

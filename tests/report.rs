@@ -20,6 +20,21 @@ fn report(site: &Site, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `report --format json` of a configuration whose job has findings (exit 1).
+fn report_json(site: &Site, config: &std::path::Path) -> Value {
+    let out = report(
+        site,
+        &["--config", config.to_str().unwrap(), "--format", "json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn stable(text: &[u8]) -> String {
     String::from_utf8_lossy(text).replace(
         &format!("tufwatch {}", env!("CARGO_PKG_VERSION")),
@@ -239,17 +254,7 @@ fn ssm_from_a_live_endpoint_in_the_configuration() {
     );
     assert!(text.contains("endpoint_url"));
     std::fs::write(&live, text).unwrap();
-    let out = report(
-        &site,
-        &["--config", live.to_str().unwrap(), "--format", "json"],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let from_endpoint: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let from_endpoint = report_json(&site, &live);
     assert_eq!(from_endpoint["ssm"]["observations"]["source"], "live");
 
     let out = report(
@@ -424,17 +429,7 @@ fn ssm_is_cross_checked_only_for_what_it_was_asked() {
         "regions = [\"eu-west-1\"]\nvariants = [\"aws-ecs-2\"]",
     );
     std::fs::write(&config, text).unwrap();
-    let out = report(
-        &site,
-        &["--config", config.to_str().unwrap(), "--format", "json"],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = report_json(&site, &config);
     let rows = r["ssm"]["cross_check"].as_array().unwrap();
     assert_eq!(rows.len(), 2, "{rows:#?}");
     assert!(rows

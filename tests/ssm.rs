@@ -28,6 +28,25 @@ fn ssm(site: &Site, args: &[&str]) -> (i32, Value) {
     (code, report)
 }
 
+/// `ssm --no-cross-check` of one variant against the local endpoint in `regions`, retrying
+/// quickly, with `extra`.
+fn live(site: &Site, variant: &str, regions: &[&str], extra: &[&str]) -> (i32, Value) {
+    let url = moto().url();
+    let mut args = vec![
+        "--no-cross-check",
+        "--variant",
+        variant,
+        "--endpoint-url",
+        &url,
+    ];
+    args.extend(["--ssm-backoff", "10ms"]);
+    for r in regions {
+        args.extend(["--region", r]);
+    }
+    args.extend(extra);
+    ssm(site, &args)
+}
+
 /// The arguments for a cross-check against the demo repository in Bottlerocket's layout.
 fn cross_check_args(site: &Site) -> Vec<String> {
     let base = bottlerocket_mirror(&site.path().join("mirror"));
@@ -166,21 +185,7 @@ fn names_are_batched_ten_a_call_and_unknown_names_are_absent() {
 #[test]
 fn throttling_is_retried_until_it_passes() {
     let site = Site::new();
-    let url = moto().url();
-    let (code, r) = ssm(
-        &site,
-        &[
-            "--no-cross-check",
-            "--variant",
-            "aws-k8s-1.31",
-            "--region",
-            THROTTLE_FIRST_2,
-            "--endpoint-url",
-            &url,
-            "--ssm-backoff",
-            "10ms",
-        ],
-    );
+    let (code, r) = live(&site, "aws-k8s-1.31", &[THROTTLE_FIRST_2], &[]);
     assert_eq!(code, 0, "{r:#}");
     let calls = &r["ssm"]["observations"]["calls"];
     assert_eq!(calls["get_parameters"], 1);
@@ -192,21 +197,7 @@ fn throttling_is_retried_until_it_passes() {
 #[test]
 fn a_server_error_is_retried() {
     let site = Site::new();
-    let url = moto().url();
-    let (code, r) = ssm(
-        &site,
-        &[
-            "--no-cross-check",
-            "--variant",
-            "aws-ecs-2",
-            "--region",
-            ERROR_FIRST,
-            "--endpoint-url",
-            &url,
-            "--ssm-backoff",
-            "10ms",
-        ],
-    );
+    let (code, r) = live(&site, "aws-ecs-2", &[ERROR_FIRST], &[]);
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(r["ssm"]["observations"]["calls"]["attempts"], 2);
 }
@@ -215,23 +206,11 @@ fn a_server_error_is_retried() {
 fn a_region_throttled_on_every_call_makes_the_run_incomplete_and_the_others_still_report() {
     let site = Site::new();
     let url = moto().url();
-    let (code, r) = ssm(
+    let (code, r) = live(
         &site,
-        &[
-            "--no-cross-check",
-            "--variant",
-            "aws-k8s-1.31",
-            "--region",
-            THROTTLE_ALL,
-            "--region",
-            "us-west-2",
-            "--endpoint-url",
-            &url,
-            "--ssm-max-attempts",
-            "3",
-            "--ssm-backoff",
-            "10ms",
-        ],
+        "aws-k8s-1.31",
+        &[THROTTLE_ALL, "us-west-2"],
+        &["--ssm-max-attempts", "3"],
     );
     assert_eq!(code, 2, "{r:#}");
     assert_eq!(r["verdict"], "incomplete");
