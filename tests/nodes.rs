@@ -139,20 +139,10 @@ fn kubectl_nodes_get_every_status() {
         (&4.into(), &1.into(), &1.into(), &1.into(), &1.into())
     );
     assert_eq!(r["fleet"]["not_bottlerocket"], 1);
-    let codes: Vec<&str> = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap())
-        .collect();
+    let codes = each(&r["findings"], "code");
     assert_eq!(codes, ["nodes_behind", "nodes_behind", "unknown_version"]);
     // The repositories of every variant and architecture in the fleet were verified.
-    let repos: Vec<&str> = r["repositories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["name"].as_str().unwrap())
-        .collect();
+    let repos = each(&r["repositories"], "name");
     assert_eq!(
         repos,
         [

@@ -99,12 +99,7 @@ fn the_demo_report_shows_each_kind_of_finding() {
     assert_eq!(repo["name"], "demo");
     assert_eq!(repo["releases"]["verification"]["verdict"], "pass");
     assert_eq!(repo["releases"]["tracks"].as_array().unwrap().len(), 4);
-    let statuses: Vec<&str> = r["ssm"]["cross_check"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["status"].as_str().unwrap())
-        .collect();
+    let statuses = each(&r["ssm"]["cross_check"], "status");
     assert!(statuses.contains(&"agree"));
     let mut node_statuses: Vec<&str> = r["fleet"]["nodes"]
         .as_array()
@@ -125,12 +120,7 @@ fn the_demo_report_shows_each_kind_of_finding() {
             "unknown_version"
         ]
     );
-    let inventories: Vec<&str> = r["inventories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["format"].as_str().unwrap())
-        .collect();
+    let inventories = each(&r["inventories"], "format");
     assert_eq!(inventories, ["kubectl", "ec2", "csv"]);
     assert_eq!(r["fleet"]["nodes"].as_array().unwrap().len(), 8 + 5 + 3);
 }
@@ -326,23 +316,8 @@ fn bottlerocket_variants_from_the_configuration_and_from_the_fleet() {
         ),
     )
     .unwrap();
-    let out = report(
-        &site,
-        &["--config", config.to_str().unwrap(), "--format", "json"],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = r["repositories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["name"].as_str().unwrap())
-        .collect();
+    let r = report_json(&site, &config);
+    let names = each(&r["repositories"], "name");
     // The one named, then those the nodes bring into play.
     assert_eq!(
         names,

@@ -432,6 +432,19 @@ pub fn findings(report: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The string `field` of each element of the JSON array `list`.
+pub fn each<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|x| {
+            x[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {field} in {x}"))
+        })
+        .collect()
+}
+
 /// A role's entry in a report.
 pub fn role<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["roles"]
