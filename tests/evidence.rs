@@ -261,16 +261,6 @@ fn every_kind_of_tampering_is_named() {
     );
 
     // Someone who recomputes the sums is still caught by the files disagreeing.
-    let resum = |d: &Path| {
-        let mut text = String::new();
-        for f in files(d).into_iter().filter(|f| f != "SHA256SUMS") {
-            text.push_str(&format!(
-                "{}  {f}\n",
-                tufwatch::digest::sha256_hex(&std::fs::read(d.join(&f)).unwrap())
-            ));
-        }
-        std::fs::write(d.join("SHA256SUMS"), text).unwrap();
-    };
     let d = copy("t6");
     flip(&d.join("statement.json"), "PASSED", "FAILED");
     flip(&d.join("statement.json"), "TUF_METADATA_VERIFIED", "FAILED");
@@ -547,14 +537,7 @@ fn a_signed_bundle_cannot_be_altered_even_by_someone_who_recomputes_the_sums() {
         serde_json::to_vec_pretty(&env).unwrap(),
     )
     .unwrap();
-    let mut sums = String::new();
-    for f in files(&out).into_iter().filter(|f| f != "SHA256SUMS") {
-        sums.push_str(&format!(
-            "{}  {f}\n",
-            tufwatch::digest::sha256_hex(&std::fs::read(out.join(&f)).unwrap())
-        ));
-    }
-    std::fs::write(out.join("SHA256SUMS"), sums).unwrap();
+    resum(&out);
     let (code, v) = check(&site, &out, &["--pubkey", pubkey.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(
@@ -591,5 +574,114 @@ fn a_bad_signing_key_stops_before_anything_is_written() {
         err.contains("bad.pem") && err.contains("PUBLIC KEY"),
         "{err}"
     );
+    assert!(!out.exists());
+}
+
+/// Recompute `SHA256SUMS` after a change, as someone covering their tracks would.
+fn resum(d: &Path) {
+    let mut text = String::new();
+    for f in files(d).into_iter().filter(|f| f != "SHA256SUMS") {
+        text.push_str(&format!(
+            "{}  {f}\n",
+            tufwatch::digest::sha256_hex(&std::fs::read(d.join(&f)).unwrap())
+        ));
+    }
+    std::fs::write(d.join("SHA256SUMS"), text).unwrap();
+}
+
+fn edit_json(path: &Path, change: impl FnOnce(&mut Value)) {
+    let mut v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    change(&mut v);
+    let mut bytes = serde_json::to_vec_pretty(&v).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn forged_subjects_findings_and_sums_are_caught() {
+    // A subject that only looks like a metadata file.
+    let (site, out) = good_bundle();
+    edit_json(&out.join("statement.json"), |s| {
+        s["subject"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"name": "metadata-agent.tar", "digest": {"sha512": "00"}}));
+    });
+    resum(&out);
+    let (code, v) = check(&site, &out, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        codes(&v).contains(&"evidence_inconsistent:statement.json".to_owned()),
+        "{v:#}"
+    );
+
+    // A failed bundle whose report is made to tell another failure.
+    let site = Site::new();
+    site.publish_with_anchor(&demo_repo(Utc::now() - Duration::days(10)));
+    let out = site.path().join("failed");
+    assert_eq!(create(&site, &out, &[]).status.code(), Some(1));
+    edit_json(&out.join("report.json"), |r| {
+        for f in r["findings"].as_array_mut().unwrap() {
+            if f["code"] == "expired" {
+                f["code"] = Value::String("signature_threshold".to_owned());
+            }
+        }
+    });
+    resum(&out);
+    let (code, v) = check(&site, &out, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        codes(&v).contains(&"evidence_inconsistent:metadata".to_owned()),
+        "{v:#}"
+    );
+
+    // An empty SHA256SUMS does not switch the sums off.
+    let (site, out) = good_bundle();
+    std::fs::write(out.join("SHA256SUMS"), "").unwrap();
+    let (code, v) = check(&site, &out, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        codes(&v).contains(&"evidence_extra:report.json".to_owned()),
+        "{v:#}"
+    );
+
+    // A hostile number is a finding, not a crash.
+    let (site, out) = good_bundle();
+    edit_json(&out.join("report.json"), |r| {
+        r["expiry_warning_seconds"] = Value::from(i64::MAX);
+    });
+    resum(&out);
+    let (code, v) = check(&site, &out, &[]);
+    assert_eq!(code, 1, "{v:#}");
+}
+
+#[test]
+fn a_run_that_cannot_finish_writes_no_bundle() {
+    let site = Site::new();
+    site.publish_with_anchor(&demo_repo(Utc::now()));
+    let out = site.path().join("bundle");
+    let o = tufwatch(site.path())
+        .args([
+            "evidence",
+            "create",
+            "--no-state",
+            "--timeout",
+            "2",
+            "--out",
+        ])
+        .arg(&out)
+        .arg("--root")
+        .arg(site.anchor())
+        .args(["--metadata-url", "http://127.0.0.1:9/metadata/"])
+        .args(["--targets-url", "http://127.0.0.1:9/targets/"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no bundle"));
     assert!(!out.exists());
 }

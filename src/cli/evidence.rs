@@ -154,6 +154,17 @@ async fn create(a: CreateArgs) -> Result<i32> {
             }
         }
     }
+    // A run that could not finish (the network, the deadline) proves nothing about the
+    // repository: no bundle, exit 2.
+    if verification.report.verdict == Verdict::Incomplete {
+        for f in &verification.report.findings {
+            eprintln!("tufwatch: {}: {}", f.code.as_str(), f.message);
+        }
+        return Err(Error::Fetch {
+            url: verification.report.repository.metadata_url.clone(),
+            message: "the verification could not finish; no bundle written".to_owned(),
+        });
+    }
     let mut files = evidence::files(&verification, &resolved.root, &checked);
     if let (Some(key), Some(statement)) = (&key, files.get(evidence::STATEMENT_FILE)) {
         let envelope = key.envelope(statement).map_err(|message| Error::Invalid {
@@ -252,7 +263,10 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
                 check.reference_time.as_deref().unwrap_or("?")
             );
             if let Some(sha) = &check.trusted_root_sha512 {
-                println!("anchor      sha512 {}…", &sha[..16.min(sha.len())]);
+                println!("anchor      sha512 {sha}");
+                if a.root_sha512.is_none() {
+                    println!("            (not compared with a pin: give --root-sha512 to demand the anchor you trust)");
+                }
             }
             if check.signature_verified {
                 println!(

@@ -25,7 +25,9 @@ pub mod sums;
 use crate::digest::{sha256_hex, sha512_hex};
 use crate::engine::{TargetSelection, Verification, VerifyOptions};
 use crate::error::{Error, Result};
-use crate::report::{verdict_of, Code, Finding, Report, TargetReport, Verdict, REPORT_FORMAT};
+use crate::report::{
+    verdict_of, Code, Finding, Report, Severity, TargetReport, Verdict, REPORT_FORMAT,
+};
 use crate::source::pins::TrustedRoot;
 use crate::source::transport::NetOptions;
 use serde::Serialize;
@@ -214,6 +216,13 @@ pub fn write(out: &Path, files: &Files) -> Result<()> {
             .and_then(|f| f.sync_all())
             .map_err(|e| error(&path, e))?;
     }
+    // A bundle is for others to read: the temporary directory's 0700 would stay otherwise.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| error(tmp.path(), e))?;
+    }
     if out.exists() {
         std::fs::remove_dir(out).map_err(|e| error(out, e))?;
     }
@@ -311,10 +320,8 @@ pub async fn check(
             "listed in SHA256SUMS, absent",
         ));
     }
-    if !listed.is_empty() || actual.is_empty() {
-        for f in extra {
-            findings.push(finding(Code::EvidenceExtra, &f, "not listed in SHA256SUMS"));
-        }
+    for f in extra {
+        findings.push(finding(Code::EvidenceExtra, &f, "not listed in SHA256SUMS"));
     }
 
     // 2. The statement, the report and the anchor, each well formed and agreeing.
@@ -359,6 +366,13 @@ pub async fn check(
                 ),
             ));
         }
+        if s.predicate.resource_uri != r.repository.metadata_url {
+            findings.push(finding(
+                Code::EvidenceInconsistent,
+                STATEMENT_FILE,
+                "resourceUri is not the report's metadata URL",
+            ));
+        }
         if chrono::DateTime::parse_from_rfc3339(&s.predicate.time_verified)
             .map(|t| t.with_timezone(&chrono::Utc))
             .ok()
@@ -371,12 +385,25 @@ pub async fn check(
             ));
         }
         for subject in &s.subject {
-            let matches = r
-                .targets
-                .iter()
-                .any(|t| t.name == subject.name && t.verified && t.hashes == subject.digest)
-                || (subject.name.starts_with(METADATA_DIR)
-                    && actual.get(&subject.name) == subject.digest.get("sha256"));
+            let metadata_file = subject
+                .name
+                .strip_prefix(METADATA_DIR)
+                .is_some_and(|rest| rest.starts_with('/'));
+            let matches = if metadata_file {
+                // A metadata file of the bundle: every digest recomputed from its bytes.
+                read(&subject.name).is_some_and(|b| {
+                    !subject.digest.is_empty()
+                        && subject.digest.iter().all(|(alg, hex)| match alg.as_str() {
+                            "sha256" => &sha256_hex(&b) == hex,
+                            "sha512" => &sha512_hex(&b) == hex,
+                            _ => false,
+                        })
+                })
+            } else {
+                r.targets
+                    .iter()
+                    .any(|t| t.name == subject.name && t.verified && t.hashes == subject.digest)
+            };
             if !matches {
                 findings.push(finding(
                     Code::EvidenceInconsistent,
@@ -391,7 +418,10 @@ pub async fn check(
     }
     if let Some(sha) = &root_sha512 {
         if let Some(s) = &statement {
-            if s.predicate.policy.digest.get("sha512") != Some(sha) {
+            let sha256 = root_bytes.as_deref().map(sha256_hex);
+            if s.predicate.policy.digest.get("sha512") != Some(sha)
+                || s.predicate.policy.digest.get("sha256") != sha256.as_ref()
+            {
                 findings.push(finding(
                     Code::EvidenceInconsistent,
                     ROOT_FILE,
@@ -436,7 +466,10 @@ pub async fn check(
                 }
                 if let Some(key) = public_key {
                     match env.verified_by(key) {
-                        Ok(true) => signature_verified = true,
+                        Ok(true) => {
+                            signature_verified = true;
+                            signed_by = vec![sha256_hex(key)];
+                        }
                         Ok(false) => findings.push(finding(
                             Code::EvidenceSignature,
                             dsse::FILE,
@@ -464,32 +497,43 @@ pub async fn check(
     if let (Some(r), Some(bytes)) = (&report, root_bytes) {
         match reverify(dir, r, bytes).await {
             Ok(fresh) => {
-                let was = r.verdict == Verdict::Pass;
-                let is = fresh.report.verdict == Verdict::Pass;
-                if was != is {
+                // What the metadata says: findings about roles, not about targets (which the
+                // check does not download) - the same at the same reference time.
+                let of = |fs: &[Finding]| {
+                    let mut v: Vec<(Code, Severity, Option<String>)> = fs
+                        .iter()
+                        .filter(|f| f.target.is_none())
+                        .map(|f| (f.code, f.severity, f.role.clone()))
+                        .collect();
+                    v.sort();
+                    v.dedup();
+                    v
+                };
+                if of(&r.findings) != of(&fresh.report.findings) {
                     findings.push(finding(
                         Code::EvidenceInconsistent,
                         METADATA_DIR,
                         format!(
-                            "verified again at {}, the metadata is {:?}, but the report says {:?}",
-                            r.reference_time, fresh.report.verdict, r.verdict
+                            "verified again at {}, the metadata gives other findings than the report records",
+                            r.reference_time
                         ),
                     ));
                 }
-                for role in &r.roles {
-                    let same = fresh.report.roles.iter().any(|f| {
-                        f.role == role.role && f.version == role.version && f.sha256 == role.sha256
-                    });
-                    if is && !same {
-                        findings.push(finding(
-                            Code::EvidenceInconsistent,
-                            REPORT_FILE,
-                            format!(
-                                "role {} version {} is not what the metadata holds",
-                                role.role, role.version
-                            ),
-                        ));
-                    }
+                let roles = |x: &Report| {
+                    let mut v: Vec<(String, u64, String)> = x
+                        .roles
+                        .iter()
+                        .map(|o| (o.role.clone(), o.version, o.sha256.clone()))
+                        .collect();
+                    v.sort();
+                    v
+                };
+                if roles(r) != roles(&fresh.report) {
+                    findings.push(finding(
+                        Code::EvidenceInconsistent,
+                        REPORT_FILE,
+                        "its roles (names, versions, bytes) are not those of the metadata",
+                    ));
                 }
                 if let (Some(repo), Some(s)) = (&fresh.repository, &statement) {
                     for subject in s
@@ -577,8 +621,21 @@ async fn reverify(dir: &Path, recorded: &Report, root: Vec<u8>) -> Result<Verifi
         variant: recorded.repository.variant.clone(),
         arch: recorded.repository.arch.clone(),
         at: Some(recorded.reference_time),
-        expiry_warning: chrono::Duration::seconds(recorded.expiry_warning_seconds),
-        limits: tough::Limits::default(),
+        expiry_warning: chrono::Duration::try_seconds(recorded.expiry_warning_seconds).ok_or_else(
+            || Error::Invalid {
+                what: "evidence report",
+                path: REPORT_FILE.to_owned(),
+                message: "expiry_warning_seconds: out of range".to_owned(),
+            },
+        )?,
+        // The files are the bundle's own, already bounded by it: no limit tighter than the run's.
+        limits: tough::Limits {
+            max_root_size: 1 << 30,
+            max_targets_size: 1 << 30,
+            max_timestamp_size: 1 << 30,
+            max_snapshot_size: 1 << 30,
+            max_root_updates: 1024,
+        },
         targets: TargetSelection::None,
         out_dir: None,
         state_root: None,

@@ -8,6 +8,9 @@ use std::path::Path;
 /// The file's name.
 pub const FILE: &str = "SHA256SUMS";
 
+/// Largest file of a bundle read (metadata of 100,000 targets is tens of MB).
+pub const MAX_FILE: u64 = 1 << 30;
+
 /// Every regular file below `dir` (relative path with `/` -> bytes' SHA-256), `SHA256SUMS`
 /// left out. Anything but directories and regular files (a symbolic link) is an error naming it.
 pub fn digests(dir: &Path) -> Result<BTreeMap<String, String>, String> {
@@ -30,6 +33,12 @@ fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) -> Result<
         if kind.is_dir() {
             walk(&e.path(), &format!("{rel}/"), out)?;
         } else if kind.is_file() {
+            let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+            if len > MAX_FILE {
+                return Err(format!(
+                    "{rel}: larger than {MAX_FILE} bytes; not a bundle's file"
+                ));
+            }
             let bytes = std::fs::read(e.path()).map_err(|e| format!("{rel}: {e}"))?;
             out.insert(rel, sha256_hex(&bytes));
         } else {
