@@ -47,6 +47,17 @@ fn live(site: &Site, variant: &str, regions: &[&str], extra: &[&str]) -> (i32, V
     ssm(site, &args)
 }
 
+/// The JSON report of a run that must have passed (exit 0).
+fn passed(out: &std::process::Output) -> Value {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// The arguments for a cross-check against the demo repository in Bottlerocket's layout.
 fn cross_check_args(site: &Site) -> Vec<String> {
     let base = bottlerocket_mirror(&site.path().join("mirror"));
@@ -286,13 +297,7 @@ fn without_a_region_the_aws_configuration_decides() {
         .args(["--endpoint-url", &url, "--profile", "ops"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = passed(&out);
     assert_eq!(r["ssm"]["observations"]["regions"][0]["region"], CLEAN);
 }
 
@@ -312,13 +317,7 @@ fn the_endpoint_comes_from_the_environment_too() {
         .env("AWS_ENDPOINT_URL_SSM", moto().url())
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = passed(&out);
     let latest = &r["ssm"]["observations"]["latest"];
     assert_eq!(latest[0]["image_version"], "1.26.2-deadbeef");
 }
