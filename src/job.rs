@@ -10,8 +10,10 @@ use crate::engine::{targets::read_verified, Verification, VerifyOptions};
 use crate::error::Result;
 use crate::fleet::inventory::{Evidence, Format as InventoryFormat, Node};
 use crate::fleet::{Fleet, Policy};
-use crate::releases::{manifest, tracks, ReleasesReport, Track};
-use crate::report::{verdict_of, Code, Finding, Verdict, REPORT_FORMAT};
+use crate::releases::{
+    manifest, one_per_track, retain_own, tracks, ManifestRead, ReleasesReport, Track,
+};
+use crate::report::{verdict_of, Code, Finding, Report, Verdict, REPORT_FORMAT};
 use crate::source::bottlerocket::Arch;
 use crate::source::pins::TrustedRoot;
 use crate::ssm::check::{cross_check, CrossCheck};
@@ -27,43 +29,56 @@ use std::path::PathBuf;
 /// Largest manifest.json read (Bottlerocket's are a few hundred KiB).
 pub const MAX_MANIFEST: u64 = 16 << 20;
 
-/// Read the signed manifest of a verified repository and list its releases. The manifest is
-/// read only when the verification passed, and only after tough checked its length and hashes.
-pub async fn releases_of(verification: Verification, from: Option<&Version>) -> ReleasesReport {
+/// Read the signed manifest of a verified repository and list its releases at the verification's
+/// reference time. The manifest is read only when the verification passed, and only after tough
+/// checked its length and hashes.
+pub async fn read_manifest(verification: &Verification, from: Option<&Version>) -> ManifestRead {
     let at = verification.report.reference_time;
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut manifest_report = None;
-    let mut track_list = Vec::new();
+    let mut read = ManifestRead {
+        from: from.cloned(),
+        ..ManifestRead::default()
+    };
     if let (Some(repo), Verdict::Pass) = (&verification.repository, verification.report.verdict) {
         match read_verified(repo, "manifest.json", MAX_MANIFEST).await {
             Ok((bytes, checked)) => {
-                manifest_report = Some(checked);
+                read.manifest = Some(checked);
                 match manifest::parse(&bytes) {
-                    Ok(m) => track_list = tracks(&m, at, from),
-                    Err(e) => findings.push(
+                    Ok(m) => read.tracks = tracks(&m, at, from),
+                    Err(e) => read.findings.push(
                         Finding::error(Code::Malformed, format!("manifest.json: {e}"))
                             .target("manifest.json"),
                     ),
                 }
+                read.bytes = Some(bytes);
             }
-            Err(f) => findings.push(f),
+            Err(f) => read.findings.push(f),
         }
     }
+    read
+}
+
+/// The releases report of a verification and what its manifest gave.
+pub fn releases_report(verification: Report, read: ManifestRead) -> ReleasesReport {
     let all: Vec<Finding> = verification
-        .report
         .findings
         .iter()
-        .chain(&findings)
+        .chain(&read.findings)
         .cloned()
         .collect();
     ReleasesReport {
         report_format: REPORT_FORMAT,
         verdict: verdict_of(&all),
-        verification: verification.report,
-        manifest: manifest_report,
-        tracks: track_list,
-        findings,
+        verification,
+        manifest: read.manifest,
+        tracks: read.tracks,
+        findings: read.findings,
     }
+}
+
+/// Read the signed manifest of a verified repository and list its releases.
+pub async fn releases_of(verification: Verification, from: Option<&Version>) -> ReleasesReport {
+    let read = read_manifest(&verification, from).await;
+    releases_report(verification.report, read)
 }
 
 /// Makes the repository of a Bottlerocket variant and architecture.
@@ -134,6 +149,8 @@ pub struct JobSpec {
     pub at: Option<DateTime<Utc>>,
     /// How many repositories are verified at once.
     pub concurrency: usize,
+    /// Keep each repository's evidence files (`evidence create --config`).
+    pub evidence: bool,
 }
 
 /// One repository's outcome.
@@ -147,6 +164,12 @@ pub struct RepoResult {
     /// Why it could not be verified at all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Where its evidence is, in an evidence bundle of the job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence_dir: Option<String>,
+    /// Its evidence files (`JobSpec::evidence`), before they are written.
+    #[serde(skip)]
+    pub evidence: Option<crate::evidence::Files>,
 }
 
 impl RepoResult {
@@ -163,6 +186,8 @@ impl RepoResult {
 pub struct SsmReport {
     /// What SSM said.
     pub observations: Observations,
+    /// Whether SSM was cross-checked against the signed manifests.
+    pub cross_checked: bool,
     /// The cross-check, worst first; empty when not asked.
     pub cross_check: Vec<CrossCheck>,
 }
@@ -309,28 +334,42 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
         }
     }
 
+    // Evidence starts from the anchor and walks every root, so that the bundle holds the whole
+    // chain: no saved state is read or written.
+    if spec.evidence {
+        for r in &mut repos {
+            r.options.state_root = None;
+        }
+    }
     let from = spec.from.as_ref();
+    let evidence = spec.evidence;
     let mut repositories: Vec<(usize, RepoResult)> = stream::iter(repos.into_iter().enumerate())
         .map(|(i, r)| async move {
             let result = match crate::engine::verify(&r.options, &r.root).await {
                 Ok(v) => {
-                    let mut releases = releases_of(v, from).await;
+                    let mut read = read_manifest(&v, from).await;
                     // A Bottlerocket repository speaks for its own variant and architecture.
-                    if let (Some(variant), Some(arch)) = (&r.options.variant, &r.options.arch) {
-                        releases
-                            .tracks
-                            .retain(|t| &t.variant == variant && &t.arch == arch);
-                    }
+                    retain_own(
+                        &mut read.tracks,
+                        r.options.variant.as_deref(),
+                        r.options.arch.as_deref(),
+                    );
+                    let evidence =
+                        evidence.then(|| crate::evidence::files(&v, &r.root, &[], Some(&read)));
                     RepoResult {
                         name: r.name,
-                        releases: Some(releases),
+                        releases: Some(releases_report(v.report, read)),
                         error: None,
+                        evidence_dir: None,
+                        evidence,
                     }
                 }
                 Err(e) => RepoResult {
                     name: r.name,
                     releases: None,
                     error: Some(e.to_string()),
+                    evidence_dir: None,
+                    evidence: None,
                 },
             };
             (i, result)
@@ -348,35 +387,24 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
             ));
         }
     }
-    // One track per variant and architecture: the first repository that has it speaks for it.
-    let mut all_tracks: Vec<Track> = Vec::new();
-    for t in repositories
-        .iter()
-        .filter_map(|r| r.releases.as_ref())
-        .flat_map(|r| r.tracks.iter())
-    {
-        if !all_tracks
+    let all_tracks = one_per_track(
+        repositories
             .iter()
-            .any(|x| x.variant == t.variant && x.arch == t.arch)
-        {
-            all_tracks.push(t.clone());
-        }
-    }
+            .filter_map(|r| r.releases.as_ref())
+            .flat_map(|r| r.tracks.iter()),
+    );
 
+    let cross_checked = spec.ssm.as_ref().is_some_and(|s| s.cross_check);
     let ssm_report = ssm.map(|observations| {
-        let mut rows = if spec.ssm.as_ref().is_some_and(|s| s.cross_check) {
+        let rows = if cross_checked {
             cross_check(&all_tracks, &observations)
         } else {
             Vec::new()
         };
-        rows.sort_by(|a, b| {
-            b.status.cmp(&a.status).then_with(|| {
-                (&a.variant, &a.arch, &a.region).cmp(&(&b.variant, &b.arch, &b.region))
-            })
-        });
         findings.extend(crate::ssm::check::findings(&rows));
         SsmReport {
             observations,
+            cross_checked,
             cross_check: rows,
         }
     });

@@ -100,8 +100,10 @@ fn a_bundle_holds_what_was_verified_and_checks_again() {
             "metadata/1.snapshot.json",
             "metadata/1.targets.json",
             "metadata/timestamp.json",
+            "releases.json",
             "report.json",
             "statement.json",
+            "targets/manifest.json",
             "trusted-root.json"
         ]
     );
@@ -119,7 +121,7 @@ fn a_bundle_holds_what_was_verified_and_checks_again() {
     assert_eq!(v["verdict"], "pass");
     assert_eq!(v["recorded_result"], "PASSED");
     assert_eq!(v["reverified"], "pass");
-    assert_eq!(v["files"], 6);
+    assert_eq!(v["files"], 8);
     // sha256sum -c would agree: the format is `<hex>  <path>`.
     let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
     for line in sums.lines() {
@@ -185,8 +187,8 @@ fn every_kind_of_tampering_is_named() {
     let (site, out) = good_bundle();
     let copy = |name: &str| {
         let dir = site.path().join(name);
-        std::fs::create_dir_all(dir.join("metadata")).unwrap();
         for f in files(&out) {
+            std::fs::create_dir_all(dir.join(&f).parent().unwrap()).unwrap();
             std::fs::copy(out.join(&f), dir.join(&f)).unwrap();
         }
         dir
@@ -436,6 +438,11 @@ fn checking_needs_no_network_and_creating_refuses_a_used_directory() {
         served,
         "no request during the check"
     );
+    // And with the server gone (its port closed), the check is the same.
+    drop(server);
+    let (code, again) = check(&site, &out, &[]);
+    assert_eq!(code, 0, "{again:#}");
+    assert_eq!(again["reverified"], "pass");
     // A second bundle into the same directory is refused, and the first is untouched.
     let before = std::fs::read(out.join("statement.json")).unwrap();
     let o = create(&site, &out, &[]);
@@ -684,4 +691,263 @@ fn a_run_that_cannot_finish_writes_no_bundle() {
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("no bundle"));
     assert!(!out.exists());
+}
+
+/// The reference time of the demo bundles: the demo's releases 1.26.0 due, 1.26.1 rolling out.
+const DEMO_AT: &str = "2026-11-29T00:00:00Z";
+
+/// `evidence create --config fixtures/demo.toml --at DEMO_AT` into `out`.
+fn create_job(home: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    tufwatch(home)
+        .args(["evidence", "create", "--at", DEMO_AT, "--out"])
+        .arg(out)
+        .arg("--config")
+        .arg(project().join("fixtures/demo.toml"))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// The SHA-256 of a target of the shipped demo repository: its consistent-snapshot file name
+/// starts with it.
+fn demo_target_sha256(name: &str) -> String {
+    let dir = project().join("fixtures/demo-repo/targets");
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .find_map(|e| {
+            let file = e.unwrap().file_name().to_string_lossy().into_owned();
+            let (sha, rest) = file.split_once('.')?;
+            (rest == name).then(|| sha.to_owned())
+        })
+        .unwrap_or_else(|| panic!("{name} is not a target of the demo"))
+}
+
+#[test]
+fn a_bundle_of_the_nightly_job_holds_each_repository_the_releases_and_ssm() {
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("job");
+    let o = create_job(home.path(), &out, &["--format", "json"]);
+    // The demo job has findings on purpose (SSM behind, nodes behind): a FAILED job, whose
+    // repository verified.
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let created: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(created["result"], "FAILED");
+    assert_eq!(created["repositories"][0]["name"], "demo");
+    assert_eq!(created["repositories"][0]["result"], "PASSED");
+    assert_eq!(
+        files(&out),
+        [
+            "SHA256SUMS",
+            "job.json",
+            "repositories/demo/metadata/1.snapshot.json",
+            "repositories/demo/metadata/1.targets.json",
+            "repositories/demo/metadata/2.root.json",
+            "repositories/demo/metadata/timestamp.json",
+            "repositories/demo/releases.json",
+            "repositories/demo/report.json",
+            "repositories/demo/statement.json",
+            "repositories/demo/targets/manifest.json",
+            "repositories/demo/trusted-root.json",
+        ]
+    );
+    // The manifest's exact bytes, and the releases it gave, observed at the reference time.
+    let manifest = std::fs::read(out.join("repositories/demo/targets/manifest.json")).unwrap();
+    assert_eq!(
+        tufwatch::digest::sha256_hex(&manifest),
+        demo_target_sha256("manifest.json")
+    );
+    let releases: Value = serde_json::from_slice(
+        &std::fs::read(out.join("repositories/demo/releases.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(releases["observed_at"], DEMO_AT);
+    assert_eq!(releases["tracks"].as_array().unwrap().len(), 4);
+    // The job's report: SSM observed (from files: at the reference time), cross-checked, with
+    // the fleet; each repository names its evidence.
+    let job: Value = serde_json::from_slice(&std::fs::read(out.join("job.json")).unwrap()).unwrap();
+    assert_eq!(job["reference_time"], DEMO_AT);
+    assert_eq!(job["started_at"], DEMO_AT);
+    assert_eq!(job["ssm"]["observations"]["source"], "file");
+    assert_eq!(job["ssm"]["observations"]["observed_at"], DEMO_AT);
+    assert_eq!(job["ssm"]["cross_checked"], true);
+    assert!(!job["ssm"]["cross_check"].as_array().unwrap().is_empty());
+    assert!(job["fleet"].is_object());
+    assert_eq!(job["repositories"][0]["evidence_dir"], "repositories/demo");
+
+    // The subjects: manifest.json and the images of every release checked (newest, due,
+    // rolling out) of each variant and architecture, with the digests the metadata signs.
+    let s: Value = serde_json::from_slice(
+        &std::fs::read(out.join("repositories/demo/statement.json")).unwrap(),
+    )
+    .unwrap();
+    let subjects: Vec<(String, String)> = s["subject"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["name"].as_str().unwrap().to_owned(),
+                x["digest"]["sha256"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut expected = vec!["manifest.json".to_owned()];
+    for variant in ["aws-ecs-2", "aws-k8s-1.31"] {
+        for arch in ["x86_64", "aarch64"] {
+            for release in ["1.26.0-7b9d2e44", "1.26.1-c41a8f09"] {
+                for part in ["boot.ext4.lz4", "root.ext4.lz4", "root.verity.lz4"] {
+                    expected.push(format!("bottlerocket-{variant}-{arch}-{release}-{part}"));
+                }
+            }
+        }
+    }
+    expected.sort();
+    assert_eq!(
+        subjects.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+        expected
+    );
+    for (name, sha) in &subjects {
+        assert_eq!(sha, &demo_target_sha256(name), "{name}");
+    }
+    assert_eq!(s["predicate"]["verificationResult"], "PASSED");
+
+    // Checked again offline: intact, and every recorded conclusion reproduces.
+    let (code, v) = check_dir(home.path(), &out, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["recorded_result"], "FAILED");
+    assert_eq!(v["reverified"], "pass");
+    assert_eq!(v["repositories"][0]["dir"], "repositories/demo");
+
+    // Same inputs, same --at: the same bytes.
+    let again = home.path().join("again");
+    assert_eq!(create_job(home.path(), &again, &[]).status.code(), Some(1));
+    for f in files(&out) {
+        assert_eq!(
+            std::fs::read(out.join(&f)).unwrap(),
+            std::fs::read(again.join(&f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+/// `evidence verify --format json` of any directory; returns (exit code, check).
+fn check_dir(home: &Path, dir: &Path, extra: &[&str]) -> (i32, Value) {
+    let out = tufwatch(home)
+        .args(["evidence", "verify", "--format", "json"])
+        .arg(dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    (out.status.code().unwrap_or(-1), v)
+}
+
+#[test]
+fn a_job_bundle_whose_conclusions_were_forged_is_caught() {
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("job");
+    assert_eq!(create_job(home.path(), &out, &[]).status.code(), Some(1));
+    let copy = |name: &str| {
+        let dir = home.path().join(name);
+        for f in files(&out) {
+            std::fs::create_dir_all(dir.join(&f).parent().unwrap()).unwrap();
+            std::fs::copy(out.join(&f), dir.join(&f)).unwrap();
+        }
+        dir
+    };
+    let expect = |dir: &Path, finding: &str| {
+        let (code, v) = check_dir(home.path(), dir, &[]);
+        assert_eq!(code, 1, "{v:#}");
+        assert!(codes(&v).contains(&finding.to_owned()), "{finding}: {v:#}");
+    };
+
+    // SSM said something else than the job concluded: the cross-check is recomputed from the
+    // recorded observations and the signed manifests.
+    let d = copy("cross-check");
+    edit_json(&d.join("job.json"), |v| {
+        v["ssm"]["cross_check"][0]["status"] = "agree".into();
+    });
+    resum(&d);
+    expect(&d, "evidence_inconsistent:job.json");
+
+    // The observations changed, so that the recorded cross-check no longer follows from them.
+    let d = copy("observations");
+    edit_json(&d.join("job.json"), |v| {
+        for l in v["ssm"]["observations"]["latest"].as_array_mut().unwrap() {
+            l["image_version"] = "1.26.1-c41a8f09".into();
+        }
+    });
+    resum(&d);
+    expect(&d, "evidence_inconsistent:job.json");
+
+    // Releases that the manifest does not say at the recorded time.
+    let d = copy("releases");
+    edit_json(&d.join("repositories/demo/releases.json"), |v| {
+        v["tracks"][0]["due"] = "1.26.1".into();
+    });
+    resum(&d);
+    expect(&d, "evidence_inconsistent:repositories/demo/releases.json");
+
+    // A manifest that the signed targets metadata does not list.
+    let d = copy("manifest");
+    let path = d.join("repositories/demo/targets/manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("1.26.1", "1.26.9", 1)).unwrap();
+    resum(&d);
+    expect(
+        &d,
+        "evidence_inconsistent:repositories/demo/targets/manifest.json",
+    );
+
+    // A repository's verdict in job.json that its own evidence does not give.
+    let d = copy("verdict");
+    edit_json(&d.join("job.json"), |v| {
+        v["repositories"][0]["releases"]["verdict"] = "fail".into();
+    });
+    resum(&d);
+    expect(&d, "evidence_inconsistent:job.json");
+
+    // A repository's evidence that job.json does not name.
+    let d = copy("extra");
+    std::fs::create_dir_all(d.join("repositories/other")).unwrap();
+    std::fs::write(d.join("repositories/other/report.json"), b"{}").unwrap();
+    resum(&d);
+    expect(&d, "evidence_extra:repositories/other");
+
+    // A removed file of a repository's evidence, sums left alone.
+    let d = copy("removed");
+    std::fs::remove_file(d.join("repositories/demo/releases.json")).unwrap();
+    expect(&d, "evidence_missing:repositories/demo/releases.json");
+}
+
+#[test]
+fn a_signed_job_bundle_verifies_with_its_key_only() {
+    let home = tempfile::tempdir().unwrap();
+    let (private, public) = key_pair("ecdsa");
+    std::fs::write(home.path().join("key.pem"), private).unwrap();
+    std::fs::write(home.path().join("key.pub"), public).unwrap();
+    let (_, other) = key_pair("ed25519");
+    std::fs::write(home.path().join("other.pub"), other).unwrap();
+    let out = home.path().join("job");
+    let key = home.path().join("key.pem");
+    let o = create_job(home.path(), &out, &["--sign-key", key.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out.join("repositories/demo/statement.dsse.json").is_file());
+    let pubkey = home.path().join("key.pub");
+    let (code, v) = check_dir(home.path(), &out, &["--pubkey", pubkey.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["signature_verified"], true);
+    let other = home.path().join("other.pub");
+    let (code, v) = check_dir(home.path(), &out, &["--pubkey", other.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        codes(&v).contains(&"evidence_signature:repositories/demo/statement.dsse.json".to_owned())
+    );
 }

@@ -24,7 +24,8 @@ pub enum EvidenceCommand {
     /// run (no bundle).
     #[command(after_help = "Examples:\n  \
         tufwatch evidence create --out evidence/demo --root fixtures/demo-repo/root.json --metadata-url fixtures/demo-repo/metadata --targets-url fixtures/demo-repo/targets\n  \
-        tufwatch evidence create --out evidence/$(date +%F) --variant aws-k8s-1.31 --arch x86_64")]
+        tufwatch evidence create --out evidence/$(date +%F) --variant aws-k8s-1.31 --arch x86_64\n  \
+        tufwatch evidence create --out evidence/nightly-$(date +%F) --config /etc/tufwatch/nightly.toml")]
     Create(Box<CreateArgs>),
     /// Check a bundle offline: the sums, the statement against the report and the anchor, and
     /// the metadata verified again from the recorded anchor at the recorded reference time.
@@ -47,6 +48,20 @@ pub struct CreateArgs {
     /// The repository and its trust anchor.
     #[command(flatten)]
     pub repo: RepoArgs,
+
+    /// Make the bundle of the nightly job this configuration (TOML) describes, instead of one
+    /// repository: each repository's evidence under repositories/, and job.json with the
+    /// releases, the SSM observations (with when they were observed), the cross-check and the
+    /// fleet. The configuration's state and output settings are not used.
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "metadata_url", "targets_url", "variant", "arch", "root", "root_sha512", "repo_base",
+        "roots_dir", "state_dir", "targets",
+    ])]
+    pub config: Option<PathBuf>,
+
+    /// With --config: verify at most N repositories at once.
+    #[arg(long, value_name = "N", default_value = "4")]
+    pub concurrency: usize,
 
     /// Also download this target, check it and make it a subject (repeatable).
     #[arg(long = "target", value_name = "NAME")]
@@ -89,8 +104,51 @@ struct Created {
     bundle: String,
     files: usize,
     result: String,
-    statement_sha256: String,
+    /// Of a bundle of one repository.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    statement_sha256: Option<String>,
+    /// Of a bundle of a job: each repository's evidence.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    repositories: Vec<CreatedRepo>,
     verdict: Verdict,
+}
+
+/// One repository of a job's bundle, in the summary.
+#[derive(Debug, serde::Serialize)]
+struct CreatedRepo {
+    name: String,
+    dir: String,
+    result: String,
+    statement_sha256: String,
+}
+
+fn result_of(verdict: Verdict) -> &'static str {
+    if verdict == Verdict::Pass {
+        "PASSED"
+    } else {
+        "FAILED"
+    }
+}
+
+/// Sign the statement of a repository's evidence, when a key was given: the envelope joins the
+/// files.
+fn sign(
+    files: &mut evidence::Files,
+    key: Option<&evidence::dsse::SigningKey>,
+    key_path: Option<&std::path::Path>,
+) -> Result<()> {
+    let (Some(key), Some(statement)) = (key, files.get(evidence::STATEMENT_FILE)) else {
+        return Ok(());
+    };
+    let envelope = key.envelope(statement).map_err(|message| Error::Invalid {
+        what: "signing key",
+        path: key_path
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        message,
+    })?;
+    files.insert(evidence::dsse::FILE.to_owned(), evidence::json(&envelope));
+    Ok(())
 }
 
 /// Run an `evidence` command; the result is the exit code.
@@ -124,93 +182,176 @@ async fn create(a: CreateArgs) -> Result<i32> {
         ),
         None => None,
     };
+    if let Some(config) = a.config.clone() {
+        return create_job(a, config, key).await;
+    }
     let selection = if a.targets.is_empty() {
         TargetSelection::None
     } else {
         TargetSelection::Named(a.targets.clone())
     };
-    let mut resolved = resolve(a.repo, selection, None).await?;
+    let resolved = resolve(a.repo, selection, None).await?;
+    let mut options = resolved.options;
     // From the anchor through every root: the bundle holds the whole chain.
-    resolved.options.state_root = None;
-    let mut verification = crate::engine::verify(&resolved.options, &resolved.root).await?;
-    let mut checked = Vec::new();
-    if let (Some(repo), Verdict::Pass) = (&verification.repository, verification.report.verdict) {
-        let listed = tough::TargetName::new("manifest.json")
-            .ok()
-            .is_some_and(|n| repo.targets().signed.find_target(&n, false).is_ok());
-        if listed {
-            match crate::engine::targets::read_verified(
-                repo,
-                "manifest.json",
-                crate::job::MAX_MANIFEST,
-            )
-            .await
-            {
-                Ok((_, t)) => checked.push(t),
-                Err(f) => {
-                    verification.report.findings.push(f);
-                    verification.report.finish();
-                }
-            }
-        }
+    options.state_root = None;
+    let verification = crate::engine::verify(&options, &resolved.root).await?;
+    // The signed manifest, when the repository lists one: the releases it records.
+    let listed = verification
+        .repository
+        .as_ref()
+        .is_some_and(|repo| crate::engine::targets::listed(repo, "manifest.json").is_some());
+    let mut manifest = None;
+    if listed {
+        let mut read = crate::job::read_manifest(&verification, None).await;
+        crate::releases::retain_own(
+            &mut read.tracks,
+            options.variant.as_deref(),
+            options.arch.as_deref(),
+        );
+        manifest = Some(read);
     }
+    let mut files = evidence::files(&verification, &resolved.root, &[], manifest.as_ref());
+    // The verdict of the bundle is its report's: the verification and the manifest together.
+    let report: crate::report::Report = files
+        .get(evidence::REPORT_FILE)
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .unwrap_or(verification.report);
     // A run that could not finish (the network, the deadline) proves nothing about the
     // repository: no bundle, exit 2.
-    if verification.report.verdict == Verdict::Incomplete {
-        for f in &verification.report.findings {
+    if report.verdict == Verdict::Incomplete {
+        for f in &report.findings {
             eprintln!("tufwatch: {}: {}", f.code.as_str(), f.message);
         }
         return Err(Error::Fetch {
-            url: verification.report.repository.metadata_url.clone(),
+            url: report.repository.metadata_url.clone(),
             message: "the verification could not finish; no bundle written".to_owned(),
         });
     }
-    let mut files = evidence::files(&verification, &resolved.root, &checked);
-    if let (Some(key), Some(statement)) = (&key, files.get(evidence::STATEMENT_FILE)) {
-        let envelope = key.envelope(statement).map_err(|message| Error::Invalid {
-            what: "signing key",
-            path: a
-                .sign_key
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            message,
-        })?;
-        let mut bytes = serde_json::to_vec_pretty(&envelope).unwrap_or_default();
-        bytes.push(b'\n');
-        files.insert(evidence::dsse::FILE.to_owned(), bytes);
-    }
+    sign(&mut files, key.as_ref(), a.sign_key.as_deref())?;
     evidence::write(&a.out, &files)?;
-    let statement = files
-        .get(evidence::STATEMENT_FILE)
-        .map(|b| crate::digest::sha256_hex(b))
-        .unwrap_or_default();
     let created = Created {
         bundle: a.out.display().to_string(),
         files: files.len(),
-        result: if verification.report.verdict == Verdict::Pass {
-            "PASSED"
-        } else {
-            "FAILED"
-        }
-        .to_owned(),
-        statement_sha256: statement,
-        verdict: verification.report.verdict,
+        result: result_of(report.verdict).to_owned(),
+        statement_sha256: files
+            .get(evidence::STATEMENT_FILE)
+            .map(|b| crate::digest::sha256_hex(b)),
+        repositories: Vec::new(),
+        verdict: report.verdict,
     };
-    match a.format {
-        Format::Json => print_json(&created)?,
+    let errors: Vec<&crate::report::Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect();
+    print_created(&created, &errors, a.format)?;
+    Ok(report.exit_code())
+}
+
+/// `evidence create --config`: the bundle of a whole job.
+async fn create_job(
+    a: CreateArgs,
+    config_path: PathBuf,
+    key: Option<evidence::dsse::SigningKey>,
+) -> Result<i32> {
+    let config = crate::config::Config::read(&config_path)?;
+    let common = &a.repo.common;
+    let args = super::report::ReportArgs {
+        config: config_path,
+        formats: Vec::new(),
+        out_dir: None,
+        at: common.at,
+        concurrency: a.concurrency,
+        timeout: common.timeout,
+        deadline: common.deadline,
+        no_progress: common.no_progress,
+    };
+    let mut spec = super::report::spec(&args, &config).await?;
+    spec.evidence = true;
+    let mut report = crate::job::run(spec).await?;
+    if report.verdict == Verdict::Incomplete {
+        for f in report.all_findings() {
+            if f.severity == Severity::Error {
+                eprintln!("tufwatch: {}: {}", f.code.as_str(), f.message);
+            }
+        }
+        return Err(Error::Argument {
+            flag: "--config",
+            message: "the job could not finish (see above); no bundle written".to_owned(),
+        });
+    }
+    // No wall-clock time but the reference time, except when SSM was read live: then the
+    // moment of the observation is part of what was observed.
+    report.started_at = report.reference_time;
+    report.finished_at = report.reference_time;
+    if let Some(ssm) = &mut report.ssm {
+        if ssm.observations.source == "file" {
+            ssm.observations.observed_at = report.reference_time;
+        }
+    }
+    let mut files = evidence::Files::new();
+    let mut taken = std::collections::BTreeSet::new();
+    let mut repositories = Vec::new();
+    for r in &mut report.repositories {
+        if let Some(releases) = &mut r.releases {
+            releases.verification.started_at = releases.verification.reference_time;
+        }
+        let Some(mut piece) = r.evidence.take() else {
+            continue;
+        };
+        let dir = evidence::repository_dir(&r.name, &taken);
+        taken.insert(dir.clone());
+        sign(&mut piece, key.as_ref(), a.sign_key.as_deref())?;
+        repositories.push(CreatedRepo {
+            name: r.name.clone(),
+            dir: dir.clone(),
+            result: result_of(r.verdict()).to_owned(),
+            statement_sha256: piece
+                .get(evidence::STATEMENT_FILE)
+                .map(|b| crate::digest::sha256_hex(b))
+                .unwrap_or_default(),
+        });
+        for (path, bytes) in piece {
+            files.insert(format!("{dir}/{path}"), bytes);
+        }
+        r.evidence_dir = Some(dir);
+    }
+    files.insert(evidence::JOB_FILE.to_owned(), evidence::json(&report));
+    evidence::write(&a.out, &files)?;
+    let created = Created {
+        bundle: a.out.display().to_string(),
+        files: files.len(),
+        result: result_of(report.verdict).to_owned(),
+        statement_sha256: None,
+        repositories,
+        verdict: report.verdict,
+    };
+    print_created(&created, &report.all_findings(), a.format)?;
+    Ok(report.exit_code())
+}
+
+fn print_created(
+    created: &Created,
+    findings: &[&crate::report::Finding],
+    format: Format,
+) -> Result<()> {
+    match format {
+        Format::Json => print_json(created)?,
         Format::Human => {
             println!(
                 "wrote {}: {} files and SHA256SUMS, verification {}",
                 created.bundle, created.files, created.result
             );
-            println!("statement.json sha256 {}", created.statement_sha256);
-            for f in verification
-                .report
-                .findings
-                .iter()
-                .filter(|f| f.severity == Severity::Error)
-            {
+            if let Some(sha) = &created.statement_sha256 {
+                println!("statement.json sha256 {sha}");
+            }
+            for r in &created.repositories {
+                println!(
+                    "  {:<28} {:<7} {}/statement.json sha256 {}",
+                    r.name, r.result, r.dir, r.statement_sha256
+                );
+            }
+            for f in findings.iter().filter(|f| f.severity == Severity::Error) {
                 println!("  error {}: {}", f.code.as_str(), f.message);
             }
             println!(
@@ -219,7 +360,7 @@ async fn create(a: CreateArgs) -> Result<i32> {
             );
         }
     }
-    Ok(verification.report.exit_code())
+    Ok(())
 }
 
 async fn verify(a: VerifyArgs) -> Result<i32> {

@@ -110,6 +110,7 @@ pub async fn run(a: NodesArgs) -> Result<i32> {
             from: None,
             at: a.common.at,
             concurrency: a.concurrency,
+            evidence: false,
         })
         .await
     }

@@ -92,7 +92,7 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
     result
 }
 
-async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {
+pub(super) async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {
     for (i, r) in config.repositories.iter().enumerate() {
         // Names identify repositories in every format (Prometheus labels too): unique, and
         // apart from Bottlerocket's `variant/arch` names.
@@ -279,5 +279,6 @@ async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {
         from: None,
         at: a.at,
         concurrency: a.concurrency,
+        evidence: false,
     })
 }

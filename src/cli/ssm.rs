@@ -85,6 +85,7 @@ pub async fn run(a: SsmCmdArgs) -> Result<i32> {
             from: None,
             at: a.common.at,
             concurrency: a.concurrency,
+            evidence: false,
         })
         .await
     }

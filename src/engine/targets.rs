@@ -197,6 +197,24 @@ fn prepare_out(dir: &Path) -> Result<PathBuf> {
     })
 }
 
+/// A target as the verified targets metadata lists it (length and hashes), without downloading
+/// it: `verified` is false. `None` when it is not listed.
+pub fn listed(repo: &Repository, name: &str) -> Option<TargetReport> {
+    let target_name = TargetName::new(name).ok()?;
+    let target = repo
+        .targets()
+        .signed
+        .find_target(&target_name, false)
+        .ok()?;
+    Some(TargetReport {
+        name: name.to_owned(),
+        length: target.length,
+        hashes: signed_hashes(target),
+        verified: false,
+        written_to: None,
+    })
+}
+
 fn signed_hashes(target: &Target) -> BTreeMap<String, String> {
     let mut hashes = BTreeMap::new();
     hashes.insert("sha256".to_owned(), hex::encode(&target.hashes.sha256));

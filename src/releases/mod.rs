@@ -69,6 +69,74 @@ pub struct Track {
     pub migrations: Option<MigrationsView>,
 }
 
+impl Track {
+    /// The releases a host of this track may run or is asked to take: the newest, the due one
+    /// and those rolling out, newest first, each once.
+    pub fn checked_releases(&self) -> Vec<&ReleaseView> {
+        let mut versions: Vec<&str> = Vec::new();
+        for v in self
+            .newest
+            .iter()
+            .chain(self.due.iter())
+            .chain(self.rolling_out.iter())
+        {
+            if !versions.contains(&v.as_str()) {
+                versions.push(v);
+            }
+        }
+        self.releases
+            .iter()
+            .filter(|r| versions.contains(&r.version.as_str()))
+            .collect()
+    }
+
+    /// The image target names of [`Track::checked_releases`]: boot, root and hash of each.
+    pub fn checked_images(&self) -> Vec<&str> {
+        self.checked_releases()
+            .into_iter()
+            .flat_map(|r| [&r.images.boot, &r.images.root, &r.images.hash])
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// What reading the signed `manifest.json` of a verified repository gave.
+#[derive(Debug, Clone, Default)]
+pub struct ManifestRead {
+    /// The manifest target as checked (length, hashes).
+    pub manifest: Option<TargetReport>,
+    /// Its exact bytes, once checked.
+    pub bytes: Option<Vec<u8>>,
+    /// The migrations were listed from this version.
+    pub from: Option<Version>,
+    /// One track per variant and architecture.
+    pub tracks: Vec<Track>,
+    /// Why it could not be read or parsed.
+    pub findings: Vec<Finding>,
+}
+
+/// Keep only the track of a Bottlerocket repository's own variant and architecture: such a
+/// repository speaks for them alone. A repository without both keeps every track.
+pub fn retain_own(tracks: &mut Vec<Track>, variant: Option<&str>, arch: Option<&str>) {
+    if let (Some(variant), Some(arch)) = (variant, arch) {
+        tracks.retain(|t| t.variant == variant && t.arch == arch);
+    }
+}
+
+/// One track per variant and architecture: the first that has it speaks for it.
+pub fn one_per_track<'a>(all: impl Iterator<Item = &'a Track>) -> Vec<Track> {
+    let mut tracks: Vec<Track> = Vec::new();
+    for t in all {
+        if !tracks
+            .iter()
+            .any(|x| x.variant == t.variant && x.arch == t.arch)
+        {
+            tracks.push(t.clone());
+        }
+    }
+    tracks
+}
+
 /// The report of `tufwatch releases`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReleasesReport {

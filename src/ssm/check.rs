@@ -85,7 +85,7 @@ fn build_of_image(name: &str, variant: &str, arch: &str, version: &str) -> Optio
 }
 
 /// Cross-check every track that SSM was asked about against what SSM said in every region whose
-/// `latest` values were read completely.
+/// `latest` values were read completely; worst first, then by variant, architecture and region.
 pub fn cross_check(tracks: &[Track], observations: &Observations) -> Vec<CrossCheck> {
     let mut rows = Vec::new();
     for region in &observations.latest_regions {
@@ -113,6 +113,11 @@ pub fn cross_check(tracks: &[Track], observations: &Observations) -> Vec<CrossCh
             });
         }
     }
+    rows.sort_by(|a, b| {
+        b.status
+            .cmp(&a.status)
+            .then_with(|| (&a.variant, &a.arch, &a.region).cmp(&(&b.variant, &b.arch, &b.region)))
+    });
     rows
 }
 

@@ -13,7 +13,7 @@ pub mod live;
 use crate::report::{Code, Finding};
 use crate::source::bottlerocket::Arch;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Where Bottlerocket's public parameters live.
@@ -95,7 +95,7 @@ pub fn arch_of_ssm(name: &str) -> Option<Arch> {
 }
 
 /// What SSM calls `latest` for one variant and architecture in one region.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Latest {
     /// The region.
     pub region: String,
@@ -113,7 +113,7 @@ pub struct Latest {
 }
 
 /// An AMI that SSM lists under a version (not only `latest`): how EC2 image ids map to versions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Image {
     /// The region.
     pub region: String,
@@ -128,7 +128,7 @@ pub struct Image {
 }
 
 /// Calls made to SSM.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Calls {
     /// `GetParameters` operations (up to 10 names each).
     pub get_parameters: u64,
@@ -150,7 +150,7 @@ impl Calls {
 }
 
 /// How reading one region went.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionResult {
     /// The region.
     pub region: String,
@@ -185,7 +185,7 @@ impl Query {
 }
 
 /// What SSM said, from one source.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observations {
     /// `live` (the AWS API, or the endpoint named) or `file` (the files named).
     pub source: String,

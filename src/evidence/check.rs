@@ -1,0 +1,890 @@
+//! Checking a bundle offline: `tufwatch evidence verify`.
+//!
+//! 1. `SHA256SUMS`: every file listed is there with that SHA-256, and no other file is.
+//! 2. For each repository's evidence: the statement is well formed and agrees with the report
+//!    and the anchor; its signature, when a public key is given.
+//! 3. The metadata verified again from the recorded anchor at the recorded reference time, from
+//!    the bundle's own files; the subjects listed by the verified targets metadata.
+//! 4. The releases recomputed from the recorded manifest, whose bytes must be the ones the
+//!    verified targets metadata lists.
+//! 5. For a job: each repository's evidence agrees with `job.json`, and the SSM cross-check
+//!    recomputed from the recorded observations and the releases of step 4 is the recorded one.
+
+use super::{
+    dsse, release_images, statement::Statement, sums, JOB_FILE, MANIFEST_FILE, METADATA_DIR,
+    RELEASES_FILE, REPORT_FILE, REPOSITORIES_DIR, ROOT_FILE, STATEMENT_FILE,
+};
+use crate::digest::{sha256_hex, sha512_hex};
+use crate::engine::{TargetSelection, Verification, VerifyOptions};
+use crate::error::{Error, Result};
+use crate::releases::{manifest, one_per_track, retain_own, tracks, Track};
+use crate::report::{
+    verdict_of, Code, Finding, Report, Severity, TargetReport, Verdict, REPORT_FORMAT,
+};
+use crate::source::pins::TrustedRoot;
+use crate::source::transport::NetOptions;
+use crate::ssm::Observations;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The outcome of checking a bundle.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BundleCheck {
+    /// Version of the report format.
+    pub report_format: u32,
+    /// `tufwatch <version>`.
+    pub tool: String,
+    /// The bundle's directory.
+    pub bundle: String,
+    /// How many files `SHA256SUMS` lists.
+    pub files: usize,
+    /// The recorded result (`PASSED`, `FAILED`): of the statement, or of the job.
+    pub recorded_result: Option<String>,
+    /// The recorded reference time.
+    pub reference_time: Option<String>,
+    /// The anchor's SHA-512 (for a job: when every repository has the same anchor).
+    pub trusted_root_sha512: Option<String>,
+    /// The verdict of verifying the recorded metadata again, offline, at the reference time
+    /// (for a job: the worst of its repositories).
+    pub reverified: Option<Verdict>,
+    /// The key ids of the statements' DSSE signatures, when signed.
+    pub signed_by: Vec<String>,
+    /// Whether every statement's signature was checked against the public key given.
+    pub signature_verified: bool,
+    /// For a job: each repository's evidence.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repositories: Vec<RepoCheck>,
+    /// What is wrong with the bundle.
+    pub findings: Vec<Finding>,
+    /// `pass`: the bundle is intact and its result reproduces; `fail` otherwise.
+    pub verdict: Verdict,
+}
+
+impl BundleCheck {
+    /// The exit code.
+    pub fn exit_code(&self) -> i32 {
+        crate::report::exit_code_of(self.verdict)
+    }
+}
+
+/// The check of one repository's evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RepoCheck {
+    /// The repository's name in the job.
+    pub name: String,
+    /// Its directory in the bundle.
+    pub dir: String,
+    /// The recorded result of its statement.
+    pub recorded_result: Option<String>,
+    /// Its anchor's SHA-512.
+    pub trusted_root_sha512: Option<String>,
+    /// The verdict of verifying its metadata again.
+    pub reverified: Option<Verdict>,
+    /// The key ids of its statement's signatures.
+    pub signed_by: Vec<String>,
+    /// Whether a signature was checked against the public key given.
+    pub signature_verified: bool,
+}
+
+fn finding(code: Code, file: &str, message: impl Into<String>) -> Finding {
+    Finding::error(code, format!("{file}: {}", message.into())).target(file)
+}
+
+fn result_of(verdict: Verdict) -> &'static str {
+    if verdict == Verdict::Pass {
+        "PASSED"
+    } else {
+        "FAILED"
+    }
+}
+
+/// Check a bundle offline. `expected_root` is an anchor SHA-512 the auditor demands; with
+/// `public_key`, every statement must be signed by it.
+pub async fn check(
+    dir: &Path,
+    expected_root: Option<&str>,
+    public_key: Option<&[u8]>,
+) -> Result<BundleCheck> {
+    if !dir.is_dir() {
+        return Err(Error::Argument {
+            flag: "DIR",
+            message: format!("{} is not a directory", dir.display()),
+        });
+    }
+    let mut findings = Vec::new();
+
+    // 1. The sums: every file listed, none altered, none added.
+    let actual = sums::digests(dir).map_err(|message| Error::Invalid {
+        what: "evidence bundle",
+        path: dir.display().to_string(),
+        message,
+    })?;
+    let listed = match std::fs::read(dir.join(sums::FILE))
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+    {
+        None => {
+            findings.push(finding(Code::EvidenceMissing, sums::FILE, "missing"));
+            BTreeMap::new()
+        }
+        Some(text) => sums::parse(&text).unwrap_or_else(|e| {
+            findings.push(finding(Code::EvidenceMalformed, sums::FILE, e));
+            BTreeMap::new()
+        }),
+    };
+    let (altered, missing, extra) = sums::compare(&listed, &actual);
+    for f in altered {
+        findings.push(finding(
+            Code::EvidenceAltered,
+            &f,
+            "its SHA-256 is not the one SHA256SUMS lists",
+        ));
+    }
+    for f in missing {
+        findings.push(finding(
+            Code::EvidenceMissing,
+            &f,
+            "listed in SHA256SUMS, absent",
+        ));
+    }
+    for f in extra {
+        findings.push(finding(Code::EvidenceExtra, &f, "not listed in SHA256SUMS"));
+    }
+
+    let job_path = dir.join(JOB_FILE);
+    let mut outcome = if job_path.exists() || listed.contains_key(JOB_FILE) {
+        check_job(dir, expected_root, public_key).await
+    } else {
+        let piece = check_piece(dir, "", expected_root, public_key).await;
+        Outcome {
+            recorded_result: piece.summary.recorded_result.clone(),
+            reference_time: piece.report.as_ref().map(|r| r.reference_time.to_rfc3339()),
+            trusted_root_sha512: piece.summary.trusted_root_sha512.clone(),
+            reverified: piece.summary.reverified,
+            signed_by: piece.summary.signed_by.clone(),
+            signature_verified: piece.summary.signature_verified,
+            repositories: Vec::new(),
+            findings: piece.findings,
+        }
+    };
+    findings.append(&mut outcome.findings);
+    findings.sort_by(|a, b| (a.code, &a.target).cmp(&(b.code, &b.target)));
+    findings.dedup();
+    Ok(BundleCheck {
+        report_format: REPORT_FORMAT,
+        tool: format!("tufwatch {}", env!("CARGO_PKG_VERSION")),
+        bundle: dir.display().to_string(),
+        files: listed.len(),
+        recorded_result: outcome.recorded_result,
+        reference_time: outcome.reference_time,
+        trusted_root_sha512: outcome.trusted_root_sha512,
+        reverified: outcome.reverified,
+        signed_by: outcome.signed_by,
+        signature_verified: outcome.signature_verified,
+        repositories: outcome.repositories,
+        verdict: verdict_of(&findings),
+        findings,
+    })
+}
+
+/// What steps 2 to 5 found.
+struct Outcome {
+    recorded_result: Option<String>,
+    reference_time: Option<String>,
+    trusted_root_sha512: Option<String>,
+    reverified: Option<Verdict>,
+    signed_by: Vec<String>,
+    signature_verified: bool,
+    repositories: Vec<RepoCheck>,
+    findings: Vec<Finding>,
+}
+
+/// The check of one repository's evidence, and what later steps need from it.
+struct Piece {
+    summary: RepoCheck,
+    findings: Vec<Finding>,
+    report: Option<Report>,
+    /// `releases.json` as recorded.
+    releases: Option<Value>,
+    /// The tracks recomputed from the recorded manifest.
+    tracks: Option<Vec<Track>>,
+}
+
+/// Steps 2 to 4 for the evidence of one repository, at `prefix` (`""`, or
+/// `repositories/<dir>/`) of the bundle.
+async fn check_piece(
+    dir: &Path,
+    prefix: &str,
+    expected_root: Option<&str>,
+    public_key: Option<&[u8]>,
+) -> Piece {
+    let base = dir.join(prefix);
+    let mut findings = Vec::new();
+    let read = |rel: &str| std::fs::read(base.join(rel)).ok();
+    let name = |rel: &str| format!("{prefix}{rel}");
+    let statement_name = name(STATEMENT_FILE);
+
+    // 2. The statement, the report and the anchor, each well formed and agreeing.
+    let statement: Option<Statement> = match read(STATEMENT_FILE) {
+        None => None,
+        Some(b) => match serde_json::from_slice::<Statement>(&b)
+            .map_err(|e| e.to_string())
+            .and_then(|s| s.check().map(|()| s))
+        {
+            Ok(s) => Some(s),
+            Err(e) => {
+                findings.push(finding(Code::EvidenceMalformed, &statement_name, e));
+                None
+            }
+        },
+    };
+    let report: Option<Report> = match read(REPORT_FILE) {
+        None => None,
+        Some(b) => match serde_json::from_slice::<Report>(&b) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                findings.push(finding(
+                    Code::EvidenceMalformed,
+                    &name(REPORT_FILE),
+                    e.to_string(),
+                ));
+                None
+            }
+        },
+    };
+    let releases: Option<Value> = read(RELEASES_FILE).and_then(|b| {
+        serde_json::from_slice::<Value>(&b)
+            .map_err(|e| {
+                findings.push(finding(
+                    Code::EvidenceMalformed,
+                    &name(RELEASES_FILE),
+                    e.to_string(),
+                ))
+            })
+            .ok()
+    });
+    let images: Vec<TargetReport> = match releases.as_ref().map(|v| v.get("images").cloned()) {
+        None => Vec::new(),
+        Some(images) => serde_json::from_value(images.unwrap_or(Value::Null)).unwrap_or_else(|e| {
+            findings.push(finding(
+                Code::EvidenceMalformed,
+                &name(RELEASES_FILE),
+                format!("images: {e}"),
+            ));
+            Vec::new()
+        }),
+    };
+    let root_bytes = read(ROOT_FILE);
+    let root_sha512 = root_bytes.as_deref().map(sha512_hex);
+    if let (Some(s), Some(r)) = (&statement, &report) {
+        if s.predicate.verification_result != result_of(r.verdict) {
+            findings.push(finding(
+                Code::EvidenceInconsistent,
+                &statement_name,
+                format!(
+                    "says {} but the report's verdict is {:?}",
+                    s.predicate.verification_result, r.verdict
+                ),
+            ));
+        }
+        if s.predicate.resource_uri != r.repository.metadata_url {
+            findings.push(finding(
+                Code::EvidenceInconsistent,
+                &statement_name,
+                "resourceUri is not the report's metadata URL",
+            ));
+        }
+        if chrono::DateTime::parse_from_rfc3339(&s.predicate.time_verified)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .ok()
+            != Some(r.reference_time)
+        {
+            findings.push(finding(
+                Code::EvidenceInconsistent,
+                &statement_name,
+                "timeVerified is not the report's reference time",
+            ));
+        }
+        for subject in &s.subject {
+            let metadata_file = subject
+                .name
+                .strip_prefix(METADATA_DIR)
+                .is_some_and(|rest| rest.starts_with('/'));
+            let matches = if metadata_file {
+                // A metadata file of the bundle: every digest recomputed from its bytes.
+                read(&subject.name).is_some_and(|b| {
+                    !subject.digest.is_empty()
+                        && subject.digest.iter().all(|(alg, hex)| match alg.as_str() {
+                            "sha256" => &sha256_hex(&b) == hex,
+                            "sha512" => &sha512_hex(&b) == hex,
+                            _ => false,
+                        })
+                })
+            } else {
+                let same = |t: &TargetReport| t.name == subject.name && t.hashes == subject.digest;
+                r.targets.iter().any(|t| t.verified && same(t)) || images.iter().any(same)
+            };
+            if !matches {
+                findings.push(finding(
+                    Code::EvidenceInconsistent,
+                    &statement_name,
+                    format!(
+                        "subject {:?} is neither a target the report verified nor an image releases.json lists, with these digests",
+                        subject.name
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(sha) = &root_sha512 {
+        let root_name = name(ROOT_FILE);
+        if let Some(s) = &statement {
+            let sha256 = root_bytes.as_deref().map(sha256_hex);
+            if s.predicate.policy.digest.get("sha512") != Some(sha)
+                || s.predicate.policy.digest.get("sha256") != sha256.as_ref()
+            {
+                findings.push(finding(
+                    Code::EvidenceInconsistent,
+                    &root_name,
+                    "its SHA-512 is not the one the statement's policy names",
+                ));
+            }
+        }
+        if let Some(r) = &report {
+            if &r.trusted_root.sha512 != sha {
+                findings.push(finding(
+                    Code::EvidenceInconsistent,
+                    &root_name,
+                    "its SHA-512 is not the one the report names",
+                ));
+            }
+        }
+        if let Some(expected) = expected_root {
+            if expected != sha {
+                findings.push(finding(
+                    Code::UntrustedRoot,
+                    &root_name,
+                    format!("its SHA-512 is {sha}, not the {expected} demanded"),
+                ));
+            }
+        }
+    }
+
+    // The signature over the statement: its payload is the statement's bytes, and, with a
+    // public key, one of its signatures verifies.
+    let mut signed_by = Vec::new();
+    let mut signature_verified = false;
+    let envelope_name = name(dsse::FILE);
+    match read(dsse::FILE) {
+        Some(b) => match serde_json::from_slice::<dsse::Envelope>(&b) {
+            Ok(env) => {
+                signed_by = env.signatures.iter().map(|s| s.keyid.clone()).collect();
+                if env.payload_bytes().ok() != read(STATEMENT_FILE) {
+                    findings.push(finding(
+                        Code::EvidenceInconsistent,
+                        &envelope_name,
+                        "its payload is not statement.json",
+                    ));
+                }
+                if let Some(key) = public_key {
+                    match env.verified_by(key) {
+                        Ok(true) => {
+                            signature_verified = true;
+                            signed_by = vec![sha256_hex(key)];
+                        }
+                        Ok(false) => findings.push(finding(
+                            Code::EvidenceSignature,
+                            &envelope_name,
+                            "no signature verifies with the public key given",
+                        )),
+                        Err(e) => {
+                            findings.push(finding(Code::EvidenceMalformed, &envelope_name, e))
+                        }
+                    }
+                }
+            }
+            Err(e) => findings.push(finding(
+                Code::EvidenceMalformed,
+                &envelope_name,
+                e.to_string(),
+            )),
+        },
+        None => {
+            if public_key.is_some() {
+                findings.push(finding(
+                    Code::EvidenceSignature,
+                    &envelope_name,
+                    "missing: the bundle is not signed, and a public key was given",
+                ));
+            }
+        }
+    }
+
+    // 3. The metadata verified again from the recorded anchor at the recorded time, offline.
+    let mut reverified = None;
+    let mut recomputed = None;
+    if let (Some(r), Some(bytes)) = (&report, root_bytes) {
+        match reverify(&base, r, bytes).await {
+            Ok(fresh) => {
+                findings.extend(compare_reverified(prefix, r, &fresh, statement.as_ref()));
+                // 4. The releases, from the recorded manifest.
+                if let Some(repo) = &fresh.repository {
+                    recomputed =
+                        check_releases(&base, prefix, r, repo, releases.as_ref(), &mut findings);
+                }
+                reverified = Some(fresh.report.verdict);
+            }
+            Err(e) => findings.push(finding(
+                Code::EvidenceInconsistent,
+                &name(METADATA_DIR),
+                format!("cannot be verified again: {e}"),
+            )),
+        }
+    }
+    for (file, present) in [
+        (STATEMENT_FILE, statement.is_some()),
+        (REPORT_FILE, report.is_some()),
+        (ROOT_FILE, root_sha512.is_some()),
+    ] {
+        let file = name(file);
+        if !present && !findings.iter().any(|f| f.target.as_deref() == Some(&file)) {
+            findings.push(finding(Code::EvidenceMissing, &file, "missing"));
+        }
+    }
+    if releases.is_none() && read(MANIFEST_FILE).is_some() {
+        findings.push(finding(
+            Code::EvidenceMissing,
+            &name(RELEASES_FILE),
+            "missing, though the bundle holds targets/manifest.json",
+        ));
+    }
+    Piece {
+        summary: RepoCheck {
+            name: String::new(),
+            dir: prefix.trim_end_matches('/').to_owned(),
+            recorded_result: statement
+                .as_ref()
+                .map(|s| s.predicate.verification_result.clone()),
+            trusted_root_sha512: root_sha512,
+            reverified,
+            signed_by,
+            signature_verified,
+        },
+        findings,
+        report,
+        releases,
+        tracks: recomputed,
+    }
+}
+
+/// What the metadata verified again must give: the findings the report records about the roles
+/// (not about targets, which the check does not download), the recorded roles, and every target
+/// subject listed with its SHA-256.
+fn compare_reverified(
+    prefix: &str,
+    recorded: &Report,
+    fresh: &Verification,
+    statement: Option<&Statement>,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let of = |fs: &[Finding]| {
+        let mut v: Vec<(Code, Severity, Option<String>)> = fs
+            .iter()
+            .filter(|f| f.target.is_none())
+            .map(|f| (f.code, f.severity, f.role.clone()))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    if of(&recorded.findings) != of(&fresh.report.findings) {
+        findings.push(finding(
+            Code::EvidenceInconsistent,
+            &format!("{prefix}{METADATA_DIR}"),
+            format!(
+                "verified again at {}, the metadata gives other findings than the report records",
+                recorded.reference_time
+            ),
+        ));
+    }
+    let roles = |x: &Report| {
+        let mut v: Vec<(String, u64, String)> = x
+            .roles
+            .iter()
+            .map(|o| (o.role.clone(), o.version, o.sha256.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    if roles(recorded) != roles(&fresh.report) {
+        findings.push(finding(
+            Code::EvidenceInconsistent,
+            &format!("{prefix}{REPORT_FILE}"),
+            "its roles (names, versions, bytes) are not those of the metadata",
+        ));
+    }
+    if let (Some(repo), Some(s)) = (&fresh.repository, statement) {
+        for subject in s
+            .subject
+            .iter()
+            .filter(|x| !x.name.starts_with(METADATA_DIR))
+        {
+            let listed = crate::engine::targets::listed(repo, &subject.name);
+            if listed.is_none_or(|t| t.hashes.get("sha256") != subject.digest.get("sha256")) {
+                findings.push(finding(
+                    Code::EvidenceInconsistent,
+                    &format!("{prefix}{STATEMENT_FILE}"),
+                    format!(
+                        "subject {:?}: the verified targets metadata does not list it with this sha256",
+                        subject.name
+                    ),
+                ));
+            }
+        }
+    }
+    findings
+}
+
+/// Step 4: the recorded manifest must be the one the verified targets metadata lists, and
+/// `releases.json` what it says at the reference time. Returns the recomputed tracks.
+fn check_releases(
+    base: &Path,
+    prefix: &str,
+    report: &Report,
+    repo: &tough::Repository,
+    recorded: Option<&Value>,
+    findings: &mut Vec<Finding>,
+) -> Option<Vec<Track>> {
+    let recorded = recorded?;
+    let releases_name = format!("{prefix}{RELEASES_FILE}");
+    let manifest_name = format!("{prefix}{MANIFEST_FILE}");
+    let mut inconsistent = |file: &str, message: String| {
+        findings.push(finding(Code::EvidenceInconsistent, file, message));
+    };
+    let Ok(bytes) = std::fs::read(base.join(MANIFEST_FILE)) else {
+        findings.push(finding(
+            Code::EvidenceMissing,
+            &manifest_name,
+            "missing, though releases.json records releases",
+        ));
+        return None;
+    };
+    let signed = crate::engine::targets::listed(repo, "manifest.json");
+    let matches = signed.as_ref().is_some_and(|t| {
+        t.length == bytes.len() as u64
+            && !t.hashes.is_empty()
+            && t.hashes.iter().all(|(alg, hex)| match alg.as_str() {
+                "sha256" => &sha256_hex(&bytes) == hex,
+                "sha512" => &sha512_hex(&bytes) == hex,
+                _ => true,
+            })
+    });
+    if !matches {
+        inconsistent(
+            &manifest_name,
+            "not the manifest.json the verified targets metadata lists (length, hashes)".to_owned(),
+        );
+        return None;
+    }
+    let recorded_manifest = recorded
+        .get("manifest")
+        .cloned()
+        .and_then(|v| serde_json::from_value::<TargetReport>(v).ok());
+    if recorded_manifest.is_none_or(|m| {
+        signed
+            .as_ref()
+            .is_none_or(|s| m.length != s.length || m.hashes != s.hashes)
+    }) {
+        inconsistent(
+            &releases_name,
+            "manifest: not the length and hashes the verified targets metadata lists".to_owned(),
+        );
+    }
+    let observed = recorded
+        .get("observed_at")
+        .and_then(Value::as_str)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    if observed != Some(report.reference_time) {
+        inconsistent(
+            &releases_name,
+            "observed_at: not the report's reference time".to_owned(),
+        );
+    }
+    let from = match recorded.get("from") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_str().map(semver::Version::parse) {
+            Some(Ok(version)) => Some(version),
+            _ => {
+                findings.push(finding(
+                    Code::EvidenceMalformed,
+                    &releases_name,
+                    "from: not a version",
+                ));
+                return None;
+            }
+        },
+    };
+    let parsed = match manifest::parse(&bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            inconsistent(&manifest_name, format!("cannot be read: {e}"));
+            return None;
+        }
+    };
+    let mut tracks = tracks(&parsed, report.reference_time, from.as_ref());
+    retain_own(
+        &mut tracks,
+        report.repository.variant.as_deref(),
+        report.repository.arch.as_deref(),
+    );
+    if serde_json::to_value(&tracks).ok().as_ref() != recorded.get("tracks") {
+        inconsistent(
+            &releases_name,
+            format!(
+                "tracks: not what the manifest says at {}",
+                report.reference_time
+            ),
+        );
+    }
+    let images = release_images(repo, &tracks);
+    if serde_json::to_value(&images).ok().as_ref() != recorded.get("images") {
+        inconsistent(
+            &releases_name,
+            "images: not the images of the releases checked as the verified targets metadata lists them"
+                .to_owned(),
+        );
+    }
+    Some(tracks)
+}
+
+/// Steps 2 to 5 for a bundle of a job.
+async fn check_job(dir: &Path, expected_root: Option<&str>, public_key: Option<&[u8]>) -> Outcome {
+    let mut out = Outcome {
+        recorded_result: None,
+        reference_time: None,
+        trusted_root_sha512: None,
+        reverified: None,
+        signed_by: Vec::new(),
+        signature_verified: false,
+        repositories: Vec::new(),
+        findings: Vec::new(),
+    };
+    let job: Value = match std::fs::read(dir.join(JOB_FILE))
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+    {
+        Ok(v) => v,
+        Err(e) => {
+            out.findings
+                .push(finding(Code::EvidenceMalformed, JOB_FILE, e));
+            return out;
+        }
+    };
+    let malformed = |field: &str, why: &str| {
+        finding(Code::EvidenceMalformed, JOB_FILE, format!("{field}: {why}"))
+    };
+    let reference_time = job
+        .get("reference_time")
+        .and_then(Value::as_str)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    if reference_time.is_none() {
+        out.findings.push(malformed(
+            "reference_time",
+            "missing, or not an RFC 3339 time",
+        ));
+    }
+    out.reference_time = reference_time.map(|t| t.to_rfc3339());
+    out.recorded_result = match job.get("verdict").and_then(Value::as_str) {
+        Some("pass") => Some("PASSED".to_owned()),
+        Some(_) => Some("FAILED".to_owned()),
+        None => {
+            out.findings.push(malformed("verdict", "missing"));
+            None
+        }
+    };
+    let entries = match job.get("repositories").and_then(Value::as_array) {
+        Some(e) => e.clone(),
+        None => {
+            out.findings
+                .push(malformed("repositories", "missing, or not a list"));
+            Vec::new()
+        }
+    };
+
+    let mut named: BTreeSet<String> = BTreeSet::new();
+    let mut all_tracks: Vec<Track> = Vec::new();
+    let mut anchors: BTreeSet<Option<String>> = BTreeSet::new();
+    let mut all_signed = true;
+    for (i, entry) in entries.iter().enumerate() {
+        let repo_name = entry
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let Some(evidence_dir) = entry.get("evidence_dir").and_then(Value::as_str) else {
+            if entry.get("releases").is_some() {
+                out.findings.push(malformed(
+                    &format!("repositories[{i}]"),
+                    "verified, but names no evidence_dir",
+                ));
+            }
+            continue;
+        };
+        let plain = evidence_dir
+            .strip_prefix(REPOSITORIES_DIR)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(super::plain_name);
+        if !plain || !named.insert(evidence_dir.to_owned()) {
+            out.findings.push(malformed(
+                &format!("repositories[{i}].evidence_dir"),
+                "not a directory of its own under repositories/",
+            ));
+            continue;
+        }
+        let piece = check_piece(dir, &format!("{evidence_dir}/"), expected_root, public_key).await;
+        out.findings.extend(piece.findings.iter().cloned());
+        if let Some(r) = &piece.report {
+            let recorded_verdict = entry.get("releases").and_then(|x| x.get("verdict"));
+            if serde_json::to_value(r.verdict).ok().as_ref() != recorded_verdict {
+                out.findings.push(finding(
+                    Code::EvidenceInconsistent,
+                    JOB_FILE,
+                    format!("repositories[{i}] ({repo_name}): its verdict is not the one of {evidence_dir}/{REPORT_FILE}"),
+                ));
+            }
+            if Some(r.reference_time) != reference_time {
+                out.findings.push(finding(
+                    Code::EvidenceInconsistent,
+                    JOB_FILE,
+                    format!("repositories[{i}] ({repo_name}): the reference time is not the one of {evidence_dir}/{REPORT_FILE}"),
+                ));
+            }
+        }
+        let recorded_tracks = entry.get("releases").and_then(|x| x.get("tracks"));
+        let piece_tracks = piece
+            .releases
+            .as_ref()
+            .and_then(|x| x.get("tracks"))
+            .cloned()
+            .unwrap_or(Value::Array(Vec::new()));
+        if recorded_tracks.is_some_and(|t| t != &piece_tracks) {
+            out.findings.push(finding(
+                Code::EvidenceInconsistent,
+                JOB_FILE,
+                format!("repositories[{i}] ({repo_name}): its tracks are not those of {evidence_dir}/{RELEASES_FILE}"),
+            ));
+        }
+        all_tracks.extend(piece.tracks.iter().flatten().cloned());
+        anchors.insert(piece.summary.trusted_root_sha512.clone());
+        all_signed &= piece.summary.signature_verified;
+        out.reverified = match (out.reverified, piece.summary.reverified) {
+            (Some(Verdict::Pass) | None, Some(v)) => Some(v),
+            (worst, _) => worst,
+        };
+        for k in &piece.summary.signed_by {
+            if !out.signed_by.contains(k) {
+                out.signed_by.push(k.clone());
+            }
+        }
+        out.repositories.push(RepoCheck {
+            name: repo_name,
+            ..piece.summary
+        });
+    }
+    out.signature_verified = all_signed && !out.repositories.is_empty() && public_key.is_some();
+    if let [Some(one)] = anchors.iter().collect::<Vec<_>>().as_slice() {
+        out.trusted_root_sha512 = Some(one.to_owned().clone());
+    }
+    if let Ok(list) = std::fs::read_dir(dir.join(REPOSITORIES_DIR)) {
+        for e in list.flatten() {
+            let d = format!("{REPOSITORIES_DIR}/{}", e.file_name().to_string_lossy());
+            if !named.contains(&d) {
+                out.findings.push(finding(
+                    Code::EvidenceExtra,
+                    &d,
+                    "a repository's evidence that job.json does not name",
+                ));
+            }
+        }
+    }
+
+    // 5. The SSM cross-check, recomputed from the recorded observations and the releases.
+    if let Some(ssm) = job.get("ssm") {
+        if ssm.get("cross_checked").and_then(Value::as_bool) == Some(true) {
+            match ssm
+                .get("observations")
+                .cloned()
+                .map(serde_json::from_value::<Observations>)
+            {
+                Some(Ok(observations)) => {
+                    let rows = crate::ssm::check::cross_check(
+                        &one_per_track(all_tracks.iter()),
+                        &observations,
+                    );
+                    if serde_json::to_value(&rows).ok().as_ref() != ssm.get("cross_check") {
+                        out.findings.push(finding(
+                            Code::EvidenceInconsistent,
+                            JOB_FILE,
+                            "ssm.cross_check: not what the recorded SSM observations and the signed manifests give",
+                        ));
+                    }
+                }
+                Some(Err(e)) => out
+                    .findings
+                    .push(malformed("ssm.observations", &e.to_string())),
+                None => out.findings.push(malformed("ssm.observations", "missing")),
+            }
+        }
+    }
+    out
+}
+
+/// Verify a repository's evidence again: its anchor, its files, the recorded reference time, no
+/// state, no network (the metadata URL is the bundle's own directory).
+async fn reverify(base: &Path, recorded: &Report, root: Vec<u8>) -> Result<Verification> {
+    let root = TrustedRoot::parse(&base.join(ROOT_FILE).display().to_string(), root)?;
+    let metadata = base.join(METADATA_DIR);
+    let abs = metadata.canonicalize().map_err(|source| Error::Read {
+        what: "evidence metadata",
+        path: metadata.clone(),
+        source,
+    })?;
+    let url = url::Url::from_directory_path(&abs).map_err(|()| Error::Invalid {
+        what: "evidence bundle",
+        path: abs.display().to_string(),
+        message: "not a directory path".to_owned(),
+    })?;
+    let options = VerifyOptions {
+        metadata_url: url.clone(),
+        targets_url: url,
+        variant: recorded.repository.variant.clone(),
+        arch: recorded.repository.arch.clone(),
+        at: Some(recorded.reference_time),
+        expiry_warning: chrono::Duration::try_seconds(recorded.expiry_warning_seconds).ok_or_else(
+            || Error::Invalid {
+                what: "evidence report",
+                path: REPORT_FILE.to_owned(),
+                message: "expiry_warning_seconds: out of range".to_owned(),
+            },
+        )?,
+        // The files are the bundle's own, already bounded by it: no limit tighter than the run's.
+        limits: tough::Limits {
+            max_root_size: 1 << 30,
+            max_targets_size: 1 << 30,
+            max_timestamp_size: 1 << 30,
+            max_snapshot_size: 1 << 30,
+            max_root_updates: 1024,
+        },
+        targets: TargetSelection::None,
+        out_dir: None,
+        state_root: None,
+        net: NetOptions::default(),
+        progress: false,
+        deadline: std::time::Duration::from_secs(600),
+    };
+    crate::engine::verify(&options, &root).await
+}
