@@ -951,3 +951,45 @@ fn a_signed_job_bundle_verifies_with_its_key_only() {
         codes(&v).contains(&"evidence_signature:repositories/demo/statement.dsse.json".to_owned())
     );
 }
+
+#[test]
+fn a_job_bundle_records_when_live_ssm_answered_and_checks_again_offline() {
+    let home = tempfile::tempdir().unwrap();
+    let config = live_demo_config(home.path(), &common::moto::moto().url());
+    let out = home.path().join("job");
+    let before = Utc::now();
+    let o = tufwatch(home.path())
+        .args(["evidence", "create", "--at", DEMO_AT, "--out"])
+        .arg(&out)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let after = Utc::now();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let job: Value = serde_json::from_slice(&std::fs::read(out.join("job.json")).unwrap()).unwrap();
+    let observations = &job["ssm"]["observations"];
+    assert_eq!(observations["source"], "live");
+    // A live observation keeps the moment SSM answered, not the reference time.
+    let observed: chrono::DateTime<Utc> = observations["observed_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        before - Duration::seconds(1) <= observed && observed <= after,
+        "{observed}"
+    );
+    assert_eq!(job["reference_time"], DEMO_AT);
+    assert!(!job["ssm"]["cross_check"].as_array().unwrap().is_empty());
+    // The SSM endpoint is not asked again: the check recomputes the cross-check from the bundle.
+    let stats_before = common::moto::moto().stats();
+    let (code, v) = check_dir(home.path(), &out, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(common::moto::moto().stats(), stats_before);
+}

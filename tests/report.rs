@@ -126,15 +126,6 @@ fn the_demo_report_shows_each_kind_of_finding() {
 }
 
 /// A copy of the demo configuration in `dir`, with paths made absolute, and `extra` appended.
-fn demo_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(project().join("fixtures/demo.toml")).unwrap();
-    let fixtures = project().join("fixtures");
-    let text = text.replace("\"demo-", &format!("\"{}/demo-", fixtures.display())) + extra;
-    let path = dir.join("job.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 #[test]
 fn every_format_is_written_atomically_and_the_last_success_is_kept() {
     let site = Site::new();
@@ -234,16 +225,7 @@ fn every_format_is_written_atomically_and_the_last_success_is_kept() {
 #[test]
 fn ssm_from_a_live_endpoint_in_the_configuration() {
     let site = Site::new();
-    let live = demo_config(site.path(), "");
-    let text = std::fs::read_to_string(&live).unwrap().replace(
-        &format!(
-            "files = [\"{}/demo-fleet/ssm-parameters.json\"]",
-            project().join("fixtures").display()
-        ),
-        &format!("endpoint_url = \"{}\"", moto().url()),
-    );
-    assert!(text.contains("endpoint_url"));
-    std::fs::write(&live, text).unwrap();
+    let live = live_demo_config(site.path(), &moto().url());
     let from_endpoint = report_json(&site, &live);
     assert_eq!(from_endpoint["ssm"]["observations"]["source"], "live");
 

@@ -21,6 +21,32 @@ pub fn project() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `fixtures/demo.toml` with its paths made absolute and `extra` appended, written to
+/// `dir/job.toml`.
+pub fn demo_config(dir: &Path, extra: &str) -> PathBuf {
+    let text = std::fs::read_to_string(project().join("fixtures/demo.toml")).unwrap();
+    let fixtures = project().join("fixtures");
+    let text = text.replace("\"demo-", &format!("\"{}/demo-", fixtures.display())) + extra;
+    let path = dir.join("job.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// [`demo_config`] reading SSM from `endpoint` instead of the demo's SSM file.
+pub fn live_demo_config(dir: &Path, endpoint: &str) -> PathBuf {
+    let path = demo_config(dir, "");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        &format!(
+            "files = [\"{}/demo-fleet/ssm-parameters.json\"]",
+            project().join("fixtures").display()
+        ),
+        &format!("endpoint_url = \"{endpoint}\""),
+    );
+    assert!(text.contains("endpoint_url"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// Real Bottlerocket data shared with the project (read only; never copied into it).
 pub fn shared_data() -> PathBuf {
     project().join("../shared/data/bottlerocket")
