@@ -18,10 +18,26 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let code = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // The TUF client's protocol knows two exit codes, 0 and 1: a panic (a bug) must still say 1.
+    // It runs on one thread: it fetches one file at a time anyway, and a clock faked with
+    // LD_PRELOAD (the conformance suite's faketime) is safest without threads.
+    let client = matches!(cli.command, tufwatch::cli::Command::Client(_));
+    if client {
+        std::panic::set_hook(Box::new(|info| {
+            eprintln!("tufwatch client: internal error: {info}");
+            std::process::exit(1);
+        }));
+    }
+    let runtime = if client {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    };
+    let code = match runtime {
         Ok(rt) => rt.block_on(run(cli)),
         Err(e) => {
             eprintln!("tufwatch: error: cannot start the async runtime: {e}");

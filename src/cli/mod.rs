@@ -2,6 +2,7 @@
 //! before any I/O; the library does the work; a report decides the exit code.
 
 pub mod args;
+pub mod client;
 pub mod evidence;
 pub mod job;
 pub mod nodes;
@@ -51,6 +52,9 @@ pub enum Command {
     /// Audit evidence: write a bundle of what was verified; check a bundle offline.
     #[command(subcommand)]
     Evidence(evidence::EvidenceCommand),
+    /// A TUF client on the strict engine (the conformance suite's command line): init,
+    /// refresh, download.
+    Client(Box<client::ClientArgs>),
     /// Trust anchors: fetch a root and keep it only if its sha512 matches a pin; list the pins.
     #[command(subcommand)]
     Root(root::RootCommand),
@@ -66,6 +70,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Report(args) => report::run(*args).await,
         Command::Evidence(cmd) => evidence::run(cmd).await,
         Command::Root(cmd) => root::run(cmd).await,
+        Command::Client(args) => return client::run(*args).await,
     };
     match result {
         Ok(code) => code,

@@ -13,6 +13,7 @@ pub mod expiry;
 pub mod findings;
 pub mod rollback;
 pub mod signatures;
+pub mod strict;
 pub mod targets;
 
 use crate::error::Result;

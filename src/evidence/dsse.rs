@@ -54,7 +54,8 @@ pub fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn pem_body(text: &str, labels: &[&str]) -> Result<(String, Vec<u8>), String> {
+/// The label and DER of the first PEM block of `text` whose label is one of `labels`.
+pub(crate) fn pem_body(text: &str, labels: &[&str]) -> Result<(String, Vec<u8>), String> {
     let begin = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("-----BEGIN ")?.strip_suffix("-----"))
