@@ -134,6 +134,11 @@ impl SigningKey {
         pem("PRIVATE KEY", &self.pkcs8)
     }
 
+    /// The same key again.
+    pub fn try_clone(&self) -> Result<Self> {
+        Self::from_pkcs8(&self.pkcs8)
+    }
+
     /// The TUF key id: SHA-256 of the canonical JSON of the public key object.
     pub fn keyid(&self) -> &str {
         &self.keyid
@@ -433,10 +438,18 @@ impl Repo {
     /// Sign everything and return `(file name, bytes)` for the metadata directory, root excluded
     /// (see [`Repo::root_doc`]): delegated roles, targets, snapshot, timestamp.
     pub fn sign_top(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        self.sign_top_with(|_, _| {})
+    }
+
+    /// As [`Repo::sign_top`], with `edit(role, signed)` called on each role's `signed` object
+    /// before it is signed (a delegated role by its name): to publish what the model cannot say.
+    pub fn sign_top_with(&self, edit: impl Fn(&str, &mut Value)) -> Result<Vec<(String, Vec<u8>)>> {
         let mut files = Vec::new();
         let mut snapshot_meta = Map::new();
         for d in &self.delegations {
-            let bytes = self.sign_role(&self.delegated_signed(d), &d.keys)?;
+            let mut signed = self.delegated_signed(d);
+            edit(&d.name, &mut signed);
+            let bytes = self.sign_role(&signed, &d.keys)?;
             let file = format!("{}.json", crate::engine::collect::role_file_name(&d.name));
             snapshot_meta.insert(
                 format!("{}.json", d.name),
@@ -444,7 +457,9 @@ impl Repo {
             );
             files.push((self.versioned(d.version, &file), bytes));
         }
-        let targets = self.sign_role(&self.targets_signed(), &self.targets_keys)?;
+        let mut targets_signed = self.targets_signed();
+        edit("targets", &mut targets_signed);
+        let targets = self.sign_role(&targets_signed, &self.targets_keys)?;
         snapshot_meta.insert(
             "targets.json".into(),
             Self::meta_entry(&targets, self.targets_version),
@@ -453,15 +468,16 @@ impl Repo {
             self.versioned(self.targets_version, "targets.json"),
             targets,
         ));
-        let snapshot_signed = json!({
+        let mut snapshot_signed = json!({
             "_type": "snapshot",
             "spec_version": "1.0.0",
             "version": self.snapshot_version,
             "expires": tuf_time(self.snapshot_expires),
             "meta": snapshot_meta,
         });
+        edit("snapshot", &mut snapshot_signed);
         let snapshot = self.sign_role(&snapshot_signed, &self.snapshot_keys)?;
-        let timestamp_signed = json!({
+        let mut timestamp_signed = json!({
             "_type": "timestamp",
             "spec_version": "1.0.0",
             "version": self.timestamp_version,
@@ -472,6 +488,7 @@ impl Repo {
             self.versioned(self.snapshot_version, "snapshot.json"),
             snapshot,
         ));
+        edit("timestamp", &mut timestamp_signed);
         let timestamp = self.sign_role(&timestamp_signed, &self.timestamp_keys)?;
         files.push(("timestamp.json".into(), timestamp));
         Ok(files)
