@@ -52,6 +52,8 @@ pub struct Trust {
     /// Keep no state (no rollback protection between runs).
     #[serde(default)]
     pub no_state: bool,
+    /// `tough` or `both` (tough and the strict engine); both by default.
+    pub engine: Option<crate::engine::Engines>,
 }
 
 /// `[bottlerocket]`.

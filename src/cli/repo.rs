@@ -112,6 +112,12 @@ pub struct CommonArgs {
     /// Never show progress bars (they show only on a terminal anyway).
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Which TUF engines verify the metadata: tough (what Bottlerocket hosts run, with
+    /// tufwatch's checks), or both tough and the strict engine (the specification's client
+    /// workflow to the letter), which must both accept; a disagreement is a finding.
+    #[arg(long = "engine", value_enum, default_value = "both")]
+    pub engines: crate::engine::Engines,
 }
 
 /// The repository location and trust anchor, resolved from the arguments.
@@ -143,6 +149,8 @@ pub struct Common {
     pub progress: bool,
     /// The deadline of one verification.
     pub deadline: std::time::Duration,
+    /// Which engines verify.
+    pub engines: crate::engine::Engines,
 }
 
 impl Common {
@@ -174,6 +182,7 @@ impl Common {
             net: self.net.clone(),
             progress: self.progress,
             deadline: self.deadline,
+            engines: self.engines,
         }
     }
 }
@@ -257,6 +266,7 @@ pub fn resolve_settings(a: &CommonArgs, root: TrustedRoot) -> Result<Common> {
         net: net_options(a),
         progress: !a.no_progress,
         deadline,
+        engines: a.engines,
     })
 }
 

@@ -148,6 +148,7 @@ pub(super) async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {
         max_targets_size: 10 << 20,
         deadline: a.deadline,
         no_progress: a.no_progress,
+        engines: config.trust.engine.unwrap_or_default(),
     };
     if config.bottlerocket.is_none() && config.repositories.is_empty() {
         return Err(Error::Invalid {

@@ -18,8 +18,8 @@ pub mod targets;
 
 use crate::error::Result;
 use crate::report::{
-    Code, Finding, Report, RepositoryReport, RoleReport, RoleVerdict, Severity, Signatures,
-    StateReport, TrustedRootReport, Verdict,
+    Code, EngineOutcome, EngineVerdict, Finding, Report, RepositoryReport, RoleReport, RoleVerdict,
+    Severity, Signatures, StateReport, TrustedRootReport, Verdict,
 };
 use crate::source::pins::TrustedRoot;
 use crate::source::state::{SavedState, StateStore};
@@ -66,6 +66,20 @@ pub struct VerifyOptions {
     pub progress: bool,
     /// The longest the whole verification may take.
     pub deadline: std::time::Duration,
+    /// Which engines must accept the metadata.
+    pub engines: Engines,
+}
+
+/// Which TUF engines verify (`--engine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engines {
+    /// tough, as Bottlerocket hosts run it, with tufwatch's own checks.
+    Tough,
+    /// tough and the strict engine, concurrently; both must accept, and a disagreement is a
+    /// finding.
+    #[default]
+    Both,
 }
 
 /// The outcome of a verification: the report, and what later stages read.
@@ -91,6 +105,7 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
     // The whole run has a deadline, so a server that answers a byte at a time (or a run that
     // holds the state) cannot hold a nightly job forever.
     let deadline = tokio::time::Instant::now() + opts.deadline;
+
     // One run at a time per repository state: a second one waits, up to the deadline.
     let lock = match &store {
         Some(s) => Some(hold(s, opts.at.is_none(), deadline).await?),
@@ -151,10 +166,33 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         })?;
     let start = Loaded {
         url: start_source,
-        bytes: bytes::Bytes::from(start_bytes),
+        bytes: bytes::Bytes::from(start_bytes.clone()),
         parsed: start_parsed,
     };
-    let mut collected = collect::collect(start, &fetcher.recording(), &opts.metadata_url);
+    let recording = fetcher.recording().clone();
+    let mut collected = collect::collect(start, &recording, &opts.metadata_url);
+    // The strict engine, from the same trusted root, on the same bytes: it is served what tough
+    // received, and fetches only what tough did not ask for (when tough stopped early).
+    let strict = if opts.engines == Engines::Both {
+        let run = strict::verify::verify(
+            &start_bytes,
+            opts.metadata_url.clone(),
+            at,
+            &opts.limits,
+            opts.net.clone(),
+            recording,
+        );
+        Some(match tokio::time::timeout_at(deadline, run).await {
+            Ok(outcome) => outcome,
+            Err(_elapsed) => EngineOutcome {
+                engine: strict::verify::NAME.to_owned(),
+                verdict: EngineVerdict::Unfinished,
+                reason: Some("past the deadline (--deadline)".to_owned()),
+            },
+        })
+    } else {
+        None
+    };
 
     let mut findings = Vec::new();
     let (repository, failed_role) = match loaded {
@@ -268,8 +306,12 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         );
     }
 
+    // Findings against the saved state: tough's side alone has them (the strict engine keeps
+    // no state), so they do not count when the engines are compared.
+    let mut state_findings = Vec::new();
     if let Some(prev) = &previous {
-        findings.extend(rollback::check(prev, &collected));
+        state_findings = rollback::check(prev, &collected);
+        findings.extend(state_findings.iter().cloned());
     }
 
     let mut target_reports = Vec::new();
@@ -286,6 +328,44 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
             target_reports = t;
             findings.extend(f);
         }
+    }
+
+    // The strict engine's verdict beside tough's: a disagreement marks metadata that Bottlerocket
+    // hosts would accept but the specification forbids, or the reverse.
+    let mut engines = Vec::new();
+    if let Some(strict) = strict {
+        let metadata_errors: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error && f.target.is_none())
+            .filter(|f| !state_findings.contains(f))
+            .collect();
+        let tough = EngineOutcome {
+            engine: format!("tough {TOUGH_VERSION}"),
+            verdict: if metadata_errors.iter().any(|f| f.code.means_incomplete()) {
+                EngineVerdict::Unfinished
+            } else if repository.is_some() && metadata_errors.is_empty() {
+                EngineVerdict::Accepted
+            } else {
+                EngineVerdict::Rejected
+            },
+            reason: metadata_errors.first().map(|f| f.message.clone()),
+        };
+        let decided = |o: &EngineOutcome| o.verdict != EngineVerdict::Unfinished;
+        if decided(&tough) && decided(&strict) && tough.verdict != strict.verdict {
+            let message = if tough.verdict == EngineVerdict::Accepted {
+                format!(
+                    "tough (what Bottlerocket hosts run) accepts the metadata, but the strict engine (the TUF specification) rejects it: {}",
+                    strict.reason.as_deref().unwrap_or("no reason given")
+                )
+            } else {
+                format!(
+                    "the strict engine (the TUF specification) accepts the metadata, but tough (what Bottlerocket hosts run) rejects it: {}",
+                    tough.reason.as_deref().unwrap_or("no reason given")
+                )
+            };
+            findings.push(Finding::error(Code::EnginesDisagree, message));
+        }
+        engines = vec![tough, strict];
     }
 
     let mut report = Report {
@@ -312,6 +392,7 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
             .map(|r| r.parsed.signed.version.get())
             .collect(),
         roles,
+        engines,
         targets: target_reports,
         state: StateReport {
             dir: store.as_ref().map(|s| s.dir().display().to_string()),

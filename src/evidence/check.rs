@@ -885,6 +885,12 @@ async fn reverify(base: &Path, recorded: &Report, root: Vec<u8>) -> Result<Verif
         net: NetOptions::default(),
         progress: false,
         deadline: std::time::Duration::from_secs(600),
+        // The engines the run used: a bundle made with both is checked with both.
+        engines: if recorded.engines.is_empty() {
+            crate::engine::Engines::Tough
+        } else {
+            crate::engine::Engines::Both
+        },
     };
     crate::engine::verify(&options, &root).await
 }

@@ -39,6 +39,21 @@ pub fn render(r: &Report) -> String {
         "checked at  {} ({when})",
         r.reference_time.format("%Y-%m-%d %H:%M:%S UTC")
     );
+    if !r.engines.is_empty() {
+        let engines: Vec<String> = r
+            .engines
+            .iter()
+            .map(|e| {
+                let verdict = match e.verdict {
+                    crate::report::EngineVerdict::Accepted => "accepts",
+                    crate::report::EngineVerdict::Rejected => "rejects",
+                    crate::report::EngineVerdict::Unfinished => "did not finish",
+                };
+                format!("{} {verdict}", e.engine)
+            })
+            .collect();
+        let _ = writeln!(s, "engines     {}", engines.join(", "));
+    }
     let _ = writeln!(s);
 
     let w = r

@@ -101,6 +101,9 @@ pub enum Code {
     EvidenceInconsistent,
     /// The statement's signature is missing or does not verify with the public key given.
     EvidenceSignature,
+    /// tough (what Bottlerocket hosts run) and the strict engine (the specification) disagree
+    /// about the metadata: one accepts what the other rejects.
+    EnginesDisagree,
 }
 
 impl Code {
@@ -139,6 +142,7 @@ impl Code {
             Code::EvidenceMalformed => "evidence_malformed",
             Code::EvidenceInconsistent => "evidence_inconsistent",
             Code::EvidenceSignature => "evidence_signature",
+            Code::EnginesDisagree => "engines_disagree",
         }
     }
 
@@ -322,6 +326,30 @@ pub struct RoleReport {
     pub verdict: RoleVerdict,
 }
 
+/// What one TUF engine concluded about the repository's metadata (`verify --engine both`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineOutcome {
+    /// `tough 0.24` (tough, with tufwatch's own checks), or `strict`.
+    pub engine: String,
+    /// Its verdict.
+    pub verdict: EngineVerdict,
+    /// Why it rejected the metadata, or could not finish.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// An engine's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineVerdict {
+    /// It accepts the metadata.
+    Accepted,
+    /// It rejects the metadata.
+    Rejected,
+    /// The network or a deadline stopped it: no verdict.
+    Unfinished,
+}
+
 /// A target that was downloaded and checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetReport {
@@ -406,6 +434,9 @@ pub struct Report {
     pub root_chain: Vec<u64>,
     /// Every role, in the order of the TUF client workflow.
     pub roles: Vec<RoleReport>,
+    /// Each engine's verdict, when more than one ran (`--engine both`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub engines: Vec<EngineOutcome>,
     /// Targets downloaded and checked.
     pub targets: Vec<TargetReport>,
     /// Rollback protection between runs.

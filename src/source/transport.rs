@@ -83,7 +83,7 @@ pub enum Outcome {
 }
 
 /// The exact bytes of the metadata fetched during one run, by URL.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Recording {
     outcomes: HashMap<String, Outcome>,
     order: Vec<String>,

@@ -5,7 +5,7 @@
 
 use super::metadata::{Metadata, TargetFile, Targets};
 use super::trusted::{check_length_and_hashes, Refusal, Trusted};
-use crate::source::transport::{Fetcher, NetOptions};
+use crate::source::transport::{Fetcher, NetOptions, Outcome, Recording};
 use chrono::{DateTime, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::fmt;
@@ -88,11 +88,14 @@ pub fn quote(name: &str) -> String {
 
 /// The client.
 pub struct Client {
-    metadata_dir: PathBuf,
+    /// Where trusted metadata is kept; `None` keeps nothing (a verification from the anchor).
+    metadata_dir: Option<PathBuf>,
     metadata_url: Url,
     fetcher: Fetcher,
     limits: Limits,
     trusted: Trusted,
+    /// Answers already received in this run, by URL, served before the network.
+    replay: Option<Recording>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ClientError + '_ {
@@ -143,20 +146,44 @@ impl Client {
         // 5.2: the trusted root, from the directory.
         let path = metadata_dir.join("root.json");
         let root = std::fs::read(&path).map_err(io(&path))?;
-        let trusted = Trusted::new(&root, now)
-            .map_err(|r| ClientError::Refused(path.display().to_string(), r))?;
-        let fetcher = Fetcher::new(NetOptions {
-            tries: 1,
-            ..NetOptions::default()
-        })
-        .map_err(|e| ClientError::Argument(e.to_string()))?;
+        let mut client = Self::in_memory(&root, metadata_url, limits, NetOptions::default(), now)
+            .map_err(|e| match e {
+            ClientError::Refused(_, r) => ClientError::Refused(path.display().to_string(), r),
+            e => e,
+        })?;
+        client.metadata_dir = Some(metadata_dir.to_owned());
+        Ok(client)
+    }
+
+    /// A client that starts from `root` and keeps nothing: each update walks from the anchor.
+    /// One try per request (no retries), so requests come in the specification's order.
+    pub fn in_memory(
+        root: &[u8],
+        metadata_url: Url,
+        limits: Limits,
+        net: NetOptions,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ClientError> {
+        let trusted =
+            Trusted::new(root, now).map_err(|r| ClientError::Refused("root".to_owned(), r))?;
+        let fetcher = Fetcher::new(NetOptions { tries: 1, ..net })
+            .map_err(|e| ClientError::Argument(e.to_string()))?;
         Ok(Client {
-            metadata_dir: metadata_dir.to_owned(),
+            metadata_dir: None,
             metadata_url,
             fetcher,
             limits,
             trusted,
+            replay: None,
         })
+    }
+
+    /// The same client, served first from `replay`: the bytes (or the "not found") that another
+    /// engine received for a URL in this run, so that both judge the same bytes with one request.
+    #[must_use]
+    pub fn replaying(mut self, replay: Recording) -> Self {
+        self.replay = Some(replay);
+        self
     }
 
     /// What the client trusts now.
@@ -166,6 +193,17 @@ impl Client {
 
     /// Fetch a file of at most `max` bytes; `None` when the server says there is none.
     async fn fetch(&self, url: &Url, max: u64) -> Result<Option<Vec<u8>>, ClientError> {
+        match self.replay.as_ref().and_then(|r| r.get(url)) {
+            Some(Outcome::Bytes(b)) if b.len() as u64 <= max => return Ok(Some(b.to_vec())),
+            Some(Outcome::Bytes(b)) => {
+                return Err(ClientError::Fetch(
+                    url.to_string(),
+                    format!("{} bytes, more than the {max} allowed", b.len()),
+                ))
+            }
+            Some(Outcome::NotFound) => return Ok(None),
+            _ => {}
+        }
         match self.fetcher.fetch_all(url, max).await {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == TransportErrorKind::FileNotFound => Ok(None),
@@ -184,11 +222,61 @@ impl Client {
     }
 
     fn local(&self, name: &str) -> Option<Vec<u8>> {
-        std::fs::read(self.metadata_dir.join(name)).ok()
+        std::fs::read(self.metadata_dir.as_ref()?.join(name)).ok()
     }
 
     fn persist(&self, name: &str, bytes: &[u8]) -> Result<(), ClientError> {
-        write_atomic(&self.metadata_dir, name, bytes)
+        match &self.metadata_dir {
+            Some(dir) => write_atomic(dir, name, bytes),
+            None => Ok(()),
+        }
+    }
+
+    /// Load every delegated role reachable from `targets`, depth first in delegation order, each
+    /// once, at most `max_delegations` (succinct bins: those the snapshot lists). For a
+    /// verification of the whole repository rather than a search for one target.
+    pub async fn load_all_delegations(&mut self) -> Result<(), ClientError> {
+        let mut stack: Vec<(String, String)> = Vec::new();
+        let mut visited: Vec<String> = vec!["targets".to_owned()];
+        let children = |t: &Trusted, role: &str| -> Vec<(String, String)> {
+            let Some(d) = t
+                .targets
+                .get(role)
+                .and_then(|m| m.signed.delegations.as_ref())
+            else {
+                return Vec::new();
+            };
+            let mut v: Vec<(String, String)> = d
+                .roles
+                .iter()
+                .map(|r| (r.name.clone(), role.to_owned()))
+                .collect();
+            if let (Some(s), Some(sn)) = (&d.succinct, &t.snapshot) {
+                for name in sn.signed.meta.keys() {
+                    if let Some(bin) = name.strip_suffix(".json").filter(|b| s.is_bin(b)) {
+                        v.push((bin.to_owned(), role.to_owned()));
+                    }
+                }
+            }
+            v.reverse();
+            v
+        };
+        stack.extend(children(&self.trusted, "targets"));
+        while let Some((role, delegator)) = stack.pop() {
+            if visited.contains(&role) {
+                continue;
+            }
+            if visited.len() > self.limits.max_delegations {
+                return Err(ClientError::Argument(format!(
+                    "more than {} delegated roles",
+                    self.limits.max_delegations
+                )));
+            }
+            self.load_targets(&role, &delegator).await?;
+            visited.push(role.clone());
+            stack.extend(children(&self.trusted, &role));
+        }
+        Ok(())
     }
 
     /// The update cycle, 5.3 to 5.6: root, timestamp, snapshot, top-level targets.

@@ -12,3 +12,4 @@ pub mod client;
 pub mod keys;
 pub mod metadata;
 pub mod trusted;
+pub mod verify;
