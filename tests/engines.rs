@@ -118,8 +118,15 @@ fn a_timestamp_of_another_specification_is_accepted_by_tough_and_rejected_by_the
         "{message}"
     );
     assert!(message.contains("spec_version"), "{message}");
-    // tough alone accepts it.
+    // tough alone accepts it; the strict engine alone rejects it.
     assert_eq!(verify(&site, &["--engine", "tough"]).0, 0);
+    let (code, report) = verify(&site, &["--engine", "strict"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["decided_by"], "strict");
+    assert!(
+        findings(&report).contains(&"rejected:-".to_owned()),
+        "{report:#}"
+    );
 }
 
 #[test]
@@ -150,6 +157,22 @@ fn a_sha512_only_target_is_rejected_by_tough_and_accepted_by_the_specification()
     );
     assert!(
         findings(&report).contains(&"engines_disagree:-".to_owned()),
+        "{report:#}"
+    );
+    // With the strict engine deciding, it passes; what tough alone objects to is a warning.
+    let (code, report) = verify(&site, &["--engine", "strict"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["decided_by"], "strict");
+    let warnings: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "warning")
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().starts_with("tough only")),
         "{report:#}"
     );
 }

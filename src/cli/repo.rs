@@ -114,8 +114,9 @@ pub struct CommonArgs {
     pub no_progress: bool,
 
     /// Which TUF engines verify the metadata: tough (what Bottlerocket hosts run, with
-    /// tufwatch's checks), or both tough and the strict engine (the specification's client
-    /// workflow to the letter), which must both accept; a disagreement is a finding.
+    /// tufwatch's checks); both tough and the strict engine (the specification's client
+    /// workflow to the letter), which must both accept, a disagreement being a finding; or
+    /// strict, where the strict engine decides and what tough alone objects to is a warning.
     #[arg(long = "engine", value_enum, default_value = "both")]
     pub engines: crate::engine::Engines,
 }

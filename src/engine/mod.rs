@@ -76,10 +76,13 @@ pub struct VerifyOptions {
 pub enum Engines {
     /// tough, as Bottlerocket hosts run it, with tufwatch's own checks.
     Tough,
-    /// tough and the strict engine, concurrently; both must accept, and a disagreement is a
-    /// finding.
+    /// tough, then the strict engine on the same bytes; both must accept, and a disagreement
+    /// is a finding.
     #[default]
     Both,
+    /// The strict engine decides (the specification's client workflow); tough still reads the
+    /// repository for the report's details, and what it alone objects to is a warning.
+    Strict,
 }
 
 /// The outcome of a verification: the report, and what later stages read.
@@ -173,7 +176,7 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
     let mut collected = collect::collect(start, &recording, &opts.metadata_url);
     // The strict engine, from the same trusted root, on the same bytes: it is served what tough
     // received, and fetches only what tough did not ask for (when tough stopped early).
-    let strict = if opts.engines == Engines::Both {
+    let strict = if opts.engines != Engines::Tough {
         let run = strict::verify::verify(
             &start_bytes,
             opts.metadata_url.clone(),
@@ -363,7 +366,36 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
                     tough.reason.as_deref().unwrap_or("no reason given")
                 )
             };
-            findings.push(Finding::error(Code::EnginesDisagree, message));
+            findings.push(if opts.engines == Engines::Strict {
+                Finding::warning(Code::EnginesDisagree, message)
+            } else {
+                Finding::error(Code::EnginesDisagree, message)
+            });
+        }
+        if opts.engines == Engines::Strict {
+            // The strict engine decides: what tough alone objects to is reported, as warnings.
+            if strict.verdict == EngineVerdict::Accepted {
+                let tough_only: Vec<Finding> = findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error && f.target.is_none())
+                    .filter(|f| !state_findings.contains(f) && !f.code.means_incomplete())
+                    .cloned()
+                    .collect();
+                for f in &mut findings {
+                    if tough_only.contains(f) {
+                        f.severity = Severity::Warning;
+                        f.message = format!("tough only (--engine strict): {}", f.message);
+                    }
+                }
+            } else if strict.verdict == EngineVerdict::Rejected {
+                findings.push(Finding::error(
+                    Code::Rejected,
+                    format!(
+                        "the strict engine rejects the metadata: {}",
+                        strict.reason.as_deref().unwrap_or("no reason given")
+                    ),
+                ));
+            }
         }
         engines = vec![tough, strict];
     }
@@ -392,6 +424,11 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
             .map(|r| r.parsed.signed.version.get())
             .collect(),
         roles,
+        decided_by: match opts.engines {
+            Engines::Tough => None,
+            Engines::Both => Some("both".to_owned()),
+            Engines::Strict => Some("strict".to_owned()),
+        },
         engines,
         targets: target_reports,
         state: StateReport {

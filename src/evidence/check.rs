@@ -886,10 +886,10 @@ async fn reverify(base: &Path, recorded: &Report, root: Vec<u8>) -> Result<Verif
         progress: false,
         deadline: std::time::Duration::from_secs(600),
         // The engines the run used: a bundle made with both is checked with both.
-        engines: if recorded.engines.is_empty() {
-            crate::engine::Engines::Tough
-        } else {
-            crate::engine::Engines::Both
+        engines: match recorded.decided_by.as_deref() {
+            Some("both") => crate::engine::Engines::Both,
+            Some("strict") => crate::engine::Engines::Strict,
+            _ => crate::engine::Engines::Tough,
         },
     };
     crate::engine::verify(&options, &root).await

@@ -434,7 +434,10 @@ pub struct Report {
     pub root_chain: Vec<u64>,
     /// Every role, in the order of the TUF client workflow.
     pub roles: Vec<RoleReport>,
-    /// Each engine's verdict, when more than one ran (`--engine both`).
+    /// Which engines decided (`--engine`): `both` or `strict`; absent for tough alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// Each engine's verdict, when the strict engine ran (`--engine both` or `strict`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub engines: Vec<EngineOutcome>,
     /// Targets downloaded and checked.
