@@ -88,6 +88,11 @@ pub struct CommonArgs {
     #[arg(long, value_name = "SECONDS", default_value = "30")]
     pub timeout: u64,
 
+    /// The slowest an answer may arrive once --timeout has passed, in bytes a second; slower
+    /// is a slow_retrieval finding (0: no minimum).
+    #[arg(long, value_name = "BYTES", default_value = "1024")]
+    pub min_rate: u64,
+
     /// Largest root.json accepted.
     #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
     pub max_root_size: u64,
@@ -220,6 +225,7 @@ fn net_options(a: &CommonArgs) -> NetOptions {
     NetOptions {
         connect_timeout: std::time::Duration::from_secs(a.timeout.clamp(1, 3600)),
         read_timeout: std::time::Duration::from_secs(a.timeout.clamp(1, 3600)),
+        min_rate: a.min_rate,
         ..NetOptions::default()
     }
 }

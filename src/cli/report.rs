@@ -149,6 +149,7 @@ pub(super) async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {
         deadline: a.deadline,
         no_progress: a.no_progress,
         engines: config.trust.engine.unwrap_or_default(),
+        min_rate: 1024,
     };
     if config.bottlerocket.is_none() && config.repositories.is_empty() {
         return Err(Error::Invalid {

@@ -94,6 +94,7 @@ pub fn transport_code(e: &tough::TransportError) -> Code {
             return match net.kind {
                 NetErrorKind::Unreachable | NetErrorKind::Status(_) => Code::Unreachable,
                 NetErrorKind::Io => Code::NotFound,
+                NetErrorKind::Slow => Code::SlowRetrieval,
             };
         }
         if let Some(t) = s.downcast_ref::<ToughError>() {

@@ -101,6 +101,9 @@ pub enum Code {
     EvidenceInconsistent,
     /// The statement's signature is missing or does not verify with the public key given.
     EvidenceSignature,
+    /// A file came slower than the minimum rate (`--min-rate`): TUF's slow-retrieval attack, or a
+    /// network no better than one (the run is incomplete).
+    SlowRetrieval,
     /// tough (what Bottlerocket hosts run) and the strict engine (the specification) disagree
     /// about the metadata: one accepts what the other rejects.
     EnginesDisagree,
@@ -143,6 +146,7 @@ impl Code {
             Code::EvidenceInconsistent => "evidence_inconsistent",
             Code::EvidenceSignature => "evidence_signature",
             Code::EnginesDisagree => "engines_disagree",
+            Code::SlowRetrieval => "slow_retrieval",
         }
     }
 
@@ -151,7 +155,7 @@ impl Code {
     pub fn means_incomplete(self) -> bool {
         matches!(
             self,
-            Code::Unreachable | Code::SsmUnavailable | Code::NotVerified
+            Code::Unreachable | Code::SsmUnavailable | Code::NotVerified | Code::SlowRetrieval
         )
     }
 }

@@ -27,6 +27,9 @@ pub struct NetOptions {
     pub tries: u32,
     /// The first pause before a retry; it doubles after each one.
     pub backoff: Duration,
+    /// The slowest a body may arrive, in bytes a second, once `read_timeout` has passed; 0 for
+    /// no minimum.
+    pub min_rate: u64,
 }
 
 impl Default for NetOptions {
@@ -36,6 +39,7 @@ impl Default for NetOptions {
             read_timeout: Duration::from_secs(30),
             tries: 3,
             backoff: Duration::from_millis(200),
+            min_rate: 1024,
         }
     }
 }
@@ -49,6 +53,8 @@ pub enum NetErrorKind {
     Status(u16),
     /// A local file could not be read.
     Io,
+    /// The body came slower than the minimum rate.
+    Slow,
 }
 
 /// A failed fetch.
@@ -141,7 +147,23 @@ impl Fetcher {
         let client = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
             .read_timeout(options.read_timeout)
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                // At most 5 redirects, and none that changes the scheme: https never becomes
+                // http, and nothing leads out of HTTP. Another host is allowed (mirrors, CDNs):
+                // what it serves is checked like anything else.
+                let from = attempt.previous().last().map(|u| u.scheme().to_owned());
+                if attempt.previous().len() > 5 {
+                    attempt.error("more than 5 redirects")
+                } else if from.as_deref().is_some_and(|f| f != attempt.url().scheme()) {
+                    let message = format!(
+                        "a redirect to {} refused: it changes the scheme",
+                        attempt.url()
+                    );
+                    attempt.error(message)
+                } else {
+                    attempt.follow()
+                }
+            }))
             .user_agent(concat!("tufwatch/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| crate::error::Error::Http(e.to_string()))?;
@@ -195,7 +217,10 @@ impl Fetcher {
         Ok(out)
     }
 
-    async fn open_http(&self, url: &Url) -> Result<TransportStream, TransportError> {
+    /// Send a GET and return the response of a success status, retrying what is worth
+    /// retrying (no connection, a timeout, 429 and 5xx answers) with exponential backoff, at
+    /// most `tries` times.
+    async fn send(&self, url: &Url) -> Result<reqwest::Response, TransportError> {
         let mut pause = self.options.backoff;
         let mut attempt = 1;
         loop {
@@ -204,27 +229,27 @@ impl Fetcher {
                 Ok(resp) => {
                     let status = resp.status();
                     if status.is_success() {
-                        let url_text = url.to_string();
-                        let stream = resp.bytes_stream().map_err(move |e| {
-                            TransportError::new_with_cause(
-                                TransportErrorKind::Other,
-                                &url_text,
-                                NetError {
-                                    kind: NetErrorKind::Unreachable,
-                                    detail: describe_reqwest(&e),
-                                },
-                            )
-                        });
-                        return Ok(Box::pin(stream));
+                        return Ok(resp);
                     }
                     // As tough's own HTTP transport: 403 (S3's answer for a missing object),
                     // 404 and 410 mean the file does not exist.
                     if matches!(status.as_u16(), 403 | 404 | 410) {
                         return Err(TransportError::new(TransportErrorKind::FileNotFound, url));
                     }
+                    let detail = if status.is_redirection() {
+                        // A redirect reqwest did not follow: to another scheme (see the policy).
+                        let to = resp
+                            .headers()
+                            .get(reqwest::header::LOCATION)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("nowhere");
+                        format!("a redirect to {to}, not followed: a redirect may not change the scheme")
+                    } else {
+                        status.canonical_reason().unwrap_or("error").to_owned()
+                    };
                     let err = NetError {
                         kind: NetErrorKind::Status(status.as_u16()),
-                        detail: status.canonical_reason().unwrap_or("error").to_owned(),
+                        detail,
                     };
                     if status.is_server_error() || status.as_u16() == 429 {
                         (err, true)
@@ -253,6 +278,120 @@ impl Fetcher {
             pause *= 2;
             attempt += 1;
         }
+    }
+
+    /// The body of a GET as a stream. A connection that breaks off mid-body is asked again, up to
+    /// `tries` times in all, with backoff, and the bytes already passed on are skipped in the new
+    /// answer (which must have the same length, when the server gives one). A body slower than
+    /// `min_rate` bytes a second, once the read timeout has passed, is a slow-retrieval attack
+    /// (TUF's threat model) or a network no better than one: it fails.
+    async fn open_http(&self, url: &Url) -> Result<TransportStream, TransportError> {
+        let first = self.send(url).await?;
+        struct Body {
+            fetcher: Fetcher,
+            url: Url,
+            length: Option<u64>,
+            current: Option<Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send + Sync>>>,
+            delivered: u64,
+            skip: u64,
+            attempt: u32,
+            pause: std::time::Duration,
+            started: std::time::Instant,
+            done: bool,
+        }
+        let body = Body {
+            fetcher: self.clone(),
+            url: url.clone(),
+            length: first.content_length(),
+            current: Some(Box::pin(first.bytes_stream())),
+            delivered: 0,
+            skip: 0,
+            attempt: 1,
+            pause: self.options.backoff,
+            started: std::time::Instant::now(),
+            done: false,
+        };
+        let fail = |url: &Url, kind: NetErrorKind, detail: String| {
+            TransportError::new_with_cause(
+                TransportErrorKind::Other,
+                url,
+                NetError { kind, detail },
+            )
+        };
+        let stream = futures::stream::unfold(body, move |mut b| async move {
+            if b.done {
+                return None;
+            }
+            loop {
+                let Some(current) = b.current.as_mut() else {
+                    match b.fetcher.send(&b.url).await {
+                        Ok(resp) => {
+                            if let (Some(was), Some(now)) = (b.length, resp.content_length()) {
+                                if was != now {
+                                    b.done = true;
+                                    let detail = format!("the answer broke off, and asked again the server sent {now} bytes instead of {was}");
+                                    return Some((
+                                        Err(fail(&b.url, NetErrorKind::Unreachable, detail)),
+                                        b,
+                                    ));
+                                }
+                            }
+                            b.skip = b.delivered;
+                            b.current = Some(Box::pin(resp.bytes_stream()));
+                            continue;
+                        }
+                        Err(e) => {
+                            b.done = true;
+                            return Some((Err(e), b));
+                        }
+                    }
+                };
+                match current.next().await {
+                    None => return None,
+                    Some(Ok(mut chunk)) => {
+                        if b.skip > 0 {
+                            let n = usize::try_from(b.skip)
+                                .unwrap_or(usize::MAX)
+                                .min(chunk.len());
+                            let _ = chunk.split_to(n);
+                            b.skip -= n as u64;
+                            if chunk.is_empty() {
+                                continue;
+                            }
+                        }
+                        b.delivered += chunk.len() as u64;
+                        let elapsed = b.started.elapsed();
+                        let min_rate = b.fetcher.options.min_rate;
+                        if min_rate > 0
+                            && elapsed > b.fetcher.options.read_timeout
+                            && (b.delivered as f64) < min_rate as f64 * elapsed.as_secs_f64()
+                        {
+                            b.done = true;
+                            let detail = format!(
+                                "slow retrieval: {} bytes in {:.0} s, below the minimum of {min_rate} bytes a second (--min-rate)",
+                                b.delivered,
+                                elapsed.as_secs_f64()
+                            );
+                            return Some((Err(fail(&b.url, NetErrorKind::Slow, detail)), b));
+                        }
+                        return Some((Ok(chunk), b));
+                    }
+                    Some(Err(e)) => {
+                        if b.attempt >= b.fetcher.options.tries {
+                            b.done = true;
+                            let detail = describe_reqwest(&e);
+                            return Some((Err(fail(&b.url, NetErrorKind::Unreachable, detail)), b));
+                        }
+                        tracing::debug!(url = %b.url, attempt = b.attempt, "the answer broke off; asking again");
+                        b.attempt += 1;
+                        tokio::time::sleep(b.pause).await;
+                        b.pause *= 2;
+                        b.current = None;
+                    }
+                }
+            }
+        });
+        Ok(Box::pin(stream))
     }
 
     async fn open_file(url: &Url) -> Result<TransportStream, TransportError> {
@@ -317,7 +456,7 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
     } else if e.is_body() || e.is_decode() {
         "the answer broke off"
     } else if e.is_redirect() {
-        "too many redirects"
+        "the redirect was refused"
     } else {
         "the request failed"
     };

@@ -206,6 +206,34 @@ pub enum Behavior {
     Endless,
     /// Answer 200 with a long body, one byte a second (slow retrieval).
     Trickle,
+    /// The first `n` requests get this status; then the file is served.
+    FailFirst(u16, Arc<std::sync::atomic::AtomicUsize>),
+    /// The first `n` requests get the file's headers and half its body, then the connection
+    /// closes; then the file is served.
+    DropFirst(Arc<std::sync::atomic::AtomicUsize>),
+    /// Answer 302 to this location.
+    Redirect(String),
+}
+
+impl Behavior {
+    /// [`Behavior::FailFirst`] for the first `n` requests.
+    pub fn fail_first(status: u16, n: usize) -> Self {
+        Behavior::FailFirst(status, Arc::new(std::sync::atomic::AtomicUsize::new(n)))
+    }
+    /// [`Behavior::DropFirst`] for the first `n` requests.
+    pub fn drop_first(n: usize) -> Self {
+        Behavior::DropFirst(Arc::new(std::sync::atomic::AtomicUsize::new(n)))
+    }
+}
+
+/// Take one from a counter of remaining misbehaviours; whether there was one.
+fn take_one(n: &std::sync::atomic::AtomicUsize) -> bool {
+    n.fetch_update(
+        std::sync::atomic::Ordering::SeqCst,
+        std::sync::atomic::Ordering::SeqCst,
+        |v| v.checked_sub(1),
+    )
+    .is_ok()
 }
 
 /// A loopback HTTP/1.1 server over a directory, with per-path behaviors.
@@ -305,7 +333,28 @@ fn handle(
                     std::thread::sleep(Duration::from_secs(1));
                 }
             }
-            None => {
+            Some(Behavior::FailFirst(code, n)) if take_one(&n) => {
+                write!(conn, "HTTP/1.1 {code} X\r\ncontent-length: 0\r\n\r\n")?;
+            }
+            Some(Behavior::DropFirst(n)) if take_one(&n) => {
+                let bytes = std::fs::read(root.join(percent_decode(path.trim_start_matches('/'))))
+                    .unwrap_or_default();
+                write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+                    bytes.len()
+                )?;
+                conn.write_all(&bytes[..bytes.len() / 2])?;
+                conn.flush()?;
+                return conn.shutdown(std::net::Shutdown::Both);
+            }
+            Some(Behavior::Redirect(to)) => {
+                write!(
+                    conn,
+                    "HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\n\r\n"
+                )?;
+            }
+            _ => {
                 let rel = path.trim_start_matches('/');
                 let decoded = percent_decode(rel);
                 let file = root.join(decoded);

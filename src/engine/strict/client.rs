@@ -202,7 +202,11 @@ impl Client {
                 ))
             }
             Some(Outcome::NotFound) => return Ok(None),
-            _ => {}
+            // What failed for the other engine is not asked again: one request per file.
+            Some(Outcome::Failed(why)) => {
+                return Err(ClientError::Fetch(url.to_string(), why.clone()))
+            }
+            None => {}
         }
         match self.fetcher.fetch_all(url, max).await {
             Ok(b) => Ok(Some(b)),
