@@ -1,0 +1,33 @@
+//! The documentation names tests that exist: every `file::function` that docs/threat-model.md
+//! cites as the proof of a defence is a test function in `tests/<file>.rs`.
+
+mod common;
+
+use common::project;
+
+#[test]
+fn the_threat_model_cites_tests_that_exist() {
+    let text = std::fs::read_to_string(project().join("docs/threat-model.md")).unwrap();
+    let mut cited = 0;
+    for part in text.split('`').skip(1).step_by(2) {
+        let Some((file, function)) = part.split_once("::") else {
+            continue;
+        };
+        if file == "file"
+            || !file.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            || !function
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            continue;
+        }
+        let source = std::fs::read_to_string(project().join(format!("tests/{file}.rs")))
+            .unwrap_or_else(|e| panic!("docs/threat-model.md cites tests/{file}.rs: {e}"));
+        assert!(
+            source.contains(&format!("fn {function}()")),
+            "docs/threat-model.md cites {file}::{function}, which tests/{file}.rs does not define"
+        );
+        cited += 1;
+    }
+    assert!(cited > 30, "only {cited} tests cited");
+}
