@@ -1,0 +1,162 @@
+//! Crash safety: tufwatch killed (SIGKILL) at moments spread over a run, while it writes its
+//! state directory, an `--out` directory of targets and an evidence bundle. After each kill the
+//! state is the old one or the new one and the next run verifies; the output holds only whole,
+//! verified files; a bundle is whole or absent.
+
+#![cfg(unix)]
+
+mod common;
+
+use chrono::Utc;
+use common::*;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary with the same private environment as `common::tufwatch`.
+fn command(home: &Path) -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("tufwatch"));
+    c.env("HOME", home)
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env_remove("TUFWATCH_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
+/// Run to the end; how long it took.
+fn timed(mut c: Command) -> Duration {
+    let started = Instant::now();
+    let status = c.status().unwrap();
+    assert!(status.code().is_some());
+    started.elapsed()
+}
+
+/// Start, then kill after `delay` (if still running).
+fn killed_after(mut c: Command, delay: Duration) {
+    let mut child = c.spawn().unwrap();
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The delays at which to kill: spread over a run of `total`, from the very start to the end.
+fn delays(total: Duration, n: u32) -> Vec<Duration> {
+    (0..n).map(|i| total * i / (n - 1)).collect()
+}
+
+fn many_targets() -> tufwatch::testkit::Repo {
+    let mut repo = demo_repo(Utc::now());
+    for i in 0..40 {
+        repo.add_target(&format!("t{i:02}.bin"), vec![i as u8; 64 * 1024]);
+    }
+    repo
+}
+
+#[test]
+fn a_kill_while_writing_the_state_leaves_the_old_state_or_the_new() {
+    let site = Site::new();
+    let mut repo = many_targets();
+    site.publish_with_anchor(&repo);
+    let server = Server::start(site.path());
+    let verify = |site: &Site| {
+        let mut c = command(site.path());
+        c.args(["verify", "--root"])
+            .arg(site.anchor())
+            .args(["--metadata-url", &server.url("repo/metadata/")])
+            .args(["--targets-url", &server.url("repo/targets/")])
+            .arg("--state-dir")
+            .arg(site.state());
+        c
+    };
+    let total = timed(verify(&site));
+    for (i, delay) in delays(total, 12).into_iter().enumerate() {
+        // Each round a newer timestamp, so that every run has a new state to write.
+        repo.timestamp_version = 2 + i as u64;
+        site.publish_top(&repo);
+        killed_after(verify(&site), delay);
+        // Whatever the moment, the next run verifies and records the newest version.
+        let (code, r) = verify_http(&site, &server, &[]);
+        assert_eq!(code, 0, "after a kill at {delay:?}: {r:#}");
+        assert_eq!(role(&r, "timestamp")["version"], 2 + i as u64);
+        assert_eq!(r["state"]["updated"], true);
+    }
+}
+
+#[test]
+fn a_kill_while_writing_targets_leaves_only_whole_files() {
+    let site = Site::new();
+    let repo = many_targets();
+    site.publish_with_anchor(&repo);
+    let out = site.path().join("out");
+    let download = |site: &Site| {
+        let mut c = command(site.path());
+        c.args(["verify", "--no-state", "--root"])
+            .arg(site.anchor())
+            .arg("--metadata-url")
+            .arg(site.metadata())
+            .arg("--targets-url")
+            .arg(site.targets())
+            .args(["--all-targets", "--out"])
+            .arg(&out);
+        c
+    };
+    let total = timed(download(&site));
+    std::fs::remove_dir_all(&out).unwrap();
+    for delay in delays(total, 12) {
+        killed_after(download(&site), delay);
+        // Every file with a target's name is that target, whole.
+        if let Ok(list) = std::fs::read_dir(&out) {
+            for e in list.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if let Some(t) = repo.targets.get(&name) {
+                    assert_eq!(
+                        std::fs::read(e.path()).unwrap(),
+                        t.bytes,
+                        "{name} at {delay:?}"
+                    );
+                } else {
+                    assert!(name.starts_with('.'), "{name} at {delay:?}: not a target");
+                }
+            }
+        }
+    }
+    // And a run to the end writes them all.
+    let status = download(&site).status().unwrap();
+    assert_eq!(status.code(), Some(0));
+    for (name, t) in &repo.targets {
+        assert_eq!(std::fs::read(out.join(name)).unwrap(), t.bytes);
+    }
+}
+
+#[test]
+fn a_kill_while_writing_a_bundle_leaves_it_whole_or_absent() {
+    let site = Site::new();
+    site.publish_with_anchor(&many_targets());
+    let create = |site: &Site, out: &Path| {
+        let mut c = command(site.path());
+        c.args(["evidence", "create", "--out"])
+            .arg(out)
+            .arg("--root")
+            .arg(site.anchor())
+            .arg("--metadata-url")
+            .arg(site.metadata())
+            .arg("--targets-url")
+            .arg(site.targets());
+        c
+    };
+    let total = timed(create(&site, &site.path().join("first")));
+    for (i, delay) in delays(total, 12).into_iter().enumerate() {
+        let out = site.path().join(format!("bundle-{i}"));
+        killed_after(create(&site, &out), delay);
+        if out.exists() {
+            let o = tufwatch(site.path())
+                .args(["evidence", "verify"])
+                .arg(&out)
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(0), "bundle after a kill at {delay:?}");
+        }
+    }
+}
