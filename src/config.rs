@@ -180,9 +180,14 @@ impl Config {
             message,
         };
         let text = String::from_utf8(bytes).map_err(|e| invalid(format!("not UTF-8: {e}")))?;
+        Self::parse(&text, path.parent().unwrap_or(Path::new("."))).map_err(invalid)
+    }
+
+    /// Parse a configuration's text; relative paths in it become relative to `base`. The error
+    /// names the key.
+    pub fn parse(text: &str, base: &Path) -> std::result::Result<Self, String> {
         let mut config: Config =
-            toml::from_str(&text).map_err(|e| invalid(e.to_string().trim_end().to_owned()))?;
-        let base = path.parent().unwrap_or(Path::new("."));
+            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
         config.relative_to(base);
         Ok(config)
     }

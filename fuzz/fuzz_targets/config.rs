@@ -1,0 +1,10 @@
+//! The nightly job's configuration (TOML).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = tufwatch::config::Config::parse(text, std::path::Path::new("/base"));
+    }
+});
