@@ -30,7 +30,7 @@ for t in "${targets[@]}"; do
     if [ "$status" -ne 0 ]; then
         verdict="FAILED (exit $status): see $log and fuzz/artifacts/$t/"
     fi
-    results+=("| $t | ${runs:-?} | $((seconds / 60)) min | $verdict |")
+    results+=("| $t | ${runs:-?} | ${seconds} s | $verdict |")
 done
 echo "| target | executions | time | result |"
 echo "|---|---:|---:|---|"
