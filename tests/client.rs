@@ -487,3 +487,66 @@ fn delegations_are_searched_in_order_and_consistent_paths_are_dir_hash_name() {
     );
     assert!(!requests.iter().any(|p| p.contains(".B.")), "{requests:?}");
 }
+
+#[test]
+fn a_delegation_graph_is_walked_in_pre_order_each_role_once() {
+    // targets -> A, B; A -> C; C -> A (a cycle). The target is B's: the search visits A, C (A
+    // again is skipped), then B.
+    let now = Utc::now();
+    let mut r = repo(now);
+    let later = now + Duration::days(14);
+    r.delegations = vec![
+        Delegation {
+            paths: vec!["*".to_owned()],
+            ..delegation("A", "unused", 1, later, &[])
+        },
+        Delegation {
+            paths: vec!["*".to_owned()],
+            ..delegation("B", "unused", 1, later, &[("x", b"from B")])
+        },
+        Delegation {
+            paths: vec!["*".to_owned()],
+            ..delegation("C", "unused", 1, later, &[])
+        },
+    ];
+    let entry = |d: &Delegation| {
+        let k = &d.keys.keys[0];
+        (
+            json!({ k.keyid(): k.public() }),
+            json!([{"name": d.name, "keyids": [k.keyid()], "threshold": 1, "paths": ["*"], "terminating": false}]),
+        )
+    };
+    let (a_keys, a_roles) = entry(&r.delegations[0]);
+    let (c_keys, c_roles) = entry(&r.delegations[2]);
+    let files = r
+        .sign_top_with(|role, signed| match role {
+            // C is A's, not the top-level targets'.
+            "targets" => {
+                let roles = signed["delegations"]["roles"].as_array_mut().unwrap();
+                roles.retain(|x| x["name"] != "C");
+            }
+            "A" => signed["delegations"] = json!({"keys": c_keys, "roles": c_roles}),
+            "C" => signed["delegations"] = json!({"keys": a_keys, "roles": a_roles}),
+            _ => {}
+        })
+        .unwrap();
+    let c = Client::new(&r);
+    for (name, bytes) in &files {
+        c.site.put_metadata(name, bytes);
+    }
+    assert_eq!(c.download(&["x"]), 0);
+    let delegated: Vec<String> = c
+        .requests()
+        .into_iter()
+        .filter(|p| [".A.", ".B.", ".C."].iter().any(|d| p.contains(d)))
+        .collect();
+    assert_eq!(
+        delegated,
+        [
+            "metadata/1.A.json",
+            "metadata/1.C.json",
+            "metadata/1.B.json"
+        ]
+    );
+    assert_eq!(std::fs::read(c.td.join("x")).unwrap(), b"from B");
+}
