@@ -18,18 +18,7 @@ use serde_json::Value;
 use tufwatch::testkit::{sign_metadata, to_bytes, Delegation, Repo, RoleKeys};
 
 fn repo() -> Repo {
-    let mut r = Repo::new(
-        RoleKeys {
-            keys: vec![ed_key()],
-            threshold: 1,
-        },
-        ed_key(),
-        ed_key(),
-        ed_key(),
-        Utc::now(),
-    );
-    r.add_target("a.txt", b"artifact a".to_vec());
-    r
+    ed_repo(Utc::now())
 }
 
 fn verify(site: &Site, extra: &[&str]) -> (i32, Value) {

@@ -136,18 +136,7 @@ impl Client {
 
 /// A repository with ed25519 keys (fast), threshold 1 each.
 fn repo(now: DateTime<Utc>) -> Repo {
-    let mut r = Repo::new(
-        RoleKeys {
-            keys: vec![ed_key()],
-            threshold: 1,
-        },
-        ed_key(),
-        ed_key(),
-        ed_key(),
-        now,
-    );
-    r.add_target("a.txt", b"artifact a".to_vec());
-    r
+    ed_repo(now)
 }
 
 fn key_copy(k: &SigningKey) -> SigningKey {

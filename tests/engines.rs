@@ -6,21 +6,10 @@ mod common;
 use chrono::Utc;
 use common::*;
 use serde_json::{json, Value};
-use tufwatch::testkit::{Repo, RoleKeys};
+use tufwatch::testkit::Repo;
 
 fn repo() -> Repo {
-    let mut r = Repo::new(
-        RoleKeys {
-            keys: vec![ed_key()],
-            threshold: 1,
-        },
-        ed_key(),
-        ed_key(),
-        ed_key(),
-        Utc::now(),
-    );
-    r.add_target("a.txt", b"artifact a".to_vec());
-    r
+    ed_repo(Utc::now())
 }
 
 fn verify(site: &Site, extra: &[&str]) -> (i32, Value) {

@@ -66,6 +66,23 @@ pub fn ed_key() -> SigningKey {
     SigningKey::generate_ed25519().unwrap()
 }
 
+/// A repository with ed25519 keys (fast to make and sign), threshold 1 each, and one target
+/// `a.txt`.
+pub fn ed_repo(now: DateTime<Utc>) -> Repo {
+    let mut r = Repo::new(
+        RoleKeys {
+            keys: vec![ed_key()],
+            threshold: 1,
+        },
+        ed_key(),
+        ed_key(),
+        ed_key(),
+        now,
+    );
+    r.add_target("a.txt", b"artifact a".to_vec());
+    r
+}
+
 /// A Bottlerocket-shaped repository with RSA keys (root 2 of 3) and a few targets, expiring
 /// relative to `now` as Bottlerocket's does.
 pub fn demo_repo(now: DateTime<Utc>) -> Repo {
