@@ -8,6 +8,7 @@
 //! specification; [`report`] holds the result as plain data with presenters and the exit code;
 //! [`cli`] is the command line over all of it.
 
+pub mod atomic;
 pub mod cli;
 pub mod config;
 pub mod digest;

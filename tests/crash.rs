@@ -46,6 +46,30 @@ fn delays(total: Duration, n: u32) -> Vec<Duration> {
     (0..n).map(|i| total * i / (n - 1)).collect()
 }
 
+/// The names in `dir` that a tufwatch run writes to first (temporary names start with a dot).
+fn temporary(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+/// Make what killed runs left in `dir` look old, and plant one more leftover of a process that
+/// cannot be running (above the kernel's highest pid), so that a sweep always has work.
+fn age_leftovers(dir: &Path) {
+    std::fs::write(dir.join(".tufwatch-4194305-partial-planted"), b"part").unwrap();
+    let old = std::time::SystemTime::now() - 2 * tufwatch::atomic::LEFTOVER_AGE;
+    for name in temporary(dir) {
+        std::fs::File::open(dir.join(name))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+}
+
 fn many_targets() -> tufwatch::testkit::Repo {
     let mut repo = demo_repo(Utc::now());
     for i in 0..40 {
@@ -81,6 +105,13 @@ fn a_kill_while_writing_the_state_leaves_the_old_state_or_the_new() {
         assert_eq!(code, 0, "after a kill at {delay:?}: {r:#}");
         assert_eq!(role(&r, "timestamp")["version"], 2 + i as u64);
         assert_eq!(r["state"]["updated"], true);
+        // A run that saves the state clears what the killed one left half-written.
+        let state: Vec<String> = std::fs::read_dir(site.state())
+            .unwrap()
+            .flatten()
+            .flat_map(|e| temporary(&e.path()))
+            .collect();
+        assert_eq!(state, Vec::<String>::new(), "after a kill at {delay:?}");
     }
 }
 
@@ -122,12 +153,14 @@ fn a_kill_while_writing_targets_leaves_only_whole_files() {
             }
         }
     }
-    // And a run to the end writes them all.
+    // And a run to the end writes them all, and removes what the killed runs left.
+    age_leftovers(&out);
     let status = download(&site).status().unwrap();
     assert_eq!(status.code(), Some(0));
     for (name, t) in &repo.targets {
         assert_eq!(std::fs::read(out.join(name)).unwrap(), t.bytes);
     }
+    assert_eq!(temporary(&out), Vec::<String>::new());
 }
 
 #[test]
@@ -159,4 +192,13 @@ fn a_kill_while_writing_a_bundle_leaves_it_whole_or_absent() {
             assert_eq!(o.status.code(), Some(0), "bundle after a kill at {delay:?}");
         }
     }
+    // The next bundle made beside them removes what the killed runs left.
+    age_leftovers(site.path());
+    let status = create(&site, &site.path().join("last")).status().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let left: Vec<String> = temporary(site.path())
+        .into_iter()
+        .filter(|n| n.starts_with(".tufwatch-"))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
 }

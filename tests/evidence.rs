@@ -58,23 +58,6 @@ fn codes(v: &Value) -> Vec<String> {
         .collect()
 }
 
-fn files(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else {
-                out.push(p.strip_prefix(base).unwrap().to_string_lossy().into_owned());
-            }
-        }
-    }
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
-}
-
 /// A bundle of a good repository; returns the site and the bundle's directory.
 fn good_bundle() -> (Site, PathBuf) {
     let site = Site::new();
@@ -585,17 +568,6 @@ fn a_bad_signing_key_stops_before_anything_is_written() {
 }
 
 /// Recompute `SHA256SUMS` after a change, as someone covering their tracks would.
-fn resum(d: &Path) {
-    let mut text = String::new();
-    for f in files(d).into_iter().filter(|f| f != "SHA256SUMS") {
-        text.push_str(&format!(
-            "{}  {f}\n",
-            tufwatch::digest::sha256_hex(&std::fs::read(d.join(&f)).unwrap())
-        ));
-    }
-    std::fs::write(d.join("SHA256SUMS"), text).unwrap();
-}
-
 fn edit_json(path: &Path, change: impl FnOnce(&mut Value)) {
     let mut v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     change(&mut v);

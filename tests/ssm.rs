@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::moto::{moto, CLEAN, ERROR_FIRST, THROTTLE_ALL, THROTTLE_FIRST_2};
+use common::moto::{moto, CLEAN, ERROR_FIRST, SILENT, THROTTLE_ALL, THROTTLE_FIRST_2};
 use common::*;
 use serde_json::Value;
 
@@ -256,6 +256,33 @@ fn a_region_throttled_on_every_call_makes_the_run_incomplete_and_the_others_stil
         "{text}"
     );
     assert!(text.contains("INCOMPLETE"), "{text}");
+}
+
+#[test]
+fn a_region_that_does_not_answer_is_named_within_the_timeout_and_the_others_still_report() {
+    let site = Site::new();
+    let started = std::time::Instant::now();
+    let (code, r) = live(
+        &site,
+        "aws-k8s-1.31",
+        &[SILENT, "us-west-2"],
+        &["--timeout", "1", "--ssm-max-attempts", "2"],
+    );
+    assert_eq!(code, 2, "{r:#}");
+    assert_eq!(r["verdict"], "incomplete");
+    let f = &r["findings"][0];
+    assert_eq!(f["code"], "ssm_unavailable", "{r:#}");
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains(SILENT), "{message}");
+    assert!(
+        message.contains("timeout") || message.contains("timed out"),
+        "{message}"
+    );
+    let latest = r["ssm"]["observations"]["latest"].as_array().unwrap();
+    assert!(latest.iter().all(|l| l["region"] == "us-west-2"));
+    assert_eq!(latest.len(), 2);
+    // Two attempts of one second, not the 20 seconds the region takes.
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
 }
 
 #[test]

@@ -5,7 +5,6 @@ mod common;
 
 use chrono::Utc;
 use common::*;
-use std::path::Path;
 
 const BOOT: &str = "bottlerocket-aws-k8s-1.31-x86_64-1.26.1-c41a8f09-boot.ext4.lz4";
 
@@ -15,22 +14,6 @@ fn target_file(site: &Site, name: &str, bytes: &[u8]) -> std::path::PathBuf {
 }
 
 /// Every file below `dir`, relative, sorted.
-fn files(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            if e.path().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push(e.path().strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn targets_are_checked_and_written_atomically() {
     let site = Site::new();

@@ -210,35 +210,20 @@ pub fn emit(report: &JobReport, formats: &[OutputFormat], out_dir: Option<&Path>
                     _ => None,
                 };
                 let text = render(report, *f, last_success)?;
-                write_atomic(dir, &path, text.as_bytes())?;
+                crate::atomic::sweep(dir);
+                // Readable by others (node_exporter reads the metrics as its own user).
+                crate::atomic::write(&path, text.as_bytes(), Some(0o644)).map_err(|source| {
+                    Error::Write {
+                        what: "report",
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
                 eprintln!("tufwatch: wrote {}", path.display());
             }
             Ok(())
         }
     }
-}
-
-/// Write `bytes` to `path` (in `dir`) through a temporary file in the same directory, synced,
-/// then renamed over the old file.
-pub fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    let error = |source| Error::Write {
-        what: "report",
-        path: path.to_owned(),
-        source,
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".tufwatch-");
-    // Readable by others (node_exporter reads the metrics as its own user), as any report.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    let mut tmp = builder.tempfile_in(dir).map_err(error)?;
-    tmp.write_all(bytes).map_err(error)?;
-    tmp.as_file().sync_all().map_err(error)?;
-    tmp.persist(path).map_err(|e| error(e.error))?;
-    Ok(())
 }
 
 /// Print a job's outcome; with JSON, a run that cannot make a report still prints one JSON

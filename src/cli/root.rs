@@ -5,7 +5,6 @@ use crate::report::EXIT_OK;
 use crate::source::pins::{parse_sha512_arg, PinSet, TrustedRoot};
 use crate::source::transport::{describe_transport, Fetcher, NetOptions};
 use clap::{Args, Subcommand};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use url::Url;
 
@@ -219,25 +218,12 @@ fn save_root(out: &Path, root: &TrustedRoot, user_pinned: bool) -> Result<()> {
 }
 
 fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let err = |source| Error::Write {
+    crate::atomic::sweep(&crate::atomic::parent(path));
+    crate::atomic::write(path, bytes, None).map_err(|source| Error::Write {
         what: "root",
         path: path.to_owned(),
         source,
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tufwatch-")
-        .tempfile_in(dir)
-        .map_err(err)?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    let _ = crate::source::state::sync_dir(dir);
-    Ok(())
+    })
 }
 
 /// The Bottlerocket trust anchor for `verify --variant/--arch`: the kept root in `dir` if there

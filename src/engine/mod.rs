@@ -271,6 +271,10 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
                 f.role = Some(d.role.clone());
             }
         }
+        // tough names the role but not the file: name the one fetched last for the role.
+        if let (None, Some(role)) = (&f.url, &f.role) {
+            f.url = last_fetched(&fetcher.recording(), role);
+        }
     }
     let failed_role = findings
         .first()
@@ -487,6 +491,23 @@ fn signature_problem(r: &RoleReport) -> Option<(Code, String)> {
                 ),
             )
         })
+}
+
+/// The URL of the metadata file fetched last for `role`: `timestamp.json`, `snapshot.json`,
+/// `N.snapshot.json`, `N.<role>.json`.
+fn last_fetched(rec: &crate::source::transport::Recording, role: &str) -> Option<String> {
+    let file = format!("{}.json", collect::role_file_name(role));
+    rec.urls()
+        .filter(|u| {
+            let name = u.rsplit('/').next().unwrap_or("");
+            name == file
+                || name
+                    .strip_suffix(&file)
+                    .and_then(|p| p.strip_suffix('.'))
+                    .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .last()
+        .map(str::to_owned)
 }
 
 /// Hold the state (see [`StateStore::try_lock`]), waiting for another run up to the deadline.

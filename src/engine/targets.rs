@@ -80,6 +80,18 @@ pub async fn fetch_targets(
         Some(dir) => Some(prepare_out(dir)?),
         None => None,
     };
+    if let Some(out) = &out {
+        // What a killed run left half-written where these targets go (see `atomic::sweep`),
+        // in directories that are really below `out`.
+        let dirs: std::collections::BTreeSet<PathBuf> = names
+            .iter()
+            .filter(|n| unsafe_name(n).is_none())
+            .filter_map(|n| safe_parent(out, n, false).ok())
+            .collect();
+        for dir in dirs {
+            crate::atomic::sweep(&dir);
+        }
+    }
     let mut reports = Vec::new();
     let mut findings = Vec::new();
     for name in names {
@@ -417,7 +429,7 @@ impl Sink {
     fn create(out: &Path, name: &str) -> Result<Self, String> {
         let dir = safe_parent(out, name, true)?;
         let tmp = tempfile::Builder::new()
-            .prefix(".tufwatch-partial-")
+            .prefix(&crate::atomic::prefix("partial"))
             .tempfile_in(&dir)
             .map_err(|e| format!("cannot write target {name:?} in {}: {e}", dir.display()))?;
         Ok(Sink {

@@ -489,23 +489,44 @@ fn compare_reverified(
     statement: Option<&Statement>,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let key = |f: &Finding| (f.code, f.severity, f.role.clone());
     let of = |fs: &[Finding]| {
-        let mut v: Vec<(Code, Severity, Option<String>)> = fs
-            .iter()
-            .filter(|f| f.target.is_none())
-            .map(|f| (f.code, f.severity, f.role.clone()))
-            .collect();
+        let mut v: Vec<(Code, Severity, Option<String>)> =
+            fs.iter().filter(|f| f.target.is_none()).map(key).collect();
         v.sort();
         v.dedup();
         v
     };
-    if of(&recorded.findings) != of(&fresh.report.findings) {
+    let (was, now) = (of(&recorded.findings), of(&fresh.report.findings));
+    if was != now {
+        // Name what differs, with the fresh finding's own words and file, so that the file at
+        // fault is named.
+        let mut differences: Vec<String> = fresh
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.target.is_none() && !was.contains(&key(f)))
+            .map(|f| {
+                let at = f
+                    .url
+                    .as_deref()
+                    .map(|u| format!(" at {u}"))
+                    .unwrap_or_default();
+                format!("now {}{}: {}", describe(&key(f)), at, f.message)
+            })
+            .collect();
+        differences.extend(
+            was.iter()
+                .filter(|k| !now.contains(k))
+                .map(|k| format!("recorded {}, not found now", describe(k))),
+        );
         findings.push(finding(
             Code::EvidenceInconsistent,
             &format!("{prefix}{METADATA_DIR}"),
             format!(
-                "verified again at {}, the metadata gives other findings than the report records",
-                recorded.reference_time
+                "verified again at {}, the metadata gives other findings than the report records: {}",
+                recorded.reference_time,
+                differences.join("; ")
             ),
         ));
     }
@@ -545,6 +566,15 @@ fn compare_reverified(
         }
     }
     findings
+}
+
+/// A finding's kind for a person: `error hash_mismatch [snapshot]`.
+fn describe((code, severity, role): &(Code, Severity, Option<String>)) -> String {
+    let role = role
+        .as_deref()
+        .map(|r| format!(" [{r}]"))
+        .unwrap_or_default();
+    format!("{} {}{role}", severity.as_str(), code.as_str())
 }
 
 /// Step 4: the recorded manifest must be the one the verified targets metadata lists, and

@@ -43,7 +43,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use statement::{ResourceDescriptor, Statement, Subject, Verifier, Vsa};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The anchor's file.
 pub const ROOT_FILE: &str = "trusted-root.json";
@@ -307,13 +307,11 @@ pub fn write(out: &Path, files: &Files) -> Result<()> {
             });
         }
     }
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    let parent = crate::atomic::parent(out);
     std::fs::create_dir_all(&parent).map_err(|e| error(&parent, e))?;
+    crate::atomic::sweep(&parent);
     let tmp = tempfile::Builder::new()
-        .prefix(".tufwatch-evidence-")
+        .prefix(&crate::atomic::prefix("evidence"))
         .tempdir_in(&parent)
         .map_err(|e| error(&parent, e))?;
     let mut all = files.clone();

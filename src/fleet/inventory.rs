@@ -441,6 +441,7 @@ fn csv(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut nodes = Vec::new();
     const COLUMNS: [&str; 4] = ["name", "variant", "arch", "version"];
+    let mut header = false;
     for (n, line) in text.lines().enumerate() {
         let line_no = n + 1;
         let line = line.trim_end_matches('\r');
@@ -449,11 +450,13 @@ fn csv(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
         }
         let fields = csv_fields(line).map_err(|e| format!("line {line_no}: {e}"))?;
         if nodes.is_empty()
+            && !header
             && fields
                 .iter()
                 .map(|f| f.to_ascii_lowercase())
                 .eq(COLUMNS.iter().map(|c| (*c).to_owned()))
         {
+            header = true;
             continue;
         }
         if fields.len() != 4 {
@@ -466,6 +469,25 @@ fn csv(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
             if value.is_empty() && column != "version" {
                 return Err(format!("line {line_no}: {column}: empty"));
             }
+            if value.chars().any(char::is_control) {
+                return Err(format!(
+                    "line {line_no}: {column}: {value:?} holds a control character"
+                ));
+            }
+        }
+        // What an operator declares is checked here, where the line can be named, rather than
+        // judged later as a node of unknown version.
+        if crate::source::bottlerocket::Arch::parse(&fields[2]).is_err() {
+            return Err(format!(
+                "line {line_no}: arch: {:?} is not x86_64, aarch64, amd64 or arm64",
+                fields[2]
+            ));
+        }
+        if !fields[3].is_empty() && crate::ssm::check::split_build(&fields[3]).is_none() {
+            return Err(format!(
+                "line {line_no}: version: {:?} is not a Bottlerocket version such as 1.26.1 or 1.26.1-c41a8f09",
+                fields[3]
+            ));
         }
         let mut f = fields.into_iter();
         let (name, variant, arch, version) = (f.next(), f.next(), f.next(), f.next());
@@ -479,6 +501,13 @@ fn csv(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
             image_id: None,
             region: None,
         });
+    }
+    if nodes.is_empty() && !header {
+        // Not even a header: more likely a failed export than an empty fleet.
+        return Err(
+            "empty: expected the header name,variant,arch,version (alone for an empty fleet) and a line per node"
+                .to_owned(),
+        );
     }
     Ok(nodes)
 }
@@ -537,6 +566,23 @@ mod tests {
             "line 1: variant: empty"
         );
         assert!(csv(b"\"n1,a,b,c\n").unwrap_err().contains("not closed"));
+        assert_eq!(
+            csv(b"n1,aws-ecs-2,sparc,1.0.0\n").unwrap_err(),
+            "line 1: arch: \"sparc\" is not x86_64, aarch64, amd64 or arm64"
+        );
+        assert!(
+            csv(b"name,variant,arch,version\nname,variant,arch,version\n")
+                .unwrap_err()
+                .starts_with("line 2: arch:")
+        );
+        assert!(csv(b"n1,aws-ecs-2,x86_64,1.x\n")
+            .unwrap_err()
+            .starts_with("line 1: version: \"1.x\" is not a Bottlerocket version"));
+        assert!(csv(b"n\x001,aws-ecs-2,x86_64,1.0.0\n")
+            .unwrap_err()
+            .contains("control character"));
+        assert!(csv(b"# only a comment\n").unwrap_err().starts_with("empty"));
+        assert_eq!(csv(b"name,variant,arch,version\n").unwrap().len(), 0);
     }
 
     #[test]

@@ -131,10 +131,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(s);
         let _ = writeln!(s, "findings");
         for f in &r.findings {
-            let sev = match f.severity {
-                Severity::Error => "error  ",
-                Severity::Warning => "warning",
-            };
+            let sev = format!("{:<7}", f.severity.as_str());
             let subject = f
                 .role
                 .as_ref()
@@ -289,11 +286,8 @@ pub fn render_releases(r: &crate::releases::ReleasesReport) -> String {
         for f in findings {
             let _ = writeln!(
                 s,
-                "  {} {}: {}",
-                match f.severity {
-                    Severity::Error => "error  ",
-                    Severity::Warning => "warning",
-                },
+                "  {:<7} {}: {}",
+                f.severity.as_str(),
                 f.code.as_str(),
                 clean(&f.message)
             );

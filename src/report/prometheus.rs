@@ -3,7 +3,7 @@
 
 use crate::fleet::NodeStatus;
 use crate::job::JobReport;
-use crate::report::{Severity, Verdict};
+use crate::report::Verdict;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -231,11 +231,9 @@ pub fn render(r: &JobReport, last_success: Option<f64>) -> String {
     );
     let mut counts: BTreeMap<(&str, &str), u64> = BTreeMap::new();
     for f in r.all_findings() {
-        let sev = match f.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        *counts.entry((sev, f.code.as_str())).or_default() += 1;
+        *counts
+            .entry((f.severity.as_str(), f.code.as_str()))
+            .or_default() += 1;
     }
     for ((sev, code), n) in counts {
         o.sample(

@@ -2,7 +2,7 @@
 //! rendered as aligned text for a terminal ([`text`]) or as Markdown for a chat message or a CI
 //! step summary ([`markdown`]).
 
-use super::{Severity, Verdict};
+use super::Verdict;
 use crate::engine::expiry::human_duration;
 use crate::fleet::NodeStatus;
 use crate::job::JobReport;
@@ -393,7 +393,7 @@ pub fn sections(r: &JobReport) -> Vec<Section> {
         if let Some(rel) = &repo.releases {
             for f in rel.verification.findings.iter().chain(&rel.findings) {
                 findings.rows.push(vec![
-                    severity(f.severity).to_owned(),
+                    f.severity.as_str().to_owned(),
                     f.code.as_str().to_owned(),
                     repo.name.clone(),
                     f.message.clone(),
@@ -403,7 +403,7 @@ pub fn sections(r: &JobReport) -> Vec<Section> {
     }
     for f in &r.findings {
         findings.rows.push(vec![
-            severity(f.severity).to_owned(),
+            f.severity.as_str().to_owned(),
             f.code.as_str().to_owned(),
             "-".to_owned(),
             f.message.clone(),
@@ -435,13 +435,6 @@ fn releases(n: u32) -> String {
         "1 release".to_owned()
     } else {
         format!("{n} releases")
-    }
-}
-
-fn severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
     }
 }
 

@@ -268,10 +268,10 @@ impl StateStore {
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if (is_generation_name(&name) && name != keep)
-                || name.starts_with(".staging-")
-                || name.starts_with(".current-")
-            {
+            // The state is held (see `try_lock`): what another run left half-written is no one's.
+            if name.starts_with(".current-") {
+                let _ = fs::remove_file(entry.path());
+            } else if (is_generation_name(&name) && name != keep) || name.starts_with(".staging-") {
                 let _ = fs::remove_dir_all(entry.path());
             }
         }
@@ -311,14 +311,12 @@ pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Flush a directory's entries to disk.
-pub fn sync_dir(path: &Path) -> Result<()> {
-    fs::File::open(path)
-        .and_then(|d| d.sync_all())
-        .map_err(|source| Error::Write {
-            what: "state",
-            path: path.to_owned(),
-            source,
-        })
+fn sync_dir(path: &Path) -> Result<()> {
+    crate::atomic::sync_dir(path).map_err(|source| Error::Write {
+        what: "state",
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// A role name as a file name: every byte but `[A-Za-z0-9_.-]` as `%XX` (so `..` and `/` cannot

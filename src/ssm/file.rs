@@ -30,7 +30,11 @@ pub fn parse(
     bytes: &[u8],
     default_region: Option<&str>,
 ) -> std::result::Result<Vec<Parameter>, String> {
-    let mut out = Vec::new();
+    let mut out: Vec<Parameter> = Vec::new();
+    // Where each (region, name) was first given: the same parameter twice (pages that overlap)
+    // is read once; twice with other values is ambiguous, so refused.
+    let mut seen: std::collections::HashMap<(String, String), (usize, String)> =
+        std::collections::HashMap::new();
     let stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Value>();
     let mut documents = 0usize;
     for (d, doc) in stream.enumerate() {
@@ -86,12 +90,27 @@ pub fn parse(
                     )
                 })?),
             };
-            out.push(Parameter {
-                region,
-                name: name.to_owned(),
-                value: value.to_owned(),
-                last_modified,
-            });
+            let here = field("Name");
+            match seen.entry((region.clone(), name.to_owned())) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    let (index, first_field) = first.get();
+                    let earlier = &out[*index];
+                    if earlier.value != value || earlier.last_modified != last_modified {
+                        return Err(format!(
+                            "{here}: {name} in {region} is given again with another value or date than at {first_field}"
+                        ));
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert((out.len(), here));
+                    out.push(Parameter {
+                        region,
+                        name: name.to_owned(),
+                        value: value.to_owned(),
+                        last_modified,
+                    });
+                }
+            }
         }
     }
     if documents == 0 {
@@ -185,5 +204,21 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.starts_with("Parameters[0].LastModifiedDate:"), "{e}");
+    }
+
+    #[test]
+    fn a_parameter_given_twice_is_read_once_or_refused_when_the_values_differ() {
+        let doc = |value: &str| {
+            format!(
+                r#"{{"Parameters": [{{"Name": "/x", "Value": "{value}", "ARN": "arn:aws:ssm:us-east-1::parameter/x"}}]}}"#
+            )
+        };
+        let same = format!("{}\n{}", doc("a"), doc("a"));
+        assert_eq!(parse(same.as_bytes(), None).unwrap().len(), 1);
+        let other = format!("{}\n{}", doc("a"), doc("b"));
+        assert_eq!(
+            parse(other.as_bytes(), None).unwrap_err(),
+            "document 2: Parameters[0].Name: /x in us-east-1 is given again with another value or date than at Parameters[0].Name"
+        );
     }
 }

@@ -47,6 +47,35 @@ pub fn live_demo_config(dir: &Path, endpoint: &str) -> PathBuf {
     path
 }
 
+/// Every file under `dir`, as paths relative to it, sorted; none when `dir` does not exist.
+pub fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path().strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Write an evidence bundle's `SHA256SUMS` anew for the files it holds now (what a forger does).
+pub fn resum(d: &Path) {
+    let mut text = String::new();
+    for f in files(d).into_iter().filter(|f| f != "SHA256SUMS") {
+        text.push_str(&format!(
+            "{}  {f}\n",
+            tufwatch::digest::sha256_hex(&std::fs::read(d.join(&f)).unwrap())
+        ));
+    }
+    std::fs::write(d.join("SHA256SUMS"), text).unwrap();
+}
+
 /// Real Bottlerocket data shared with the project (read only; never copied into it).
 pub fn shared_data() -> PathBuf {
     project().join("../shared/data/bottlerocket")
@@ -230,6 +259,10 @@ pub enum Behavior {
     DropFirst(Arc<std::sync::atomic::AtomicUsize>),
     /// Answer 302 to this location.
     Redirect(String),
+    /// The file's headers and half its body, then nothing more, the connection held open.
+    Stall,
+    /// The file's headers and its whole body, then these bytes more than declared.
+    Overlong(Vec<u8>),
 }
 
 impl Behavior {
@@ -354,8 +387,7 @@ fn handle(
                 write!(conn, "HTTP/1.1 {code} X\r\ncontent-length: 0\r\n\r\n")?;
             }
             Some(Behavior::DropFirst(n)) if take_one(&n) => {
-                let bytes = std::fs::read(root.join(percent_decode(path.trim_start_matches('/'))))
-                    .unwrap_or_default();
+                let bytes = file_bytes(root, &path);
                 write!(
                     conn,
                     "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
@@ -364,6 +396,25 @@ fn handle(
                 conn.write_all(&bytes[..bytes.len() / 2])?;
                 conn.flush()?;
                 return conn.shutdown(std::net::Shutdown::Both);
+            }
+            Some(Behavior::Stall) => {
+                let bytes = file_bytes(root, &path);
+                write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+                    bytes.len()
+                )?;
+                conn.write_all(&bytes[..bytes.len() / 2])?;
+                conn.flush()?;
+                // Hold the connection until the client gives up on it.
+                let mut sink = [0u8; 1];
+                while matches!(std::io::Read::read(&mut conn, &mut sink), Ok(1..)) {}
+                return Ok(());
+            }
+            Some(Behavior::Overlong(extra)) => {
+                let bytes = file_bytes(root, &path);
+                respond(&mut conn, &bytes)?;
+                conn.write_all(&extra)?;
             }
             Some(Behavior::Redirect(to)) => {
                 write!(
@@ -386,6 +437,11 @@ fn handle(
         }
         conn.flush()?;
     }
+}
+
+/// The bytes of the file a request path names (none when there is no such file).
+fn file_bytes(root: &Path, path: &str) -> Vec<u8> {
+    std::fs::read(root.join(percent_decode(path.trim_start_matches('/')))).unwrap_or_default()
 }
 
 fn respond(conn: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {

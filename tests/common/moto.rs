@@ -44,6 +44,8 @@ pub const THROTTLE_FIRST_2: &str = "eu-north-1";
 pub const THROTTLE_ALL: &str = "ap-south-1";
 /// Answers its first request with HTTP 500.
 pub const ERROR_FIRST: &str = "sa-east-1";
+/// Answers only after 20 seconds.
+pub const SILENT: &str = "af-south-1";
 
 /// The shared server.
 pub fn moto() -> &'static Moto {
@@ -63,7 +65,7 @@ fn start() -> Moto {
         .filter(|p| p["ARN"].as_str().unwrap().contains(":us-west-2:"))
         .cloned()
         .collect();
-    for region in [CLEAN, THROTTLE_FIRST_2, THROTTLE_ALL, ERROR_FIRST] {
+    for region in [CLEAN, THROTTLE_FIRST_2, THROTTLE_ALL, ERROR_FIRST, SILENT] {
         for p in &us_west {
             let mut p = p.clone();
             p["ARN"] = Value::String(
@@ -88,6 +90,7 @@ fn start() -> Moto {
             THROTTLE_FIRST_2: {"throttle_first": 2},
             THROTTLE_ALL: {"throttle_all": true},
             ERROR_FIRST: {"status": 500, "first": 1},
+            SILENT: {"hang": 20},
         })
         .to_string(),
     )

@@ -7,7 +7,8 @@ SEED.json is in the format of `aws ssm get-parameters-by-path` output; each para
 the region its ARN names (moto's PutParameter refuses names under /aws/, as AWS does, so they are
 written into moto's store directly). FAULTS.json maps a region to a fault for the requests signed
 for it: {"throttle_first": N} answers ThrottlingException to the first N, {"throttle_all": true}
-to every one, {"status": 500, "first": N} answers a server error to the first N.
+to every one, {"status": 500, "first": N} answers a server error to the first N, {"hang": S}
+waits S seconds before it answers (a region that does not answer in time).
 
 GET /__stats answers {region: {operation: count}} for every request seen (faults included).
 Prints "PORT <n>" once it listens on 127.0.0.1; exits when its standard input closes (when the
@@ -20,6 +21,7 @@ import os
 import re
 import sys
 import threading
+import time
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -73,6 +75,8 @@ class Faults:
             per_region[operation] = per_region.get(operation, 0) + 1
             seen = sum(per_region.values())
         fault = self.faults.get(region, {})
+        if "hang" in fault:
+            time.sleep(fault["hang"])
         throttle = fault.get("throttle_all") or seen <= fault.get("throttle_first", 0)
         if throttle:
             body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()

@@ -116,14 +116,8 @@ fn join(base: &Url, rel: &str) -> Result<Url, ClientError> {
 /// Write `bytes` to `dir/name` through a temporary file in `dir`, synced and renamed: the file
 /// is the old one or the new one, never a mix.
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ClientError> {
-    use std::io::Write;
     let path = dir.join(name);
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
-    tmp.write_all(bytes).map_err(io(&path))?;
-    tmp.as_file().sync_all().map_err(io(&path))?;
-    tmp.persist(&path)
-        .map_err(|e| ClientError::Io(path, e.error))?;
-    Ok(())
+    crate::atomic::write(&path, bytes, None).map_err(io(&path))
 }
 
 /// `init`: make `metadata_dir` trust `root` (its exact bytes as `root.json`), without any

@@ -1,0 +1,178 @@
+//! Files that are whole or absent: everything tufwatch writes goes to a temporary name in the
+//! destination's directory, is synced, then renamed into place, so a reader (or a run killed
+//! midway) sees the old file or the new one, never a part of one.
+//!
+//! Temporary names are `.tufwatch-<pid>-<kind>-<random>`. A run killed with SIGKILL cannot remove
+//! its own; [`sweep`] lets a later run remove them once their process is gone, so a nightly job
+//! that is killed now and then does not fill the disk with partial images.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+const PREFIX: &str = ".tufwatch-";
+
+/// How long a leftover must have been untouched before [`sweep`] removes it, besides its
+/// process being gone: a margin for a run in another PID namespace (a container) writing to a
+/// shared directory, whose process this one cannot see.
+pub const LEFTOVER_AGE: Duration = Duration::from_secs(600);
+
+/// The prefix of a temporary name for `kind` (`write`, `partial`, `evidence`, ...) made by this
+/// process.
+pub fn prefix(kind: &str) -> String {
+    format!("{PREFIX}{}-{kind}-", std::process::id())
+}
+
+/// Write `bytes` to `path` through a temporary file beside it, synced, then renamed over the old
+/// file; the directory is synced too, so the rename survives a power loss. `mode` sets the
+/// permissions on Unix (a temporary file is 0600 otherwise).
+pub fn write(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+    let dir = parent(path);
+    let prefix = prefix("write");
+    let mut b = tempfile::Builder::new();
+    b.prefix(&prefix);
+    #[cfg(unix)]
+    if let Some(mode) = mode {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut tmp = b.tempfile_in(&dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(&dir)
+}
+
+/// The directory a path is in (`.` for a bare file name).
+pub fn parent(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Flush a directory's entries (a rename in it) to disk. A no-op where directories cannot be
+/// opened as files.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Remove from `dir` (not below it) the temporary files and directories of tufwatch runs that
+/// are no longer running and have not been touched for [`LEFTOVER_AGE`]. Best effort: what
+/// cannot be removed stays, and where this system does not show which processes run (no
+/// `/proc`), nothing is removed. Returns the names removed.
+pub fn sweep(dir: &Path) -> Vec<String> {
+    let mut removed = Vec::new();
+    if !Path::new("/proc/self").exists() {
+        return removed;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return removed;
+    };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = leftover_pid(&name) else {
+            continue;
+        };
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        // symlink_metadata: a link named like a leftover is removed as a link, never followed.
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
+        let idle = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .unwrap_or_default();
+        if idle < LEFTOVER_AGE {
+            continue;
+        }
+        let gone = if meta.is_dir() {
+            std::fs::remove_dir_all(entry.path())
+        } else {
+            std::fs::remove_file(entry.path())
+        };
+        if gone.is_ok() {
+            tracing::info!(path = %entry.path().display(), "removed what a killed run left");
+            removed.push(name);
+        }
+    }
+    removed
+}
+
+/// The process id in a temporary name `.tufwatch-<pid>-<kind>-<random>`.
+fn leftover_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(PREFIX)?;
+    let (pid, rest) = rest.split_once('-')?;
+    if rest.is_empty() || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_carry_the_process() {
+        assert_eq!(leftover_pid(".tufwatch-123-partial-AbC"), Some(123));
+        assert_eq!(leftover_pid(".tufwatch-partial-AbC"), None);
+        assert_eq!(leftover_pid(".tufwatch-12x-partial-AbC"), None);
+        assert_eq!(leftover_pid("tufwatch-123-partial"), None);
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix(&prefix("partial"))
+            .tempfile_in(dir.path())
+            .unwrap();
+        let name = tmp.path().file_name().unwrap().to_str().unwrap().to_owned();
+        assert_eq!(leftover_pid(&name), Some(std::process::id()));
+    }
+
+    #[test]
+    fn only_old_leftovers_of_gone_processes_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        // A pid above the kernel's limit (2^22) cannot be running.
+        let dead = dir.path().join(".tufwatch-4194305-partial-x");
+        let dead_dir = dir.path().join(".tufwatch-4194305-evidence-y");
+        let fresh = dir.path().join(".tufwatch-4194305-partial-z");
+        let mine = dir
+            .path()
+            .join(format!(".tufwatch-{}-partial-w", std::process::id()));
+        let other = dir.path().join("image.img");
+        for f in [&dead, &fresh, &mine, &other] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        std::fs::create_dir(&dead_dir).unwrap();
+        std::fs::write(dead_dir.join("statement.json"), b"{}").unwrap();
+        let old = SystemTime::now() - 2 * LEFTOVER_AGE;
+        for f in [&dead, &mine, &other, &dead_dir] {
+            std::fs::File::open(f).unwrap().set_modified(old).unwrap();
+        }
+        let mut removed = sweep(dir.path());
+        removed.sort();
+        if Path::new("/proc/self").exists() {
+            assert_eq!(
+                removed,
+                [
+                    ".tufwatch-4194305-evidence-y",
+                    ".tufwatch-4194305-partial-x"
+                ]
+            );
+        }
+        assert!(fresh.exists() && mine.exists() && other.exists());
+    }
+}
