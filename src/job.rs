@@ -39,7 +39,14 @@ pub async fn read_manifest(verification: &Verification, from: Option<&Version>) 
         ..ManifestRead::default()
     };
     if let (Some(repo), Verdict::Pass) = (&verification.repository, verification.report.verdict) {
-        match read_verified(repo, "manifest.json", MAX_MANIFEST).await {
+        match read_verified(
+            repo,
+            &verification.targets_from,
+            "manifest.json",
+            MAX_MANIFEST,
+        )
+        .await
+        {
             Ok((bytes, checked)) => {
                 read.manifest = Some(checked);
                 match manifest::parse(&bytes) {

@@ -6,18 +6,28 @@ use tough::error::Error as ToughError;
 use tough::schema::Error as SchemaError;
 use tough::TransportErrorKind;
 
+/// The finding for a file that could not be fetched from `url`; no role or target named yet.
+pub fn from_transport(url: &url::Url, e: &tough::TransportError) -> Finding {
+    let file = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .unwrap_or("");
+    let mut f = Finding::error(
+        transport_code(e),
+        format!("cannot fetch {file}: {}", describe_transport(e)),
+    );
+    f.url = Some(url.to_string());
+    f
+}
+
 /// The finding for a failed tough load or target read.
 pub fn from_tough(err: &ToughError) -> Finding {
-    let message = match err {
-        ToughError::Transport { url, source, .. } => {
-            let file = url
-                .path_segments()
-                .and_then(|mut s| s.next_back())
-                .unwrap_or("");
-            format!("cannot fetch {file}: {}", describe_transport(source))
-        }
-        _ => format!("tough rejected the repository: {}", error_chain(err)),
-    };
+    if let ToughError::Transport { url, source, .. } = err {
+        let mut f = from_transport(url, source);
+        f.role = role_of_url(url);
+        return f;
+    }
+    let message = format!("tough rejected the repository: {}", error_chain(err));
     let (code, role, url): (Code, Option<String>, Option<String>) = match err {
         ToughError::VerifyMetadata { role, source, .. } => {
             (schema_code(source), Some(role.to_string()), None)
@@ -56,10 +66,6 @@ pub fn from_tough(err: &ToughError) -> Finding {
             (Code::Malformed, Some("snapshot".into()), None)
         }
         ToughError::MetaMissing { role, .. } => (Code::Malformed, Some(role.to_string()), None),
-        ToughError::Transport { url, source, .. } => {
-            let code = transport_code(source);
-            (code, role_of_url(url), Some(url.to_string()))
-        }
         ToughError::UnsafeTargetNameDotDot { .. }
         | ToughError::UnsafeTargetNameEmpty { .. }
         | ToughError::UnsafeTargetNameSlash { .. }
@@ -95,6 +101,7 @@ pub fn transport_code(e: &tough::TransportError) -> Code {
                 NetErrorKind::Unreachable | NetErrorKind::Status(_) => Code::Unreachable,
                 NetErrorKind::Io => Code::NotFound,
                 NetErrorKind::Slow => Code::SlowRetrieval,
+                NetErrorKind::TooLong => Code::LengthExceeded,
             };
         }
         if let Some(t) = s.downcast_ref::<ToughError>() {

@@ -93,6 +93,8 @@ pub struct Verification {
     pub repository: Option<tough::Repository>,
     /// Every metadata file received, with its exact bytes.
     pub collected: Collected,
+    /// Where its targets are fetched from, through the transport the metadata came through.
+    pub targets_from: targets::TargetSource,
 }
 
 /// Verify a repository from a trusted root.
@@ -138,7 +140,7 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         _ => (trusted.bytes.clone(), trusted.source.clone(), None),
     };
 
-    let fetcher = Fetcher::new(opts.net.clone())?.recording_below(&opts.metadata_url);
+    let fetcher = Fetcher::new(opts.net.clone())?.recording_below(&opts.metadata_url, opts.limits);
     let past_deadline = |what: &str| {
         Finding::error(
             Code::Unreachable,
@@ -148,17 +150,54 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
             ),
         )
     };
-    // 5.3-5.6, by tough, with expiry left to tufwatch (tough knows only the system clock).
-    let load = RepositoryLoader::new(
-        &start_bytes,
-        opts.metadata_url.clone(),
-        opts.targets_url.clone(),
-    )
-    .transport(fetcher.clone())
-    .limits(opts.limits)
-    .expiration_enforcement(ExpirationEnforcement::Unsafe)
-    .load();
-    let loaded = tokio::time::timeout_at(deadline, load).await;
+    // 5.3-5.6, by tough, with expiry left to tufwatch (tough knows only the system clock), and
+    // the strict engine from the same trusted root at the same time, each on a core of its
+    // own. The fetcher downloads each metadata file once for both: they judge the same bytes.
+    let tough_task = {
+        let (root, fetcher, limits) = (start_bytes.clone(), fetcher.clone(), opts.limits);
+        let (metadata_url, targets_url) = (opts.metadata_url.clone(), opts.targets_url.clone());
+        tokio::spawn(async move {
+            RepositoryLoader::new(&root, metadata_url, targets_url)
+                .transport(fetcher)
+                .limits(limits)
+                .expiration_enforcement(ExpirationEnforcement::Unsafe)
+                .load()
+                .await
+        })
+    };
+    let tough_abort = tough_task.abort_handle();
+    let tough_run = async {
+        match tokio::time::timeout_at(deadline, tough_task).await {
+            Ok(Ok(loaded)) => Ok(loaded),
+            Ok(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+            Err(elapsed) => {
+                tough_abort.abort();
+                Err(elapsed)
+            }
+        }
+    };
+    let strict_run = async {
+        if opts.engines == Engines::Tough {
+            return None;
+        }
+        let run = strict::verify::verify(
+            &start_bytes,
+            opts.metadata_url.clone(),
+            at,
+            &opts.limits,
+            opts.net.clone(),
+            fetcher.clone(),
+        );
+        Some(match tokio::time::timeout_at(deadline, run).await {
+            Ok(outcome) => outcome,
+            Err(_elapsed) => EngineOutcome {
+                engine: strict::verify::NAME.to_owned(),
+                verdict: EngineVerdict::Unfinished,
+                reason: Some("past the deadline (--deadline)".to_owned()),
+            },
+        })
+    };
+    let (loaded, strict) = tokio::join!(tough_run, strict_run);
     fetcher.stop_recording();
 
     let start_parsed: Signed<Root> =
@@ -174,28 +213,6 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
     };
     let recording = fetcher.recording().clone();
     let mut collected = collect::collect(start, &recording, &opts.metadata_url);
-    // The strict engine, from the same trusted root, on the same bytes: it is served what tough
-    // received, and fetches only what tough did not ask for (when tough stopped early).
-    let strict = if opts.engines != Engines::Tough {
-        let run = strict::verify::verify(
-            &start_bytes,
-            opts.metadata_url.clone(),
-            at,
-            &opts.limits,
-            opts.net.clone(),
-            recording,
-        );
-        Some(match tokio::time::timeout_at(deadline, run).await {
-            Ok(outcome) => outcome,
-            Err(_elapsed) => EngineOutcome {
-                engine: strict::verify::NAME.to_owned(),
-                verdict: EngineVerdict::Unfinished,
-                reason: Some("past the deadline (--deadline)".to_owned()),
-            },
-        })
-    } else {
-        None
-    };
 
     let mut findings = Vec::new();
     let (repository, failed_role) = match loaded {
@@ -302,15 +319,22 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
 
     // Stricter than tough: tough ends the root walk on any error fetching N+1.root.json, so a
     // server that fails (rather than answering "not found") could hide a newer root.
-    if let Some((url, Outcome::Failed(why))) = &collected.next_root_probe {
-        findings.push(
-            Finding::error(
-                Code::Unreachable,
-                format!("could not learn whether a newer root exists: {why}"),
-            )
-            .role("root")
-            .url(url.as_str()),
-        );
+    if let Some((url, failed)) = &collected.next_root_probe {
+        let failure = match failed {
+            Outcome::Failed(why) => Some((Code::Unreachable, why)),
+            Outcome::TooLong(why) => Some((Code::LengthExceeded, why)),
+            Outcome::Bytes(_) | Outcome::NotFound => None,
+        };
+        if let Some((code, why)) = failure {
+            findings.push(
+                Finding::error(
+                    code,
+                    format!("could not learn whether a newer root exists: {why}"),
+                )
+                .role("root")
+                .url(url.as_str()),
+            );
+        }
     }
 
     // Findings against the saved state: tough's side alone has them (the strict engine keeps
@@ -321,11 +345,13 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         findings.extend(state_findings.iter().cloned());
     }
 
+    let targets_from = targets::TargetSource::new(fetcher.clone(), &opts.targets_url);
     let mut target_reports = Vec::new();
     if let Some(repo) = &repository {
         if crate::report::verdict_of(&findings) == Verdict::Pass {
             let (t, f) = targets::fetch_targets(
                 repo,
+                &targets_from,
                 &opts.targets,
                 opts.out_dir.as_deref(),
                 opts.progress,
@@ -466,6 +492,7 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         report,
         repository,
         collected,
+        targets_from,
     })
 }
 

@@ -1,21 +1,79 @@
-//! Download targets through tough and check them (TUF 5.7.3: "download the target ... up to the
-//! number of bytes specified in the targets metadata, and verify that its hashes match").
+//! Download targets and check them (TUF 5.7.3: "download the target ... up to the number of
+//! bytes specified in the targets metadata, and verify that its hashes match").
 //!
-//! tough checks only the SHA-256 and a maximum length. tufwatch also checks every other listed
-//! hash it knows (SHA-512) and that the length is exactly the signed one. With an output
-//! directory, a target is written to a temporary file beside its destination and renamed into
-//! place only after every check passed: never a partially verified file, never outside the
+//! The URL is the one tough (so a Bottlerocket host) downloads: `<sha256>.<name>` below the
+//! targets URL with consistent snapshots, `<name>` without, never outside it. tufwatch fetches it
+//! through its own transport and checks it in one pass, more strictly than tough: the exact signed
+//! length (tough checks a maximum) and every listed hash of the SHA-2 family (tough checks the
+//! SHA-256). Targets are fetched a few at a time, so downloading and hashing use every core. With
+//! an output directory, a target is written to a temporary file beside its destination and renamed
+//! into place only after every check passed: never a partially verified file, never outside the
 //! directory.
 
 use crate::digest::MultiHasher;
 use crate::error::{Error, Result};
 use crate::report::{Code, Finding, TargetReport};
+use crate::source::transport::Fetcher;
 use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use tough::schema::Target;
-use tough::{Repository, TargetName};
+use tough::{Repository, TargetName, Transport};
+use url::Url;
+
+/// Where a verified repository's targets are fetched from: the transport the metadata came
+/// through and the targets URL, as tough holds it.
+#[derive(Clone, Debug)]
+pub struct TargetSource {
+    fetcher: Fetcher,
+    base: Url,
+}
+
+impl TargetSource {
+    /// Targets below `targets_url` (a final `/` is added, as tough does), through `fetcher`.
+    pub fn new(fetcher: Fetcher, targets_url: &Url) -> Self {
+        let mut base = targets_url.clone();
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        TargetSource { fetcher, base }
+    }
+
+    /// The URL tough reads `name` from (5.7.3): with consistent snapshots the file is
+    /// `<sha256>.<name>`, else `<name>`; a URL outside the targets URL is refused, as tough does.
+    fn url(
+        &self,
+        consistent: bool,
+        name: &TargetName,
+        target: &Target,
+    ) -> std::result::Result<Url, String> {
+        let file = if consistent {
+            format!("{}.{}", hex::encode(&target.hashes.sha256), name.resolved())
+        } else {
+            name.resolved().to_owned()
+        };
+        let url = self
+            .base
+            .join(&file)
+            .map_err(|e| format!("{file:?} below {}: not a URL: {e}", self.base))?;
+        if !url.as_str().starts_with(self.base.as_str()) {
+            return Err(format!(
+                "target file {file:?} escapes the targets URL {}",
+                self.base
+            ));
+        }
+        Ok(url)
+    }
+}
+
+/// How many targets are fetched at once: one per core, and at least 4, since a download also
+/// waits on the network.
+fn parallel() -> usize {
+    std::thread::available_parallelism()
+        .map_or(4, |n| n.get())
+        .clamp(4, 16)
+}
 
 /// Which targets to download.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,9 +115,11 @@ pub fn unsafe_name(name: &str) -> Option<&'static str> {
     None
 }
 
-/// Download, check and (with `out`) write each selected target.
+/// Download, check and (with `out`) write each selected target, a few at a time; the reports
+/// come in name order.
 pub async fn fetch_targets(
     repo: &Repository,
+    source: &TargetSource,
     selection: &TargetSelection,
     out: Option<&Path>,
     progress: bool,
@@ -92,61 +152,80 @@ pub async fn fetch_targets(
             crate::atomic::sweep(&dir);
         }
     }
-    let mut reports = Vec::new();
-    let mut findings = Vec::new();
-    for name in names {
-        if let Some(why) = unsafe_name(&name) {
-            findings.push(
-                Finding::error(
+    // A name that is also a directory of another (`a` and `a/b`) cannot be both; the first in
+    // name order is written, as if one at a time, whatever order the downloads finish in.
+    let wanted: std::collections::HashSet<String> = names.iter().cloned().collect();
+    let file_in_the_way = |name: &str| -> Option<String> {
+        let mut prefix = name;
+        while let Some((parent, _)) = prefix.rsplit_once('/') {
+            if wanted.contains(parent) {
+                return Some(parent.to_owned());
+            }
+            prefix = parent;
+        }
+        None
+    };
+    let bars = indicatif::MultiProgress::new();
+    let one = |name: String| {
+        let (out, bars) = (out.as_deref(), &bars);
+        let in_the_way = out.and_then(|_| file_in_the_way(&name));
+        async move {
+            if let Some(file) = in_the_way {
+                let f = Finding::error(
+                    Code::WriteFailed,
+                    format!("cannot write target {name:?}: {file:?} is another target's file, not a directory"),
+                )
+                .target(&name);
+                return Ok((None, Some(f)));
+            }
+            if let Some(why) = unsafe_name(&name) {
+                let f = Finding::error(
                     Code::UnsafeTargetName,
                     format!(
                         "refusing target {name:?}: {why}, so it could escape the output directory"
                     ),
                 )
-                .target(&name),
-            );
-            continue;
-        }
-        // The entry tough itself downloads by: the search through delegations (5.7).
-        let entry = TargetName::new(name.as_str())
-            .ok()
-            .and_then(|tn| top.find_target(&tn, false).ok().map(|t| (tn, t)));
-        let Some((target_name, target)) = entry else {
-            findings.push(
-                Finding::error(
+                .target(&name);
+                return Ok((None, Some(f)));
+            }
+            // The entry tough itself downloads by: the search through delegations (5.7).
+            let entry = TargetName::new(name.as_str())
+                .ok()
+                .and_then(|tn| top.find_target(&tn, false).ok().map(|t| (tn, t)));
+            let Some((target_name, target)) = entry else {
+                let f = Finding::error(
                     Code::TargetMissing,
                     format!("target {name:?} is not listed by the signed targets metadata"),
                 )
-                .target(&name),
-            );
-            continue;
-        };
-        let fetch = fetch_one(
-            repo,
-            &name,
-            &target_name,
-            target,
-            out.as_deref(),
-            progress,
-            None,
-        );
-        match tokio::time::timeout_at(deadline, fetch).await {
-            Ok(result) => {
-                let (report, finding) = result?;
-                reports.push(report);
-                findings.extend(finding);
-            }
-            Err(_elapsed) => {
-                findings.push(
-                    Finding::error(
+                .target(&name);
+                return Ok((None, Some(f)));
+            };
+            let bar = progress_bar(progress, &name, target.length).map(|b| bars.add(b));
+            let fetch = fetch_one(repo, source, &name, &target_name, target, out, bar, false);
+            match tokio::time::timeout_at(deadline, fetch).await {
+                Ok(result) => result.map(|(report, finding, _)| (Some(report), finding)),
+                Err(_elapsed) => {
+                    let f = Finding::error(
                         Code::Unreachable,
-                        format!("target {name:?} did not finish downloading within the deadline (--deadline); the targets after it were not checked"),
+                        format!("target {name:?} did not finish downloading within the deadline (--deadline)"),
                     )
-                    .target(&name),
-                );
-                break;
+                    .target(&name);
+                    Ok((None, Some(f)))
+                }
             }
         }
+    };
+    let results: Vec<Result<(Option<TargetReport>, Option<Finding>)>> =
+        futures::stream::iter(names.into_iter().map(one))
+            .buffered(parallel())
+            .collect()
+            .await;
+    let mut reports = Vec::new();
+    let mut findings = Vec::new();
+    for r in results {
+        let (report, finding) = r?;
+        reports.extend(report);
+        findings.extend(finding);
     }
     Ok((reports, findings))
 }
@@ -155,6 +234,7 @@ pub async fn fetch_targets(
 /// its length and every hash (TUF 5.7.3); a target signed as longer than `max` is refused.
 pub async fn read_verified(
     repo: &Repository,
+    source: &TargetSource,
     name: &str,
     max: u64,
 ) -> std::result::Result<(Vec<u8>, TargetReport), Finding> {
@@ -178,18 +258,10 @@ pub async fn read_verified(
         )
         .target(name));
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(target.length).unwrap_or(0));
-    let (report, finding) = fetch_one(
-        repo,
-        name,
-        &target_name,
-        target,
-        None,
-        false,
-        Some(&mut bytes),
-    )
-    .await
-    .map_err(|e| Finding::error(Code::Rejected, e.to_string()).target(name))?;
+    let (report, finding, bytes) =
+        fetch_one(repo, source, name, &target_name, target, None, None, true)
+            .await
+            .map_err(|e| Finding::error(Code::Rejected, e.to_string()).target(name))?;
     match finding {
         Some(f) => Err(f),
         None => Ok((bytes, report)),
@@ -238,15 +310,24 @@ fn signed_hashes(target: &Target) -> BTreeMap<String, String> {
     hashes
 }
 
+/// What the worker that checks and writes a target's bytes gives back.
+type Checked = std::result::Result<(MultiHasher, Option<Sink>, Vec<u8>), (Code, String)>;
+
+/// Download one target and check it; with `out`, write it there once checked; with
+/// `keep_bytes`, return its bytes too. The download runs on the async runtime; hashing and
+/// writing run on a blocking thread of their own, fed through a short queue, so that several
+/// targets are hashed on several cores and memory stays flat whatever their size.
+#[allow(clippy::too_many_arguments)]
 async fn fetch_one(
     repo: &Repository,
+    source: &TargetSource,
     name: &str,
     target_name: &TargetName,
     target: &Target,
     out: Option<&Path>,
-    progress: bool,
-    mut memory: Option<&mut Vec<u8>>,
-) -> Result<(TargetReport, Option<Finding>)> {
+    bar: Option<indicatif::ProgressBar>,
+    keep_bytes: bool,
+) -> Result<(TargetReport, Option<Finding>, Vec<u8>)> {
     let hashes = signed_hashes(target);
     let mut report = TargetReport {
         name: name.to_owned(),
@@ -257,71 +338,98 @@ async fn fetch_one(
     };
     let fail = |code: Code, message: String| Some(Finding::error(code, message).target(name));
 
+    let url = match source.url(repo.root().signed.consistent_snapshot, target_name, target) {
+        Ok(u) => u,
+        Err(why) => return Ok((report, fail(Code::UnsafeTargetName, why), Vec::new())),
+    };
     // Where the file goes: below `out`, checked again after the directories exist, since a
     // symbolic link inside `out` could point elsewhere.
     let mut sink = match out.map(|dir| Sink::create(dir, name)).transpose() {
         Ok(s) => s,
-        Err(why) => return Ok((report, fail(Code::WriteFailed, why))),
+        Err(why) => return Ok((report, fail(Code::WriteFailed, why), Vec::new())),
     };
-
-    let stream = match repo.read_target(target_name).await {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            return Ok((
-                report,
-                fail(
-                    Code::TargetMissing,
-                    format!("target {name:?} is not listed"),
-                ),
-            ))
-        }
-        Err(e) => {
-            let mut f = super::findings::from_tough(&e);
-            f.target = Some(name.to_owned());
-            return Ok((report, Some(f)));
-        }
+    let transport_failed = |e: &tough::TransportError| {
+        let mut f = super::findings::from_transport(&url, e);
+        f.target = Some(name.to_owned());
+        Some(f)
     };
-    let bar = progress_bar(progress, name, target.length);
-    let mut hasher = MultiHasher::default();
-    let mut stream = Box::pin(stream);
+    let mut stream = match source.fetcher.fetch(url.clone()).await {
+        Ok(s) => s,
+        Err(e) => return Ok((report, transport_failed(&e), Vec::new())),
+    };
+    // Every listed hash tufwatch knows, in one pass. Names outside the SHA-2 family are not
+    // checked; the SHA-256, which tough's schema requires of every target, always is.
+    let (mut hasher, _unknown) = MultiHasher::new(hashes.keys().map(String::as_str));
+    let signed_length = target.length;
+    let owned_name = name.to_owned();
+    let too_long = move || {
+        let name = &owned_name;
+        (
+            Code::LengthExceeded,
+            format!("target {name:?} sent more than its signed length of {signed_length} bytes"),
+        )
+    };
+    let (queue, mut chunks) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
+    let too_long_in_worker = too_long.clone();
+    let worker = tokio::task::spawn_blocking(move || -> Checked {
+        let mut kept = Vec::new();
+        while let Some(chunk) = chunks.blocking_recv() {
+            hasher.update(&chunk);
+            if hasher.length() > signed_length {
+                return Err(too_long_in_worker());
+            }
+            if keep_bytes {
+                kept.extend_from_slice(&chunk);
+            }
+            if let Some(s) = sink.as_mut() {
+                s.write(&chunk).map_err(|why| (Code::WriteFailed, why))?;
+            }
+            if let Some(b) = &bar {
+                b.set_position(hasher.length());
+            }
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        Ok((hasher, sink, kept))
+    });
+    let mut received = 0u64;
+    let mut failed = None;
     while let Some(chunk) = stream.next().await {
-        let chunk = match chunk {
-            Ok(c) => c,
+        match chunk {
+            Ok(c) => {
+                // Endless data stops here, without waiting for the worker to notice.
+                received += c.len() as u64;
+                if received > signed_length {
+                    let (code, why) = too_long();
+                    failed = fail(code, why);
+                    break;
+                }
+                if queue.send(c).await.is_err() {
+                    break; // the worker stopped: its reason follows
+                }
+            }
             Err(e) => {
-                let mut f = super::findings::from_tough(&e);
-                f.target = Some(name.to_owned());
-                return Ok((report, Some(f)));
-            }
-        };
-        hasher.update(&chunk);
-        if hasher.length() > target.length {
-            return Ok((
-                report,
-                fail(
-                    Code::LengthExceeded,
-                    format!(
-                        "target {name:?} sent more than its signed length of {} bytes",
-                        target.length
-                    ),
-                ),
-            ));
-        }
-        if let Some(m) = memory.as_deref_mut() {
-            m.extend_from_slice(&chunk);
-        }
-        if let Some(s) = sink.as_mut() {
-            if let Err(why) = s.write(&chunk) {
-                return Ok((report, fail(Code::WriteFailed, why)));
+                failed = transport_failed(&e);
+                break;
             }
         }
-        if let Some(b) = &bar {
-            b.set_position(hasher.length());
-        }
     }
-    if let Some(b) = bar {
-        b.finish_and_clear();
+    drop(queue);
+    let checked = worker.await.unwrap_or_else(|e| {
+        Err((
+            Code::WriteFailed,
+            format!("checking the target failed: {e}"),
+        ))
+    });
+    if failed.is_some() {
+        return Ok((report, failed, Vec::new()));
     }
-    let (sha256, sha512, length) = hasher.finish();
+    let (hasher, sink, kept) = match checked {
+        Ok(c) => c,
+        Err((code, why)) => return Ok((report, fail(code, why), Vec::new())),
+    };
+    let (digests, length) = hasher.finish();
     if length != target.length {
         return Ok((
             report,
@@ -332,14 +440,11 @@ async fn fetch_one(
                     target.length
                 ),
             ),
+            Vec::new(),
         ));
     }
-    for (alg, expected) in &hashes {
-        let actual = match alg.as_str() {
-            "sha256" => &sha256,
-            "sha512" => &sha512,
-            _ => continue,
-        };
+    for (alg, actual) in &digests {
+        let expected = &hashes[alg];
         if actual != expected {
             return Ok((
                 report,
@@ -349,17 +454,22 @@ async fn fetch_one(
                         "target {name:?} has {alg} {actual}, but the signed {alg} is {expected}"
                     ),
                 ),
+                Vec::new(),
             ));
         }
     }
     report.verified = true;
     if let Some(s) = sink {
-        match s.commit() {
+        // Syncing to disk is blocking work too.
+        let committed = tokio::task::spawn_blocking(move || s.commit())
+            .await
+            .unwrap_or_else(|e| Err(format!("writing the target failed: {e}")));
+        match committed {
             Ok(path) => report.written_to = Some(path.display().to_string()),
-            Err(why) => return Ok((report, fail(Code::WriteFailed, why))),
+            Err(why) => return Ok((report, fail(Code::WriteFailed, why), Vec::new())),
         }
     }
-    Ok((report, None))
+    Ok((report, None, kept))
 }
 
 fn progress_bar(enabled: bool, name: &str, length: u64) -> Option<indicatif::ProgressBar> {
@@ -404,12 +514,19 @@ fn safe_parent(out: &Path, name: &str, create: bool) -> Result<PathBuf, String> 
             ))
             }
             Err(e) if create && e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir(&dir).map_err(|e| {
-                    format!(
-                        "cannot write target {name:?}: cannot create {}: {e}",
-                        dir.display()
-                    )
-                })?;
+                match std::fs::create_dir(&dir) {
+                    Ok(()) => {}
+                    // Another target being written made it meanwhile: fine if a directory.
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::AlreadyExists
+                            && std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) => {}
+                    Err(e) => {
+                        return Err(format!(
+                            "cannot write target {name:?}: cannot create {}: {e}",
+                            dir.display()
+                        ))
+                    }
+                }
             }
             Err(e) => {
                 return Err(format!(

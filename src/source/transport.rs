@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tough::{Transport, TransportError, TransportErrorKind, TransportStream};
 use url::Url;
@@ -55,6 +54,8 @@ pub enum NetErrorKind {
     Io,
     /// The body came slower than the minimum rate.
     Slow,
+    /// The body was longer than the most that is read of such a file.
+    TooLong,
 }
 
 /// A failed fetch.
@@ -77,6 +78,18 @@ impl fmt::Display for NetError {
 
 impl std::error::Error for NetError {}
 
+/// The kind of the [`NetError`] inside a transport error, if there is one.
+pub fn net_kind(e: &TransportError) -> Option<NetErrorKind> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(net) = s.downcast_ref::<NetError>() {
+            return Some(net.kind.clone());
+        }
+        source = s.source();
+    }
+    None
+}
+
 /// What happened to one request.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -84,6 +97,8 @@ pub enum Outcome {
     Bytes(Bytes),
     /// The server or file system said there is no such file (404, 403, 410, no file).
     NotFound,
+    /// The body went on past the most read of such a file (endless data); the text says so.
+    TooLong(String),
     /// Anything else went wrong; the text says what.
     Failed(String),
 }
@@ -128,9 +143,16 @@ pub struct Fetcher {
     client: reqwest::Client,
     options: NetOptions,
     record_prefix: Option<String>,
+    /// The most read of each recorded file, by its role.
+    record_limits: tough::Limits,
     recording: Arc<Mutex<Recording>>,
     recording_on: Arc<std::sync::atomic::AtomicBool>,
+    /// One download per recorded URL, whoever asks and however many at once.
+    inflight: Arc<Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Shared>>>>>,
 }
+
+/// What a recorded URL gave, for everyone who asks for it.
+type Shared = Result<Bytes, Arc<TransportError>>;
 
 impl fmt::Debug for Fetcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -171,17 +193,92 @@ impl Fetcher {
             client,
             options,
             record_prefix: None,
+            record_limits: tough::Limits::default(),
             recording: Arc::default(),
             recording_on: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            inflight: Arc::default(),
         })
     }
 
-    /// The same fetcher, recording the bytes of every URL that starts with `prefix`.
+    /// The same fetcher, recording the bytes of every URL that starts with `prefix`, each read
+    /// whole (at most what `limits` allow for its role) and once: every caller in the run, one
+    /// after another or at the same time (tough and the strict engine), gets the same bytes or
+    /// the same failure.
     #[must_use]
-    pub fn recording_below(mut self, prefix: &Url) -> Self {
+    pub fn recording_below(mut self, prefix: &Url, limits: tough::Limits) -> Self {
         self.record_prefix = Some(prefix.as_str().to_owned());
+        self.record_limits = limits;
         self.recording = Arc::default();
+        self.inflight = Arc::default();
         self
+    }
+
+    fn records(&self, url: &Url) -> bool {
+        self.recording_on.load(std::sync::atomic::Ordering::SeqCst)
+            && self
+                .record_prefix
+                .as_ref()
+                .is_some_and(|p| url.as_str().starts_with(p.as_str()))
+    }
+
+    /// A recorded URL, fetched once for the run (see [`Fetcher::recording_below`]).
+    async fn fetch_shared(&self, url: &Url) -> Shared {
+        let cell = self
+            .inflight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(url.to_string())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| async {
+            let got = self.read_whole(url, self.record_cap(url)).await;
+            let outcome = match &got {
+                Ok(b) => Outcome::Bytes(Bytes::from(b.clone())),
+                Err(e) if e.kind() == TransportErrorKind::FileNotFound => Outcome::NotFound,
+                Err(e) if net_kind(e) == Some(NetErrorKind::TooLong) => {
+                    Outcome::TooLong(describe_transport(e))
+                }
+                Err(e) => Outcome::Failed(describe_transport(e)),
+            };
+            self.recording().put(url.as_str(), outcome);
+            got.map(Bytes::from).map_err(Arc::new)
+        })
+        .await
+        .clone()
+    }
+
+    /// The most read of a recorded metadata file: the limit of its role (by its file name); a
+    /// smaller signed length is enforced by each engine on the bytes.
+    fn record_cap(&self, url: &Url) -> u64 {
+        let l = &self.record_limits;
+        let file = url.path().rsplit('/').next().unwrap_or("");
+        if file.ends_with(".root.json") || file == "root.json" {
+            l.max_root_size
+        } else if file == "timestamp.json" {
+            l.max_timestamp_size
+        } else if file.ends_with("snapshot.json") {
+            l.max_snapshot_size
+        } else {
+            l.max_targets_size
+        }
+    }
+
+    /// `url` as a fetch of tough's would answer, from a shared download.
+    async fn shared_stream(&self, url: &Url) -> Result<TransportStream, TransportError> {
+        match self.fetch_shared(url).await {
+            Ok(bytes) => Ok(Box::pin(futures::stream::once(async move { Ok(bytes) }))),
+            Err(e) => Err(TransportError::new_with_cause(e.kind(), url, e)),
+        }
+    }
+
+    /// A recorded URL's whole body, shared with every other caller in the run: `Ok(None)` when
+    /// the server says there is no such file.
+    pub async fn fetch_recorded(&self, url: &Url) -> Result<Option<Bytes>, Arc<TransportError>> {
+        match self.fetch_shared(url).await {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == TransportErrorKind::FileNotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Record nothing more: called once the metadata is loaded, so that targets (which may share
@@ -201,7 +298,22 @@ impl Fetcher {
 
     /// Fetch a whole file of at most `max` bytes, outside tough (used for `root fetch`).
     pub async fn fetch_all(&self, url: &Url, max: u64) -> Result<Vec<u8>, TransportError> {
-        let mut stream = self.fetch(url.clone()).await?;
+        if self.records(url) {
+            return match self.fetch_shared(url).await {
+                Ok(b) if b.len() as u64 <= max => Ok(b.to_vec()),
+                Ok(_) => Err(TransportError::new_with_cause(
+                    TransportErrorKind::Other,
+                    url,
+                    format!("more than {max} bytes"),
+                )),
+                Err(e) => Err(TransportError::new_with_cause(e.kind(), url, e)),
+            };
+        }
+        self.read_whole(url, max).await
+    }
+
+    async fn read_whole(&self, url: &Url, max: u64) -> Result<Vec<u8>, TransportError> {
+        let mut stream = self.open(url).await?;
         let mut out = Vec::new();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
@@ -210,7 +322,10 @@ impl Fetcher {
                 return Err(TransportError::new_with_cause(
                     TransportErrorKind::Other,
                     url,
-                    format!("more than {max} bytes"),
+                    NetError {
+                        kind: NetErrorKind::TooLong,
+                        detail: format!("more than {max} bytes, the most read of such a file"),
+                    },
                 ));
             }
         }
@@ -509,77 +624,23 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 #[tough::async_trait]
 impl Transport for Fetcher {
     async fn fetch(&self, url: Url) -> Result<TransportStream, TransportError> {
-        let opened = match url.scheme() {
-            "http" | "https" => self.open_http(&url).await,
-            "file" => Self::open_file(&url).await,
-            _ => Err(TransportError::new(
-                TransportErrorKind::UnsupportedUrlScheme,
-                &url,
-            )),
-        };
-        let record = self.recording_on.load(std::sync::atomic::Ordering::SeqCst)
-            && self
-                .record_prefix
-                .as_ref()
-                .is_some_and(|p| url.as_str().starts_with(p.as_str()));
-        if !record {
-            return opened;
+        if self.records(&url) {
+            return self.shared_stream(&url).await;
         }
-        match opened {
-            Ok(stream) => Ok(Box::pin(RecordingStream {
-                inner: stream,
-                url: url.to_string(),
-                chunks: Vec::new(),
-                recording: Arc::clone(&self.recording),
-            })),
-            Err(e) => {
-                let outcome = if e.kind() == TransportErrorKind::FileNotFound {
-                    Outcome::NotFound
-                } else {
-                    Outcome::Failed(describe_transport(&e))
-                };
-                self.recording().put(url.as_str(), outcome);
-                Err(e)
-            }
-        }
+        self.open(&url).await
     }
 }
 
-/// Passes chunks through and, at the end of the stream, records the whole body.
-struct RecordingStream {
-    inner: TransportStream,
-    url: String,
-    /// The chunks as received (shared with the consumer, not copied) until the end.
-    chunks: Vec<Bytes>,
-    recording: Arc<Mutex<Recording>>,
-}
-
-impl Stream for RecordingStream {
-    type Item = Result<Bytes, TransportError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let poll = self.inner.as_mut().poll_next(cx);
-        let outcome = match &poll {
-            Poll::Ready(Some(Ok(chunk))) => {
-                let chunk = chunk.clone();
-                self.chunks.push(chunk);
-                None
-            }
-            Poll::Ready(Some(Err(e))) => Some(Outcome::Failed(describe_transport(e))),
-            Poll::Ready(None) => {
-                let chunks = std::mem::take(&mut self.chunks);
-                let mut body = Vec::with_capacity(chunks.iter().map(Bytes::len).sum());
-                chunks.iter().for_each(|c| body.extend_from_slice(c));
-                Some(Outcome::Bytes(Bytes::from(body)))
-            }
-            Poll::Pending => None,
-        };
-        if let Some(outcome) = outcome {
-            self.recording
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .put(&self.url, outcome);
+impl Fetcher {
+    /// Open `url` by its scheme.
+    async fn open(&self, url: &Url) -> Result<TransportStream, TransportError> {
+        match url.scheme() {
+            "http" | "https" => self.open_http(url).await,
+            "file" => Self::open_file(url).await,
+            _ => Err(TransportError::new(
+                TransportErrorKind::UnsupportedUrlScheme,
+                url,
+            )),
         }
-        poll
     }
 }

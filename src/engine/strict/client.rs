@@ -5,7 +5,7 @@
 
 use super::metadata::{Metadata, TargetFile, Targets};
 use super::trusted::{check_length_and_hashes, Refusal, Trusted};
-use crate::source::transport::{Fetcher, NetOptions, Outcome, Recording};
+use crate::source::transport::{Fetcher, NetOptions};
 use chrono::{DateTime, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::fmt;
@@ -95,7 +95,7 @@ pub struct Client {
     limits: Limits,
     trusted: Trusted,
     /// Answers already received in this run, by URL, served before the network.
-    replay: Option<Recording>,
+    shared: Option<Fetcher>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ClientError + '_ {
@@ -168,15 +168,16 @@ impl Client {
             fetcher,
             limits,
             trusted,
-            replay: None,
+            shared: None,
         })
     }
 
-    /// The same client, served first from `replay`: the bytes (or the "not found") that another
-    /// engine received for a URL in this run, so that both judge the same bytes with one request.
+    /// The same client, fetching through `shared`, a fetcher that downloads each metadata file
+    /// once for the run (see [`Fetcher::recording_below`]): another engine running at the same
+    /// time is served the same bytes (or the same "not found"), with one request per file.
     #[must_use]
-    pub fn replaying(mut self, replay: Recording) -> Self {
-        self.replay = Some(replay);
+    pub fn sharing(mut self, shared: Fetcher) -> Self {
+        self.shared = Some(shared);
         self
     }
 
@@ -187,20 +188,19 @@ impl Client {
 
     /// Fetch a file of at most `max` bytes; `None` when the server says there is none.
     async fn fetch(&self, url: &Url, max: u64) -> Result<Option<Vec<u8>>, ClientError> {
-        match self.replay.as_ref().and_then(|r| r.get(url)) {
-            Some(Outcome::Bytes(b)) if b.len() as u64 <= max => return Ok(Some(b.to_vec())),
-            Some(Outcome::Bytes(b)) => {
-                return Err(ClientError::Fetch(
+        if let Some(shared) = &self.shared {
+            return match shared.fetch_recorded(url).await {
+                Ok(Some(b)) if b.len() as u64 <= max => Ok(Some(b.to_vec())),
+                Ok(Some(b)) => Err(ClientError::Fetch(
                     url.to_string(),
                     format!("{} bytes, more than the {max} allowed", b.len()),
-                ))
-            }
-            Some(Outcome::NotFound) => return Ok(None),
-            // What failed for the other engine is not asked again: one request per file.
-            Some(Outcome::Failed(why)) => {
-                return Err(ClientError::Fetch(url.to_string(), why.clone()))
-            }
-            None => {}
+                )),
+                Ok(None) => Ok(None),
+                Err(e) => Err(ClientError::Fetch(
+                    url.to_string(),
+                    crate::source::transport::describe_transport(&e),
+                )),
+            };
         }
         match self.fetcher.fetch_all(url, max).await {
             Ok(b) => Ok(Some(b)),

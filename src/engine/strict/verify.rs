@@ -4,7 +4,7 @@
 
 use super::client::{Client, ClientError, Limits};
 use crate::report::{EngineOutcome, EngineVerdict};
-use crate::source::transport::{NetOptions, Recording};
+use crate::source::transport::{Fetcher, NetOptions};
 use chrono::{DateTime, Utc};
 use url::Url;
 
@@ -14,15 +14,15 @@ pub const NAME: &str = "strict";
 /// Most delegated roles loaded when verifying a whole repository.
 const MAX_ROLES: usize = 10_000;
 
-/// Verify the repository at `metadata_url` from `root` as of `at`, served first from `replay`
-/// (what another engine received in this run), then from the network.
+/// Verify the repository at `metadata_url` from `root` as of `at`, fetching through `shared`
+/// (which serves another engine running at the same time the same bytes).
 pub async fn verify(
     root: &[u8],
     metadata_url: Url,
     at: DateTime<Utc>,
     limits: &tough::Limits,
     net: NetOptions,
-    replay: Recording,
+    shared: Fetcher,
 ) -> EngineOutcome {
     let limits = Limits {
         max_root_size: limits.max_root_size,
@@ -33,7 +33,7 @@ pub async fn verify(
         max_delegations: MAX_ROLES,
     };
     let result = async {
-        let mut client = Client::in_memory(root, metadata_url, limits, net, at)?.replaying(replay);
+        let mut client = Client::in_memory(root, metadata_url, limits, net, at)?.sharing(shared);
         client.refresh().await?;
         client.load_all_delegations().await
     }
