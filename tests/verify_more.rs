@@ -397,3 +397,32 @@ fn a_deadline_while_downloading_targets_keeps_what_verified() {
     assert_eq!(r["targets"][0]["verified"], true);
     assert_eq!(r["state"]["updated"], true, "the metadata verified");
 }
+
+#[test]
+fn a_targets_file_above_the_size_limit_is_read_to_the_length_the_snapshot_lists() {
+    // TUF 5.6.1, as tough does: the length the snapshot lists, when it lists one, is the most
+    // read of targets.json; the size limit is for files whose length nobody listed.
+    let site = Site::new();
+    let mut repo = ed_repo(Utc::now());
+    for i in 0..200 {
+        repo.add_target(&format!("t{i}"), vec![i as u8; 8]);
+    }
+    site.publish_with_anchor(&repo);
+    let server = Server::start(site.path());
+    let size = site.read_metadata("1.targets.json").len();
+    assert!(size > 20_000);
+    let (code, r) = verify_http(
+        &site,
+        &server,
+        &["--no-state", "--max-targets-size", "10000"],
+    );
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(role(&r, "targets")["length"], size);
+    // One request for it, though two engines read it.
+    let asked = server
+        .requests()
+        .iter()
+        .filter(|p| p.as_str() == "/repo/metadata/1.targets.json")
+        .count();
+    assert_eq!(asked, 1);
+}

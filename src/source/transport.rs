@@ -149,6 +149,9 @@ pub struct Fetcher {
     recording_on: Arc<std::sync::atomic::AtomicBool>,
     /// One download per recorded URL, whoever asks and however many at once.
     inflight: Arc<Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Shared>>>>>,
+    /// The lengths the recorded timestamp and snapshot list, by metadata file name
+    /// (`snapshot.json`, `targets.json`, `<role>.json`).
+    listed: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 /// What a recorded URL gave, for everyone who asks for it.
@@ -197,6 +200,7 @@ impl Fetcher {
             recording: Arc::default(),
             recording_on: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             inflight: Arc::default(),
+            listed: Arc::default(),
         })
     }
 
@@ -210,6 +214,7 @@ impl Fetcher {
         self.record_limits = limits;
         self.recording = Arc::default();
         self.inflight = Arc::default();
+        self.listed = Arc::default();
         self
     }
 
@@ -240,6 +245,9 @@ impl Fetcher {
                 }
                 Err(e) => Outcome::Failed(describe_transport(e)),
             };
+            if let Outcome::Bytes(b) = &outcome {
+                self.learn_lengths(url, b);
+            }
             self.recording().put(url.as_str(), outcome);
             got.map(Bytes::from).map_err(Arc::new)
         })
@@ -247,19 +255,68 @@ impl Fetcher {
         .clone()
     }
 
-    /// The most read of a recorded metadata file: the limit of its role (by its file name); a
-    /// smaller signed length is enforced by each engine on the bytes.
+    /// The most read of a recorded metadata file, as tough reads it (TUF 5.5.1, 5.6.1): the
+    /// length the timestamp or snapshot lists for it, else the limit of its role. Each engine
+    /// checks the bytes against what it verified.
     fn record_cap(&self, url: &Url) -> u64 {
         let l = &self.record_limits;
         let file = url.path().rsplit('/').next().unwrap_or("");
         if file.ends_with(".root.json") || file == "root.json" {
-            l.max_root_size
-        } else if file == "timestamp.json" {
-            l.max_timestamp_size
-        } else if file.ends_with("snapshot.json") {
+            return l.max_root_size;
+        }
+        if file == "timestamp.json" {
+            return l.max_timestamp_size;
+        }
+        // `N.<role>.json` (consistent snapshots) or `<role>.json`, the role percent-encoded.
+        let unversioned = match file.split_once('.') {
+            Some((v, rest)) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => rest,
+            _ => file,
+        };
+        let meta_name = percent_encoding::percent_decode_str(unversioned)
+            .decode_utf8_lossy()
+            .into_owned();
+        let listed = self
+            .listed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&meta_name)
+            .copied();
+        listed.unwrap_or(if meta_name == "snapshot.json" {
             l.max_snapshot_size
         } else {
             l.max_targets_size
+        })
+    }
+
+    /// Keep the lengths a recorded timestamp or snapshot lists, for [`Fetcher::record_cap`].
+    /// Nothing is trusted from it: a file cut at a wrong length fails its own checks.
+    fn learn_lengths(&self, url: &Url, bytes: &[u8]) {
+        let file = url.path().rsplit('/').next().unwrap_or("");
+        if file != "timestamp.json" && !file.ends_with("snapshot.json") {
+            return;
+        }
+        #[derive(serde::Deserialize)]
+        struct Meta {
+            length: Option<u64>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Signed {
+            meta: HashMap<String, Meta>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            signed: Signed,
+        }
+        if let Ok(doc) = serde_json::from_slice::<Envelope>(bytes) {
+            let mut listed = self
+                .listed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (name, meta) in doc.signed.meta {
+                if let Some(length) = meta.length {
+                    listed.insert(name, length);
+                }
+            }
         }
     }
 
