@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run calls this script): formatting, lints,
-# then every unit and integration test. Needs the Rust toolchain and Python 3: the tests serve
+# then every unit and integration test, then a check that the benchmarks still build (they run
+# outside CI: benches/run.sh, cargo bench). Needs the Rust toolchain and Python 3: the tests serve
 # their repositories from loopback HTTP servers and file:// URLs, and SSM from a local moto
 # endpoint, all started by the tests themselves; moto is installed here, once, into a virtual
 # environment under target/.
@@ -20,3 +21,4 @@ export TUFWATCH_TEST_PYTHON="$PWD/$venv/bin/python"
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 cargo test
+cargo bench --no-run
