@@ -22,7 +22,8 @@ def main():
     target_dir = os.path.join(work, "targets")
     os.makedirs(metadata_dir)
     os.makedirs(target_dir)
-    shutil.copy(root, os.path.join(metadata_dir, "root.json"))
+    with open(root, "rb") as f:
+        bootstrap = f.read()
     config = UpdaterConfig(
         targets_max_length=256 * 1024 * 1024,
         snapshot_max_length=64 * 1024 * 1024,
@@ -33,6 +34,7 @@ def main():
         target_base_url=targets_url,
         target_dir=target_dir,
         config=config,
+        bootstrap=bootstrap,
     )
     updater.refresh()
     for name in names:
