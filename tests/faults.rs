@@ -8,14 +8,6 @@ use chrono::Utc;
 use common::*;
 use std::time::{Duration, Instant};
 
-fn count(server: &Server, path: &str) -> usize {
-    server
-        .requests()
-        .iter()
-        .filter(|p| p.as_str() == path)
-        .count()
-}
-
 #[test]
 fn server_errors_and_throttling_are_retried_with_a_bound() {
     for status in [503, 429, 500] {
@@ -29,7 +21,7 @@ fn server_errors_and_throttling_are_retried_with_a_bound() {
         );
         let (code, r) = verify_http(&site, &server, &["--no-state"]);
         assert_eq!(code, 0, "{status}: {r:#}");
-        assert_eq!(count(&server, "/repo/metadata/timestamp.json"), 3);
+        assert_eq!(server.count("/repo/metadata/timestamp.json"), 3);
 
         // Always: three tries, then a finding that names the status; the run is incomplete.
         let site = Site::new();
@@ -41,7 +33,7 @@ fn server_errors_and_throttling_are_retried_with_a_bound() {
         assert_eq!(findings(&r), ["unreachable:timestamp"], "{r:#}");
         let message = r["findings"][0]["message"].as_str().unwrap();
         assert!(message.contains(&status.to_string()), "{message}");
-        assert_eq!(count(&server, "/repo/metadata/timestamp.json"), 3);
+        assert_eq!(server.count("/repo/metadata/timestamp.json"), 3);
     }
 }
 
@@ -53,7 +45,7 @@ fn a_client_error_is_not_retried() {
     server.set("repo/metadata/timestamp.json", Behavior::Status(400));
     let (code, r) = verify_http(&site, &server, &["--no-state"]);
     assert_eq!(code, 2, "{r:#}");
-    assert_eq!(count(&server, "/repo/metadata/timestamp.json"), 1);
+    assert_eq!(server.count("/repo/metadata/timestamp.json"), 1);
 }
 
 #[test]
@@ -64,7 +56,7 @@ fn a_connection_dropped_mid_body_is_asked_again() {
     server.set("repo/metadata/1.snapshot.json", Behavior::drop_first(1));
     let (code, r) = verify_http(&site, &server, &["--no-state"]);
     assert_eq!(code, 0, "{r:#}");
-    assert_eq!(count(&server, "/repo/metadata/1.snapshot.json"), 2);
+    assert_eq!(server.count("/repo/metadata/1.snapshot.json"), 2);
     // The bytes are those of the file, whole: the report's length and hash.
     let snapshot = role(&r, "snapshot");
     assert_eq!(
@@ -83,7 +75,7 @@ fn a_connection_dropped_mid_body_is_asked_again() {
         findings(&r).iter().any(|f| f.starts_with("unreachable:")),
         "{r:#}"
     );
-    assert_eq!(count(&server, "/repo/metadata/1.snapshot.json"), 3);
+    assert_eq!(server.count("/repo/metadata/1.snapshot.json"), 3);
 }
 
 #[test]
@@ -148,7 +140,7 @@ fn a_body_that_stalls_is_given_up_after_the_timeout() {
     let message = r["findings"][0]["message"].as_str().unwrap();
     assert!(message.contains("1.snapshot.json"), "{message}");
     // Three tries of one second each, and the backoff between them.
-    assert_eq!(count(&server, "/repo/metadata/1.snapshot.json"), 3);
+    assert_eq!(server.count("/repo/metadata/1.snapshot.json"), 3);
     assert!(started.elapsed() < Duration::from_secs(30));
 }
 
@@ -190,7 +182,7 @@ fn a_redirect_to_another_host_is_followed_and_what_it_serves_is_checked() {
     );
     let (code, r) = verify_http(&site, &server, &["--no-state"]);
     assert_eq!(code, 0, "{r:#}");
-    assert_eq!(count(&other, "/repo/metadata/1.snapshot.json"), 1);
+    assert_eq!(other.count("/repo/metadata/1.snapshot.json"), 1);
 
     // The other host serves something else: refused as if the first host had.
     other.set(
@@ -220,7 +212,7 @@ fn a_redirect_loop_ends_after_five() {
     let message = r["findings"][0]["message"].as_str().unwrap();
     assert!(message.contains("more than 5 redirects"), "{message}");
     // The first request and five redirects, not retried.
-    assert_eq!(count(&server, "/repo/metadata/timestamp.json"), 6);
+    assert_eq!(server.count("/repo/metadata/timestamp.json"), 6);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! tough's errors as findings: a stable code, the role or URL concerned, tough's own words.
 
 use crate::report::{Code, Finding};
+use crate::source::state::role_of_url;
 use crate::source::transport::{describe_transport, error_chain, NetError, NetErrorKind};
 use tough::error::Error as ToughError;
 use tough::schema::Error as SchemaError;
@@ -117,37 +118,5 @@ pub fn transport_code(e: &tough::TransportError) -> Code {
         Code::Unreachable
     } else {
         Code::Rejected
-    }
-}
-
-/// Which role a metadata URL holds, from its file name (`3.root.json`, `timestamp.json`, ...).
-pub fn role_of_url(url: &url::Url) -> Option<String> {
-    let file = url.path_segments()?.next_back()?;
-    let stem = file.strip_suffix(".json")?;
-    let name = match stem.split_once('.') {
-        Some((v, rest)) if v.bytes().all(|b| b.is_ascii_digit()) => rest,
-        _ => stem,
-    };
-    Some(crate::source::state::decode_name(name).unwrap_or_else(|| name.to_owned()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn roles_from_urls() {
-        let r = |s: &str| role_of_url(&url::Url::parse(s).unwrap());
-        assert_eq!(r("https://x/m/3.root.json").as_deref(), Some("root"));
-        assert_eq!(
-            r("https://x/m/timestamp.json").as_deref(),
-            Some("timestamp")
-        );
-        assert_eq!(
-            r("https://x/m/12.snapshot.json").as_deref(),
-            Some("snapshot")
-        );
-        assert_eq!(r("https://x/m/4.a%2Fb.json").as_deref(), Some("a/b"));
-        assert_eq!(r("https://x/t/abc.img"), None);
     }
 }

@@ -520,18 +520,14 @@ fn signature_problem(r: &RoleReport) -> Option<(Code, String)> {
         })
 }
 
-/// The URL of the metadata file fetched last for `role`: `timestamp.json`, `snapshot.json`,
-/// `N.snapshot.json`, `N.<role>.json`.
+/// The URL of the metadata file fetched last for `role` (`timestamp.json`, `N.<role>.json`).
 fn last_fetched(rec: &crate::source::transport::Recording, role: &str) -> Option<String> {
-    let file = format!("{}.json", collect::role_file_name(role));
     rec.urls()
         .filter(|u| {
-            let name = u.rsplit('/').next().unwrap_or("");
-            name == file
-                || name
-                    .strip_suffix(&file)
-                    .and_then(|p| p.strip_suffix('.'))
-                    .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            url::Url::parse(u)
+                .ok()
+                .and_then(|u| crate::source::state::role_of_url(&u))
+                .is_some_and(|r| r == role)
         })
         .last()
         .map(str::to_owned)

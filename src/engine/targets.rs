@@ -360,24 +360,12 @@ async fn fetch_one(
     // Every listed hash tufwatch knows, in one pass. Names outside the SHA-2 family are not
     // checked; the SHA-256, which tough's schema requires of every target, always is.
     let (mut hasher, _unknown) = MultiHasher::new(hashes.keys().map(String::as_str));
-    let signed_length = target.length;
-    let owned_name = name.to_owned();
-    let too_long = move || {
-        let name = &owned_name;
-        (
-            Code::LengthExceeded,
-            format!("target {name:?} sent more than its signed length of {signed_length} bytes"),
-        )
-    };
     let (queue, mut chunks) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
-    let too_long_in_worker = too_long.clone();
+    // The worker is never sent more than the signed length: the loop below stops first.
     let worker = tokio::task::spawn_blocking(move || -> Checked {
         let mut kept = Vec::new();
         while let Some(chunk) = chunks.blocking_recv() {
             hasher.update(&chunk);
-            if hasher.length() > signed_length {
-                return Err(too_long_in_worker());
-            }
             if keep_bytes {
                 kept.extend_from_slice(&chunk);
             }
@@ -400,9 +388,14 @@ async fn fetch_one(
             Ok(c) => {
                 // Endless data stops here, without waiting for the worker to notice.
                 received += c.len() as u64;
-                if received > signed_length {
-                    let (code, why) = too_long();
-                    failed = fail(code, why);
+                if received > target.length {
+                    failed = fail(
+                        Code::LengthExceeded,
+                        format!(
+                            "target {name:?} sent more than its signed length of {} bytes",
+                            target.length
+                        ),
+                    );
                     break;
                 }
                 if queue.send(c).await.is_err() {

@@ -333,6 +333,17 @@ pub fn encode_name(name: &str) -> String {
     out
 }
 
+/// Which role a metadata URL holds, from its file name (`3.root.json`, `timestamp.json`, ...).
+pub fn role_of_url(url: &url::Url) -> Option<String> {
+    let file = url.path_segments()?.next_back()?;
+    let stem = file.strip_suffix(".json")?;
+    let name = match stem.split_once('.') {
+        Some((v, rest)) if v.bytes().all(|b| b.is_ascii_digit()) => rest,
+        _ => stem,
+    };
+    Some(decode_name(name).unwrap_or_else(|| name.to_owned()))
+}
+
 /// The inverse of [`encode_name`] (and of tough's file name encoding): `None` if malformed.
 pub fn decode_name(encoded: &str) -> Option<String> {
     let mut bytes = Vec::with_capacity(encoded.len());
@@ -398,5 +409,21 @@ mod tests {
         fs::write(store.dir().join(CURRENT), "../../etc").unwrap();
         let e = store.load().unwrap_err().to_string();
         assert!(e.contains("CURRENT") && e.contains("--no-state"), "{e}");
+    }
+
+    #[test]
+    fn roles_from_urls() {
+        let r = |s: &str| role_of_url(&url::Url::parse(s).unwrap());
+        assert_eq!(r("https://x/m/3.root.json").as_deref(), Some("root"));
+        assert_eq!(
+            r("https://x/m/timestamp.json").as_deref(),
+            Some("timestamp")
+        );
+        assert_eq!(
+            r("https://x/m/12.snapshot.json").as_deref(),
+            Some("snapshot")
+        );
+        assert_eq!(r("https://x/m/4.a%2Fb.json").as_deref(), Some("a/b"));
+        assert_eq!(r("https://x/t/abc.img"), None);
     }
 }

@@ -260,39 +260,31 @@ impl Fetcher {
     /// checks the bytes against what it verified.
     fn record_cap(&self, url: &Url) -> u64 {
         let l = &self.record_limits;
-        let file = url.path().rsplit('/').next().unwrap_or("");
-        if file.ends_with(".root.json") || file == "root.json" {
-            return l.max_root_size;
+        let role = crate::source::state::role_of_url(url).unwrap_or_default();
+        match role.as_str() {
+            "root" => l.max_root_size,
+            "timestamp" => l.max_timestamp_size,
+            _ => {
+                let listed = self
+                    .listed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get(&format!("{role}.json"))
+                    .copied();
+                listed.unwrap_or(if role == "snapshot" {
+                    l.max_snapshot_size
+                } else {
+                    l.max_targets_size
+                })
+            }
         }
-        if file == "timestamp.json" {
-            return l.max_timestamp_size;
-        }
-        // `N.<role>.json` (consistent snapshots) or `<role>.json`, the role percent-encoded.
-        let unversioned = match file.split_once('.') {
-            Some((v, rest)) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => rest,
-            _ => file,
-        };
-        let meta_name = percent_encoding::percent_decode_str(unversioned)
-            .decode_utf8_lossy()
-            .into_owned();
-        let listed = self
-            .listed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&meta_name)
-            .copied();
-        listed.unwrap_or(if meta_name == "snapshot.json" {
-            l.max_snapshot_size
-        } else {
-            l.max_targets_size
-        })
     }
 
     /// Keep the lengths a recorded timestamp or snapshot lists, for [`Fetcher::record_cap`].
     /// Nothing is trusted from it: a file cut at a wrong length fails its own checks.
     fn learn_lengths(&self, url: &Url, bytes: &[u8]) {
-        let file = url.path().rsplit('/').next().unwrap_or("");
-        if file != "timestamp.json" && !file.ends_with("snapshot.json") {
+        let role = crate::source::state::role_of_url(url);
+        if !matches!(role.as_deref(), Some("timestamp" | "snapshot")) {
             return;
         }
         #[derive(serde::Deserialize)]

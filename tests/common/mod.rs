@@ -334,6 +334,16 @@ impl Server {
     pub fn requests(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
+
+    /// How many requests asked for `path`.
+    pub fn count(&self, path: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| *p == path)
+            .count()
+    }
 }
 
 fn handle(
@@ -387,25 +397,11 @@ fn handle(
                 write!(conn, "HTTP/1.1 {code} X\r\ncontent-length: 0\r\n\r\n")?;
             }
             Some(Behavior::DropFirst(n)) if take_one(&n) => {
-                let bytes = file_bytes(root, &path);
-                write!(
-                    conn,
-                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
-                    bytes.len()
-                )?;
-                conn.write_all(&bytes[..bytes.len() / 2])?;
-                conn.flush()?;
+                half_of(&mut conn, &file_bytes(root, &path))?;
                 return conn.shutdown(std::net::Shutdown::Both);
             }
             Some(Behavior::Stall) => {
-                let bytes = file_bytes(root, &path);
-                write!(
-                    conn,
-                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
-                    bytes.len()
-                )?;
-                conn.write_all(&bytes[..bytes.len() / 2])?;
-                conn.flush()?;
+                half_of(&mut conn, &file_bytes(root, &path))?;
                 // Hold the connection until the client gives up on it.
                 let mut sink = [0u8; 1];
                 while matches!(std::io::Read::read(&mut conn, &mut sink), Ok(1..)) {}
@@ -442,6 +438,17 @@ fn handle(
 /// The bytes of the file a request path names (none when there is no such file).
 fn file_bytes(root: &Path, path: &str) -> Vec<u8> {
     std::fs::read(root.join(percent_decode(path.trim_start_matches('/')))).unwrap_or_default()
+}
+
+/// The headers of a whole file, then half its body.
+fn half_of(conn: &mut TcpStream, bytes: &[u8]) -> std::io::Result<()> {
+    write!(
+        conn,
+        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+        bytes.len()
+    )?;
+    conn.write_all(&bytes[..bytes.len() / 2])?;
+    conn.flush()
 }
 
 fn respond(conn: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {
