@@ -66,6 +66,11 @@ impl MultiHasher {
         self.length
     }
 
+    /// Whether it computes no hash at all.
+    pub fn is_empty(&self) -> bool {
+        self.contexts.is_empty()
+    }
+
     /// Each digest as lower-case hex by algorithm name, and the length.
     pub fn finish(self) -> (std::collections::BTreeMap<String, String>, u64) {
         let digests = self

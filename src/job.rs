@@ -38,7 +38,7 @@ pub async fn read_manifest(verification: &Verification, from: Option<&Version>) 
         from: from.cloned(),
         ..ManifestRead::default()
     };
-    if let (Some(repo), Verdict::Pass) = (&verification.repository, verification.report.verdict) {
+    if let (Some(repo), Verdict::Pass) = (&verification.listing, verification.report.verdict) {
         match read_verified(
             repo,
             &verification.targets_from,

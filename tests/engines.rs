@@ -112,8 +112,24 @@ fn a_timestamp_of_another_specification_is_accepted_by_tough_and_rejected_by_the
     let (code, report) = verify(&site, &["--engine", "strict"]);
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(report["decided_by"], "strict");
+    assert_eq!(
+        verdicts(&report),
+        [("strict".to_owned(), "rejected".to_owned())]
+    );
+    // The finding names the role and the file the strict engine refused, and why.
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "malformed")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(f["role"], "timestamp", "{report:#}");
     assert!(
-        findings(&report).contains(&"rejected:-".to_owned()),
+        f["url"].as_str().unwrap().ends_with("/timestamp.json"),
+        "{report:#}"
+    );
+    assert!(
+        f["message"].as_str().unwrap().contains("spec_version"),
         "{report:#}"
     );
 }
@@ -148,20 +164,32 @@ fn a_sha512_only_target_is_rejected_by_tough_and_accepted_by_the_specification()
         findings(&report).contains(&"engines_disagree:-".to_owned()),
         "{report:#}"
     );
-    // With the strict engine deciding, it passes; what tough alone objects to is a warning.
-    let (code, report) = verify(&site, &["--engine", "strict"]);
+    // The strict engine alone accepts it, tough does not run, and the target, listed with
+    // sha512 alone, is downloaded from `<sha512>.a.txt` (5.7.3) and checked with that hash.
+    let sha512 = tufwatch::digest::sha512_hex(b"artifact a");
+    let file = site.targets().join(format!("{sha512}.a.txt"));
+    std::fs::write(&file, b"artifact a").unwrap();
+    let (code, report) = verify(&site, &["--engine", "strict", "--target", "a.txt"]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["decided_by"], "strict");
-    let warnings: Vec<&Value> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["severity"] == "warning")
-        .collect();
+    assert_eq!(report["engine"], "strict");
+    assert_eq!(
+        verdicts(&report),
+        [("strict".to_owned(), "accepted".to_owned())]
+    );
     assert!(
-        warnings
-            .iter()
-            .any(|f| f["message"].as_str().unwrap().starts_with("tough only")),
+        report["findings"].as_array().unwrap().is_empty(),
+        "{report:#}"
+    );
+    let target = &report["targets"][0];
+    assert_eq!(target["verified"], true, "{report:#}");
+    assert_eq!(target["hashes"]["sha512"], sha512);
+    // Served with other bytes, it fails that hash.
+    std::fs::write(&file, b"artifact b").unwrap();
+    let (code, report) = verify(&site, &["--engine", "strict", "--target", "a.txt"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(
+        findings(&report).contains(&"hash_mismatch:a.txt".to_owned()),
         "{report:#}"
     );
 }

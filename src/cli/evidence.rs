@@ -197,9 +197,9 @@ async fn create(a: CreateArgs) -> Result<i32> {
     let verification = crate::engine::verify(&options, &resolved.root).await?;
     // The signed manifest, when the repository lists one: the releases it records.
     let listed = verification
-        .repository
+        .listing
         .as_ref()
-        .is_some_and(|repo| crate::engine::targets::listed(repo, "manifest.json").is_some());
+        .is_some_and(|l| l.find("manifest.json").is_some());
     let mut manifest = None;
     if listed {
         let mut read = crate::job::read_manifest(&verification, None).await;

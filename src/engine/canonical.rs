@@ -22,19 +22,26 @@ pub fn canonicalize(json: &str) -> Result<Vec<u8>, String> {
 /// A string in canonical form, with its quotes.
 pub fn encode_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
-    let mut push = |c: char| match c {
-        '"' => out.extend_from_slice(b"\\\""),
-        '\\' => out.extend_from_slice(b"\\\\"),
-        c => {
-            let mut buf = [0; 4];
-            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-        }
-    };
     if s.is_ascii() {
-        // ASCII text is already in NFC.
-        s.chars().for_each(&mut push);
+        // ASCII text is already in NFC: copy it in runs between the two escaped characters.
+        let mut rest = s.as_bytes();
+        while let Some(i) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
+            out.extend_from_slice(&rest[..i]);
+            out.extend_from_slice(&[b'\\', rest[i]]);
+            rest = &rest[i + 1..];
+        }
+        out.extend_from_slice(rest);
     } else {
-        s.nfc().for_each(&mut push);
+        for c in s.nfc() {
+            match c {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                c => {
+                    let mut buf = [0; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        }
     }
     out.push(b'"');
 }
@@ -156,6 +163,7 @@ mod tests {
             r#"{"a": 1, "a!": 2, "a b": 3, "ab": 4, "\"q": 5, "\\": 6, "": 7}"#,
             r#"{"s": "tab\there \"quoted\" back\\slash / solidus \u0001 ctl", "u": "café e\u0301 ü 日本 🍺"}"#,
             r#"["e\u0301", {"e\u0301": 1, "f": 2}]"#,
+            r#"{"ü \"q\" \\ e\u0301": "ü \"q\" \\", "\"\\\"": "\\\"\\"}"#,
             r#"{"keyval": {"public": "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n"}}"#,
             "[]",
             "{}",

@@ -4,8 +4,10 @@
 //! The order follows the TUF client workflow (specification 1.0.x, section 5):
 //! 5.1 fix the reference time; 5.2 load the trusted root; 5.3 walk root rotations; 5.4 timestamp;
 //! 5.5 snapshot; 5.6 targets and delegations; 5.7 targets themselves. tough performs 5.2-5.6 with
-//! its expiry enforcement off; tufwatch then judges expiry at the reference time, names every
-//! signature, compares with the saved state, and downloads targets.
+//! its expiry enforcement off, and the strict engine (`strict`) performs them by the
+//! specification, at the same time on the same bytes (`--engine both`), or either alone; tufwatch
+//! then judges expiry at the reference time, names every signature, compares with the saved
+//! state, and downloads targets as the deciding engine lists them ([`targets::Listing`]).
 
 pub mod canonical;
 pub mod collect;
@@ -80,8 +82,8 @@ pub enum Engines {
     /// is a finding.
     #[default]
     Both,
-    /// The strict engine decides (the specification's client workflow); tough still reads the
-    /// repository for the report's details, and what it alone objects to is a warning.
+    /// The strict engine alone (the specification's client workflow); tough does not run.
+    /// tufwatch's own checks (signatures by key, expiry, the saved state) still apply.
     Strict,
 }
 
@@ -89,8 +91,9 @@ pub enum Engines {
 pub struct Verification {
     /// The report.
     pub report: Report,
-    /// The loaded repository, when tough accepted it (to read targets such as `manifest.json`).
-    pub repository: Option<tough::Repository>,
+    /// The targets of the verified repository, as the deciding engine lists them, when it
+    /// accepted the metadata (to read targets such as `manifest.json`).
+    pub listing: Option<targets::Listing>,
     /// Every metadata file received, with its exact bytes.
     pub collected: Collected,
     /// Where its targets are fetched from, through the transport the metadata came through.
@@ -153,7 +156,7 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
     // 5.3-5.6, by tough, with expiry left to tufwatch (tough knows only the system clock), and
     // the strict engine from the same trusted root at the same time, each on a core of its
     // own. The fetcher downloads each metadata file once for both: they judge the same bytes.
-    let tough_task = {
+    let tough_task = (opts.engines != Engines::Strict).then(|| {
         let (root, fetcher, limits) = (start_bytes.clone(), fetcher.clone(), opts.limits);
         let (metadata_url, targets_url) = (opts.metadata_url.clone(), opts.targets_url.clone());
         tokio::spawn(async move {
@@ -164,17 +167,18 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
                 .load()
                 .await
         })
-    };
-    let tough_abort = tough_task.abort_handle();
+    });
     let tough_run = async {
-        match tokio::time::timeout_at(deadline, tough_task).await {
+        let task = tough_task?;
+        let abort = task.abort_handle();
+        Some(match tokio::time::timeout_at(deadline, task).await {
             Ok(Ok(loaded)) => Ok(loaded),
             Ok(Err(e)) => std::panic::resume_unwind(e.into_panic()),
             Err(elapsed) => {
-                tough_abort.abort();
+                abort.abort();
                 Err(elapsed)
             }
-        }
+        })
     };
     let strict_run = async {
         if opts.engines == Engines::Tough {
@@ -189,11 +193,15 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
             fetcher.clone(),
         );
         Some(match tokio::time::timeout_at(deadline, run).await {
-            Ok(outcome) => outcome,
-            Err(_elapsed) => EngineOutcome {
-                engine: strict::verify::NAME.to_owned(),
-                verdict: EngineVerdict::Unfinished,
-                reason: Some("past the deadline (--deadline)".to_owned()),
+            Ok(run) => run,
+            Err(_elapsed) => strict::verify::StrictRun {
+                outcome: EngineOutcome {
+                    engine: strict::verify::NAME.to_owned(),
+                    verdict: EngineVerdict::Unfinished,
+                    reason: Some("past the deadline (--deadline)".to_owned()),
+                },
+                error: None,
+                trusted: None,
             },
         })
     };
@@ -215,36 +223,64 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
     let mut collected = collect::collect(start, &recording, &opts.metadata_url);
 
     let mut findings = Vec::new();
-    let (repository, failed_role) = match loaded {
-        Err(_elapsed) => {
+    // Fail closed: every role the deciding engine verified must have been re-read by tufwatch,
+    // or its expiry and signatures would go unchecked.
+    let unread = |root_version: u64, delegated: usize| -> Option<Finding> {
+        let same_root = collected.final_root().parsed.signed.version.get() == root_version;
+        (!same_root
+            || collected.timestamp.is_none()
+            || collected.snapshot.is_none()
+            || collected.targets.is_none()
+            || collected.delegated.len() != delegated)
+            .then(|| {
+                Finding::error(
+                    Code::Rejected,
+                    format!(
+                        "tufwatch could not re-read the metadata the engine verified ({} of {} delegated roles, targets {}): refusing to judge it unchecked",
+                        collected.delegated.len(),
+                        delegated,
+                        if collected.targets.is_some() { "read" } else { "missing" }
+                    ),
+                )
+            })
+    };
+    let (strict, strict_trusted) = match strict {
+        Some(run) => (Some(run.outcome), Some((run.error, run.trusted))),
+        None => (None, None),
+    };
+    // Why the strict engine alone refused, unless the checks of each role below say it already.
+    let mut strict_rejection = None;
+    let (listing, failed_role) = match (loaded, strict_trusted) {
+        // The strict engine alone decides.
+        (None, Some((error, trusted))) => match (trusted, &strict) {
+            (Some(t), _) => {
+                let delegated = t.targets.len().saturating_sub(1);
+                findings.extend(unread(t.root.signed.common.version, delegated));
+                (Some(targets::Listing::Strict(Box::new(t))), None)
+            }
+            (None, _) => {
+                let f = match &error {
+                    Some(e) => strict::verify::finding(e, &opts.metadata_url),
+                    None => past_deadline("verifying the repository's metadata"),
+                };
+                let role = f.role.clone();
+                strict_rejection = Some(f);
+                (None, role)
+            }
+        },
+        (None, None) => (None, None),
+        (Some(Err(_elapsed)), _) => {
             findings.push(past_deadline("loading the repository's metadata"));
             (None, None)
         }
-        Ok(Ok(repo)) => {
-            // Fail closed: every role tough verified must have been re-read by tufwatch, or its
-            // expiry and signatures would go unchecked.
-            let tough_delegated = count_delegated(&repo.targets().signed);
-            let same_root =
-                collected.final_root().parsed.signed.version == repo.root().signed.version;
-            if !same_root
-                || collected.timestamp.is_none()
-                || collected.snapshot.is_none()
-                || collected.targets.is_none()
-                || collected.delegated.len() != tough_delegated
-            {
-                findings.push(Finding::error(
-                    Code::Rejected,
-                    format!(
-                        "tufwatch could not re-read the metadata tough verified ({} of {} delegated roles, targets {}): refusing to judge it unchecked",
-                        collected.delegated.len(),
-                        tough_delegated,
-                        if collected.targets.is_some() { "read" } else { "missing" }
-                    ),
-                ));
-            }
-            (Some(repo), None)
+        (Some(Ok(Ok(repo))), _) => {
+            findings.extend(unread(
+                repo.root().signed.version.get(),
+                count_delegated(&repo.targets().signed),
+            ));
+            (Some(targets::Listing::Tough(Box::new(repo))), None)
         }
-        Ok(Err(e)) => {
+        (Some(Ok(Err(e))), _) => {
             if matches!(
                 &e,
                 tough::error::Error::VerifyMetadata {
@@ -304,9 +340,13 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         findings.extend(finding);
         if let Some((code, why)) = signature_problem(r) {
             r.verdict = RoleVerdict::Fail;
-            if repository.is_some() {
+            if listing.is_some() {
+                let engine = match opts.engines {
+                    Engines::Strict => "the strict engine",
+                    Engines::Tough | Engines::Both => "tough",
+                };
                 findings.push(
-                    Finding::error(code, format!("tough accepted {} but {why}", r.role))
+                    Finding::error(code, format!("{engine} accepted {} but {why}", r.role))
                         .role(&r.role)
                         .url(&url),
                 );
@@ -314,6 +354,14 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         }
         if failed_role.as_deref() == Some(r.role.as_str()) {
             r.verdict = RoleVerdict::Fail;
+        }
+    }
+    if let Some(f) = strict_rejection {
+        let said = findings
+            .iter()
+            .any(|g| g.severity == Severity::Error && g.code == f.code && g.role == f.role);
+        if !said {
+            findings.push(f);
         }
     }
 
@@ -347,10 +395,10 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
 
     let targets_from = targets::TargetSource::new(fetcher.clone(), &opts.targets_url);
     let mut target_reports = Vec::new();
-    if let Some(repo) = &repository {
+    if let Some(listing) = &listing {
         if crate::report::verdict_of(&findings) == Verdict::Pass {
             let (t, f) = targets::fetch_targets(
-                repo,
+                listing,
                 &targets_from,
                 &opts.targets,
                 opts.out_dir.as_deref(),
@@ -366,74 +414,52 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
     // The strict engine's verdict beside tough's: a disagreement marks metadata that Bottlerocket
     // hosts would accept but the specification forbids, or the reverse.
     let mut engines = Vec::new();
-    if let Some(strict) = strict {
-        let metadata_errors: Vec<&Finding> = findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error && f.target.is_none())
-            .filter(|f| !state_findings.contains(f))
-            .collect();
-        let tough = EngineOutcome {
-            engine: format!("tough {TOUGH_VERSION}"),
-            verdict: if metadata_errors.iter().any(|f| f.code.means_incomplete()) {
-                EngineVerdict::Unfinished
-            } else if repository.is_some() && metadata_errors.is_empty() {
-                EngineVerdict::Accepted
-            } else {
-                EngineVerdict::Rejected
-            },
-            reason: metadata_errors.first().map(|f| f.message.clone()),
-        };
-        let decided = |o: &EngineOutcome| o.verdict != EngineVerdict::Unfinished;
-        if decided(&tough) && decided(&strict) && tough.verdict != strict.verdict {
-            let message = if tough.verdict == EngineVerdict::Accepted {
-                format!(
-                    "tough (what Bottlerocket hosts run) accepts the metadata, but the strict engine (the TUF specification) rejects it: {}",
-                    strict.reason.as_deref().unwrap_or("no reason given")
-                )
-            } else {
-                format!(
-                    "the strict engine (the TUF specification) accepts the metadata, but tough (what Bottlerocket hosts run) rejects it: {}",
-                    tough.reason.as_deref().unwrap_or("no reason given")
-                )
+    match (strict, opts.engines) {
+        (Some(strict), Engines::Strict) => engines = vec![strict],
+        (Some(strict), Engines::Both) => {
+            let metadata_errors: Vec<&Finding> = findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error && f.target.is_none())
+                .filter(|f| !state_findings.contains(f))
+                .collect();
+            let tough = EngineOutcome {
+                engine: format!("tough {TOUGH_VERSION}"),
+                verdict: if metadata_errors.iter().any(|f| f.code.means_incomplete()) {
+                    EngineVerdict::Unfinished
+                } else if listing.is_some() && metadata_errors.is_empty() {
+                    EngineVerdict::Accepted
+                } else {
+                    EngineVerdict::Rejected
+                },
+                reason: metadata_errors.first().map(|f| f.message.clone()),
             };
-            findings.push(if opts.engines == Engines::Strict {
-                Finding::warning(Code::EnginesDisagree, message)
-            } else {
-                Finding::error(Code::EnginesDisagree, message)
-            });
-        }
-        if opts.engines == Engines::Strict {
-            // The strict engine decides: what tough alone objects to is reported, as warnings.
-            if strict.verdict == EngineVerdict::Accepted {
-                let tough_only: Vec<Finding> = findings
-                    .iter()
-                    .filter(|f| f.severity == Severity::Error && f.target.is_none())
-                    .filter(|f| !state_findings.contains(f) && !f.code.means_incomplete())
-                    .cloned()
-                    .collect();
-                for f in &mut findings {
-                    if tough_only.contains(f) {
-                        f.severity = Severity::Warning;
-                        f.message = format!("tough only (--engine strict): {}", f.message);
-                    }
-                }
-            } else if strict.verdict == EngineVerdict::Rejected {
-                findings.push(Finding::error(
-                    Code::Rejected,
+            let decided = |o: &EngineOutcome| o.verdict != EngineVerdict::Unfinished;
+            if decided(&tough) && decided(&strict) && tough.verdict != strict.verdict {
+                let message = if tough.verdict == EngineVerdict::Accepted {
                     format!(
-                        "the strict engine rejects the metadata: {}",
+                        "tough (what Bottlerocket hosts run) accepts the metadata, but the strict engine (the TUF specification) rejects it: {}",
                         strict.reason.as_deref().unwrap_or("no reason given")
-                    ),
-                ));
+                    )
+                } else {
+                    format!(
+                        "the strict engine (the TUF specification) accepts the metadata, but tough (what Bottlerocket hosts run) rejects it: {}",
+                        tough.reason.as_deref().unwrap_or("no reason given")
+                    )
+                };
+                findings.push(Finding::error(Code::EnginesDisagree, message));
             }
+            engines = vec![tough, strict];
         }
-        engines = vec![tough, strict];
+        _ => {}
     }
 
     let mut report = Report {
         report_format: crate::report::REPORT_FORMAT,
         tool: format!("tufwatch {}", env!("CARGO_PKG_VERSION")),
-        engine: format!("tough {TOUGH_VERSION}"),
+        engine: match opts.engines {
+            Engines::Strict => strict::verify::NAME.to_owned(),
+            Engines::Tough | Engines::Both => format!("tough {TOUGH_VERSION}"),
+        },
         started_at,
         reference_time: at,
         expiry_warning_seconds: opts.expiry_warning.num_seconds(),
@@ -479,7 +505,7 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         .findings
         .iter()
         .any(|f| f.severity == Severity::Error && f.target.is_none());
-    if let (Some(store), Some(_), None, true) = (&store, &repository, opts.at, metadata_ok) {
+    if let (Some(store), Some(_), None, true) = (&store, &listing, opts.at, metadata_ok) {
         store.save(
             &saved_state(&collected, &trusted.sha512),
             &opts.metadata_url,
@@ -490,7 +516,7 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
 
     Ok(Verification {
         report,
-        repository,
+        listing,
         collected,
         targets_from,
     })

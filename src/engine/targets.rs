@@ -10,6 +10,7 @@
 //! into place only after every check passed: never a partially verified file, never outside the
 //! directory.
 
+use super::strict::trusted::Trusted;
 use crate::digest::MultiHasher;
 use crate::error::{Error, Result};
 use crate::report::{Code, Finding, TargetReport};
@@ -40,22 +41,12 @@ impl TargetSource {
         TargetSource { fetcher, base }
     }
 
-    /// The URL tough reads `name` from (5.7.3): with consistent snapshots the file is
-    /// `<sha256>.<name>`, else `<name>`; a URL outside the targets URL is refused, as tough does.
-    fn url(
-        &self,
-        consistent: bool,
-        name: &TargetName,
-        target: &Target,
-    ) -> std::result::Result<Url, String> {
-        let file = if consistent {
-            format!("{}.{}", hex::encode(&target.hashes.sha256), name.resolved())
-        } else {
-            name.resolved().to_owned()
-        };
+    /// The URL of the file `file` below the targets URL; one outside it is refused, as tough
+    /// does.
+    fn url(&self, file: &str) -> std::result::Result<Url, String> {
         let url = self
             .base
-            .join(&file)
+            .join(file)
             .map_err(|e| format!("{file:?} below {}: not a URL: {e}", self.base))?;
         if !url.as_str().starts_with(self.base.as_str()) {
             return Err(format!(
@@ -64,6 +55,83 @@ impl TargetSource {
             ));
         }
         Ok(url)
+    }
+}
+
+/// The targets a verified repository lists, as the engine that decided verified them: where
+/// each is found (the search through delegations, 5.6.7) and what it must be.
+pub enum Listing {
+    /// tough's repository, what a Bottlerocket host reads (`--engine tough` and `both`).
+    Tough(Box<Repository>),
+    /// The strict engine's trusted targets roles (`--engine strict`).
+    Strict(Box<Trusted>),
+}
+
+/// A target as its targets role lists it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// Its signed length.
+    pub length: u64,
+    /// Algorithm -> lower-case hex digest, as signed.
+    pub hashes: BTreeMap<String, String>,
+    /// Its file below the targets URL (5.7.3).
+    file: String,
+}
+
+impl Listing {
+    /// Every target some verified role lists, sorted.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Listing::Tough(repo) => {
+                let mut names: Vec<String> = repo
+                    .targets()
+                    .signed
+                    .targets_iter()
+                    .map(|(n, _)| n.raw().to_owned())
+                    .collect();
+                names.sort();
+                names.dedup();
+                names
+            }
+            Listing::Strict(t) => t.target_paths(),
+        }
+    }
+
+    /// The target `name` as the role trusted for it lists it, found the way the deciding engine
+    /// finds it; `None` when no trusted role lists it.
+    pub fn find(&self, name: &str) -> Option<Listed> {
+        match self {
+            // tough's own search (what a host downloads by). With consistent snapshots, tough
+            // reads `<sha256>.<name>`, the resolved name whole, directories included.
+            Listing::Tough(repo) => {
+                let tn = TargetName::new(name).ok()?;
+                let target = repo.targets().signed.find_target(&tn, false).ok()?;
+                let file = if repo.root().signed.consistent_snapshot {
+                    format!("{}.{}", hex::encode(&target.hashes.sha256), tn.resolved())
+                } else {
+                    tn.resolved().to_owned()
+                };
+                Some(Listed {
+                    length: target.length,
+                    hashes: signed_hashes(target),
+                    file,
+                })
+            }
+            // The specification's search, and its file name: `dir/<hash>.<name>`.
+            Listing::Strict(t) => {
+                let target = t.find_target(name, super::strict::verify::MAX_ROLES)?;
+                let file = if t.root.signed.consistent_snapshot {
+                    target.consistent_path(name)
+                } else {
+                    name.to_owned()
+                };
+                Some(Listed {
+                    length: target.length,
+                    hashes: target.hashes.iter().cloned().collect(),
+                    file,
+                })
+            }
+        }
     }
 }
 
@@ -118,20 +186,16 @@ pub fn unsafe_name(name: &str) -> Option<&'static str> {
 /// Download, check and (with `out`) write each selected target, a few at a time; the reports
 /// come in name order.
 pub async fn fetch_targets(
-    repo: &Repository,
+    listing: &Listing,
     source: &TargetSource,
     selection: &TargetSelection,
     out: Option<&Path>,
     progress: bool,
     deadline: tokio::time::Instant,
 ) -> Result<(Vec<TargetReport>, Vec<Finding>)> {
-    let top = &repo.targets().signed;
     let mut names: Vec<String> = match selection {
         TargetSelection::None => return Ok((Vec::new(), Vec::new())),
-        TargetSelection::All => top
-            .targets_iter()
-            .map(|(n, _)| n.raw().to_owned())
-            .collect(),
+        TargetSelection::All => listing.names(),
         TargetSelection::Named(n) => n.clone(),
     };
     names.sort();
@@ -188,11 +252,8 @@ pub async fn fetch_targets(
                 .target(&name);
                 return Ok((None, Some(f)));
             }
-            // The entry tough itself downloads by: the search through delegations (5.7).
-            let entry = TargetName::new(name.as_str())
-                .ok()
-                .and_then(|tn| top.find_target(&tn, false).ok().map(|t| (tn, t)));
-            let Some((target_name, target)) = entry else {
+            // The entry the deciding engine downloads by: the search through delegations (5.7).
+            let Some(target) = listing.find(&name) else {
                 let f = Finding::error(
                     Code::TargetMissing,
                     format!("target {name:?} is not listed by the signed targets metadata"),
@@ -201,7 +262,7 @@ pub async fn fetch_targets(
                 return Ok((None, Some(f)));
             };
             let bar = progress_bar(progress, &name, target.length).map(|b| bars.add(b));
-            let fetch = fetch_one(repo, source, &name, &target_name, target, out, bar, false);
+            let fetch = fetch_one(source, &name, &target, out, bar, false);
             match tokio::time::timeout_at(deadline, fetch).await {
                 Ok(result) => result.map(|(report, finding, _)| (Some(report), finding)),
                 Err(_elapsed) => {
@@ -233,24 +294,18 @@ pub async fn fetch_targets(
 /// Download one target into memory and return its bytes only once tough and tufwatch have checked
 /// its length and every hash (TUF 5.7.3); a target signed as longer than `max` is refused.
 pub async fn read_verified(
-    repo: &Repository,
+    listing: &Listing,
     source: &TargetSource,
     name: &str,
     max: u64,
 ) -> std::result::Result<(Vec<u8>, TargetReport), Finding> {
-    let missing = || {
+    let target = listing.find(name).ok_or_else(|| {
         Finding::error(
             Code::TargetMissing,
             format!("target {name:?} is not listed by the signed targets metadata"),
         )
         .target(name)
-    };
-    let target_name = TargetName::new(name).map_err(|_| missing())?;
-    let target = repo
-        .targets()
-        .signed
-        .find_target(&target_name, false)
-        .map_err(|_| missing())?;
+    })?;
     if target.length > max {
         return Err(Finding::error(
             Code::LengthExceeded,
@@ -258,10 +313,9 @@ pub async fn read_verified(
         )
         .target(name));
     }
-    let (report, finding, bytes) =
-        fetch_one(repo, source, name, &target_name, target, None, None, true)
-            .await
-            .map_err(|e| Finding::error(Code::Rejected, e.to_string()).target(name))?;
+    let (report, finding, bytes) = fetch_one(source, name, &target, None, None, true)
+        .await
+        .map_err(|e| Finding::error(Code::Rejected, e.to_string()).target(name))?;
     match finding {
         Some(f) => Err(f),
         None => Ok((bytes, report)),
@@ -283,17 +337,12 @@ fn prepare_out(dir: &Path) -> Result<PathBuf> {
 
 /// A target as the verified targets metadata lists it (length and hashes), without downloading
 /// it: `verified` is false. `None` when it is not listed.
-pub fn listed(repo: &Repository, name: &str) -> Option<TargetReport> {
-    let target_name = TargetName::new(name).ok()?;
-    let target = repo
-        .targets()
-        .signed
-        .find_target(&target_name, false)
-        .ok()?;
+pub fn listed(listing: &Listing, name: &str) -> Option<TargetReport> {
+    let target = listing.find(name)?;
     Some(TargetReport {
         name: name.to_owned(),
         length: target.length,
-        hashes: signed_hashes(target),
+        hashes: target.hashes,
         verified: false,
         written_to: None,
     })
@@ -319,16 +368,14 @@ type Checked = std::result::Result<(MultiHasher, Option<Sink>, Vec<u8>), (Code, 
 /// targets are hashed on several cores and memory stays flat whatever their size.
 #[allow(clippy::too_many_arguments)]
 async fn fetch_one(
-    repo: &Repository,
     source: &TargetSource,
     name: &str,
-    target_name: &TargetName,
-    target: &Target,
+    target: &Listed,
     out: Option<&Path>,
     bar: Option<indicatif::ProgressBar>,
     keep_bytes: bool,
 ) -> Result<(TargetReport, Option<Finding>, Vec<u8>)> {
-    let hashes = signed_hashes(target);
+    let hashes = target.hashes.clone();
     let mut report = TargetReport {
         name: name.to_owned(),
         length: target.length,
@@ -338,7 +385,7 @@ async fn fetch_one(
     };
     let fail = |code: Code, message: String| Some(Finding::error(code, message).target(name));
 
-    let url = match source.url(repo.root().signed.consistent_snapshot, target_name, target) {
+    let url = match source.url(&target.file) {
         Ok(u) => u,
         Err(why) => return Ok((report, fail(Code::UnsafeTargetName, why), Vec::new())),
     };
@@ -359,7 +406,16 @@ async fn fetch_one(
     };
     // Every listed hash tufwatch knows, in one pass. Names outside the SHA-2 family are not
     // checked; the SHA-256, which tough's schema requires of every target, always is.
-    let (mut hasher, _unknown) = MultiHasher::new(hashes.keys().map(String::as_str));
+    let (mut hasher, unknown) = MultiHasher::new(hashes.keys().map(String::as_str));
+    if hasher.is_empty() {
+        // Only the strict engine lists such a target (tough requires a SHA-256): nothing here
+        // could tell its bytes from any others.
+        let why = format!(
+            "target {name:?} lists no hash tufwatch can check (only {})",
+            unknown.join(", ")
+        );
+        return Ok((report, fail(Code::Rejected, why), Vec::new()));
+    }
     let (queue, mut chunks) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
     // The worker is never sent more than the signed length: the loop below stops first.
     let worker = tokio::task::spawn_blocking(move || -> Checked {

@@ -430,7 +430,7 @@ async fn check_piece(
             Ok(fresh) => {
                 findings.extend(compare_reverified(prefix, r, &fresh, statement.as_ref()));
                 // 4. The releases, from the recorded manifest.
-                if let Some(repo) = &fresh.repository {
+                if let Some(repo) = &fresh.listing {
                     recomputed =
                         check_releases(&base, prefix, r, repo, releases.as_ref(), &mut findings);
                 }
@@ -546,7 +546,7 @@ fn compare_reverified(
             "its roles (names, versions, bytes) are not those of the metadata",
         ));
     }
-    if let (Some(repo), Some(s)) = (&fresh.repository, statement) {
+    if let (Some(repo), Some(s)) = (&fresh.listing, statement) {
         for subject in s
             .subject
             .iter()
@@ -583,7 +583,7 @@ fn check_releases(
     base: &Path,
     prefix: &str,
     report: &Report,
-    repo: &tough::Repository,
+    repo: &crate::engine::targets::Listing,
     recorded: Option<&Value>,
     findings: &mut Vec<Finding>,
 ) -> Option<Vec<Track>> {

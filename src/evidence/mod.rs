@@ -91,7 +91,10 @@ pub struct ReleasesRecord<'a> {
 
 /// The images of the releases checked of `tracks`, as the verified targets metadata of `repo`
 /// lists them, by name. An image the metadata does not list is left out.
-pub fn release_images(repo: &tough::Repository, tracks: &[Track]) -> Vec<TargetReport> {
+pub fn release_images(
+    repo: &crate::engine::targets::Listing,
+    tracks: &[Track],
+) -> Vec<TargetReport> {
     let mut images: BTreeMap<&str, TargetReport> = BTreeMap::new();
     for name in tracks.iter().flat_map(Track::checked_images) {
         if !images.contains_key(name) {
@@ -197,7 +200,7 @@ pub fn files(
         report.finish();
         if let (Some(bytes), Some(target)) = (&m.bytes, &m.manifest) {
             files.insert(MANIFEST_FILE.to_owned(), bytes.clone());
-            if let Some(repo) = &verification.repository {
+            if let Some(repo) = &verification.listing {
                 images = release_images(repo, &m.tracks);
             }
             let record = ReleasesRecord {

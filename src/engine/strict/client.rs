@@ -3,8 +3,8 @@
 //! `timestamp.json`, `snapshot.json`, `targets.json`, `<role, percent-encoded>.json`) with
 //! exactly the bytes received, each written through a temporary file renamed into place.
 
-use super::metadata::{Metadata, TargetFile, Targets};
-use super::trusted::{check_length_and_hashes, Refusal, Trusted};
+use super::metadata::TargetFile;
+use super::trusted::{check_length_and_hashes, Refusal, Search, Trusted};
 use crate::source::transport::{Fetcher, NetOptions};
 use chrono::{DateTime, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -184,6 +184,11 @@ impl Client {
     /// What the client trusts now.
     pub fn trusted(&self) -> &Trusted {
         &self.trusted
+    }
+
+    /// The trusted metadata, once the update is over.
+    pub fn into_trusted(self) -> Trusted {
+        self.trusted
     }
 
     /// Fetch a file of at most `max` bytes; `None` when the server says there is none.
@@ -399,43 +404,13 @@ impl Client {
     /// pre-order depth first from `targets`, visiting each role once and at most
     /// `max_delegations` roles, and stopping at a terminating role that is trusted for it.
     pub async fn find_target(&mut self, path: &str) -> Result<TargetFile, ClientError> {
-        let mut stack: Vec<(String, String)> = vec![("targets".to_owned(), "root".to_owned())];
-        let mut visited: Vec<String> = Vec::new();
-        while let Some((role, delegator)) = stack.pop() {
-            if visited.len() >= self.limits.max_delegations {
-                break;
-            }
-            if visited.contains(&role) {
-                continue;
-            }
+        let mut search = Search::new(path, self.limits.max_delegations);
+        while let Some((role, delegator)) = search.next_role() {
             self.load_targets(&role, &delegator).await?;
-            visited.push(role.clone());
-            let Some(targets): Option<&Metadata<Targets>> = self.trusted.targets.get(&role) else {
-                continue;
-            };
-            if let Some(t) = targets.signed.targets.get(path) {
+            let trusted = self.trusted.targets.get(&role).map(|m| &m.signed);
+            if let Some(t) = search.visit(&role, trusted) {
                 return Ok(t.clone());
             }
-            let Some(d) = &targets.signed.delegations else {
-                continue;
-            };
-            let mut children: Vec<(String, String)> = Vec::new();
-            if let Some(s) = &d.succinct {
-                children.push((s.bin_of(path), role.clone()));
-            }
-            for child in &d.roles {
-                if child.trusted_for(path) {
-                    children.push((child.name.clone(), role.clone()));
-                    if child.terminating {
-                        // A terminating role ends the search below it and beside it.
-                        stack.clear();
-                        break;
-                    }
-                }
-            }
-            // Pre-order: the first child is visited first.
-            children.reverse();
-            stack.extend(children);
         }
         Err(ClientError::NoTarget(path.to_owned()))
     }
@@ -458,12 +433,7 @@ impl Client {
             }
         }
         let remote = if self.trusted.root.signed.consistent_snapshot {
-            let (dir, name) = match path.rsplit_once('/') {
-                Some((d, n)) => (format!("{d}/"), n),
-                None => (String::new(), path),
-            };
-            let first = target.hashes.first().map(|(_, h)| h.as_str()).unwrap_or("");
-            format!("{dir}{first}.{name}")
+            target.consistent_path(path)
         } else {
             path.to_owned()
         };

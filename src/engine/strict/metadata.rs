@@ -7,8 +7,11 @@
 use super::keys::Key;
 use crate::engine::canonical::canonicalize;
 use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// The major version of the specification this engine implements.
 pub const SPEC_MAJOR: &str = "1";
@@ -45,8 +48,12 @@ pub struct Envelope {
     pub canonical: Vec<u8>,
     /// `keyid` -> signature bytes. A key id that signs twice makes the file invalid.
     pub signatures: BTreeMap<String, Vec<u8>>,
-    /// The `signed` object.
+    /// The `signed` object, but for a `targets` member.
     pub signed: Map<String, Value>,
+    /// The `targets` member of `signed`, as received: a targets role's list can hold a hundred
+    /// thousand entries, which [`Targets::parse`] reads in one pass into their final form
+    /// rather than through a JSON tree. [`parse`] drops it once the role is read.
+    pub targets: Option<Box<RawValue>>,
 }
 
 /// What every role has (4.2): `_type`, `spec_version`, `version`, `expires`.
@@ -116,6 +123,19 @@ pub struct TargetFile {
     pub length: u64,
     /// Algorithm -> lower-case hex, in the order the metadata lists them.
     pub hashes: Vec<(String, String)>,
+}
+
+impl TargetFile {
+    /// Where the target `path` is with consistent snapshots (5.7.3): `dir/<hash>.<name>`, with
+    /// the first hash the metadata lists, as python-tuf does.
+    pub fn consistent_path(&self, path: &str) -> String {
+        let (dir, name) = match path.rsplit_once('/') {
+            Some((d, n)) => (format!("{d}/"), n),
+            None => (String::new(), path),
+        };
+        let first = self.hashes.first().map(|(_, h)| h.as_str()).unwrap_or("");
+        format!("{dir}{first}.{name}")
+    }
 }
 
 /// How a delegated role's paths are given.
@@ -225,8 +245,23 @@ impl Envelope {
             serde_json::from_slice(bytes).map_err(|e| format!("not TUF metadata: {e}"))?;
         let canonical = canonicalize(raw.signed.get())
             .map_err(|e| format!("signed: no canonical form: {e}"))?;
-        let signed: Map<String, Value> = serde_json::from_str(raw.signed.get())
-            .map_err(|e| format!("signed: not an object: {e}"))?;
+        // The members of `signed`, each parsed on its own; the canonical form above already
+        // refused a key given twice.
+        let members: Vec<(String, &RawValue)> =
+            serde_json::from_str::<Members<'_>>(raw.signed.get())
+                .map_err(|e| format!("signed: not an object: {e}"))?
+                .0;
+        let mut signed = Map::new();
+        let mut targets = None;
+        for (name, value) in members {
+            if name == "targets" {
+                targets = Some(value.to_owned());
+            } else {
+                let value =
+                    serde_json::from_str(value.get()).map_err(|e| format!("signed.{name}: {e}"))?;
+                signed.insert(name, value);
+            }
+        }
         let mut signatures = BTreeMap::new();
         for (i, s) in raw.signatures.iter().enumerate() {
             let at = format!("signatures[{i}].");
@@ -244,6 +279,7 @@ impl Envelope {
             canonical,
             signatures,
             signed,
+            targets,
         })
     }
 
@@ -421,21 +457,10 @@ impl Targets {
     pub fn parse(env: &Envelope) -> Result<Self, ParseError> {
         let common = env.common(RoleType::Targets)?;
         let s = &env.signed;
-        let mut targets = BTreeMap::new();
-        for (path, t) in object(s, "targets", "")? {
-            let at = format!("targets.{path}.");
-            let t = t
-                .as_object()
-                .ok_or_else(|| format!("targets.{path}: not an object"))?;
-            let length = uint(t, "length", &at)?;
-            let hashes = hashes_of(object(t, "hashes", &at)?, &format!("{at}hashes."))?;
-            if let Some(custom) = t.get("custom") {
-                if !custom.is_object() {
-                    return Err(format!("{at}custom: not an object"));
-                }
-            }
-            targets.insert(path.clone(), TargetFile { length, hashes });
-        }
+        let raw = env.targets.as_ref().ok_or("targets: missing")?;
+        let targets = serde_json::from_str::<TargetList>(raw.get())
+            .map_err(|e| e.to_string())?
+            .0;
         let delegations = match s.get("delegations") {
             None => None,
             Some(d) => Some(Delegations::parse(
@@ -619,6 +644,124 @@ fn glob(p: &[u8], t: &[u8]) -> bool {
     }
 }
 
+/// The members of an object, in order, each as received.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Members<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    out.push((name, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(Members(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A targets role's `targets` (4.5), read in one pass: path -> length and hashes, each error
+/// naming the target (`targets.<path>.length: ...`).
+struct TargetList(BTreeMap<String, TargetFile>);
+
+impl<'de> serde::Deserialize<'de> for TargetList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TargetList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("targets: an object of target paths")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(path) = map.next_key::<String>()? {
+                    let at = |e: String| de::Error::custom(format!("targets.{path}{e}"));
+                    let t: RawTarget = map.next_value().map_err(|e| at(format!(": {e}")))?;
+                    let mut hashes = Vec::with_capacity(t.hashes.0.len());
+                    for (alg, hex) in t.hashes.0 {
+                        if !hex_lower(&hex) {
+                            return Err(at(format!(".hashes.{alg}: not a hex digest")));
+                        }
+                        hashes.push((alg, hex.to_ascii_lowercase()));
+                    }
+                    if hashes.is_empty() {
+                        return Err(at(".hashes: no hash".to_owned()));
+                    }
+                    let file = TargetFile {
+                        length: t.length,
+                        hashes,
+                    };
+                    if out.insert(path.clone(), file).is_some() {
+                        return Err(at(": listed twice".to_owned()));
+                    }
+                }
+                Ok(TargetList(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// One entry of `targets` as received; other members are allowed (4.5) and covered by the
+/// signatures.
+#[derive(serde::Deserialize)]
+struct RawTarget {
+    length: u64,
+    hashes: Hashes,
+    #[serde(default, deserialize_with = "object_only")]
+    #[allow(dead_code)]
+    custom: (),
+}
+
+/// A `hashes` object, its members in order.
+struct Hashes(Vec<(String, String)>);
+
+impl<'de> serde::Deserialize<'de> for Hashes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Hashes;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of hex digests")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(2);
+                while let Some((alg, hex)) = map.next_entry::<String, String>()? {
+                    out.push((alg, hex));
+                }
+                Ok(Hashes(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// `custom`, when given, must be an object (4.5); what it holds is the repository's.
+fn object_only<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while map
+                .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                .is_some()
+            {}
+            Ok(())
+        }
+    }
+    d.deserialize_map(V)
+}
+
 /// A metadata file parsed: its envelope and its role.
 #[derive(Debug, Clone)]
 pub struct Metadata<T> {
@@ -633,8 +776,9 @@ pub fn parse<T>(
     bytes: &[u8],
     role: fn(&Envelope) -> Result<T, ParseError>,
 ) -> Result<Metadata<T>, ParseError> {
-    let envelope = Envelope::parse(bytes)?;
+    let mut envelope = Envelope::parse(bytes)?;
     let signed = role(&envelope)?;
+    envelope.targets = None;
     Ok(Metadata { envelope, signed })
 }
 

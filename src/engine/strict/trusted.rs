@@ -5,8 +5,8 @@
 
 use super::keys::Key;
 use super::metadata::{
-    parse, Envelope, MetaFile, Metadata, ParseError, RoleKeys, RoleType, Root, Snapshot, Targets,
-    Timestamp,
+    parse, Envelope, MetaFile, Metadata, ParseError, RoleKeys, RoleType, Root, Snapshot,
+    TargetFile, Targets, Timestamp,
 };
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -416,5 +416,103 @@ impl Trusted {
         }
         self.targets.insert(role.to_owned(), new);
         Ok(())
+    }
+}
+
+/// 5.6.7 (5.7.1 in later versions): the search for a target `path` through the delegations, in
+/// pre-order depth first from `targets`, visiting each role once and at most `max` roles, and
+/// stopping at a terminating role that is trusted for it. The caller loads each role it is given
+/// ([`Search::next_role`]) and shows it ([`Search::visit`]): the client loads roles as the search
+/// needs them, a verification of the whole repository has them all already.
+#[derive(Debug)]
+pub struct Search<'p> {
+    path: &'p str,
+    stack: Vec<(String, String)>,
+    visited: Vec<String>,
+    max: usize,
+}
+
+impl<'p> Search<'p> {
+    /// A search for `path` visiting at most `max` roles.
+    pub fn new(path: &'p str, max: usize) -> Self {
+        Search {
+            path,
+            stack: vec![("targets".to_owned(), "root".to_owned())],
+            visited: Vec::new(),
+            max,
+        }
+    }
+
+    /// The next role to look in, and the role that delegates it (`root` for `targets`).
+    pub fn next_role(&mut self) -> Option<(String, String)> {
+        while let Some((role, delegator)) = self.stack.pop() {
+            if self.visited.len() >= self.max {
+                return None;
+            }
+            if self.visited.contains(&role) {
+                continue;
+            }
+            self.visited.push(role.clone());
+            return Some((role, delegator));
+        }
+        None
+    }
+
+    /// Look in the trusted role `role` (`None` when it is not trusted): the target, or else
+    /// its delegations trusted for the path join the search.
+    pub fn visit<'t>(
+        &mut self,
+        role: &str,
+        targets: Option<&'t Targets>,
+    ) -> Option<&'t TargetFile> {
+        let targets = targets?;
+        if let Some(t) = targets.targets.get(self.path) {
+            return Some(t);
+        }
+        let d = targets.delegations.as_ref()?;
+        let mut children: Vec<(String, String)> = Vec::new();
+        if let Some(s) = &d.succinct {
+            children.push((s.bin_of(self.path), role.to_owned()));
+        }
+        for child in &d.roles {
+            if child.trusted_for(self.path) {
+                children.push((child.name.clone(), role.to_owned()));
+                if child.terminating {
+                    // A terminating role ends the search below it and beside it.
+                    self.stack.clear();
+                    break;
+                }
+            }
+        }
+        // Pre-order: the first child is visited first.
+        children.reverse();
+        self.stack.extend(children);
+        None
+    }
+}
+
+impl Trusted {
+    /// The target `path` as the trusted targets roles list it (see [`Search`]), among the roles
+    /// already loaded.
+    pub fn find_target(&self, path: &str, max_roles: usize) -> Option<&TargetFile> {
+        let mut search = Search::new(path, max_roles);
+        while let Some((role, _)) = search.next_role() {
+            if let Some(t) = search.visit(&role, self.targets.get(&role).map(|m| &m.signed)) {
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    /// Every target path some trusted targets role lists, sorted, each once.
+    pub fn target_paths(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .targets
+            .values()
+            .flat_map(|m| m.signed.targets.keys().cloned())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
     }
 }
