@@ -2,12 +2,14 @@
 # tufwatch side by side with its peers (tuftool, python-tuf, plain tough) and the limits of the
 # machine, on Bottlerocket-shaped repositories served over loopback HTTP. Not run in CI.
 #
-#   benches/run.sh [--runs N] [--scenarios "S1 S2 S3 S4"]
+#   benches/run.sh [--runs N] [--scenarios "S1 S2 S3 S4 S5"]
 #
 # S1  metadata of a repository with 1,000 targets
 # S2  metadata of a repository with 100,000 targets (targets.json about 22 MB)
 # S3  download and verify 8 targets of 128 MiB
 # S4  S1 with 50 ms added to each response
+# S5  report of 40 Bottlerocket repositories (variants x architectures, 100 targets each, one
+#     shared manifest.json) with 50 ms added to each response, against the report of one
 #
 # Needs cargo, python3, curl, openssl and /usr/bin/time (Debian: apt-get install time curl
 # openssl). The peers are installed on first use into $TUFWATCH_BENCH_TOOLS (default
@@ -17,12 +19,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=5
-scenarios="S1 S2 S3 S4"
+scenarios="S1 S2 S3 S4 S5"
 while [ $# -gt 0 ]; do
     case "$1" in
         --runs) runs=$2; shift 2 ;;
         --scenarios) scenarios=$2; shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -59,6 +61,7 @@ repo() { # NAME TARGETS SIZE
 repo s1 1000 64
 repo s2 100000 64
 repo s3 8 134217728
+[ -d "$bench/s5" ] || ./target/release/examples/bench-repo "$bench/s5" --targets 100 --mirror 40
 
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
@@ -75,6 +78,7 @@ p1=$(serve "$bench/s1" 0)
 p2=$(serve "$bench/s2" 0)
 p3=$(serve "$bench/s3" 0)
 p4=$(serve "$bench/s1" 50)
+p5=$(serve "$bench/s5" 50)
 
 work=$(mktemp -d)
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -154,6 +158,24 @@ if "S3" in wanted:
     ]})
 if "S4" in wanted:
     metadata("S4: S1 with 50 ms added to each response", "s1", "$p4")
+if "S5" in wanted:
+    def job(n):
+        variants = sorted({"bench-%d" % (i // 2 + 1) for i in range(n)})
+        archs = ["x86_64", "aarch64"] if n > 1 else ["x86_64"]
+        path = "%s/report-%d.toml" % (work, n)
+        with open(path, "w") as f:
+            f.write('[trust]\nroot = "$bench/s5/root.json"\nno_state = true\n'
+                    '[bottlerocket]\nrepo_base = "http://127.0.0.1:$p5/"\n'
+                    'variants = %s\narchs = %s\n' % (json.dumps(variants), json.dumps(archs)))
+        return [tufwatch, "report", "--config", path, "--format", "json"]
+    scenarios.append({"name": "S5: report of 40 repositories, 50 ms added to each response",
+        "note": "The same report (verify each repository, read its manifest.json) of one repository and of 40; 16 at a time by default.",
+        "commands": [
+        {"tool": "tufwatch", "label": "report, 1 repository", "argv": job(1), "reference": True},
+        {"tool": "tufwatch", "label": "report, 40 repositories", "argv": job(40)},
+        {"tool": "tufwatch", "label": "report, 40 repositories, 4 at a time",
+         "argv": job(40) + ["--concurrency", "4"]},
+    ]})
 json.dump({"scenarios": scenarios}, open(sys.argv[1], "w"), indent=1)
 EOF
 mkdir -p "$work/out"

@@ -350,9 +350,15 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
     }
     let from = spec.from.as_ref();
     let evidence = spec.evidence;
+    // One HTTP client and one read of each shared target for every repository of the job.
+    let net = repos
+        .first()
+        .map(|r| r.options.net.clone())
+        .unwrap_or_default();
+    let shared = &crate::engine::Shared::new(net)?;
     let mut repositories: Vec<(usize, RepoResult)> = stream::iter(repos.into_iter().enumerate())
         .map(|(i, r)| async move {
-            let result = match crate::engine::verify(&r.options, &r.root).await {
+            let result = match crate::engine::verify_shared(&r.options, &r.root, shared).await {
                 Ok(v) => {
                     let mut read = read_manifest(&v, from).await;
                     // A Bottlerocket repository speaks for its own variant and architecture.

@@ -399,3 +399,51 @@ fn ssm_is_cross_checked_only_for_what_it_was_asked() {
     // The stale AMI in us-west-2 is still found through the AMI map.
     assert_eq!(r["fleet"]["amis"][0]["stale"], true);
 }
+
+#[test]
+fn repositories_of_a_job_read_a_target_they_share_once() {
+    let site = Site::new();
+    let base = bottlerocket_mirror(&site.path().join("mirror"));
+    let server = Server::start(&base);
+    let config = site.path().join("mirror.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[trust]\nroot = \"{}\"\nno_state = true\n\
+             [bottlerocket]\nrepo_base = \"http://127.0.0.1:{}/\"\n\
+             variants = [\"aws-k8s-1.31\", \"aws-ecs-2\", \"aws-k8s-1.31-nvidia\", \"aws-k8s-1.31-fips\"]\n\
+             archs = [\"x86_64\", \"aarch64\"]\n",
+            demo_dir().join("root.json").display(),
+            server.port,
+        ),
+    )
+    .unwrap();
+    let out = report(
+        &site,
+        &["--config", config.to_str().unwrap(), "--format", "json"],
+    );
+    let r: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let repos = r["repositories"].as_array().unwrap();
+    assert_eq!(repos.len(), 8, "{r:#}");
+    // Every repository read and checked the manifest, which all eight list with the same hash
+    // below the one targets URL ...
+    for repo in repos {
+        let manifest = &repo["releases"]["manifest"];
+        assert_eq!(manifest["verified"], true, "{repo:#}");
+        assert_eq!(manifest["name"], "manifest.json", "{repo:#}");
+    }
+    // ... and it was downloaded once.
+    let file = std::fs::read_dir(base.join("targets"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(".manifest.json"))
+        .unwrap();
+    assert_eq!(server.count(&format!("/targets/{file}")), 1);
+    // Each repository's own metadata was read from its own place.
+    assert_eq!(
+        server.count("/2020-07-07/aws-ecs-2/aarch64/timestamp.json"),
+        1
+    );
+}

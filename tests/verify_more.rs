@@ -421,3 +421,24 @@ fn a_targets_file_above_the_size_limit_is_read_to_the_length_the_snapshot_lists(
     // One request for it, though two engines read it.
     assert_eq!(server.count("/repo/metadata/1.targets.json"), 1);
 }
+
+#[test]
+fn the_timestamp_is_downloaded_while_the_next_root_is_asked_for() {
+    // One round trip fewer: timestamp.json (5.4.1) is on its way while the engines ask for
+    // 2.root.json (5.3.3); they read it only once the walk is over.
+    let site = Site::new();
+    site.publish_with_anchor(&ed_repo(Utc::now()));
+    let server = Server::start(site.path());
+    server.set(
+        "repo/metadata/2.root.json",
+        Behavior::AnswerAfter(404, "/repo/metadata/timestamp.json".to_owned()),
+    );
+    let (code, r) = verify_http(&site, &server, &["--no-state"]);
+    assert_eq!(code, 0, "{r:#}");
+    let log = server.requests();
+    let at = |p: &str| log.iter().position(|l| l == p);
+    let asked = at("/repo/metadata/timestamp.json").unwrap();
+    let answered = at("answered /repo/metadata/2.root.json").unwrap();
+    assert!(asked < answered, "{log:#?}");
+    assert_eq!(server.count("/repo/metadata/timestamp.json"), 1);
+}

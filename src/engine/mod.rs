@@ -100,8 +100,37 @@ pub struct Verification {
     pub targets_from: targets::TargetSource,
 }
 
+/// What the verifications of one run share (`report` verifies every repository of a job): one
+/// HTTP client, so connections to a host serve one repository after another, and the targets
+/// read into memory, each fetched and checked once however many repositories list it.
+#[derive(Clone, Debug)]
+pub struct Shared {
+    fetcher: Fetcher,
+    read: targets::ReadOnce,
+}
+
+impl Shared {
+    /// For verifications with these network settings.
+    pub fn new(net: NetOptions) -> Result<Self> {
+        Ok(Shared {
+            fetcher: Fetcher::new(net)?,
+            read: targets::ReadOnce::default(),
+        })
+    }
+}
+
 /// Verify a repository from a trusted root.
 pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verification> {
+    verify_shared(opts, trusted, &Shared::new(opts.net.clone())?).await
+}
+
+/// Verify a repository from a trusted root, with what the other verifications of the run share
+/// (its network settings are those of `shared`).
+pub async fn verify_shared(
+    opts: &VerifyOptions,
+    trusted: &TrustedRoot,
+    shared: &Shared,
+) -> Result<Verification> {
     // 5.1: the fixed update start time. Expiry is judged at `--at` when given.
     let started_at = Utc::now();
     let at = opts.at.unwrap_or(started_at);
@@ -143,7 +172,10 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         _ => (trusted.bytes.clone(), trusted.source.clone(), None),
     };
 
-    let fetcher = Fetcher::new(opts.net.clone())?.recording_below(&opts.metadata_url, opts.limits);
+    let fetcher = shared
+        .fetcher
+        .clone()
+        .recording_below(&opts.metadata_url, opts.limits);
     let past_deadline = |what: &str| {
         Finding::error(
             Code::Unreachable,
@@ -393,7 +425,8 @@ pub async fn verify(opts: &VerifyOptions, trusted: &TrustedRoot) -> Result<Verif
         findings.extend(state_findings.iter().cloned());
     }
 
-    let targets_from = targets::TargetSource::new(fetcher.clone(), &opts.targets_url);
+    let targets_from =
+        targets::TargetSource::new(fetcher.clone(), &opts.targets_url, shared.read.clone());
     let mut target_reports = Vec::new();
     if let Some(listing) = &listing {
         if crate::report::verdict_of(&findings) == Verdict::Pass {

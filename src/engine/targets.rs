@@ -16,9 +16,10 @@ use crate::error::{Error, Result};
 use crate::report::{Code, Finding, TargetReport};
 use crate::source::transport::Fetcher;
 use futures::StreamExt;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use tough::schema::Target;
 use tough::{Repository, TargetName, Transport};
 use url::Url;
@@ -29,16 +30,31 @@ use url::Url;
 pub struct TargetSource {
     fetcher: Fetcher,
     base: Url,
+    read: ReadOnce,
 }
 
+/// Targets read into memory and checked ([`read_verified`]), each once for a whole run however
+/// many repositories list it: by URL, length and hashes, so only a target that is the same
+/// file under the same signed length and hashes is shared (with consistent snapshots its
+/// name holds its hash: Bottlerocket's variants share one targets URL).
+#[derive(Clone, Debug, Default)]
+pub struct ReadOnce(Arc<Mutex<HashMap<String, Arc<tokio::sync::OnceCell<ReadResult>>>>>);
+
+type ReadResult = std::result::Result<(Vec<u8>, TargetReport), Finding>;
+
 impl TargetSource {
-    /// Targets below `targets_url` (a final `/` is added, as tough does), through `fetcher`.
-    pub fn new(fetcher: Fetcher, targets_url: &Url) -> Self {
+    /// Targets below `targets_url` (a final `/` is added, as tough does), through `fetcher`,
+    /// sharing what is read into memory through `read`.
+    pub fn new(fetcher: Fetcher, targets_url: &Url, read: ReadOnce) -> Self {
         let mut base = targets_url.clone();
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
-        TargetSource { fetcher, base }
+        TargetSource {
+            fetcher,
+            base,
+            read,
+        }
     }
 
     /// The URL of the file `file` below the targets URL; one outside it is refused, as tough
@@ -313,7 +329,34 @@ pub async fn read_verified(
         )
         .target(name));
     }
-    let (report, finding, bytes) = fetch_one(source, name, &target, None, None, true)
+    let Ok(url) = source.url(&target.file) else {
+        return read_once(source, name, &target).await;
+    };
+    // The same file, signed the same way, is the same check: once per run.
+    let key = format!("{url} {} {:?}", target.length, target.hashes);
+    let cell = source
+        .read
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(key)
+        .or_default()
+        .clone();
+    let (bytes, mut report) = cell
+        .get_or_init(|| read_once(source, name, &target))
+        .await
+        .clone()
+        .map_err(|mut f| {
+            f.target = Some(name.to_owned());
+            f
+        })?;
+    report.name = name.to_owned();
+    Ok((bytes, report))
+}
+
+/// Download one listed target into memory and check it.
+async fn read_once(source: &TargetSource, name: &str, target: &Listed) -> ReadResult {
+    let (report, finding, bytes) = fetch_one(source, name, target, None, None, true)
         .await
         .map_err(|e| Finding::error(Code::Rejected, e.to_string()).target(name))?;
     match finding {

@@ -204,7 +204,8 @@ impl Fetcher {
         })
     }
 
-    /// The same fetcher, recording the bytes of every URL that starts with `prefix`, each read
+    /// The same fetcher (the same HTTP client and its connections), recording, on its own, the
+    /// bytes of every URL that starts with `prefix`, each read
     /// whole (at most what `limits` allow for its role) and once: every caller in the run, one
     /// after another or at the same time (tough and the strict engine), gets the same bytes or
     /// the same failure.
@@ -213,6 +214,7 @@ impl Fetcher {
         self.record_prefix = Some(prefix.as_str().to_owned());
         self.record_limits = limits;
         self.recording = Arc::default();
+        self.recording_on = Arc::new(std::sync::atomic::AtomicBool::new(true));
         self.inflight = Arc::default();
         self.listed = Arc::default();
         self
@@ -228,6 +230,7 @@ impl Fetcher {
 
     /// A recorded URL, fetched once for the run (see [`Fetcher::recording_below`]).
     async fn fetch_shared(&self, url: &Url) -> Shared {
+        self.prefetch_timestamp(url);
         let cell = self
             .inflight
             .lock()
@@ -253,6 +256,33 @@ impl Fetcher {
         })
         .await
         .clone()
+    }
+
+    /// While the engines ask whether a newer root exists (5.3.3), download `timestamp.json`
+    /// beside it, which they ask for next (5.4.1): one round trip fewer on a slow network.
+    /// Only the download is early: each engine reads it once its root walk is over, and
+    /// judges it by the final root, as the workflow orders.
+    fn prefetch_timestamp(&self, url: &Url) {
+        if crate::source::state::role_of_url(url).as_deref() != Some("root") {
+            return;
+        }
+        let Ok(timestamp) = url.join("timestamp.json") else {
+            return;
+        };
+        let started = self
+            .inflight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains_key(timestamp.as_str());
+        if started || !self.records(&timestamp) {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let fetcher = self.clone();
+            runtime.spawn(async move {
+                let _ = fetcher.fetch_shared(&timestamp).await;
+            });
+        }
     }
 
     /// The most read of a recorded metadata file, as tough reads it (TUF 5.5.1, 5.6.1): the

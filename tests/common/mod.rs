@@ -263,6 +263,9 @@ pub enum Behavior {
     Stall,
     /// The file's headers and its whole body, then these bytes more than declared.
     Overlong(Vec<u8>),
+    /// Answer with this status only once the other path has been requested (at most 5 s
+    /// later), and log `answered <path>` then.
+    AnswerAfter(u16, String),
 }
 
 impl Behavior {
@@ -373,6 +376,16 @@ fn handle(
                 write!(conn, "HTTP/1.1 {code} X\r\ncontent-length: 0\r\n\r\n")?;
             }
             Some(Behavior::Body(b)) => respond(&mut conn, &b)?,
+            Some(Behavior::AnswerAfter(code, other)) => {
+                for _ in 0..500 {
+                    if log.lock().unwrap().contains(&other) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                log.lock().unwrap().push(format!("answered {path}"));
+                write!(conn, "HTTP/1.1 {code} X\r\ncontent-length: 0\r\n\r\n")?;
+            }
             Some(Behavior::Endless) => {
                 write!(
                     conn,
