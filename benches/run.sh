@@ -169,7 +169,7 @@ if "S5" in wanted:
                     'variants = %s\narchs = %s\n' % (json.dumps(variants), json.dumps(archs)))
         return [tufwatch, "report", "--config", path, "--format", "json"]
     scenarios.append({"name": "S5: report of 40 repositories, 50 ms added to each response",
-        "note": "The same report (verify each repository, read its manifest.json) of one repository and of 40; 16 at a time by default.",
+        "note": "The same report (verify each repository, read its manifest.json) of one repository and of 40; 32 at a time by default.",
         "commands": [
         {"tool": "tufwatch", "label": "report, 1 repository", "argv": job(1), "reference": True},
         {"tool": "tufwatch", "label": "report, 40 repositories", "argv": job(40)},

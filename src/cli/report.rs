@@ -51,7 +51,7 @@ pub struct ReportArgs {
     pub at: Option<DateTime<Utc>>,
 
     /// Verify at most N repositories at once.
-    #[arg(long, value_name = "N", default_value = "16")]
+    #[arg(long, value_name = "N", default_value = "32")]
     pub concurrency: usize,
 
     /// Seconds to wait for a connection, and for the next bytes of an answer.
