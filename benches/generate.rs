@@ -34,7 +34,11 @@ fn content(i: usize, size: usize) -> Vec<u8> {
 
 /// The variant and architecture of the `i`th repository of a mirror.
 fn variant_arch(i: usize) -> (String, &'static str) {
-    let arch = if i.is_multiple_of(2) { "x86_64" } else { "aarch64" };
+    let arch = if i.is_multiple_of(2) {
+        "x86_64"
+    } else {
+        "aarch64"
+    };
     (format!("bench-{}", i / 2 + 1), arch)
 }
 
