@@ -4,7 +4,8 @@
 # outside CI: benches/run.sh, cargo bench). Needs the Rust toolchain and Python 3: the tests serve
 # their repositories from loopback HTTP servers and file:// URLs, and SSM from a local moto
 # endpoint, all started by the tests themselves; moto is installed here, once, into a virtual
-# environment under target/.
+# environment under target/. The HTML report is opened in headless Chromium: Debian's package is
+# installed here when it is missing (as root, or with sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,15 @@ if ! "$venv/bin/python" -c "import moto.server, werkzeug" 2>/dev/null; then
         -r tests/support/requirements.txt
 fi
 export TUFWATCH_TEST_PYTHON="$PWD/$venv/bin/python"
+
+if ! command -v chromium >/dev/null; then
+    echo "installing Debian's chromium for the HTML report's browser tests" >&2
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
+export TUFWATCH_TEST_CHROMIUM="$(command -v chromium)"
 
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings

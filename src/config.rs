@@ -145,6 +145,8 @@ pub enum OutputFormat {
     Markdown,
     /// A Prometheus textfile (`tufwatch.prom`).
     Prometheus,
+    /// One self-contained HTML page with charts, for people (`report.html`).
+    Html,
 }
 
 impl OutputFormat {
@@ -155,6 +157,7 @@ impl OutputFormat {
             OutputFormat::Json => "report.json",
             OutputFormat::Markdown => "report.md",
             OutputFormat::Prometheus => "tufwatch.prom",
+            OutputFormat::Html => "report.html",
         }
     }
 }

@@ -447,3 +447,147 @@ fn repositories_of_a_job_read_a_target_they_share_once() {
         1
     );
 }
+
+/// An HTML report with the moment it was made (the run's start) and the project's place
+/// replaced, for snapshots.
+fn stable_html(text: &[u8]) -> String {
+    let mut s = stable(text).replace(project().to_str().unwrap(), "[PROJECT]");
+    let open = "<time class=\"made\">";
+    if let Some(start) = s.find(open) {
+        if let Some(len) = s[start..].find("</time>") {
+            s.replace_range(start + open.len()..start + len, "[TIME]");
+        }
+    }
+    s
+}
+
+#[test]
+fn the_demo_report_as_an_html_page() {
+    let site = Site::new();
+    let file = site.path().join("out/report.html");
+    let out = report(
+        &site,
+        &[
+            "--config",
+            "fixtures/demo.toml",
+            "--format",
+            "html",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    let html = std::fs::read(&file).unwrap();
+    let text = String::from_utf8_lossy(&html);
+    // Self-contained: no script, nothing fetched when it is opened.
+    for outside in [
+        "<script", "<link", "<img", "<iframe", "src=", "href=", "url(", "@import",
+    ] {
+        assert!(!text.contains(outside), "{outside} in the page");
+    }
+    for id in [
+        "verdict",
+        "findings",
+        "repositories",
+        "releases",
+        "fleet",
+        "ssm",
+        "about",
+    ] {
+        assert!(text.contains(&format!("id=\"{id}\"")), "no section {id}");
+    }
+    // A chart for each repository's expiries, each track's releases, each variant's nodes.
+    assert!(text.matches("<svg").count() >= 3);
+    insta::assert_snapshot!("demo_report_html", stable_html(&html));
+    // Printed, it is the same page.
+    let printed = report(
+        &site,
+        &["--config", "fixtures/demo.toml", "--format", "html"],
+    );
+    assert_eq!(stable_html(&printed.stdout), stable_html(&html));
+    // One file takes one format.
+    let out = report(
+        &site,
+        &[
+            "--config",
+            "fixtures/demo.toml",
+            "--format",
+            "html",
+            "--format",
+            "json",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--out"));
+}
+
+#[test]
+fn names_and_messages_in_the_html_page_are_text() {
+    let site = Site::new();
+    let demo = demo_dir();
+    let csv = site.path().join("hostile.csv");
+    std::fs::write(
+        &csv,
+        "name,variant,arch,version\n\
+         \"<script>window.pwned=1</script>\",aws-k8s-1.31,x86_64,1.25.0\n\
+         \"q\"\"uote' & <b>bold</b>\",\"aws-k8s-1.31<img src=x onerror=alert(1)>\",x86_64,1.31.0\n",
+    )
+    .unwrap();
+    let config = site.path().join("hostile.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[trust]\nroot = \"{}\"\nno_state = true\n\
+             [[repository]]\nname = \"demo\"\nmetadata_url = \"{}\"\ntargets_url = \"{}\"\n\
+             [[inventory]]\npath = \"{}\"\nformat = \"csv\"\n",
+            demo.join("root.json").display(),
+            demo.join("metadata").display(),
+            demo.join("targets").display(),
+            csv.display(),
+        ),
+    )
+    .unwrap();
+    let out = report(
+        &site,
+        &["--config", config.to_str().unwrap(), "--format", "html"],
+    );
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{html}");
+    assert!(!html.contains("<script"), "{html}");
+    assert!(!html.contains("<img"), "{html}");
+    assert!(!html.contains("<b>"), "{html}");
+    // What the markup became is text: the node behind by its name, the odd variant in its
+    // chart's title, each as it was written.
+    let text = unescape(&html);
+    assert!(text.contains("<script>window.pwned=1</script>"), "{html}");
+    assert!(
+        text.contains("aws-k8s-1.31<img src=x onerror=alert(1)>: nodes per running version"),
+        "{html}"
+    );
+}
+
+/// HTML text with its character references replaced by the characters.
+fn unescape(html: &str) -> String {
+    [
+        ("&#60;", "<"),
+        ("&lt;", "<"),
+        ("&#62;", ">"),
+        ("&gt;", ">"),
+        ("&#34;", "\""),
+        ("&quot;", "\""),
+        ("&#39;", "'"),
+        ("&apos;", "'"),
+        ("&#38;", "&"),
+        ("&amp;", "&"),
+    ]
+    .iter()
+    .fold(html.to_owned(), |s, (from, to)| s.replace(from, to))
+}

@@ -260,6 +260,7 @@ async fn create_job(
         config: config_path,
         formats: Vec::new(),
         out_dir: None,
+        out: None,
         at: common.at,
         concurrency: a.concurrency,
         timeout: common.timeout,

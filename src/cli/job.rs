@@ -6,7 +6,8 @@ use super::repo::{print_json, Common};
 use crate::config::OutputFormat;
 use crate::error::{Error, Result};
 use crate::job::{JobReport, RepoMaker, RepoSpec, SsmSource, SsmSpec};
-use crate::report::{prometheus, sections};
+use crate::report::html::Made;
+use crate::report::{html, prometheus, sections};
 use crate::source::bottlerocket::Arch;
 use crate::ssm::live::LiveOptions;
 use chrono::Duration;
@@ -145,13 +146,19 @@ pub fn bottlerocket_repos(common: Common) -> RepoMaker {
     })
 }
 
-/// Render a report in one format.
+/// Render a report in one format; `made` says what made it (the HTML page shows it).
 pub fn render(
     report: &JobReport,
     format: OutputFormat,
     last_success: Option<f64>,
+    made: &Made,
 ) -> Result<String> {
     Ok(match format {
+        OutputFormat::Html => html::render(report, made).map_err(|message| Error::Invalid {
+            what: "HTML report",
+            path: "-".to_owned(),
+            message,
+        })?,
         OutputFormat::Human => sections::text(&sections::sections(report)),
         OutputFormat::Markdown => sections::markdown(&sections::sections(report)),
         OutputFormat::Prometheus => prometheus::render(report, last_success),
@@ -168,9 +175,14 @@ pub fn render(
 }
 
 /// Print the report on standard output in each format, or, with `out_dir`, write each to its
-/// file there (`report.txt`, `report.json`, `report.md`, `tufwatch.prom`), atomically: a file is
-/// replaced only by a complete new one.
-pub fn emit(report: &JobReport, formats: &[OutputFormat], out_dir: Option<&Path>) -> Result<()> {
+/// file there (`report.txt`, `report.json`, `report.md`, `tufwatch.prom`, `report.html`),
+/// atomically: a file is replaced only by a complete new one.
+pub fn emit(
+    report: &JobReport,
+    formats: &[OutputFormat],
+    out_dir: Option<&Path>,
+    made: &Made,
+) -> Result<()> {
     let formats = if formats.is_empty() {
         &[OutputFormat::Human][..]
     } else {
@@ -185,7 +197,7 @@ pub fn emit(report: &JobReport, formats: &[OutputFormat], out_dir: Option<&Path>
                     OutputFormat::Json => serde_json::to_writer_pretty(&mut out, report)
                         .map_err(std::io::Error::from)
                         .and_then(|()| out.write_all(b"\n")),
-                    _ => out.write_all(render(report, *f, None)?.as_bytes()),
+                    _ => out.write_all(render(report, *f, None, made)?.as_bytes()),
                 };
                 // A closed pipe (`| head`) is the reader's choice, not an error of the run.
                 if written.is_err() {
@@ -202,36 +214,51 @@ pub fn emit(report: &JobReport, formats: &[OutputFormat], out_dir: Option<&Path>
                 source,
             })?;
             for f in formats {
-                let path = dir.join(f.file_name());
-                let last_success = match f {
-                    OutputFormat::Prometheus => std::fs::read_to_string(&path)
-                        .ok()
-                        .and_then(|t| prometheus::last_success_in(&t)),
-                    _ => None,
-                };
-                let text = render(report, *f, last_success)?;
-                crate::atomic::sweep(dir);
-                // Readable by others (node_exporter reads the metrics as its own user).
-                crate::atomic::write(&path, text.as_bytes(), Some(0o644)).map_err(|source| {
-                    Error::Write {
-                        what: "report",
-                        path: path.clone(),
-                        source,
-                    }
-                })?;
-                eprintln!("tufwatch: wrote {}", path.display());
+                write_file(report, *f, &dir.join(f.file_name()), made)?;
             }
             Ok(())
         }
     }
 }
 
+/// Write the report in one format to `path`, atomically: the file is replaced only by a
+/// complete new one, and what killed runs left beside it is swept.
+pub fn write_file(
+    report: &JobReport,
+    format: OutputFormat,
+    path: &Path,
+    made: &Made,
+) -> Result<()> {
+    let last_success = match format {
+        OutputFormat::Prometheus => std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| prometheus::last_success_in(&t)),
+        _ => None,
+    };
+    let text = render(report, format, last_success, made)?;
+    let dir = crate::atomic::parent(path);
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
+        what: "output directory",
+        path: dir.clone(),
+        source,
+    })?;
+    crate::atomic::sweep(&dir);
+    // Readable by others (node_exporter reads the metrics as its own user).
+    crate::atomic::write(path, text.as_bytes(), Some(0o644)).map_err(|source| Error::Write {
+        what: "report",
+        path: path.to_owned(),
+        source,
+    })?;
+    eprintln!("tufwatch: wrote {}", path.display());
+    Ok(())
+}
+
 /// Print a job's outcome; with JSON, a run that cannot make a report still prints one JSON
 /// error document.
-pub fn finish(result: Result<JobReport>, format: OutputFormat) -> Result<i32> {
+pub fn finish(result: Result<JobReport>, format: OutputFormat, made: &Made) -> Result<i32> {
     match result {
         Ok(report) => {
-            emit(&report, &[format], None)?;
+            emit(&report, &[format], None, made)?;
             Ok(report.exit_code())
         }
         Err(e) => {

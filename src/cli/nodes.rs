@@ -115,5 +115,8 @@ pub async fn run(a: NodesArgs) -> Result<i32> {
         .await
     }
     .await;
-    finish(result, format)
+    let made = crate::report::html::Made {
+        from: Some("the command line of `tufwatch nodes`".to_owned()),
+    };
+    finish(result, format, &made)
 }

@@ -1,12 +1,13 @@
 //! `tufwatch report`: the nightly job.
 
 use super::args::{parse_duration, parse_time};
-use super::job::{bottlerocket_repos, emit, variants_and_archs};
+use super::job::{bottlerocket_repos, emit, variants_and_archs, write_file};
 use super::repo::print_json;
 use super::repo::{resolve_common, resolve_settings, CommonArgs};
 use crate::config::{Config, OutputFormat};
 use crate::error::{Error, Result};
 use crate::job::{Inventory, JobSpec, RepoSpec, SsmSource, SsmSpec};
+use crate::report::html::Made;
 use crate::source::bottlerocket::DEFAULT_REPO_BASE;
 use crate::source::location::parse_location;
 use crate::source::pins::{parse_sha512_arg, TrustedRoot};
@@ -24,15 +25,18 @@ use std::path::PathBuf;
 /// concurrently.
 ///
 /// Formats: human (report.txt), json (report.json), markdown (report.md, for a chat message or
-/// a CI step summary), prometheus (tufwatch.prom, for node_exporter's textfile collector). With
-/// --out-dir (or [output] dir), each is written there atomically; otherwise printed.
+/// a CI step summary), prometheus (tufwatch.prom, for node_exporter's textfile collector), html
+/// (report.html: one self-contained page with charts, for the team and the auditor). With
+/// --out-dir (or [output] dir), each is written there atomically; with --out, the one format
+/// asked is written to that file; otherwise printed.
 ///
 /// Exit codes: 0 every check passed, 1 findings, 2 could not run.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     tufwatch report --config fixtures/demo.toml\n  \
     tufwatch report --config /etc/tufwatch/nightly.toml --format json --format prometheus --out-dir /var/lib/tufwatch\n  \
-    tufwatch report --config nightly.toml --format markdown >> \"$GITHUB_STEP_SUMMARY\"")]
+    tufwatch report --config nightly.toml --format markdown >> \"$GITHUB_STEP_SUMMARY\"\n  \
+    tufwatch report --config nightly.toml --format html --out report.html")]
 pub struct ReportArgs {
     /// The job's configuration file (TOML).
     #[arg(long, value_name = "FILE")]
@@ -43,8 +47,13 @@ pub struct ReportArgs {
     pub formats: Vec<OutputFormat>,
 
     /// Write each format to its file in DIR instead of printing it [default: [output] dir].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "out")]
     pub out_dir: Option<PathBuf>,
+
+    /// Write the one format asked to FILE instead of printing it (atomically: a complete new
+    /// file or the old one).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 
     /// Judge expiry and due releases as of this moment (RFC 3339) instead of now.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
@@ -77,15 +86,35 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
             a.formats.clone()
         };
         let out_dir = a.out_dir.clone().or_else(|| config.output.dir.clone());
+        let one = match (&a.out, formats.as_slice()) {
+            (None, _) => None,
+            (Some(path), [format]) => Some((path.clone(), *format)),
+            (Some(_), _) => {
+                return Err(Error::Argument {
+                    flag: "--out",
+                    message: format!(
+                        "writes one format to one file, and {} are asked: give one --format, or use --out-dir",
+                        formats.len()
+                    ),
+                })
+            }
+        };
+        let made = Made {
+            from: Some(a.config.display().to_string()),
+        };
         let spec = spec(&a, &config).await?;
         let report = crate::job::run(spec).await?;
-        emit(&report, &formats, out_dir.as_deref())?;
+        match one {
+            Some((path, format)) => write_file(&report, format, &path, &made)?,
+            None if a.out.is_none() => emit(&report, &formats, out_dir.as_deref(), &made)?,
+            None => {}
+        }
         Ok(report.exit_code())
     }
     .await;
     // A job asked for JSON on standard output still prints one JSON document when it cannot run.
     if let Err(e) = &result {
-        if a.formats == [OutputFormat::Json] && a.out_dir.is_none() {
+        if a.formats == [OutputFormat::Json] && a.out_dir.is_none() && a.out.is_none() {
             print_json(&crate::report::ErrorReport::of(e))?;
         }
     }

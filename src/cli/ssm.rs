@@ -90,5 +90,8 @@ pub async fn run(a: SsmCmdArgs) -> Result<i32> {
         .await
     }
     .await;
-    finish(result, format)
+    let made = crate::report::html::Made {
+        from: Some("the command line of `tufwatch ssm`".to_owned()),
+    };
+    finish(result, format, &made)
 }

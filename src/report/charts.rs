@@ -1,0 +1,246 @@
+//! The pictures of the HTML report, drawn as SVG by plotters: rows of bars along an axis (time
+//! or a count), each row a label and segments of a tone, with marks (a vertical line: "now") and
+//! bands (a shaded span: the warning window). Text in the SVG is escaped by plotters' SVG
+//! backend; no font is read (plotters' own estimate of text widths serves the layout, and the
+//! browser draws the text with its fonts).
+
+use plotters::coord::ranged1d::SegmentValue;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// What a segment means, as a color.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// All is well: valid, current.
+    Good,
+    /// Soon a problem: expiring within the warning window, rolling out.
+    Warn,
+    /// A problem: expired, behind.
+    Bad,
+    /// To come: the part of a rollout that has not started.
+    Pending,
+    /// Unknown or not judged.
+    Neutral,
+}
+
+impl Tone {
+    fn color(self) -> RGBColor {
+        match self {
+            Tone::Good => RGBColor(0x2e, 0x7d, 0x32),
+            Tone::Warn => RGBColor(0xef, 0x8f, 0x00),
+            Tone::Bad => RGBColor(0xc6, 0x28, 0x28),
+            Tone::Pending => RGBColor(0xb0, 0xbe, 0xc5),
+            Tone::Neutral => RGBColor(0x75, 0x75, 0x75),
+        }
+    }
+}
+
+/// A span of a row: from, to (in the axis' unit), its tone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// Where it starts.
+    pub from: f64,
+    /// Where it ends.
+    pub to: f64,
+    /// Its tone.
+    pub tone: Tone,
+}
+
+/// One row: its label, its segments, points on it (dots), and a note written after it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Row {
+    /// The label on the left.
+    pub label: String,
+    /// Its segments.
+    pub segments: Vec<Segment>,
+    /// Dots on the row (a wave's start).
+    pub points: Vec<f64>,
+    /// A note at the right end of its segments.
+    pub note: String,
+}
+
+/// A chart of rows along one axis; the first row is drawn at the top. Leave room at the right of
+/// `range` for the notes.
+pub struct RowsChart<'a> {
+    /// Its rows, top first.
+    pub rows: Vec<Row>,
+    /// The span of the axis.
+    pub range: (f64, f64),
+    /// The label of a value of the axis.
+    pub axis_label: &'a dyn Fn(f64) -> String,
+    /// Vertical lines: where, and their caption.
+    pub marks: Vec<(f64, String)>,
+    /// Shaded spans of the axis, with a caption.
+    pub bands: Vec<(f64, f64, String)>,
+    /// Labels of the axis to show, at most.
+    pub axis_labels: usize,
+}
+
+const WIDTH: u32 = 760;
+const ROW_HEIGHT: u32 = 30;
+
+/// Draw the chart as an SVG document (`<svg>` with a `viewBox`, so it scales to its box).
+pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
+    let n = chart.rows.len().max(1);
+    let height = 60 + ROW_HEIGHT * n as u32;
+    let (lo, hi) = chart.range;
+    let hi = if hi > lo { hi } else { lo + 1.0 };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let label_width = chart
+            .rows
+            .iter()
+            .map(|r| r.label.chars().count())
+            .max()
+            .unwrap_or(4)
+            .clamp(4, 28) as u32
+            * 7
+            + 12;
+        let mut c = ChartBuilder::on(&root)
+            .margin_top(22)
+            .margin_right(16)
+            .margin_left(8)
+            .x_label_area_size(26)
+            .y_label_area_size(label_width)
+            .build_cartesian_2d(lo..hi, (0..n).into_segmented())
+            .map_err(|e| e.to_string())?;
+        // Row i is drawn at n - 1 - i, so that the first row is at the top.
+        let at = |i: usize| n - 1 - i;
+        let labels: Vec<&str> = chart.rows.iter().map(|r| r.label.as_str()).collect();
+        c.configure_mesh()
+            .disable_y_mesh()
+            .x_labels(chart.axis_labels)
+            .x_label_formatter(&|x| (chart.axis_label)(*x))
+            .y_labels(n)
+            .y_label_formatter(&|y| match y {
+                SegmentValue::CenterOf(i) if *i < n => labels
+                    .get(n - 1 - *i)
+                    .map(|l| (*l).to_owned())
+                    .unwrap_or_default(),
+                _ => String::new(),
+            })
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        let clamp = |x: f64| x.clamp(lo, hi);
+        for (from, to, caption) in &chart.bands {
+            let band = Rectangle::new(
+                [
+                    (clamp(*from), SegmentValue::Exact(0)),
+                    (clamp(*to), SegmentValue::Last),
+                ],
+                Tone::Warn.color().mix(0.12).filled(),
+            );
+            c.draw_series(std::iter::once(band))
+                .map_err(|e| e.to_string())?;
+            // Beside the band's end, clear of a mark at its start ("now").
+            let text = Text::new(
+                format!(" {caption}"),
+                (clamp(*to), SegmentValue::Last),
+                ("sans-serif", 12)
+                    .into_font()
+                    .color(&Tone::Warn.color())
+                    .pos(Pos::new(HPos::Left, VPos::Bottom)),
+            );
+            c.draw_series(std::iter::once(text))
+                .map_err(|e| e.to_string())?;
+        }
+        for (i, row) in chart.rows.iter().enumerate() {
+            let y = at(i);
+            let bars = row.segments.iter().map(|s| {
+                let mut r = Rectangle::new(
+                    [
+                        (clamp(s.from), SegmentValue::Exact(y)),
+                        (clamp(s.to), SegmentValue::Exact(y + 1)),
+                    ],
+                    s.tone.color().filled(),
+                );
+                r.set_margin(6, 6, 0, 0);
+                r
+            });
+            c.draw_series(bars).map_err(|e| e.to_string())?;
+            let dots = row
+                .points
+                .iter()
+                .map(|p| Circle::new((clamp(*p), SegmentValue::CenterOf(y)), 3, BLACK.filled()));
+            c.draw_series(dots).map_err(|e| e.to_string())?;
+            if !row.note.is_empty() {
+                let end = row
+                    .segments
+                    .iter()
+                    .map(|s| s.to.max(s.from))
+                    .fold(lo, f64::max);
+                let style = ("sans-serif", 12)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Left, VPos::Center));
+                // A bar that runs off the axis has its note over its end, not past the chart.
+                let text = Text::new(
+                    format!(" {}", row.note),
+                    (end.min(lo + (hi - lo) * 0.72), SegmentValue::CenterOf(y)),
+                    style,
+                );
+                c.draw_series(std::iter::once(text))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        for (x, caption) in &chart.marks {
+            let line = PathElement::new(
+                vec![
+                    (clamp(*x), SegmentValue::Exact(0)),
+                    (clamp(*x), SegmentValue::Last),
+                ],
+                BLACK.stroke_width(2),
+            );
+            c.draw_series(std::iter::once(line))
+                .map_err(|e| e.to_string())?;
+            let text = Text::new(
+                caption.clone(),
+                (clamp(*x), SegmentValue::Last),
+                ("sans-serif", 12)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Bottom)),
+            );
+            c.draw_series(std::iter::once(text))
+                .map_err(|e| e.to_string())?;
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_in_a_chart_is_escaped_and_the_svg_scales() {
+        let label = |x: f64| format!("{x:.0}");
+        let chart = RowsChart {
+            rows: vec![Row {
+                label: "<script>alert(1)</script>".to_owned(),
+                segments: vec![Segment {
+                    from: 0.0,
+                    to: 3.0,
+                    tone: Tone::Good,
+                }],
+                points: vec![1.0],
+                note: "\"quoted\" & <b>".to_owned(),
+            }],
+            range: (0.0, 10.0),
+            axis_label: &label,
+            marks: vec![(2.0, "now".to_owned())],
+            bands: vec![(2.0, 4.0, "warning".to_owned())],
+            axis_labels: 5,
+        };
+        let svg = render(&chart).unwrap();
+        assert!(svg.contains("viewBox"), "{svg}");
+        assert!(!svg.contains("<script"), "{svg}");
+        assert!(!svg.contains("<b>"), "{svg}");
+        assert!(svg.contains("&lt;script&gt;"), "{svg}");
+    }
+}

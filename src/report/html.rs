@@ -1,0 +1,611 @@
+//! The report of a job as one self-contained HTML page (`--format html`): styles inline, charts
+//! as SVG drawn here ([`super::charts`]), no script and no request when it is opened, readable
+//! on a phone and printable. The page is an askama template (`templates/report.html`), which
+//! escapes every value it is given; the charts' SVG is the only markup passed through as it is,
+//! and plotters escapes the text in it.
+
+use super::charts::{self, Row, RowsChart, Segment, Tone};
+use super::{Finding, RoleVerdict, Severity, Verdict};
+use crate::fleet::NodeStatus;
+use crate::job::JobReport;
+use crate::releases::{waves::Rollout, Track};
+use askama::Template;
+use chrono::{DateTime, Duration, Utc};
+
+/// How many releases of a track the release timeline shows, newest first.
+const RELEASES_SHOWN: usize = 8;
+
+/// How the page was made, for a saved copy to stand alone.
+#[derive(Debug, Clone, Default)]
+pub struct Made {
+    /// The configuration file or the command that made the report.
+    pub from: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct Page {
+    verdict: &'static str,
+    headline: String,
+    counts: String,
+    findings: Vec<FindingRow>,
+    repositories: Vec<RepoView>,
+    tracks: Vec<TrackView>,
+    fleet: Option<FleetView>,
+    ssm: Option<SsmView>,
+    evidence: Vec<(String, String)>,
+    tool: String,
+    reference_time: String,
+    started_at: String,
+    made_from: String,
+}
+
+struct FindingRow {
+    severity: &'static str,
+    code: &'static str,
+    place: String,
+    url: String,
+    message: String,
+}
+
+struct RepoView {
+    name: String,
+    verdict: &'static str,
+    error: String,
+    metadata_url: String,
+    root_chain: String,
+    engines: String,
+    chart: String,
+    roles: Vec<RoleRow>,
+}
+
+struct RoleRow {
+    role: String,
+    version: u64,
+    expires: String,
+    verdict: &'static str,
+    signatures: String,
+}
+
+struct TrackView {
+    name: String,
+    newest: String,
+    due: String,
+    rolling_out: String,
+    chart: String,
+}
+
+struct FleetView {
+    nodes: usize,
+    not_bottlerocket: u64,
+    charts: Vec<(String, String)>,
+    behind: Vec<BehindRow>,
+    behind_caption: String,
+    amis: Vec<AmiRow>,
+}
+
+struct BehindRow {
+    name: String,
+    track: String,
+    version: String,
+    due: String,
+    releases_behind: u32,
+    since: String,
+}
+
+struct AmiRow {
+    stale: bool,
+    region: String,
+    image_id: String,
+    track: String,
+    version: String,
+    instances: u64,
+    status: &'static str,
+    due: String,
+}
+
+struct SsmView {
+    cross_checked: bool,
+    rows: Vec<SsmRow>,
+}
+
+struct SsmRow {
+    status: &'static str,
+    agrees: bool,
+    track: String,
+    region: String,
+    ssm_version: String,
+    newest: String,
+    due: String,
+    message: String,
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".to_owned())
+}
+
+fn verdict_class(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        Verdict::Incomplete => "incomplete",
+    }
+}
+
+/// Days from `at` to `t`.
+fn days(at: DateTime<Utc>, t: DateTime<Utc>) -> f64 {
+    (t - at).num_seconds() as f64 / 86_400.0
+}
+
+/// A label of a point of a time axis given in days from `at`.
+fn date_label(at: DateTime<Utc>) -> impl Fn(f64) -> String {
+    move |d: f64| {
+        let t = at + Duration::seconds((d * 86_400.0) as i64);
+        t.format("%b %-d").to_string()
+    }
+}
+
+fn finding_row(repository: Option<&str>, f: &Finding) -> FindingRow {
+    let subject = f.role.as_deref().or(f.target.as_deref());
+    let place = match (repository, subject) {
+        (Some(r), Some(s)) => format!("{r}: {s}"),
+        (Some(r), None) => r.to_owned(),
+        (None, Some(s)) => s.to_owned(),
+        (None, None) => "job".to_owned(),
+    };
+    FindingRow {
+        severity: f.severity.as_str(),
+        code: f.code.as_str(),
+        place,
+        url: f.url.clone().unwrap_or_default(),
+        message: f.message.clone(),
+    }
+}
+
+/// The expiry of each role against the reference time and the warning window.
+fn expiry_chart(v: &super::Report) -> Result<String, String> {
+    let at = v.reference_time;
+    let warn = v.expiry_warning_seconds as f64 / 86_400.0;
+    let rows: Vec<Row> = v
+        .roles
+        .iter()
+        .map(|r| {
+            let end = days(at, r.expires);
+            let tone = if end <= 0.0 {
+                Tone::Bad
+            } else if end <= warn {
+                Tone::Warn
+            } else {
+                Tone::Good
+            };
+            let note = if end <= 0.0 {
+                format!("expired {}", r.expires.format("%Y-%m-%d"))
+            } else {
+                format!("expires {}", r.expires.format("%Y-%m-%d"))
+            };
+            Row {
+                label: r.role.clone(),
+                segments: vec![Segment {
+                    from: end.min(0.0),
+                    to: end.max(0.0),
+                    tone,
+                }],
+                points: Vec::new(),
+                note,
+            }
+        })
+        .collect();
+    // From a little before now to a little after the latest expiry (a root a year away stretches
+    // the axis, so at most 400 days are shown).
+    let latest = rows
+        .iter()
+        .flat_map(|r| r.segments.iter().map(|s| s.to))
+        .fold(warn, f64::max)
+        .min(400.0);
+    let earliest = rows
+        .iter()
+        .flat_map(|r| r.segments.iter().map(|s| s.from))
+        .fold(0.0, f64::min)
+        .max(-60.0);
+    let pad = (latest - earliest).max(7.0) * 0.05;
+    let label = date_label(at);
+    charts::render(&RowsChart {
+        rows,
+        range: (earliest - pad, latest + (latest - earliest).max(7.0) * 0.3),
+        axis_label: &label,
+        marks: vec![(0.0, "now".to_owned())],
+        bands: vec![(0.0, warn, "warning window".to_owned())],
+        axis_labels: 6,
+    })
+}
+
+/// The releases of a track: each a row from its first wave's start to its last's, the part of
+/// the fleet whose turn has come filled, each wave a dot.
+fn release_chart(t: &Track, at: DateTime<Utc>) -> Result<String, String> {
+    let shown: Vec<_> = t.releases.iter().take(RELEASES_SHOWN).collect();
+    let mut rows = Vec::new();
+    for r in &shown {
+        let (Some(first), Some(last)) = (r.waves.first(), r.waves.last()) else {
+            rows.push(Row {
+                label: r.version.clone(),
+                note: "no waves".to_owned(),
+                ..Row::default()
+            });
+            continue;
+        };
+        let (start, end) = (days(at, first.start), days(at, last.start));
+        let mut segments = Vec::new();
+        let (note, reached) = match &r.rollout {
+            Rollout::NotStarted => ("not started".to_owned(), start),
+            Rollout::RollingOut { share } => (
+                format!("rolling out: {:.0}% of hosts", share * 100.0),
+                0.0f64.clamp(start, end),
+            ),
+            Rollout::Complete => ("due to every host".to_owned(), end),
+        };
+        if reached > start || start == end {
+            segments.push(Segment {
+                from: start,
+                to: reached.max(start + 0.05),
+                tone: if matches!(r.rollout, Rollout::NotStarted) {
+                    Tone::Pending
+                } else {
+                    Tone::Good
+                },
+            });
+        }
+        if end > reached {
+            segments.push(Segment {
+                from: reached,
+                to: end,
+                tone: Tone::Pending,
+            });
+        }
+        rows.push(Row {
+            label: r.version.clone(),
+            segments,
+            points: r.waves.iter().map(|w| days(at, w.start)).collect(),
+            note: if r.beyond_max_version {
+                format!("{note} (above its max_version: never taken)")
+            } else {
+                note
+            },
+        });
+    }
+    let all = rows
+        .iter()
+        .flat_map(|r| r.segments.iter().flat_map(|s| [s.from, s.to]))
+        .chain(rows.iter().flat_map(|r| r.points.iter().copied()))
+        .chain([0.0]);
+    let (lo, hi) = all.fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(x), hi.max(x)));
+    let span = (hi - lo).max(7.0);
+    let label = date_label(at);
+    charts::render(&RowsChart {
+        rows,
+        range: (lo - span * 0.05, hi + span * 0.45),
+        axis_label: &label,
+        marks: vec![(0.0, "now".to_owned())],
+        bands: Vec::new(),
+        axis_labels: 6,
+    })
+}
+
+fn status_tone(s: NodeStatus) -> Tone {
+    match s {
+        NodeStatus::Current => Tone::Good,
+        NodeStatus::RollingOut => Tone::Warn,
+        NodeStatus::Behind => Tone::Bad,
+        NodeStatus::UnknownVersion | NodeStatus::NotBottlerocket | NodeStatus::Unchecked => {
+            Tone::Neutral
+        }
+    }
+}
+
+/// Nodes per running version of one variant, stacked by status.
+fn fleet_chart(nodes: &[&crate::fleet::NodeView]) -> Result<String, String> {
+    use std::collections::BTreeMap;
+    let order = [
+        NodeStatus::Current,
+        NodeStatus::RollingOut,
+        NodeStatus::Behind,
+        NodeStatus::UnknownVersion,
+        NodeStatus::Unchecked,
+    ];
+    let mut by_version: BTreeMap<String, [u64; 5]> = BTreeMap::new();
+    for n in nodes {
+        let version = n.version.clone().unwrap_or_else(|| "unknown".to_owned());
+        let slot = order.iter().position(|s| *s == n.status).unwrap_or(4);
+        by_version.entry(version).or_default()[slot] += 1;
+    }
+    // Newest version at the top (semver order; what is not a version last).
+    let mut versions: Vec<(String, [u64; 5])> = by_version.into_iter().collect();
+    versions.sort_by(|a, b| {
+        let key = |v: &str| semver::Version::parse(v).ok();
+        key(&b.0).cmp(&key(&a.0)).then(a.0.cmp(&b.0))
+    });
+    let most = versions
+        .iter()
+        .map(|(_, c)| c.iter().sum::<u64>())
+        .max()
+        .unwrap_or(1) as f64;
+    let rows = versions
+        .iter()
+        .map(|(version, counts)| {
+            let mut x = 0.0;
+            let mut segments = Vec::new();
+            let mut parts = Vec::new();
+            for (i, c) in counts.iter().enumerate() {
+                if *c > 0 {
+                    segments.push(Segment {
+                        from: x,
+                        to: x + *c as f64,
+                        tone: status_tone(order[i]),
+                    });
+                    x += *c as f64;
+                    parts.push(format!("{c} {}", order[i].as_str().replace('_', " ")));
+                }
+            }
+            Row {
+                label: version.clone(),
+                segments,
+                points: Vec::new(),
+                note: parts.join(", "),
+            }
+        })
+        .collect();
+    let label = |x: f64| format!("{x:.0}");
+    charts::render(&RowsChart {
+        rows,
+        range: (0.0, most * 1.6),
+        axis_label: &label,
+        marks: Vec::new(),
+        bands: Vec::new(),
+        axis_labels: 5,
+    })
+}
+
+/// Render the report of a job as an HTML page.
+pub fn render(r: &JobReport, made: &Made) -> Result<String, String> {
+    let mut findings = Vec::new();
+    for repo in &r.repositories {
+        if let Some(rel) = &repo.releases {
+            for f in rel.verification.findings.iter().chain(&rel.findings) {
+                findings.push(finding_row(Some(&repo.name), f));
+            }
+        }
+    }
+    findings.extend(r.findings.iter().map(|f| finding_row(None, f)));
+    // Errors first, then warnings; within each, in the order the job found them.
+    findings.sort_by_key(|f| f.severity != Severity::Error.as_str());
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error.as_str())
+        .count();
+    let warnings = findings.len() - errors;
+    let headline = match r.verdict {
+        Verdict::Pass => "All verified".to_owned(),
+        Verdict::Fail => "Findings: something is wrong".to_owned(),
+        Verdict::Incomplete => "Incomplete: something could not be checked".to_owned(),
+    };
+    let counts = format!(
+        "{errors} error{}, {warnings} warning{}; {} repositor{} verified",
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" },
+        r.repositories.len(),
+        if r.repositories.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+    );
+
+    let mut repositories = Vec::new();
+    for repo in &r.repositories {
+        let mut view = RepoView {
+            name: repo.name.clone(),
+            verdict: verdict_class(repo.verdict()),
+            error: repo.error.clone().unwrap_or_default(),
+            metadata_url: String::new(),
+            root_chain: String::new(),
+            engines: String::new(),
+            chart: String::new(),
+            roles: Vec::new(),
+        };
+        if let Some(rel) = &repo.releases {
+            let v = &rel.verification;
+            view.metadata_url = v.repository.metadata_url.clone();
+            view.root_chain = v
+                .root_chain
+                .iter()
+                .map(|n| format!("v{n}"))
+                .collect::<Vec<_>>()
+                .join(" → ");
+            view.engines = if v.engines.is_empty() {
+                v.engine.clone()
+            } else {
+                v.engines
+                    .iter()
+                    .map(|e| {
+                        let verdict = match e.verdict {
+                            super::EngineVerdict::Accepted => "accepted",
+                            super::EngineVerdict::Rejected => "rejected",
+                            super::EngineVerdict::Unfinished => "unfinished",
+                        };
+                        format!("{} {verdict}", e.engine)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            view.chart = expiry_chart(v)?;
+            view.roles = v
+                .roles
+                .iter()
+                .map(|role| RoleRow {
+                    role: role.role.clone(),
+                    version: role.version,
+                    expires: time(role.expires),
+                    verdict: match role.verdict {
+                        RoleVerdict::Ok => "ok",
+                        RoleVerdict::Warning => "warning",
+                        RoleVerdict::Fail => "fail",
+                    },
+                    signatures: format!(
+                        "{} of {} needed",
+                        role.signatures.valid_keyids.len(),
+                        role.signatures.threshold
+                    ),
+                })
+                .collect();
+        }
+        repositories.push(view);
+    }
+
+    let mut tracks = Vec::new();
+    for t in r.tracks() {
+        tracks.push(TrackView {
+            name: format!("{} / {}", t.variant, t.arch),
+            newest: opt(&t.newest),
+            due: opt(&t.due),
+            rolling_out: if t.rolling_out.is_empty() {
+                "-".to_owned()
+            } else {
+                t.rolling_out.join(", ")
+            },
+            chart: release_chart(t, r.reference_time)?,
+        });
+    }
+
+    let fleet = match &r.fleet {
+        None => None,
+        Some(f) => {
+            let mut variants: Vec<String> = f
+                .nodes
+                .iter()
+                .filter(|n| n.status != NodeStatus::NotBottlerocket)
+                .map(|n| n.variant.clone().unwrap_or_else(|| "unknown".to_owned()))
+                .collect();
+            variants.sort();
+            variants.dedup();
+            let mut charts = Vec::new();
+            for v in variants {
+                let nodes: Vec<&crate::fleet::NodeView> = f
+                    .nodes
+                    .iter()
+                    .filter(|n| n.status != NodeStatus::NotBottlerocket)
+                    .filter(|n| n.variant.as_deref().unwrap_or("unknown") == v)
+                    .collect();
+                charts.push((v, fleet_chart(&nodes)?));
+            }
+            let mut behind: Vec<&crate::fleet::NodeView> = f
+                .nodes
+                .iter()
+                .filter(|n| n.status == NodeStatus::Behind)
+                .collect();
+            behind.sort_by(|a, b| {
+                b.releases_behind
+                    .cmp(&a.releases_behind)
+                    .then(b.behind_seconds.cmp(&a.behind_seconds))
+            });
+            let limit = super::sections::NODE_LIST_LIMIT;
+            let behind_caption = if behind.len() > limit {
+                format!(
+                    "Nodes behind: {}, the {limit} furthest behind",
+                    behind.len()
+                )
+            } else {
+                format!("Nodes behind: {}", behind.len())
+            };
+            Some(FleetView {
+                nodes: f.nodes.len(),
+                not_bottlerocket: f.not_bottlerocket,
+                charts,
+                behind: behind
+                    .iter()
+                    .take(limit)
+                    .map(|n| BehindRow {
+                        name: n.name.clone(),
+                        track: format!("{} / {}", opt(&n.variant), opt(&n.arch)),
+                        version: opt(&n.version),
+                        due: opt(&n.due),
+                        releases_behind: n.releases_behind,
+                        since: n.behind_seconds.map_or("-".to_owned(), |x| {
+                            crate::engine::expiry::human_duration(Duration::seconds(x))
+                        }),
+                    })
+                    .collect(),
+                behind_caption,
+                amis: f
+                    .amis
+                    .iter()
+                    .map(|a| AmiRow {
+                        stale: a.stale,
+                        region: a.region.clone(),
+                        image_id: a.image_id.clone(),
+                        track: match (&a.variant, &a.arch) {
+                            (Some(v), Some(ar)) => format!("{v} / {ar}"),
+                            _ => "-".to_owned(),
+                        },
+                        version: opt(&a.version),
+                        instances: a.instances,
+                        status: a.status.as_str(),
+                        due: opt(&a.due),
+                    })
+                    .collect(),
+            })
+        }
+    };
+
+    let ssm = r.ssm.as_ref().map(|s| {
+        let mut rows: Vec<SsmRow> = s
+            .cross_check
+            .iter()
+            .map(|c| SsmRow {
+                status: c.status.as_str(),
+                agrees: c.status == crate::ssm::check::Status::Agree,
+                track: format!("{} / {}", c.variant, c.arch),
+                region: c.region.clone(),
+                ssm_version: opt(&c.ssm_version),
+                newest: opt(&c.newest),
+                due: opt(&c.due),
+                message: c.message.clone(),
+            })
+            .collect();
+        // Mismatches first.
+        rows.sort_by_key(|row| row.agrees);
+        SsmView {
+            cross_checked: s.cross_checked,
+            rows,
+        }
+    });
+
+    let evidence = r
+        .repositories
+        .iter()
+        .filter_map(|repo| {
+            repo.evidence_dir
+                .as_ref()
+                .map(|d| (repo.name.clone(), d.clone()))
+        })
+        .collect();
+
+    let page = Page {
+        verdict: verdict_class(r.verdict),
+        headline,
+        counts,
+        findings,
+        repositories,
+        tracks,
+        fleet,
+        ssm,
+        evidence,
+        tool: r.tool.clone(),
+        reference_time: time(r.reference_time),
+        started_at: time(r.started_at),
+        made_from: made.from.clone().unwrap_or_else(|| "-".to_owned()),
+    };
+    page.render().map_err(|e| e.to_string())
+}
