@@ -314,29 +314,12 @@ fn the_demo_report_opens_in_a_browser_with_every_section_and_no_request() {
 #[test]
 fn markup_in_names_shows_as_text_in_a_browser_and_runs_nothing() {
     let site = Site::new();
-    let demo = demo_dir();
-    let csv = site.path().join("hostile.csv");
-    std::fs::write(
-        &csv,
+    let config = demo_job_with_csv(
+        &site,
         "name,variant,arch,version\n\
          \"<script>window.pwned=1</script>\",aws-k8s-1.31,x86_64,1.25.0\n\
          \"<img src=x onerror=window.pwned=2>\",\"aws-k8s-1.31\"\"'><script>window.pwned=3</script>\",x86_64,1.31.0\n",
-    )
-    .unwrap();
-    let config = site.path().join("hostile.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[trust]\nroot = \"{}\"\nno_state = true\n\
-             [[repository]]\nname = \"demo\"\nmetadata_url = \"{}\"\ntargets_url = \"{}\"\n\
-             [[inventory]]\npath = \"{}\"\nformat = \"csv\"\n",
-            demo.join("root.json").display(),
-            demo.join("metadata").display(),
-            demo.join("targets").display(),
-            csv.display(),
-        ),
-    )
-    .unwrap();
+    );
     let file = site.path().join("hostile.html");
     render(&site, &config, &file);
     let page = open(&file, "hostile-report.png");

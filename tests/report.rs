@@ -532,29 +532,12 @@ fn the_demo_report_as_an_html_page() {
 #[test]
 fn names_and_messages_in_the_html_page_are_text() {
     let site = Site::new();
-    let demo = demo_dir();
-    let csv = site.path().join("hostile.csv");
-    std::fs::write(
-        &csv,
+    let config = demo_job_with_csv(
+        &site,
         "name,variant,arch,version\n\
          \"<script>window.pwned=1</script>\",aws-k8s-1.31,x86_64,1.25.0\n\
          \"q\"\"uote' & <b>bold</b>\",\"aws-k8s-1.31<img src=x onerror=alert(1)>\",x86_64,1.31.0\n",
-    )
-    .unwrap();
-    let config = site.path().join("hostile.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[trust]\nroot = \"{}\"\nno_state = true\n\
-             [[repository]]\nname = \"demo\"\nmetadata_url = \"{}\"\ntargets_url = \"{}\"\n\
-             [[inventory]]\npath = \"{}\"\nformat = \"csv\"\n",
-            demo.join("root.json").display(),
-            demo.join("metadata").display(),
-            demo.join("targets").display(),
-            csv.display(),
-        ),
-    )
-    .unwrap();
+    );
     let out = report(
         &site,
         &["--config", config.to_str().unwrap(), "--format", "html"],

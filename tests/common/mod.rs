@@ -652,3 +652,26 @@ pub fn bottlerocket_mirror(base: &Path) -> PathBuf {
     copy_dir(&demo.join("targets"), &base.join("targets"));
     base.to_owned()
 }
+
+/// A job's configuration in `site`: the demo repository (no state kept) and one CSV inventory
+/// with `csv` as its contents. Returns the configuration file.
+pub fn demo_job_with_csv(site: &Site, csv: &str) -> PathBuf {
+    let demo = demo_dir();
+    let inventory = site.path().join("inventory.csv");
+    std::fs::write(&inventory, csv).unwrap();
+    let config = site.path().join("job.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[trust]\nroot = \"{}\"\nno_state = true\n\
+             [[repository]]\nname = \"demo\"\nmetadata_url = \"{}\"\ntargets_url = \"{}\"\n\
+             [[inventory]]\npath = \"{}\"\nformat = \"csv\"\n",
+            demo.join("root.json").display(),
+            demo.join("metadata").display(),
+            demo.join("targets").display(),
+            inventory.display(),
+        ),
+    )
+    .unwrap();
+    config
+}
