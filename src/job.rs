@@ -237,9 +237,43 @@ pub struct JobReport {
     pub findings: Vec<Finding>,
     /// The overall outcome: of every repository and the job's findings.
     pub verdict: Verdict,
+    /// The evidence bundle the run wrote (`report --evidence`), with its digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence_bundle: Option<crate::evidence::BundleRecord>,
 }
 
 impl JobReport {
+    /// The report of one repository's releases (`tufwatch releases`) as a job of that one
+    /// repository, named after its variant and architecture or its metadata URL: no SSM, no
+    /// fleet.
+    pub fn of_releases(releases: ReleasesReport) -> JobReport {
+        let v = &releases.verification;
+        let name = match (&v.repository.variant, &v.repository.arch) {
+            (Some(variant), Some(arch)) => format!("{variant}/{arch}"),
+            _ => v.repository.metadata_url.clone(),
+        };
+        JobReport {
+            report_format: REPORT_FORMAT,
+            tool: v.tool.clone(),
+            started_at: v.started_at,
+            finished_at: Utc::now(),
+            reference_time: v.reference_time,
+            verdict: releases.verdict,
+            repositories: vec![RepoResult {
+                name,
+                releases: Some(releases),
+                error: None,
+                evidence_dir: None,
+                evidence: None,
+            }],
+            ssm: None,
+            inventories: Vec::new(),
+            fleet: None,
+            findings: Vec::new(),
+            evidence_bundle: None,
+        }
+    }
+
     /// The exit code: 0 pass, 1 findings, 2 could not run.
     pub fn exit_code(&self) -> i32 {
         crate::report::exit_code_of(self.verdict)
@@ -461,6 +495,7 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
         fleet,
         findings,
         verdict: Verdict::Pass,
+        evidence_bundle: None,
     };
     let all: Vec<Finding> = report.all_findings().into_iter().cloned().collect();
     report.verdict = verdict_of(&all);

@@ -965,3 +965,171 @@ fn a_job_bundle_records_when_live_ssm_answered_and_checks_again_offline() {
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(common::moto::moto().stats(), stats_before);
 }
+
+/// `report --config fixtures/demo.toml --at DEMO_AT --evidence bundle` with `extra`.
+fn report_with_evidence(home: &Path, bundle: &Path, extra: &[&str]) -> std::process::Output {
+    tufwatch(home)
+        .args(["report", "--at", DEMO_AT, "--evidence"])
+        .arg(bundle)
+        .arg("--config")
+        .arg(project().join("fixtures/demo.toml"))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_report_run_makes_the_job_bundle_and_its_page_says_how_to_check_it() {
+    let home = tempfile::tempdir().unwrap();
+    let bundle = home.path().join("nightly/bundle");
+    let page = home.path().join("out/report.html");
+    let o = report_with_evidence(
+        home.path(),
+        &bundle,
+        &["--format", "html", "--out", page.to_str().unwrap()],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let digest = tufwatch::digest::sha256_hex(&std::fs::read(bundle.join("SHA256SUMS")).unwrap());
+
+    // The bundle `evidence create --config` makes of the same job at the same time, byte for
+    // byte.
+    let made = home.path().join("made");
+    assert_eq!(create_job(home.path(), &made, &[]).status.code(), Some(1));
+    assert_eq!(files(&made), files(&bundle));
+    for f in files(&made) {
+        assert_eq!(
+            std::fs::read(made.join(&f)).unwrap(),
+            std::fs::read(bundle.join(&f)).unwrap(),
+            "{f}"
+        );
+    }
+
+    // The page gives the digest, and a command that checks the bundle offline against it and
+    // the anchor; that command passes.
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("id=\"evidence\""));
+    assert!(html.contains(&digest), "no digest {digest} in the page");
+    let open = "<pre class=\"url command\">";
+    let start = html.find(open).expect("no command in the page") + open.len();
+    let command = unescape(&html[start..start + html[start..].find("</pre>").unwrap()]);
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(
+        words[..4],
+        ["tufwatch", "evidence", "verify", bundle.to_str().unwrap()]
+    );
+    let anchor = tufwatch::digest::sha512_hex(
+        &std::fs::read(project().join("fixtures/demo-repo/root.json")).unwrap(),
+    );
+    assert!(command.contains(&format!("--sha256 {digest}")), "{command}");
+    assert!(
+        command.contains(&format!("--root-sha512 {anchor}")),
+        "{command}"
+    );
+    let o = tufwatch(home.path()).args(&words[1..]).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{command}\n{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("digest      sha256 {digest}")));
+
+    // Another digest is refused, naming SHA256SUMS; so is an altered file with the digest.
+    let (code, v) = check_dir(home.path(), &bundle, &["--sha256", &"0".repeat(64)]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["sha256"], digest.as_str());
+    assert_eq!(codes(&v), ["evidence_altered:SHA256SUMS"]);
+    let o = tufwatch(home.path())
+        .args(["evidence", "verify", "--sha256", "not-a-digest"])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--sha256"));
+    std::fs::write(bundle.join("job.json"), b"{}").unwrap();
+    resum(&bundle);
+    let (code, v) = check_dir(home.path(), &bundle, &["--sha256", &digest]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(
+        codes(&v).contains(&"evidence_altered:SHA256SUMS".to_owned()),
+        "{v:#}"
+    );
+
+    // A used directory stops the run before anything is verified or written: the page stays.
+    let before = std::fs::read(&page).unwrap();
+    let o = report_with_evidence(
+        home.path(),
+        &bundle,
+        &["--format", "html", "--out", page.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--evidence"));
+    assert_eq!(std::fs::read(&page).unwrap(), before);
+
+    // The JSON report names the bundle and its digest; the bundle's job.json cannot, and does
+    // not.
+    let second = home.path().join("second");
+    let o = report_with_evidence(home.path(), &second, &["--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let b = &r["evidence_bundle"];
+    assert_eq!(
+        b["sha256"],
+        tufwatch::digest::sha256_hex(&std::fs::read(second.join("SHA256SUMS")).unwrap()).as_str()
+    );
+    assert_eq!(b["result"], "FAILED");
+    assert_eq!(b["trusted_root_sha512"], anchor.as_str());
+    assert_eq!(b["repositories"][0]["dir"], "repositories/demo");
+    assert_eq!(r["repositories"][0]["evidence_dir"], "repositories/demo");
+    let job: Value =
+        serde_json::from_slice(&std::fs::read(second.join("job.json")).unwrap()).unwrap();
+    assert!(job.get("evidence_bundle").is_none());
+    // The human report says it too.
+    let third = home.path().join("third");
+    let o = report_with_evidence(home.path(), &third, &[]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("EVIDENCE BUNDLE"), "{text}");
+    assert!(
+        text.contains("check it offline: tufwatch evidence verify"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_report_run_that_cannot_finish_writes_its_report_and_no_bundle() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("job.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[trust]\nroot = {:?}\nno_state = true\n\n[[repository]]\nname = \"gone\"\n\
+             metadata_url = \"http://127.0.0.1:9/metadata/\"\ntargets_url = \"http://127.0.0.1:9/targets/\"\n",
+            project().join("fixtures/demo-repo/root.json").display().to_string()
+        ),
+    )
+    .unwrap();
+    let bundle = home.path().join("bundle");
+    let page = home.path().join("report.html");
+    let o = tufwatch(home.path())
+        .args(["report", "--timeout", "2", "--format", "html", "--out"])
+        .arg(&page)
+        .arg("--evidence")
+        .arg(&bundle)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no bundle written"));
+    assert!(!bundle.exists());
+    let html = unescape(&std::fs::read_to_string(&page).unwrap());
+    assert!(
+        html.contains("none was written: the run could not finish"),
+        "{html}"
+    );
+}

@@ -249,13 +249,14 @@ fn base64_decode(s: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
 
-fn render(site: &Site, config: &Path, file: &Path) {
+fn render(site: &Site, config: &Path, file: &Path, extra: &[&str]) {
     let out = tufwatch(site.path())
         .current_dir(project())
         .args(["report", "--at", AT, "--format", "html", "--out"])
         .arg(file)
         .arg("--config")
         .arg(config)
+        .args(extra)
         .output()
         .unwrap();
     assert_eq!(
@@ -270,7 +271,15 @@ fn render(site: &Site, config: &Path, file: &Path) {
 fn the_demo_report_opens_in_a_browser_with_every_section_and_no_request() {
     let site = Site::new();
     let file = site.path().join("report.html");
-    render(&site, &project().join("fixtures/demo.toml"), &file);
+    // The run also makes an evidence bundle, which the page names.
+    let bundle = site.path().join("evidence");
+    render(
+        &site,
+        &project().join("fixtures/demo.toml"),
+        &file,
+        &["--evidence", bundle.to_str().unwrap()],
+    );
+    let digest = tufwatch::digest::sha256_hex(&std::fs::read(bundle.join("SHA256SUMS")).unwrap());
     let page = open(&file, "demo-report.png");
     assert!(page.requests.is_empty(), "requests: {:?}", page.requests);
     assert!(page.errors.is_empty(), "console: {:?}", page.errors);
@@ -282,6 +291,7 @@ fn the_demo_report_opens_in_a_browser_with_every_section_and_no_request() {
         "releases",
         "fleet",
         "ssm",
+        "evidence",
         "about",
     ] {
         assert!(
@@ -302,6 +312,12 @@ fn the_demo_report_opens_in_a_browser_with_every_section_and_no_request() {
         "SSM cross-check",
         "Expiry and due releases judged at 2026-11-28 00:00 UTC",
         "fixtures/demo.toml",
+        "Evidence bundle",
+        &format!("sha256 {digest}"),
+        &format!(
+            "tufwatch evidence verify {} --sha256 {digest}",
+            bundle.display()
+        ),
     ] {
         assert!(
             page.text.contains(seen),
@@ -321,7 +337,7 @@ fn markup_in_names_shows_as_text_in_a_browser_and_runs_nothing() {
          \"<img src=x onerror=window.pwned=2>\",\"aws-k8s-1.31\"\"'><script>window.pwned=3</script>\",x86_64,1.31.0\n",
     );
     let file = site.path().join("hostile.html");
-    render(&site, &config, &file);
+    render(&site, &config, &file, &[]);
     let page = open(&file, "hostile-report.png");
     assert_eq!(page.pwned, "undefined", "a name ran as a script");
     assert_eq!(page.scripts, 0);
@@ -338,4 +354,52 @@ fn markup_in_names_shows_as_text_in_a_browser_and_runs_nothing() {
         "{}",
         page.text
     );
+}
+
+#[test]
+fn the_releases_page_opens_in_a_browser_with_no_request() {
+    let site = Site::new();
+    let file = site.path().join("releases.html");
+    let out = on_demo(
+        &site,
+        "releases",
+        &[
+            "--at",
+            AT,
+            "--format",
+            "html",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = open(&file, "demo-releases.png");
+    assert!(page.requests.is_empty(), "requests: {:?}", page.requests);
+    assert!(page.errors.is_empty(), "console: {:?}", page.errors);
+    assert_eq!(page.scripts, 0);
+    for id in ["verdict", "findings", "repositories", "releases", "about"] {
+        assert!(
+            page.section_ids.iter().any(|s| s == id),
+            "no {id}: {:?}",
+            page.section_ids
+        );
+    }
+    for seen in [
+        "tufwatch releases",
+        "All verified",
+        "aws-ecs-2 / aarch64",
+        "due to every host 1.26.0",
+        "from tufwatch releases --no-state",
+    ] {
+        assert!(
+            page.text.contains(seen),
+            "{seen:?} not shown:\n{}",
+            page.text
+        );
+    }
 }

@@ -145,3 +145,62 @@ fn human_releases_of_the_demo() {
     );
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn the_releases_of_the_demo_as_an_html_page() {
+    let site = Site::new();
+    let file = site.path().join("pages/releases.html");
+    let out = on_demo(
+        &site,
+        "releases",
+        &[
+            "--at",
+            "2026-11-28T00:00:00Z",
+            "--format",
+            "html",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(html.contains("<title>tufwatch releases: All verified</title>"));
+    for id in ["verdict", "findings", "repositories", "releases", "about"] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "no section {id}");
+    }
+    // One repository's page: no fleet, no SSM.
+    for id in ["fleet", "ssm"] {
+        assert!(!html.contains(&format!("id=\"{id}\"")), "section {id}");
+    }
+    assert!(!html.contains("<script"));
+    // Each track, with its timeline; the repository's expiries.
+    for track in [
+        "aws-k8s-1.31 / x86_64",
+        "aws-k8s-1.31 / aarch64",
+        "aws-ecs-2 / x86_64",
+        "aws-ecs-2 / aarch64",
+    ] {
+        assert!(html.contains(track), "no {track}");
+    }
+    assert_eq!(html.matches("<svg").count(), 5);
+    // 1.26.1's waves reach 19% of hosts by then, in each track.
+    assert_eq!(html.matches("rolling out: 19% of hosts").count(), 4);
+    // How it was made.
+    assert!(html.contains("from tufwatch releases --no-state"));
+    // Printed, it is the same page but for the moment it was made and the command.
+    let printed = on_demo(
+        &site,
+        "releases",
+        &["--at", "2026-11-28T00:00:00Z", "--format", "html"],
+    );
+    assert_eq!(printed.status.code(), Some(0));
+    let printed = String::from_utf8_lossy(&printed.stdout);
+    let body = |s: &str| s[..s.find("<footer").unwrap()].to_owned();
+    assert_eq!(body(&printed), body(&html));
+}

@@ -556,21 +556,3 @@ fn names_and_messages_in_the_html_page_are_text() {
         "{html}"
     );
 }
-
-/// HTML text with its character references replaced by the characters.
-fn unescape(html: &str) -> String {
-    [
-        ("&#60;", "<"),
-        ("&lt;", "<"),
-        ("&#62;", ">"),
-        ("&gt;", ">"),
-        ("&#34;", "\""),
-        ("&quot;", "\""),
-        ("&#39;", "'"),
-        ("&apos;", "'"),
-        ("&#38;", "&"),
-        ("&amp;", "&"),
-    ]
-    .iter()
-    .fold(html.to_owned(), |s, (from, to)| s.replace(from, to))
-}

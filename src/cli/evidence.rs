@@ -7,7 +7,7 @@ use crate::evidence;
 use crate::report::{Severity, Verdict};
 use crate::source::pins::parse_sha512_arg;
 use clap::{Args, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Audit evidence: bundles that prove what was verified, checkable again offline.
 #[derive(Debug, Subcommand)]
@@ -84,6 +84,11 @@ pub struct VerifyArgs {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
+    /// Demand that the bundle's digest, the SHA-256 of its SHA256SUMS (which `evidence create`
+    /// and `report --evidence` print, and the HTML report shows), is HEX.
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+
     /// Demand that the bundle's trust anchor has this SHA-512.
     #[arg(long, value_name = "HEX")]
     pub root_sha512: Option<String>,
@@ -107,19 +112,12 @@ struct Created {
     /// Of a bundle of one repository.
     #[serde(skip_serializing_if = "Option::is_none")]
     statement_sha256: Option<String>,
+    /// The bundle's digest: the SHA-256 of its SHA256SUMS.
+    sha256: String,
     /// Of a bundle of a job: each repository's evidence.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    repositories: Vec<CreatedRepo>,
+    repositories: Vec<evidence::BundleRepo>,
     verdict: Verdict,
-}
-
-/// One repository of a job's bundle, in the summary.
-#[derive(Debug, serde::Serialize)]
-struct CreatedRepo {
-    name: String,
-    dir: String,
-    result: String,
-    statement_sha256: String,
 }
 
 fn result_of(verdict: Verdict) -> &'static str {
@@ -159,6 +157,20 @@ pub async fn run(cmd: EvidenceCommand) -> Result<i32> {
     }
 }
 
+/// A SHA-256 given on the command line: 64 hex digits, `sha256:` before them allowed.
+fn parse_sha256_arg(flag: &'static str, value: &str) -> Result<String> {
+    let v = value.trim().to_ascii_lowercase();
+    let v = v.strip_prefix("sha256:").unwrap_or(&v);
+    if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(v.to_owned())
+    } else {
+        Err(Error::Argument {
+            flag,
+            message: format!("{value:?} is not a SHA-256: expected 64 hex digits"),
+        })
+    }
+}
+
 fn read_pem(path: &std::path::Path, what: &'static str) -> Result<String> {
     let bytes = crate::source::read_limited(path, 64 << 10, what)?;
     String::from_utf8(bytes).map_err(|_| Error::Invalid {
@@ -168,20 +180,25 @@ fn read_pem(path: &std::path::Path, what: &'static str) -> Result<String> {
     })
 }
 
-async fn create(a: CreateArgs) -> Result<i32> {
-    // The key first: a bad key stops the run before anything is verified or written.
-    let key = match &a.sign_key {
-        Some(path) => Some(
-            evidence::dsse::SigningKey::from_pem(&read_pem(path, "signing key")?).map_err(
-                |message| Error::Invalid {
-                    what: "signing key",
-                    path: path.display().to_string(),
-                    message,
-                },
-            )?,
-        ),
-        None => None,
+/// Read the signing key given with `--sign-key`, if any.
+pub(super) fn signing_key(path: Option<&Path>) -> Result<Option<evidence::dsse::SigningKey>> {
+    let Some(path) = path else {
+        return Ok(None);
     };
+    evidence::dsse::SigningKey::from_pem(&read_pem(path, "signing key")?)
+        .map(Some)
+        .map_err(|message| Error::Invalid {
+            what: "signing key",
+            path: path.display().to_string(),
+            message,
+        })
+}
+
+async fn create(a: CreateArgs) -> Result<i32> {
+    // The key and the directory first: a bad key or a full directory stops the run before
+    // anything is verified or written.
+    let key = signing_key(a.sign_key.as_deref())?;
+    evidence::check_out(&a.out, "--out")?;
     if let Some(config) = a.config.clone() {
         return create_job(a, config, key).await;
     }
@@ -228,7 +245,7 @@ async fn create(a: CreateArgs) -> Result<i32> {
         });
     }
     sign(&mut files, key.as_ref(), a.sign_key.as_deref())?;
-    evidence::write(&a.out, &files)?;
+    let sha256 = evidence::write(&a.out, &files, "--out")?;
     let created = Created {
         bundle: a.out.display().to_string(),
         files: files.len(),
@@ -236,6 +253,7 @@ async fn create(a: CreateArgs) -> Result<i32> {
         statement_sha256: files
             .get(evidence::STATEMENT_FILE)
             .map(|b| crate::digest::sha256_hex(b)),
+        sha256,
         repositories: Vec::new(),
         verdict: report.verdict,
     };
@@ -266,6 +284,8 @@ async fn create_job(
         timeout: common.timeout,
         deadline: common.deadline,
         no_progress: common.no_progress,
+        evidence: None,
+        sign_key: None,
     };
     let mut spec = super::report::spec(&args, &config).await?;
     spec.evidence = true;
@@ -281,29 +301,52 @@ async fn create_job(
             message: "the job could not finish (see above); no bundle written".to_owned(),
         });
     }
-    // No wall-clock time but the reference time, except when SSM was read live: then the
-    // moment of the observation is part of what was observed.
-    report.started_at = report.reference_time;
-    report.finished_at = report.reference_time;
-    if let Some(ssm) = &mut report.ssm {
-        if ssm.observations.source == "file" {
-            ssm.observations.observed_at = report.reference_time;
-        }
-    }
+    let record = write_job_bundle(
+        &mut report,
+        &a.out,
+        "--out",
+        key.as_ref(),
+        a.sign_key.as_deref(),
+    )?;
+    let created = Created {
+        bundle: record.dir,
+        files: record.files,
+        result: record.result,
+        statement_sha256: None,
+        sha256: record.sha256.unwrap_or_default(),
+        repositories: record.repositories,
+        verdict: report.verdict,
+    };
+    print_created(&created, &report.all_findings(), a.format)?;
+    Ok(report.exit_code())
+}
+
+/// Write the evidence bundle of a finished job (which kept its repositories' evidence, see
+/// `JobSpec::evidence`) into `out`. Each repository's evidence goes under `repositories/`, and
+/// the report records where; `job.json` is the report with no wall-clock time but the reference
+/// time (but for SSM read live: the moment of that observation is part of what was observed).
+pub(super) fn write_job_bundle(
+    report: &mut crate::job::JobReport,
+    out: &Path,
+    flag: &'static str,
+    key: Option<&evidence::dsse::SigningKey>,
+    key_path: Option<&Path>,
+) -> Result<evidence::BundleRecord> {
     let mut files = evidence::Files::new();
     let mut taken = std::collections::BTreeSet::new();
     let mut repositories = Vec::new();
+    let mut anchors = std::collections::BTreeSet::new();
     for r in &mut report.repositories {
-        if let Some(releases) = &mut r.releases {
-            releases.verification.started_at = releases.verification.reference_time;
-        }
         let Some(mut piece) = r.evidence.take() else {
             continue;
         };
         let dir = evidence::repository_dir(&r.name, &taken);
         taken.insert(dir.clone());
-        sign(&mut piece, key.as_ref(), a.sign_key.as_deref())?;
-        repositories.push(CreatedRepo {
+        sign(&mut piece, key, key_path)?;
+        if let Some(root) = piece.get(evidence::ROOT_FILE) {
+            anchors.insert(crate::digest::sha512_hex(root));
+        }
+        repositories.push(evidence::BundleRepo {
             name: r.name.clone(),
             dir: dir.clone(),
             result: result_of(r.verdict()).to_owned(),
@@ -317,18 +360,36 @@ async fn create_job(
         }
         r.evidence_dir = Some(dir);
     }
-    files.insert(evidence::JOB_FILE.to_owned(), evidence::json(&report));
-    evidence::write(&a.out, &files)?;
-    let created = Created {
-        bundle: a.out.display().to_string(),
+    let mut recorded = report.clone();
+    recorded.evidence_bundle = None;
+    recorded.started_at = recorded.reference_time;
+    recorded.finished_at = recorded.reference_time;
+    for r in &mut recorded.repositories {
+        if let Some(releases) = &mut r.releases {
+            releases.verification.started_at = releases.verification.reference_time;
+        }
+    }
+    if let Some(ssm) = &mut recorded.ssm {
+        if ssm.observations.source == "file" {
+            ssm.observations.observed_at = recorded.reference_time;
+        }
+    }
+    files.insert(evidence::JOB_FILE.to_owned(), evidence::json(&recorded));
+    let sha256 = evidence::write(out, &files, flag)?;
+    Ok(evidence::BundleRecord {
+        dir: out.display().to_string(),
+        sha256: Some(sha256),
         files: files.len(),
         result: result_of(report.verdict).to_owned(),
-        statement_sha256: None,
+        trusted_root_sha512: if anchors.len() == 1 {
+            anchors.pop_first()
+        } else {
+            None
+        },
+        signed: key.is_some(),
         repositories,
-        verdict: report.verdict,
-    };
-    print_created(&created, &report.all_findings(), a.format)?;
-    Ok(report.exit_code())
+        error: None,
+    })
 }
 
 fn print_created(
@@ -343,6 +404,7 @@ fn print_created(
                 "wrote {}: {} files and SHA256SUMS, verification {}",
                 created.bundle, created.files, created.result
             );
+            println!("bundle digest (SHA-256 of SHA256SUMS) {}", created.sha256);
             if let Some(sha) = &created.statement_sha256 {
                 println!("statement.json sha256 {sha}");
             }
@@ -356,8 +418,8 @@ fn print_created(
                 println!("  error {}: {}", f.code.as_str(), f.message);
             }
             println!(
-                "check it offline: tufwatch evidence verify {}",
-                created.bundle
+                "check it offline: tufwatch evidence verify {} --sha256 {}",
+                created.bundle, created.sha256
             );
         }
     }
@@ -382,7 +444,18 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
         ),
         None => None,
     };
-    let result = evidence::check(&a.dir, expected.as_deref(), public.as_deref()).await;
+    let digest = a
+        .sha256
+        .as_deref()
+        .map(|h| parse_sha256_arg("--sha256", h))
+        .transpose()?;
+    let result = evidence::check(
+        &a.dir,
+        digest.as_deref(),
+        expected.as_deref(),
+        public.as_deref(),
+    )
+    .await;
     let check = match result {
         Ok(c) => c,
         Err(e) => {
@@ -399,6 +472,12 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
                 "bundle      {} ({} files in SHA256SUMS)",
                 check.bundle, check.files
             );
+            if let Some(sha) = &check.sha256 {
+                println!("digest      sha256 {sha} (of SHA256SUMS)");
+                if a.sha256.is_none() {
+                    println!("            (not compared: give --sha256 to demand the digest you were given)");
+                }
+            }
             println!(
                 "recorded    {} at {}",
                 check.recorded_result.as_deref().unwrap_or("?"),

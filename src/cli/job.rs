@@ -236,6 +236,12 @@ pub fn write_file(
         _ => None,
     };
     let text = render(report, format, last_success, made)?;
+    write_text(path, &text)
+}
+
+/// Write a report's text to `path` atomically (a complete new file or the old one), readable by
+/// others, making its directory when missing.
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
     let dir = crate::atomic::parent(path);
     std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
         what: "output directory",

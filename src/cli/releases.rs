@@ -1,11 +1,24 @@
 //! `tufwatch releases`.
 
-use super::repo::{print_json, verify_for, Format, RepoArgs};
+use super::repo::{verify_for, Format, RepoArgs};
 use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
-use crate::report::human;
-use clap::Args;
+use crate::report::{html, human};
+use clap::{Args, ValueEnum};
 use semver::Version;
+use std::path::PathBuf;
+
+/// Output formats of `releases`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReleasesFormat {
+    /// A short table for a person.
+    Human,
+    /// The report as one JSON document (fields documented in docs/report.md).
+    Json,
+    /// One self-contained HTML page: the verification with each role's expiry, and each
+    /// track's release timeline with its waves (the page `report --format html` makes).
+    Html,
+}
 
 /// List the releases in a verified repository's signed manifest.json.
 ///
@@ -18,7 +31,8 @@ use semver::Version;
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     tufwatch releases --root fixtures/demo-repo/root.json --metadata-url fixtures/demo-repo/metadata --targets-url fixtures/demo-repo/targets\n  \
-    tufwatch releases --variant aws-k8s-1.31 --arch x86_64 --from 1.25.0")]
+    tufwatch releases --variant aws-k8s-1.31 --arch x86_64 --from 1.25.0\n  \
+    tufwatch releases --variant aws-k8s-1.31 --arch x86_64 --format html --out releases.html")]
 pub struct ReleasesArgs {
     /// The repository and its trust anchor.
     #[command(flatten)]
@@ -30,7 +44,12 @@ pub struct ReleasesArgs {
 
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
+    pub format: ReleasesFormat,
+
+    /// Write the output to FILE instead of printing it (atomically: a complete new file or the
+    /// old one).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Run `releases`; the result is the exit code.
@@ -46,11 +65,42 @@ pub async fn run(a: ReleasesArgs) -> Result<i32> {
             })
         })
         .transpose()?;
-    let verification = verify_for(a.repo, TargetSelection::None, None, format).await?;
+    // A run that cannot verify still prints one JSON document when JSON is asked.
+    let error_format = match format {
+        ReleasesFormat::Json => Format::Json,
+        ReleasesFormat::Human | ReleasesFormat::Html => Format::Human,
+    };
+    let verification = verify_for(a.repo, TargetSelection::None, None, error_format).await?;
     let report = crate::job::releases_of(verification, from.as_ref()).await;
-    match format {
-        Format::Human => print!("{}", human::render_releases(&report)),
-        Format::Json => print_json(&report)?,
+    let code = report.exit_code();
+    let text = match format {
+        ReleasesFormat::Human => human::render_releases(&report),
+        ReleasesFormat::Json => super::repo::json_text(&report)? + "\n",
+        ReleasesFormat::Html => {
+            let made = html::Made {
+                from: Some(command_line()),
+            };
+            html::render_releases(report, &made).map_err(|message| Error::Invalid {
+                what: "HTML report",
+                path: a
+                    .out
+                    .as_ref()
+                    .map_or("-".to_owned(), |p| p.display().to_string()),
+                message,
+            })?
+        }
+    };
+    match &a.out {
+        Some(path) => super::job::write_text(path, &text)?,
+        None => print!("{text}"),
     }
-    Ok(report.exit_code())
+    Ok(code)
+}
+
+/// The command line, for the page to say how it was made.
+fn command_line() -> String {
+    std::iter::once("tufwatch".to_owned())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -346,11 +346,15 @@ pub async fn verify_for(
 
 /// Print a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Invalid {
+    println!("{}", json_text(value)?);
+    Ok(())
+}
+
+/// A value as pretty JSON.
+pub fn json_text<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string_pretty(value).map_err(|e| Error::Invalid {
         what: "report",
         path: "-".to_owned(),
         message: e.to_string(),
-    })?;
-    println!("{text}");
-    Ok(())
+    })
 }

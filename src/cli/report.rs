@@ -36,7 +36,8 @@ use std::path::PathBuf;
     tufwatch report --config fixtures/demo.toml\n  \
     tufwatch report --config /etc/tufwatch/nightly.toml --format json --format prometheus --out-dir /var/lib/tufwatch\n  \
     tufwatch report --config nightly.toml --format markdown >> \"$GITHUB_STEP_SUMMARY\"\n  \
-    tufwatch report --config nightly.toml --format html --out report.html")]
+    tufwatch report --config nightly.toml --format html --out report.html\n  \
+    tufwatch report --config nightly.toml --format html --out report.html --evidence evidence/$(date +%F)")]
 pub struct ReportArgs {
     /// The job's configuration file (TOML).
     #[arg(long, value_name = "FILE")]
@@ -74,6 +75,19 @@ pub struct ReportArgs {
     /// Never show progress bars.
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Also write the evidence bundle of this run into DIR (new, or empty), the one `evidence
+    /// create --config` makes; the report then names the bundle, its digest and how to check it.
+    /// Like `evidence create`, the run then starts from the trust anchor and neither reads nor
+    /// writes the saved state, so that the bundle holds the whole chain of roots. A run that
+    /// cannot finish writes no bundle (exit 2); the report is written all the same.
+    #[arg(long, value_name = "DIR")]
+    pub evidence: Option<PathBuf>,
+
+    /// With --evidence: sign each statement as a DSSE envelope with this private key (PEM,
+    /// Ed25519 or ECDSA P-256).
+    #[arg(long, value_name = "FILE", requires = "evidence")]
+    pub sign_key: Option<PathBuf>,
 }
 
 /// Run `report`; the result is the exit code.
@@ -102,14 +116,32 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
         let made = Made {
             from: Some(a.config.display().to_string()),
         };
-        let spec = spec(&a, &config).await?;
-        let report = crate::job::run(spec).await?;
+        // A bad key or a full evidence directory stops the run before anything is verified.
+        let key = super::evidence::signing_key(a.sign_key.as_deref())?;
+        if let Some(dir) = &a.evidence {
+            crate::evidence::check_out(dir, "--evidence")?;
+        }
+        let mut spec = spec(&a, &config).await?;
+        spec.evidence = a.evidence.is_some();
+        let mut report = crate::job::run(spec).await?;
+        let mut code = report.exit_code();
+        if let Some(dir) = &a.evidence {
+            let record = evidence_bundle(&mut report, dir, key.as_ref(), a.sign_key.as_deref());
+            if let Some(error) = &record.error {
+                eprintln!(
+                    "tufwatch: --evidence {}: no bundle written: {error}",
+                    dir.display()
+                );
+                code = code.max(2);
+            }
+            report.evidence_bundle = Some(record);
+        }
         match one {
             Some((path, format)) => write_file(&report, format, &path, &made)?,
             None if a.out.is_none() => emit(&report, &formats, out_dir.as_deref(), &made)?,
             None => {}
         }
-        Ok(report.exit_code())
+        Ok(code)
     }
     .await;
     // A job asked for JSON on standard output still prints one JSON document when it cannot run.
@@ -119,6 +151,42 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
         }
     }
     result
+}
+
+/// Write the run's evidence bundle. What stops it (a run that could not finish proves nothing,
+/// a directory that filled meanwhile, a full disk) is recorded, not raised: the report is still
+/// written, and says why there is no bundle.
+fn evidence_bundle(
+    report: &mut crate::job::JobReport,
+    dir: &std::path::Path,
+    key: Option<&crate::evidence::dsse::SigningKey>,
+    key_path: Option<&std::path::Path>,
+) -> crate::evidence::BundleRecord {
+    let not_written = |error: String| crate::evidence::BundleRecord {
+        dir: dir.display().to_string(),
+        sha256: None,
+        files: 0,
+        result: "none".to_owned(),
+        trusted_root_sha512: None,
+        signed: false,
+        repositories: Vec::new(),
+        error: Some(error),
+    };
+    if report.verdict == crate::report::Verdict::Incomplete {
+        for r in &mut report.repositories {
+            r.evidence = None;
+        }
+        return not_written("the run could not finish, and so proves nothing".to_owned());
+    }
+    match super::evidence::write_job_bundle(report, dir, "--evidence", key, key_path) {
+        Ok(record) => record,
+        Err(e) => {
+            for r in &mut report.repositories {
+                r.evidence_dir = None;
+            }
+            not_written(e.to_string())
+        }
+    }
 }
 
 pub(super) async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {

@@ -40,6 +40,8 @@ pub struct BundleCheck {
     pub bundle: String,
     /// How many files `SHA256SUMS` lists.
     pub files: usize,
+    /// The bundle's digest: the SHA-256 of its `SHA256SUMS`, which names every other file's.
+    pub sha256: Option<String>,
     /// The recorded result (`PASSED`, `FAILED`): of the statement, or of the job.
     pub recorded_result: Option<String>,
     /// The recorded reference time.
@@ -100,10 +102,12 @@ fn result_of(verdict: Verdict) -> &'static str {
     }
 }
 
-/// Check a bundle offline. `expected_root` is an anchor SHA-512 the auditor demands; with
-/// `public_key`, every statement must be signed by it.
+/// Check a bundle offline. `expected_digest` is the bundle digest (SHA-256 of `SHA256SUMS`) the
+/// auditor demands, `expected_root` an anchor SHA-512; with `public_key`, every statement must
+/// be signed by it.
 pub async fn check(
     dir: &Path,
+    expected_digest: Option<&str>,
     expected_root: Option<&str>,
     public_key: Option<&[u8]>,
 ) -> Result<BundleCheck> {
@@ -121,10 +125,21 @@ pub async fn check(
         path: dir.display().to_string(),
         message,
     })?;
-    let listed = match std::fs::read(dir.join(sums::FILE))
-        .ok()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-    {
+    let sums_bytes = std::fs::read(dir.join(sums::FILE)).ok();
+    let sha256 = sums_bytes.as_deref().map(sha256_hex);
+    if let Some(expected) = expected_digest {
+        if sha256.as_deref() != Some(expected) {
+            findings.push(finding(
+                Code::EvidenceAltered,
+                sums::FILE,
+                format!(
+                    "the bundle's digest (the SHA-256 of SHA256SUMS) is {}, not {expected} as demanded",
+                    sha256.as_deref().unwrap_or("absent")
+                ),
+            ));
+        }
+    }
+    let listed = match sums_bytes.map(|b| String::from_utf8_lossy(&b).into_owned()) {
         None => {
             findings.push(finding(Code::EvidenceMissing, sums::FILE, "missing"));
             BTreeMap::new()
@@ -177,6 +192,7 @@ pub async fn check(
         tool: format!("tufwatch {}", env!("CARGO_PKG_VERSION")),
         bundle: dir.display().to_string(),
         files: listed.len(),
+        sha256,
         recorded_result: outcome.recorded_result,
         reference_time: outcome.reference_time,
         trusted_root_sha512: outcome.trusted_root_sha512,

@@ -293,23 +293,16 @@ pub fn statement_of(
 
 /// Write a bundle into `out`, which must not exist or be an empty directory. It is written
 /// into a temporary directory beside `out`, then renamed: a bundle is complete or absent.
-pub fn write(out: &Path, files: &Files) -> Result<()> {
+///
+/// The result is the bundle's digest: the SHA-256 of its `SHA256SUMS`, which names the SHA-256
+/// of every other file, so that one value pins the whole bundle.
+pub fn write(out: &Path, files: &Files, flag: &'static str) -> Result<String> {
     let error = |path: &Path, source| Error::Write {
         what: "evidence bundle",
         path: path.to_owned(),
         source,
     };
-    if let Ok(mut entries) = std::fs::read_dir(out) {
-        if entries.next().is_some() {
-            return Err(Error::Argument {
-                flag: "--out",
-                message: format!(
-                    "{} is not empty; a bundle goes into a new or empty directory",
-                    out.display()
-                ),
-            });
-        }
-    }
+    check_out(out, flag)?;
     let parent = crate::atomic::parent(out);
     std::fs::create_dir_all(&parent).map_err(|e| error(&parent, e))?;
     crate::atomic::sweep(&parent);
@@ -348,7 +341,98 @@ pub fn write(out: &Path, files: &Files) -> Result<()> {
         let _ = std::fs::remove_dir_all(&kept);
         error(out, e)
     })?;
+    Ok(sha256_hex(&all[sums::FILE]))
+}
+
+/// Refuse a bundle directory that is neither new nor empty (`flag` names the option that gave
+/// it), before anything is verified or written.
+pub fn check_out(out: &Path, flag: &'static str) -> Result<()> {
+    if out.exists() && !out.is_dir() {
+        return Err(Error::Argument {
+            flag,
+            message: format!(
+                "{} is a file; a bundle goes into a new or empty directory",
+                out.display()
+            ),
+        });
+    }
+    if let Ok(mut entries) = std::fs::read_dir(out) {
+        if entries.next().is_some() {
+            return Err(Error::Argument {
+                flag,
+                message: format!(
+                    "{} is not empty; a bundle goes into a new or empty directory",
+                    out.display()
+                ),
+            });
+        }
+    }
     Ok(())
+}
+
+/// An evidence bundle a run wrote (or was asked to write), as the run's report names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BundleRecord {
+    /// Its directory, as given.
+    pub dir: String,
+    /// The bundle's digest: the SHA-256 of its `SHA256SUMS`; `None` when no bundle was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// How many files `SHA256SUMS` lists.
+    pub files: usize,
+    /// The result it records: `PASSED` or `FAILED`.
+    pub result: String,
+    /// The SHA-512 of the trust anchor, when every repository has the same one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted_root_sha512: Option<String>,
+    /// Whether the statements are signed (DSSE).
+    pub signed: bool,
+    /// Each repository's evidence in it.
+    pub repositories: Vec<BundleRepo>,
+    /// Why no bundle was written, when none was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One repository's evidence in a bundle of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BundleRepo {
+    /// The repository's name in the job.
+    pub name: String,
+    /// Its directory in the bundle.
+    pub dir: String,
+    /// `PASSED` or `FAILED`.
+    pub result: String,
+    /// The SHA-256 of its `statement.json`.
+    pub statement_sha256: String,
+}
+
+impl BundleRecord {
+    /// The command that checks the bundle offline, demanding its digest and (when there is one)
+    /// its anchor.
+    pub fn verify_command(&self) -> String {
+        let mut c = format!("tufwatch evidence verify {}", shell_word(&self.dir));
+        if let Some(sha) = &self.sha256 {
+            c.push_str(&format!(" --sha256 {sha}"));
+        }
+        if let Some(root) = &self.trusted_root_sha512 {
+            c.push_str(&format!(" --root-sha512 {root}"));
+        }
+        c
+    }
+}
+
+/// `word` quoted for a POSIX shell when it needs to be.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:,=@%".contains(&b));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 #[cfg(test)]
@@ -367,5 +451,33 @@ mod tests {
         );
         assert_eq!(metadata_name("https://x/"), None);
         assert_eq!(metadata_name("https://x/.."), None);
+    }
+
+    #[test]
+    fn the_verify_command_quotes_the_directory() {
+        let mut r = BundleRecord {
+            dir: "evidence/2026-11-29".to_owned(),
+            sha256: Some("ab".repeat(32)),
+            files: 3,
+            result: "PASSED".to_owned(),
+            trusted_root_sha512: None,
+            signed: false,
+            repositories: Vec::new(),
+            error: None,
+        };
+        assert_eq!(
+            r.verify_command(),
+            format!(
+                "tufwatch evidence verify evidence/2026-11-29 --sha256 {}",
+                "ab".repeat(32)
+            )
+        );
+        r.dir = "it's here; rm -rf x".to_owned();
+        r.sha256 = None;
+        r.trusted_root_sha512 = Some("cd".to_owned());
+        assert_eq!(
+            r.verify_command(),
+            "tufwatch evidence verify 'it'\\''s here; rm -rf x' --root-sha512 cd"
+        );
     }
 }

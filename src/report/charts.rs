@@ -74,6 +74,9 @@ pub struct RowsChart<'a> {
     pub bands: Vec<(f64, f64, String)>,
     /// Labels of the axis to show, at most.
     pub axis_labels: usize,
+    /// Where bars stop: a bar that runs past it ends there in a point (it goes on), its note
+    /// after it, and the axis has no labels past it (that room is the notes').
+    pub clip: Option<f64>,
 }
 
 const WIDTH: u32 = 760;
@@ -109,10 +112,20 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
         // Row i is drawn at n - 1 - i, so that the first row is at the top.
         let at = |i: usize| n - 1 - i;
         let labels: Vec<&str> = chart.rows.iter().map(|r| r.label.as_str()).collect();
+        let bar_end = chart.clip.map_or(hi, |c| c.clamp(lo, hi));
+        // About 6 pixels along the axis: the gap between a bar's end (or its last dot) and its
+        // note.
+        let gap = (hi - lo) * 6.0 / f64::from(WIDTH.saturating_sub(label_width).max(100));
         c.configure_mesh()
             .disable_y_mesh()
             .x_labels(chart.axis_labels)
-            .x_label_formatter(&|x| (chart.axis_label)(*x))
+            .x_label_formatter(&|x| {
+                if *x <= bar_end {
+                    (chart.axis_label)(*x)
+                } else {
+                    String::new()
+                }
+            })
             .y_labels(n)
             .y_label_formatter(&|y| match y {
                 SegmentValue::CenterOf(i) if *i < n => labels
@@ -150,11 +163,12 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
         }
         for (i, row) in chart.rows.iter().enumerate() {
             let y = at(i);
+            let clip = |x: f64| x.clamp(lo, bar_end);
             let bars = row.segments.iter().map(|s| {
                 let mut r = Rectangle::new(
                     [
-                        (clamp(s.from), SegmentValue::Exact(y)),
-                        (clamp(s.to), SegmentValue::Exact(y + 1)),
+                        (clip(s.from), SegmentValue::Exact(y)),
+                        (clip(s.to), SegmentValue::Exact(y + 1)),
                     ],
                     s.tone.color().filled(),
                 );
@@ -162,6 +176,23 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
                 r
             });
             c.draw_series(bars).map_err(|e| e.to_string())?;
+            // A bar that goes on past the clip ends in a point.
+            for s in row
+                .segments
+                .iter()
+                .filter(|s| s.to > bar_end && s.from < bar_end)
+            {
+                let tip = Polygon::new(
+                    vec![
+                        (bar_end, SegmentValue::Exact(y)),
+                        (bar_end + gap * 1.5, SegmentValue::CenterOf(y)),
+                        (bar_end, SegmentValue::Exact(y + 1)),
+                    ],
+                    s.tone.color().filled(),
+                );
+                c.draw_series(std::iter::once(tip))
+                    .map_err(|e| e.to_string())?;
+            }
             let dots = row
                 .points
                 .iter()
@@ -172,15 +203,25 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
                     .segments
                     .iter()
                     .map(|s| s.to.max(s.from))
+                    .chain(row.points.iter().copied())
                     .fold(lo, f64::max);
+                let end = if end > bar_end {
+                    bar_end + gap * 1.5
+                } else {
+                    end
+                };
                 let style = ("sans-serif", 12)
                     .into_font()
                     .color(&BLACK)
                     .pos(Pos::new(HPos::Left, VPos::Center));
-                // A bar that runs off the axis has its note over its end, not past the chart.
+                // After the bar's end; a bar that runs off the axis has its note over its end,
+                // not past the chart.
                 let text = Text::new(
-                    format!(" {}", row.note),
-                    (end.min(lo + (hi - lo) * 0.72), SegmentValue::CenterOf(y)),
+                    row.note.clone(),
+                    (
+                        (end + gap).min(lo + (hi - lo) * 0.72),
+                        SegmentValue::CenterOf(y),
+                    ),
                     style,
                 );
                 c.draw_series(std::iter::once(text))
@@ -197,13 +238,14 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
             );
             c.draw_series(std::iter::once(line))
                 .map_err(|e| e.to_string())?;
+            // Left of its line, clear of a band's caption at the right of the band.
             let text = Text::new(
-                caption.clone(),
+                format!("{caption} "),
                 (clamp(*x), SegmentValue::Last),
                 ("sans-serif", 12)
                     .into_font()
                     .color(&BLACK)
-                    .pos(Pos::new(HPos::Center, VPos::Bottom)),
+                    .pos(Pos::new(HPos::Right, VPos::Bottom)),
             );
             c.draw_series(std::iter::once(text))
                 .map_err(|e| e.to_string())?;
@@ -236,6 +278,7 @@ mod tests {
             marks: vec![(2.0, "now".to_owned())],
             bands: vec![(2.0, 4.0, "warning".to_owned())],
             axis_labels: 5,
+            clip: Some(8.0),
         };
         let svg = render(&chart).unwrap();
         assert!(svg.contains("viewBox"), "{svg}");

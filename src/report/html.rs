@@ -12,6 +12,9 @@ use crate::releases::{waves::Rollout, Track};
 use askama::Template;
 use chrono::{DateTime, Duration, Utc};
 
+/// The furthest the expiry chart's axis reaches, in days from the reference time.
+const EXPIRY_AXIS_DAYS: f64 = 90.0;
+
 /// How many releases of a track the release timeline shows, newest first.
 const RELEASES_SHOWN: usize = 8;
 
@@ -25,6 +28,10 @@ pub struct Made {
 #[derive(Template)]
 #[template(path = "report.html")]
 struct Page {
+    /// `tufwatch report`, or `tufwatch releases`.
+    title: &'static str,
+    /// A job's page (fleet and SSM sections), not one repository's releases.
+    job: bool,
     verdict: &'static str,
     headline: String,
     counts: String,
@@ -33,7 +40,7 @@ struct Page {
     tracks: Vec<TrackView>,
     fleet: Option<FleetView>,
     ssm: Option<SsmView>,
-    evidence: Vec<(String, String)>,
+    bundle: Option<BundleView>,
     tool: String,
     reference_time: String,
     started_at: String,
@@ -102,6 +109,20 @@ struct AmiRow {
     instances: u64,
     status: &'static str,
     due: String,
+}
+
+struct BundleView {
+    written: bool,
+    dir: String,
+    files: usize,
+    sha256: String,
+    result: String,
+    result_class: &'static str,
+    anchor: String,
+    signed: bool,
+    command: String,
+    error: String,
+    repositories: Vec<crate::evidence::BundleRepo>,
 }
 
 struct SsmView {
@@ -182,10 +203,11 @@ fn expiry_chart(v: &super::Report) -> Result<String, String> {
             } else {
                 Tone::Good
             };
+            let within = crate::engine::expiry::human_duration(r.expires - at);
             let note = if end <= 0.0 {
-                format!("expired {}", r.expires.format("%Y-%m-%d"))
+                format!("expired {} ({within} ago)", r.expires.format("%Y-%m-%d"))
             } else {
-                format!("expires {}", r.expires.format("%Y-%m-%d"))
+                format!("expires {} (in {within})", r.expires.format("%Y-%m-%d"))
             };
             Row {
                 label: r.role.clone(),
@@ -199,27 +221,31 @@ fn expiry_chart(v: &super::Report) -> Result<String, String> {
             }
         })
         .collect();
-    // From a little before now to a little after the latest expiry (a root a year away stretches
-    // the axis, so at most 400 days are shown).
+    // From a little before now to the latest expiry, but no further than EXPIRY_AXIS_DAYS (a
+    // root years away would squeeze a timestamp's week to a sliver) and no nearer than twice
+    // the warning window; a role that expires later runs off the axis, its date in its note.
     let latest = rows
         .iter()
         .flat_map(|r| r.segments.iter().map(|s| s.to))
-        .fold(warn, f64::max)
-        .min(400.0);
+        .fold(0.0, f64::max)
+        .min(EXPIRY_AXIS_DAYS)
+        .max(warn * 2.0)
+        .max(7.0);
     let earliest = rows
         .iter()
         .flat_map(|r| r.segments.iter().map(|s| s.from))
         .fold(0.0, f64::min)
         .max(-60.0);
-    let pad = (latest - earliest).max(7.0) * 0.05;
+    let span = latest - earliest;
     let label = date_label(at);
     charts::render(&RowsChart {
         rows,
-        range: (earliest - pad, latest + (latest - earliest).max(7.0) * 0.3),
+        range: (earliest - span * 0.05, latest + span * 0.45),
         axis_label: &label,
         marks: vec![(0.0, "now".to_owned())],
         bands: vec![(0.0, warn, "warning window".to_owned())],
         axis_labels: 6,
+        clip: Some(latest),
     })
 }
 
@@ -291,6 +317,7 @@ fn release_chart(t: &Track, at: DateTime<Utc>) -> Result<String, String> {
         marks: vec![(0.0, "now".to_owned())],
         bands: Vec::new(),
         axis_labels: 6,
+        clip: None,
     })
 }
 
@@ -365,11 +392,22 @@ fn fleet_chart(nodes: &[&crate::fleet::NodeView]) -> Result<String, String> {
         marks: Vec::new(),
         bands: Vec::new(),
         axis_labels: 5,
+        clip: None,
     })
 }
 
 /// Render the report of a job as an HTML page.
 pub fn render(r: &JobReport, made: &Made) -> Result<String, String> {
+    page(r, made, true)
+}
+
+/// Render the releases of one repository (`tufwatch releases`) as an HTML page: its
+/// verification and its tracks, without the fleet and SSM sections of a job.
+pub fn render_releases(r: crate::releases::ReleasesReport, made: &Made) -> Result<String, String> {
+    page(&JobReport::of_releases(r), made, false)
+}
+
+fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, String> {
     let mut findings = Vec::new();
     for repo in &r.repositories {
         if let Some(rel) = &repo.releases {
@@ -582,17 +620,27 @@ pub fn render(r: &JobReport, made: &Made) -> Result<String, String> {
         }
     });
 
-    let evidence = r
-        .repositories
-        .iter()
-        .filter_map(|repo| {
-            repo.evidence_dir
-                .as_ref()
-                .map(|d| (repo.name.clone(), d.clone()))
-        })
-        .collect();
+    let bundle = r.evidence_bundle.as_ref().map(|b| BundleView {
+        written: b.sha256.is_some(),
+        dir: b.dir.clone(),
+        files: b.files,
+        sha256: b.sha256.clone().unwrap_or_default(),
+        result: b.result.clone(),
+        result_class: if b.result == "PASSED" { "pass" } else { "fail" },
+        anchor: b.trusted_root_sha512.clone().unwrap_or_default(),
+        signed: b.signed,
+        command: b.verify_command(),
+        error: b.error.clone().unwrap_or_default(),
+        repositories: b.repositories.clone(),
+    });
 
     let page = Page {
+        title: if job {
+            "tufwatch report"
+        } else {
+            "tufwatch releases"
+        },
+        job,
         verdict: verdict_class(r.verdict),
         headline,
         counts,
@@ -601,7 +649,7 @@ pub fn render(r: &JobReport, made: &Made) -> Result<String, String> {
         tracks,
         fleet,
         ssm,
-        evidence,
+        bundle,
         tool: r.tool.clone(),
         reference_time: time(r.reference_time),
         started_at: time(r.started_at),

@@ -423,6 +423,30 @@ pub fn sections(r: &JobReport) -> Vec<Section> {
         s.tables.push((None, findings));
     }
     out.push(s);
+    if let Some(b) = &r.evidence_bundle {
+        let mut s = Section {
+            title: "Evidence bundle".to_owned(),
+            ..Section::default()
+        };
+        match (&b.sha256, &b.error) {
+            (Some(sha), _) => {
+                s.lines.push(format!(
+                    "{}: {} files and SHA256SUMS, verification {}",
+                    b.dir, b.files, b.result
+                ));
+                s.lines
+                    .push(format!("digest: sha256 {sha} (the SHA-256 of SHA256SUMS)"));
+                s.lines
+                    .push(format!("check it offline: {}", b.verify_command()));
+            }
+            (None, error) => s.lines.push(format!(
+                "{}: no bundle written: {}",
+                b.dir,
+                error.as_deref().unwrap_or("-")
+            )),
+        }
+        out.push(s);
+    }
     out.push(Section {
         lines: vec![verdict_line(r.verdict).to_owned()],
         ..Section::default()

@@ -675,3 +675,21 @@ pub fn demo_job_with_csv(site: &Site, csv: &str) -> PathBuf {
     .unwrap();
     config
 }
+
+/// HTML text with its character references replaced by the characters.
+pub fn unescape(html: &str) -> String {
+    [
+        ("&#60;", "<"),
+        ("&lt;", "<"),
+        ("&#62;", ">"),
+        ("&gt;", ">"),
+        ("&#34;", "\""),
+        ("&quot;", "\""),
+        ("&#39;", "'"),
+        ("&apos;", "'"),
+        ("&#38;", "&"),
+        ("&amp;", "&"),
+    ]
+    .iter()
+    .fold(html.to_owned(), |s, (from, to)| s.replace(from, to))
+}
