@@ -150,24 +150,7 @@ fn human_releases_of_the_demo() {
 fn the_releases_of_the_demo_as_an_html_page() {
     let site = Site::new();
     let file = site.path().join("pages/releases.html");
-    let out = on_demo(
-        &site,
-        "releases",
-        &[
-            "--at",
-            "2026-11-28T00:00:00Z",
-            "--format",
-            "html",
-            "--out",
-            file.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = demo_releases_page(&site, "2026-11-28T00:00:00Z", &file);
     assert!(out.stdout.is_empty());
     let html = std::fs::read_to_string(&file).unwrap();
     assert!(html.contains("<title>tufwatch releases: All verified</title>"));

@@ -548,11 +548,12 @@ fn names_and_messages_in_the_html_page_are_text() {
     assert!(!html.contains("<img"), "{html}");
     assert!(!html.contains("<b>"), "{html}");
     // What the markup became is text: the node behind by its name, the odd variant in its
-    // chart's title, each as it was written.
+    // chart's title, SSM's version in a finding's message, each as it was written.
     let text = unescape(&html);
     assert!(text.contains("<script>window.pwned=1</script>"), "{html}");
     assert!(
         text.contains("aws-k8s-1.31<img src=x onerror=alert(1)>: nodes per running version"),
         "{html}"
     );
+    assert!(text.contains(HOSTILE_SSM_MESSAGE), "{html}");
 }

@@ -653,28 +653,48 @@ pub fn bottlerocket_mirror(base: &Path) -> PathBuf {
     base.to_owned()
 }
 
-/// A job's configuration in `site`: the demo repository (no state kept) and one CSV inventory
-/// with `csv` as its contents. Returns the configuration file.
+/// A job's configuration in `site`: the demo repository (no state kept), one CSV inventory with
+/// `csv` as its contents, and the demo's SSM values of eu-west-1 with markup in one version
+/// ([`HOSTILE_SSM_MESSAGE`]). Returns the configuration file.
 pub fn demo_job_with_csv(site: &Site, csv: &str) -> PathBuf {
     let demo = demo_dir();
     let inventory = site.path().join("inventory.csv");
     std::fs::write(&inventory, csv).unwrap();
+    // SSM says a version with markup in it, which a finding's message quotes.
+    let ssm = site.path().join("ssm.json");
+    let parameters =
+        std::fs::read_to_string(project().join("fixtures/demo-fleet/ssm-parameters.json")).unwrap();
+    assert!(parameters.contains("\"1.26.2-deadbeef\""));
+    std::fs::write(
+        &ssm,
+        parameters.replace("\"1.26.2-deadbeef\"", HOSTILE_SSM_VERSION_JSON),
+    )
+    .unwrap();
     let config = site.path().join("job.toml");
     std::fs::write(
         &config,
         format!(
             "[trust]\nroot = \"{}\"\nno_state = true\n\
              [[repository]]\nname = \"demo\"\nmetadata_url = \"{}\"\ntargets_url = \"{}\"\n\
-             [[inventory]]\npath = \"{}\"\nformat = \"csv\"\n",
+             [[inventory]]\npath = \"{}\"\nformat = \"csv\"\n\
+             [ssm]\nfiles = [\"{}\"]\nregions = [\"eu-west-1\"]\n",
             demo.join("root.json").display(),
             demo.join("metadata").display(),
             demo.join("targets").display(),
             inventory.display(),
+            ssm.display(),
         ),
     )
     .unwrap();
     config
 }
+
+/// The SSM version [`demo_job_with_csv`] gives aws-k8s-1.31 x86_64 in eu-west-1, as JSON.
+pub const HOSTILE_SSM_VERSION_JSON: &str = r#""1.26.2-\"'><script>window.pwned=4</script>""#;
+
+/// The finding message that quotes it, as a reader should see it.
+pub const HOSTILE_SSM_MESSAGE: &str =
+    r#"SSM's latest is 1.26.2-"'><script>window.pwned=4</script>, a release"#;
 
 /// HTML text with its character references replaced by the characters.
 pub fn unescape(html: &str) -> String {
@@ -692,4 +712,27 @@ pub fn unescape(html: &str) -> String {
     ]
     .iter()
     .fold(html.to_owned(), |s, (from, to)| s.replace(from, to))
+}
+
+/// `releases --format html --out file` of the shipped demo repository at `at`; it must pass.
+pub fn demo_releases_page(site: &Site, at: &str, file: &Path) -> std::process::Output {
+    let out = on_demo(
+        site,
+        "releases",
+        &[
+            "--at",
+            at,
+            "--format",
+            "html",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
