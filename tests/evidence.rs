@@ -1092,10 +1092,11 @@ fn a_report_run_makes_the_job_bundle_and_its_page_says_how_to_check_it() {
     // The human report says it too.
     let third = home.path().join("third");
     let o = report_with_evidence(home.path(), &third, &[]);
+    assert_eq!(o.status.code(), Some(1));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("EVIDENCE BUNDLE"), "{text}");
     assert!(
-        text.contains("check it offline: tufwatch evidence verify"),
+        text.contains("check it offline:\ntufwatch evidence verify"),
         "{text}"
     );
 }
@@ -1114,10 +1115,19 @@ fn a_report_run_that_cannot_finish_writes_its_report_and_no_bundle() {
     )
     .unwrap();
     let bundle = home.path().join("bundle");
-    let page = home.path().join("report.html");
+    let out = home.path().join("out");
     let o = tufwatch(home.path())
-        .args(["report", "--timeout", "2", "--format", "html", "--out"])
-        .arg(&page)
+        .args([
+            "report",
+            "--timeout",
+            "2",
+            "--format",
+            "html",
+            "--format",
+            "json",
+        ])
+        .arg("--out-dir")
+        .arg(&out)
         .arg("--evidence")
         .arg(&bundle)
         .arg("--config")
@@ -1127,9 +1137,86 @@ fn a_report_run_that_cannot_finish_writes_its_report_and_no_bundle() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no bundle written"));
     assert!(!bundle.exists());
-    let html = unescape(&std::fs::read_to_string(&page).unwrap());
+    let html = unescape(&std::fs::read_to_string(out.join("report.html")).unwrap());
     assert!(
         html.contains("none was written: the run could not finish"),
         "{html}"
     );
+    // The JSON report says it with a finding of its own, which leaves the run incomplete.
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(r["verdict"], "incomplete");
+    assert!(r["evidence_bundle"].get("sha256").is_none(), "{r:#}");
+    assert_eq!(r["evidence_bundle"]["result"], "none");
+    assert_eq!(
+        codes(&r),
+        [format!(
+            "evidence_not_written:{}",
+            std::path::absolute(&bundle).unwrap().display()
+        )],
+        "{r:#}"
+    );
+}
+
+#[test]
+fn a_report_run_refuses_an_evidence_directory_that_cannot_take_the_bundle() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    std::fs::create_dir(h.join("real")).unwrap();
+    std::os::unix::fs::symlink(h.join("real"), h.join("link")).unwrap();
+    std::fs::write(h.join("a-file"), b"x").unwrap();
+    let out = h.join("out");
+    for (evidence, extra, why) in [
+        ("link", vec![], "a symbolic link"),
+        ("bad\nname", vec![], "control characters"),
+        ("a-file/bundle", vec![], "cannot write beside it"),
+        ("out", vec!["--out-dir", "out"], "overlap"),
+        (
+            "out",
+            vec!["--out", "out/page.html", "--format", "html"],
+            "overlap",
+        ),
+    ] {
+        let o = tufwatch(h)
+            .current_dir(h)
+            .args(["report", "--at", DEMO_AT, "--evidence", evidence])
+            .args(&extra)
+            .arg("--config")
+            .arg(project().join("fixtures/demo.toml"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{evidence:?}: {stderr}");
+        assert!(stderr.contains("--evidence"), "{evidence:?}: {stderr}");
+        assert!(stderr.contains(why), "{evidence:?}: {stderr}");
+        // Refused before anything was verified or written.
+        assert!(o.stdout.is_empty(), "{evidence:?}");
+        assert!(!out.exists(), "{evidence:?}");
+        assert!(files(&h.join("real")).is_empty());
+    }
+    // A bundle directory inside the output directory is its own: both are written.
+    let o = tufwatch(h)
+        .current_dir(h)
+        .args([
+            "report",
+            "--at",
+            DEMO_AT,
+            "--out-dir",
+            "out",
+            "--evidence",
+            "out/bundle",
+        ])
+        .arg("--config")
+        .arg(project().join("fixtures/demo.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.join("report.txt").exists());
+    let (code, v) = check_dir(h, &out.join("bundle"), &[]);
+    assert_eq!(code, 0, "{v:#}");
 }

@@ -33,7 +33,7 @@ pub enum EvidenceCommand {
     /// Exit codes: 0 the bundle is intact and its result reproduces, 1 findings (a file altered,
     /// missing or added, or files that disagree), 2 could not run.
     #[command(
-        after_help = "Example:\n  tufwatch evidence verify evidence/demo --root-sha512 <HEX>"
+        after_help = "Example:\n  tufwatch evidence verify evidence/demo --sha256 <DIGEST> --root-sha512 <HEX>"
     )]
     Verify(VerifyArgs),
 }
@@ -336,6 +336,7 @@ pub(super) fn write_job_bundle(
     let mut taken = std::collections::BTreeSet::new();
     let mut repositories = Vec::new();
     let mut anchors = std::collections::BTreeSet::new();
+    let mut signed = false;
     for r in &mut report.repositories {
         let Some(mut piece) = r.evidence.take() else {
             continue;
@@ -343,6 +344,7 @@ pub(super) fn write_job_bundle(
         let dir = evidence::repository_dir(&r.name, &taken);
         taken.insert(dir.clone());
         sign(&mut piece, key, key_path)?;
+        signed |= piece.contains_key(evidence::dsse::FILE);
         if let Some(root) = piece.get(evidence::ROOT_FILE) {
             anchors.insert(crate::digest::sha512_hex(root));
         }
@@ -377,7 +379,12 @@ pub(super) fn write_job_bundle(
     files.insert(evidence::JOB_FILE.to_owned(), evidence::json(&recorded));
     let sha256 = evidence::write(out, &files, flag)?;
     Ok(evidence::BundleRecord {
-        dir: out.display().to_string(),
+        // Absolute, so that the command that checks it works from anywhere, and cannot be
+        // taken for an option.
+        dir: std::path::absolute(out)
+            .unwrap_or_else(|_| out.to_owned())
+            .display()
+            .to_string(),
         sha256: Some(sha256),
         files: files.len(),
         result: result_of(report.verdict).to_owned(),
@@ -386,7 +393,7 @@ pub(super) fn write_job_bundle(
         } else {
             None
         },
-        signed: key.is_some(),
+        signed,
         repositories,
         error: None,
     })

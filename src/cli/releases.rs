@@ -97,10 +97,15 @@ pub async fn run(a: ReleasesArgs) -> Result<i32> {
     Ok(code)
 }
 
-/// The command line, for the page to say how it was made.
+/// The command line, for the page to say how it was made (each word quoted for a shell when
+/// it needs to be; a word that is not Unicode, with its undecodable bytes replaced).
 fn command_line() -> String {
     std::iter::once("tufwatch".to_owned())
-        .chain(std::env::args().skip(1))
+        .chain(
+            std::env::args_os()
+                .skip(1)
+                .map(|a| crate::evidence::shell_word(&a.to_string_lossy())),
+        )
         .collect::<Vec<_>>()
         .join(" ")
 }

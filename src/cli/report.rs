@@ -8,6 +8,7 @@ use crate::config::{Config, OutputFormat};
 use crate::error::{Error, Result};
 use crate::job::{Inventory, JobSpec, RepoSpec, SsmSource, SsmSpec};
 use crate::report::html::Made;
+use crate::report::{Code, Finding};
 use crate::source::bottlerocket::DEFAULT_REPO_BASE;
 use crate::source::location::parse_location;
 use crate::source::pins::{parse_sha512_arg, TrustedRoot};
@@ -116,15 +117,23 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
         let made = Made {
             from: Some(a.config.display().to_string()),
         };
-        // A bad key or a full evidence directory stops the run before anything is verified.
+        // A bad key or an evidence directory that cannot take the bundle stops the run before
+        // anything is verified.
         let key = super::evidence::signing_key(a.sign_key.as_deref())?;
         if let Some(dir) = &a.evidence {
             crate::evidence::check_out(dir, "--evidence")?;
+            let outputs: Vec<PathBuf> = match (&one, &out_dir) {
+                (Some((path, _)), _) => vec![path.clone()],
+                (None, Some(d)) => std::iter::once(d.clone())
+                    .chain(formats.iter().map(|f| d.join(f.file_name())))
+                    .collect(),
+                (None, None) => Vec::new(),
+            };
+            apart(dir, &outputs)?;
         }
         let mut spec = spec(&a, &config).await?;
         spec.evidence = a.evidence.is_some();
         let mut report = crate::job::run(spec).await?;
-        let mut code = report.exit_code();
         if let Some(dir) = &a.evidence {
             let record = evidence_bundle(&mut report, dir, key.as_ref(), a.sign_key.as_deref());
             if let Some(error) = &record.error {
@@ -132,7 +141,16 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
                     "tufwatch: --evidence {}: no bundle written: {error}",
                     dir.display()
                 );
-                code = code.max(2);
+                // The report says it too, and its verdict (and exit code) count it.
+                report.findings.push(
+                    Finding::error(
+                        Code::EvidenceNotWritten,
+                        format!("no evidence bundle written in {}: {error}", record.dir),
+                    )
+                    .target(record.dir.clone()),
+                );
+                let all: Vec<Finding> = report.all_findings().into_iter().cloned().collect();
+                report.verdict = crate::report::verdict_of(&all);
             }
             report.evidence_bundle = Some(record);
         }
@@ -141,7 +159,7 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
             None if a.out.is_none() => emit(&report, &formats, out_dir.as_deref(), &made)?,
             None => {}
         }
-        Ok(code)
+        Ok(report.exit_code())
     }
     .await;
     // A job asked for JSON on standard output still prints one JSON document when it cannot run.
@@ -151,6 +169,28 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
         }
     }
     result
+}
+
+/// Refuse an evidence directory that is or holds an output of the report (the output
+/// directory, or a file the report goes to): the report would land in the bundle, a file its
+/// sums do not list, or the bundle where the report goes.
+fn apart(evidence: &std::path::Path, outputs: &[PathBuf]) -> Result<()> {
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    let bundle = absolute(evidence);
+    for o in outputs {
+        let o = absolute(o);
+        if o.starts_with(&bundle) {
+            return Err(Error::Argument {
+                flag: "--evidence",
+                message: format!(
+                    "{} and the report's output {} overlap; give the bundle a directory of its own",
+                    evidence.display(),
+                    o.display()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Write the run's evidence bundle. What stops it (a run that could not finish proves nothing,
@@ -163,7 +203,10 @@ fn evidence_bundle(
     key_path: Option<&std::path::Path>,
 ) -> crate::evidence::BundleRecord {
     let not_written = |error: String| crate::evidence::BundleRecord {
-        dir: dir.display().to_string(),
+        dir: std::path::absolute(dir)
+            .unwrap_or_else(|_| dir.to_owned())
+            .display()
+            .to_string(),
         sha256: None,
         files: 0,
         result: "none".to_owned(),

@@ -344,28 +344,62 @@ pub fn write(out: &Path, files: &Files, flag: &'static str) -> Result<String> {
     Ok(sha256_hex(&all[sums::FILE]))
 }
 
-/// Refuse a bundle directory that is neither new nor empty (`flag` names the option that gave
-/// it), before anything is verified or written.
+/// Refuse, before anything is verified or written, a bundle directory that could not take the
+/// bundle (`flag` names the option that gave it): one that is neither new nor empty, a symbolic
+/// link, a name with control characters (which would forge lines where a report quotes it), or
+/// one whose parent directory cannot take the temporary directory the bundle is written into.
 pub fn check_out(out: &Path, flag: &'static str) -> Result<()> {
-    if out.exists() && !out.is_dir() {
+    let refuse = |why: &str| {
+        Err(Error::Argument {
+            flag,
+            message: format!("{}: {why}", out.display()),
+        })
+    };
+    if out.to_string_lossy().chars().any(char::is_control) {
         return Err(Error::Argument {
             flag,
             message: format!(
-                "{} is a file; a bundle goes into a new or empty directory",
-                out.display()
+                "{:?}: a name with control characters; give a plain directory name",
+                out.to_string_lossy()
             ),
         });
     }
+    if out.file_name().is_none() {
+        return refuse("not a directory name a bundle can be renamed to; name a new directory");
+    }
+    if let Ok(meta) = std::fs::symlink_metadata(out) {
+        if meta.file_type().is_symlink() {
+            return refuse("a symbolic link; a bundle goes into a new or empty directory");
+        }
+        if !meta.is_dir() {
+            return refuse("a file; a bundle goes into a new or empty directory");
+        }
+    }
     if let Ok(mut entries) = std::fs::read_dir(out) {
         if entries.next().is_some() {
-            return Err(Error::Argument {
-                flag,
-                message: format!(
-                    "{} is not empty; a bundle goes into a new or empty directory",
-                    out.display()
-                ),
-            });
+            return refuse("not empty; a bundle goes into a new or empty directory");
         }
+    }
+    // The nearest directory that exists above it must take a temporary directory: the bundle
+    // is written into one there, then renamed (what write() will create is created then).
+    let mut above = crate::atomic::parent(out);
+    while !above.exists() {
+        match above.parent() {
+            Some(p) if !p.as_os_str().is_empty() => above = p.to_owned(),
+            _ => {
+                above = std::path::PathBuf::from(".");
+                break;
+            }
+        }
+    }
+    if let Err(e) = tempfile::Builder::new()
+        .prefix(&crate::atomic::prefix("probe"))
+        .tempdir_in(&above)
+    {
+        return refuse(&format!(
+            "cannot write beside it, in {}: {e}",
+            above.display()
+        ));
     }
     Ok(())
 }
@@ -423,7 +457,7 @@ impl BundleRecord {
 }
 
 /// `word` quoted for a POSIX shell when it needs to be.
-fn shell_word(word: &str) -> String {
+pub fn shell_word(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .bytes()

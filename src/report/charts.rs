@@ -282,8 +282,40 @@ mod tests {
         };
         let svg = render(&chart).unwrap();
         assert!(svg.contains("viewBox"), "{svg}");
+        // The bar stops short of the clip: no point.
+        assert!(!svg.contains("<polygon"), "{svg}");
         assert!(!svg.contains("<script"), "{svg}");
         assert!(!svg.contains("<b>"), "{svg}");
         assert!(svg.contains("&lt;script&gt;"), "{svg}");
+    }
+
+    #[test]
+    fn a_bar_past_the_clip_ends_in_a_point_and_the_axis_stops_there() {
+        let label = |x: f64| format!("day{x:.0}");
+        let chart = RowsChart {
+            rows: vec![Row {
+                label: "root".to_owned(),
+                segments: vec![Segment {
+                    from: 0.0,
+                    to: 2000.0,
+                    tone: Tone::Good,
+                }],
+                points: Vec::new(),
+                note: "expires in 2000 days".to_owned(),
+            }],
+            range: (0.0, 130.0),
+            axis_label: &label,
+            marks: Vec::new(),
+            bands: Vec::new(),
+            axis_labels: 14,
+            clip: Some(90.0),
+        };
+        let svg = render(&chart).unwrap();
+        assert!(svg.contains("<polygon"), "{svg}");
+        assert!(svg.contains("expires in 2000 days"), "{svg}");
+        // Labels up to the clip, none past it.
+        assert!(svg.contains("day80"), "{svg}");
+        assert!(!svg.contains("day100"), "{svg}");
+        assert!(!svg.contains("day120"), "{svg}");
     }
 }

@@ -119,6 +119,9 @@ pub enum Code {
     /// tough (what Bottlerocket hosts run) and the strict engine (the specification) disagree
     /// about the metadata: one accepts what the other rejects.
     EnginesDisagree,
+    /// The evidence bundle a run was asked for (`report --evidence`) was not written (the run
+    /// is incomplete).
+    EvidenceNotWritten,
 }
 
 impl Code {
@@ -159,6 +162,7 @@ impl Code {
             Code::EvidenceSignature => "evidence_signature",
             Code::EnginesDisagree => "engines_disagree",
             Code::SlowRetrieval => "slow_retrieval",
+            Code::EvidenceNotWritten => "evidence_not_written",
         }
     }
 
@@ -167,7 +171,11 @@ impl Code {
     pub fn means_incomplete(self) -> bool {
         matches!(
             self,
-            Code::Unreachable | Code::SsmUnavailable | Code::NotVerified | Code::SlowRetrieval
+            Code::Unreachable
+                | Code::SsmUnavailable
+                | Code::NotVerified
+                | Code::SlowRetrieval
+                | Code::EvidenceNotWritten
         )
     }
 }

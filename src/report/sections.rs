@@ -27,6 +27,8 @@ pub struct Section {
     pub title: String,
     /// Lines before the tables.
     pub lines: Vec<String>,
+    /// Commands to run, after the lines: as they are in text, a code block in Markdown.
+    pub commands: Vec<String>,
     /// Tables, each with an optional caption.
     pub tables: Vec<(Option<String>, Table)>,
 }
@@ -159,6 +161,7 @@ pub fn sections(r: &JobReport) -> Vec<Section> {
                 title: "Signed releases".to_owned(),
                 lines: vec!["due: every wave has started, so every host should have it".to_owned()],
                 tables: vec![(None, t)],
+                ..Section::default()
             });
         }
     }
@@ -436,8 +439,8 @@ pub fn sections(r: &JobReport) -> Vec<Section> {
                 ));
                 s.lines
                     .push(format!("digest: sha256 {sha} (the SHA-256 of SHA256SUMS)"));
-                s.lines
-                    .push(format!("check it offline: {}", b.verify_command()));
+                s.lines.push("check it offline:".to_owned());
+                s.commands.push(b.verify_command());
             }
             (None, error) => s.lines.push(format!(
                 "{}: no bundle written: {}",
@@ -490,7 +493,7 @@ pub fn text(sections: &[Section]) -> String {
                 let _ = writeln!(s, "{}", sec.title.to_uppercase());
             }
         }
-        for line in &sec.lines {
+        for line in sec.lines.iter().chain(&sec.commands) {
             let _ = writeln!(s, "{}", super::human::clean(line));
         }
         for (caption, table) in &sec.tables {
@@ -564,6 +567,17 @@ pub fn markdown(sections: &[Section]) -> String {
         }
         if !sec.lines.is_empty() {
             let _ = writeln!(s);
+        }
+        for command in &sec.commands {
+            // A fence longer than any run of backticks in the command; no character in a code
+            // block is markup.
+            let longest = command.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+            let fence = "`".repeat((longest + 1).max(3));
+            let one_line: String = command
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            let _ = writeln!(s, "{fence}sh\n{one_line}\n{fence}\n");
         }
         for (caption, table) in &sec.tables {
             if let Some(c) = caption {
