@@ -116,9 +116,16 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
         // About 6 pixels along the axis: the gap between a bar's end (or its last dot) and its
         // note.
         let gap = (hi - lo) * 6.0 / f64::from(WIDTH.saturating_sub(label_width).max(100));
+        // Labels are spread over the whole range; with a clip, more are asked for, so that
+        // about `axis_labels` fall before it (none is written past it).
+        let axis_labels = if bar_end > lo && bar_end < hi {
+            (chart.axis_labels as f64 * (hi - lo) / (bar_end - lo)).ceil() as usize
+        } else {
+            chart.axis_labels
+        };
         c.configure_mesh()
             .disable_y_mesh()
-            .x_labels(chart.axis_labels)
+            .x_labels(axis_labels)
             .x_label_formatter(&|x| {
                 if *x <= bar_end {
                     (chart.axis_label)(*x)
