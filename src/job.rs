@@ -279,6 +279,12 @@ impl JobReport {
         crate::report::exit_code_of(self.verdict)
     }
 
+    /// Set the verdict from every finding (of the repositories and of the job).
+    pub fn judge(&mut self) {
+        let all: Vec<Finding> = self.all_findings().into_iter().cloned().collect();
+        self.verdict = verdict_of(&all);
+    }
+
     /// Every track of every repository.
     pub fn tracks(&self) -> impl Iterator<Item = &Track> {
         self.repositories
@@ -497,8 +503,7 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
         verdict: Verdict::Pass,
         evidence_bundle: None,
     };
-    let all: Vec<Finding> = report.all_findings().into_iter().cloned().collect();
-    report.verdict = verdict_of(&all);
+    report.judge();
     Ok(report)
 }
 

@@ -58,6 +58,18 @@ fn codes(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Two directories hold the same files, byte for byte.
+fn assert_same_files(a: &Path, b: &Path) {
+    assert_eq!(files(a), files(b));
+    for f in files(a) {
+        assert_eq!(
+            std::fs::read(a.join(&f)).unwrap(),
+            std::fs::read(b.join(&f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
 /// A bundle of a good repository; returns the site and the bundle's directory.
 fn good_bundle() -> (Site, PathBuf) {
     let site = Site::new();
@@ -380,14 +392,7 @@ fn the_same_inputs_at_the_same_time_give_the_same_bytes() {
     assert_eq!(create(&site, &a, &["--at", &at]).status.code(), Some(0));
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(create(&site, &b, &["--at", &at]).status.code(), Some(0));
-    assert_eq!(files(&a), files(&b));
-    for f in files(&a) {
-        assert_eq!(
-            std::fs::read(a.join(&f)).unwrap(),
-            std::fs::read(b.join(&f)).unwrap(),
-            "{f}"
-        );
-    }
+    assert_same_files(&a, &b);
 }
 
 #[test]
@@ -1000,14 +1005,7 @@ fn a_report_run_makes_the_job_bundle_and_its_page_says_how_to_check_it() {
     // byte.
     let made = home.path().join("made");
     assert_eq!(create_job(home.path(), &made, &[]).status.code(), Some(1));
-    assert_eq!(files(&made), files(&bundle));
-    for f in files(&made) {
-        assert_eq!(
-            std::fs::read(made.join(&f)).unwrap(),
-            std::fs::read(bundle.join(&f)).unwrap(),
-            "{f}"
-        );
-    }
+    assert_same_files(&made, &bundle);
 
     // The page gives the digest, and a command that checks the bundle offline against it and
     // the anchor; that command passes.

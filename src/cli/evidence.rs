@@ -5,7 +5,7 @@ use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
 use crate::evidence;
 use crate::report::{Severity, Verdict};
-use crate::source::pins::parse_sha512_arg;
+use crate::source::pins::{parse_sha256_arg, parse_sha512_arg};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -154,20 +154,6 @@ pub async fn run(cmd: EvidenceCommand) -> Result<i32> {
     match cmd {
         EvidenceCommand::Create(a) => create(*a).await,
         EvidenceCommand::Verify(a) => verify(a).await,
-    }
-}
-
-/// A SHA-256 given on the command line: 64 hex digits, `sha256:` before them allowed.
-fn parse_sha256_arg(flag: &'static str, value: &str) -> Result<String> {
-    let v = value.trim().to_ascii_lowercase();
-    let v = v.strip_prefix("sha256:").unwrap_or(&v);
-    if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(v.to_owned())
-    } else {
-        Err(Error::Argument {
-            flag,
-            message: format!("{value:?} is not a SHA-256: expected 64 hex digits"),
-        })
     }
 }
 
@@ -379,12 +365,7 @@ pub(super) fn write_job_bundle(
     files.insert(evidence::JOB_FILE.to_owned(), evidence::json(&recorded));
     let sha256 = evidence::write(out, &files, flag)?;
     Ok(evidence::BundleRecord {
-        // Absolute, so that the command that checks it works from anywhere, and cannot be
-        // taken for an option.
-        dir: std::path::absolute(out)
-            .unwrap_or_else(|_| out.to_owned())
-            .display()
-            .to_string(),
+        dir: evidence::absolute(out).display().to_string(),
         sha256: Some(sha256),
         files: files.len(),
         result: result_of(report.verdict).to_owned(),

@@ -149,8 +149,7 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
                     )
                     .target(record.dir.clone()),
                 );
-                let all: Vec<Finding> = report.all_findings().into_iter().cloned().collect();
-                report.verdict = crate::report::verdict_of(&all);
+                report.judge();
             }
             report.evidence_bundle = Some(record);
         }
@@ -175,7 +174,7 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
 /// directory, or a file the report goes to): the report would land in the bundle, a file its
 /// sums do not list, or the bundle where the report goes.
 fn apart(evidence: &std::path::Path, outputs: &[PathBuf]) -> Result<()> {
-    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    use crate::evidence::absolute;
     let bundle = absolute(evidence);
     for o in outputs {
         let o = absolute(o);
@@ -202,24 +201,12 @@ fn evidence_bundle(
     key: Option<&crate::evidence::dsse::SigningKey>,
     key_path: Option<&std::path::Path>,
 ) -> crate::evidence::BundleRecord {
-    let not_written = |error: String| crate::evidence::BundleRecord {
-        dir: std::path::absolute(dir)
-            .unwrap_or_else(|_| dir.to_owned())
-            .display()
-            .to_string(),
-        sha256: None,
-        files: 0,
-        result: "none".to_owned(),
-        trusted_root_sha512: None,
-        signed: false,
-        repositories: Vec::new(),
-        error: Some(error),
-    };
+    use crate::evidence::BundleRecord;
     if report.verdict == crate::report::Verdict::Incomplete {
-        for r in &mut report.repositories {
-            r.evidence = None;
-        }
-        return not_written("the run could not finish, and so proves nothing".to_owned());
+        return BundleRecord::not_written(
+            dir,
+            "the run could not finish, and so proves nothing".to_owned(),
+        );
     }
     match super::evidence::write_job_bundle(report, dir, "--evidence", key, key_path) {
         Ok(record) => record,
@@ -227,7 +214,7 @@ fn evidence_bundle(
             for r in &mut report.repositories {
                 r.evidence_dir = None;
             }
-            not_written(e.to_string())
+            BundleRecord::not_written(dir, e.to_string())
         }
     }
 }

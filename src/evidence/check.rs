@@ -120,13 +120,13 @@ pub async fn check(
     let mut findings = Vec::new();
 
     // 1. The sums: every file listed, none altered, none added.
-    let actual = sums::digests(dir).map_err(|message| Error::Invalid {
+    let mut actual = sums::digests(dir).map_err(|message| Error::Invalid {
         what: "evidence bundle",
         path: dir.display().to_string(),
         message,
     })?;
-    let sums_bytes = std::fs::read(dir.join(sums::FILE)).ok();
-    let sha256 = sums_bytes.as_deref().map(sha256_hex);
+    // The bundle's digest: SHA256SUMS's own SHA-256, which it cannot list.
+    let sha256 = actual.remove(sums::FILE);
     if let Some(expected) = expected_digest {
         if sha256.as_deref() != Some(expected) {
             findings.push(finding(
@@ -139,7 +139,10 @@ pub async fn check(
             ));
         }
     }
-    let listed = match sums_bytes.map(|b| String::from_utf8_lossy(&b).into_owned()) {
+    let listed = match std::fs::read(dir.join(sums::FILE))
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+    {
         None => {
             findings.push(finding(Code::EvidenceMissing, sums::FILE, "missing"));
             BTreeMap::new()

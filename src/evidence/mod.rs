@@ -441,7 +441,27 @@ pub struct BundleRepo {
     pub statement_sha256: String,
 }
 
+/// `path` made absolute (not resolving links), as a bundle's directory is recorded: so that the
+/// command that checks it works from anywhere, and cannot be taken for an option.
+pub fn absolute(path: &Path) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
 impl BundleRecord {
+    /// The record of a bundle asked for in `dir` and not written, and why.
+    pub fn not_written(dir: &Path, error: String) -> BundleRecord {
+        BundleRecord {
+            dir: absolute(dir).display().to_string(),
+            sha256: None,
+            files: 0,
+            result: "none".to_owned(),
+            trusted_root_sha512: None,
+            signed: false,
+            repositories: Vec::new(),
+            error: Some(error),
+        }
+    }
+
     /// The command that checks the bundle offline, demanding its digest and (when there is one)
     /// its anchor.
     pub fn verify_command(&self) -> String {

@@ -12,11 +12,11 @@ pub const FILE: &str = "SHA256SUMS";
 pub const MAX_FILE: u64 = 1 << 30;
 
 /// Every regular file below `dir` (relative path with `/` -> bytes' SHA-256), `SHA256SUMS`
-/// left out. Anything but directories and regular files (a symbolic link) is an error naming it.
+/// among them. Anything but directories and regular files (a symbolic link) is an error naming
+/// it.
 pub fn digests(dir: &Path) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     walk(dir, "", &mut out)?;
-    out.remove(FILE);
     Ok(out)
 }
 

@@ -40,7 +40,9 @@ struct Page {
     tracks: Vec<TrackView>,
     fleet: Option<FleetView>,
     ssm: Option<SsmView>,
-    bundle: Option<BundleView>,
+    bundle: Option<crate::evidence::BundleRecord>,
+    /// The command that checks the bundle.
+    bundle_command: String,
     tool: String,
     reference_time: String,
     started_at: String,
@@ -109,20 +111,6 @@ struct AmiRow {
     instances: u64,
     status: &'static str,
     due: String,
-}
-
-struct BundleView {
-    written: bool,
-    dir: String,
-    files: usize,
-    sha256: String,
-    result: String,
-    result_class: &'static str,
-    anchor: String,
-    signed: bool,
-    command: String,
-    error: String,
-    repositories: Vec<crate::evidence::BundleRepo>,
 }
 
 struct SsmView {
@@ -620,20 +608,6 @@ fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, String> {
         }
     });
 
-    let bundle = r.evidence_bundle.as_ref().map(|b| BundleView {
-        written: b.sha256.is_some(),
-        dir: b.dir.clone(),
-        files: b.files,
-        sha256: b.sha256.clone().unwrap_or_default(),
-        result: b.result.clone(),
-        result_class: if b.result == "PASSED" { "pass" } else { "fail" },
-        anchor: b.trusted_root_sha512.clone().unwrap_or_default(),
-        signed: b.signed,
-        command: b.verify_command(),
-        error: b.error.clone().unwrap_or_default(),
-        repositories: b.repositories.clone(),
-    });
-
     let page = Page {
         title: if job {
             "tufwatch report"
@@ -649,7 +623,12 @@ fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, String> {
         tracks,
         fleet,
         ssm,
-        bundle,
+        bundle: r.evidence_bundle.clone(),
+        bundle_command: r
+            .evidence_bundle
+            .as_ref()
+            .map(|b| b.verify_command())
+            .unwrap_or_default(),
         tool: r.tool.clone(),
         reference_time: time(r.reference_time),
         started_at: time(r.started_at),

@@ -86,13 +86,32 @@ pub fn is_sha512_hex(s: &str) -> bool {
 
 /// Normalize a user-given SHA-512 (`--sha512`, `--root-sha512`): trimmed, lower case, checked.
 pub fn parse_sha512_arg(flag: &'static str, value: &str) -> Result<String> {
-    let v = value.trim().to_ascii_lowercase();
-    if is_sha512_hex(&v) {
+    parse_hex_arg(flag, value, value, "SHA-512", 128)
+}
+
+/// Normalize a user-given SHA-256 (`evidence verify --sha256`): trimmed, lower case, `sha256:`
+/// before it allowed, checked.
+pub fn parse_sha256_arg(flag: &'static str, value: &str) -> Result<String> {
+    let lower = value.trim().to_ascii_lowercase();
+    let hex = lower.strip_prefix("sha256:").unwrap_or(&lower);
+    parse_hex_arg(flag, value, hex, "SHA-256", 64)
+}
+
+/// `hex` (from the argument `value`) trimmed and in lower case, if it is `digits` hex digits.
+fn parse_hex_arg(
+    flag: &'static str,
+    value: &str,
+    hex: &str,
+    name: &str,
+    digits: usize,
+) -> Result<String> {
+    let v = hex.trim().to_ascii_lowercase();
+    if v.len() == digits && v.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(v)
     } else {
         Err(Error::Argument {
             flag,
-            message: format!("{value:?} is not a SHA-512: expected 128 hex digits"),
+            message: format!("{value:?} is not a {name}: expected {digits} hex digits"),
         })
     }
 }
