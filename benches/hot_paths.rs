@@ -108,7 +108,7 @@ fn hashing(c: &mut Criterion) {
 }
 
 fn releases_and_fleet(c: &mut Criterion) {
-    let manifest = fixture("../shared/data/bottlerocket/manifests/example.json");
+    let manifest = fixture("fixtures/bottlerocket/manifests/example.json");
     let mut g = c.benchmark_group("parsing");
     g.throughput(Throughput::Bytes(manifest.len() as u64));
     g.bench_function("manifest.json (Bottlerocket's example)", |b| {

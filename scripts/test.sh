@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, exactly as CI runs it (.ci/run calls this script): formatting, lints,
-# then every unit and integration test, then a check that the benchmarks still build (they run
-# outside CI: benches/run.sh, cargo bench). Needs the Rust toolchain and Python 3: the tests serve
+# The whole test suite, exactly as CI runs it (.ci/run calls this script): formatting, lints
+# (clippy --all-targets type-checks the benchmarks too; they run outside CI: benches/run.sh,
+# cargo bench), then every unit and integration test. Needs the Rust toolchain and Python 3: the tests serve
 # their repositories from loopback HTTP servers and file:// URLs, and SSM from a local moto
 # endpoint, all started by the tests themselves; moto is installed here, once, into a virtual
 # environment under target/. The HTML report is opened in headless Chromium: Debian's package is
@@ -10,8 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=target/test-venv
-if ! "$venv/bin/python" -c "import moto.server, werkzeug" 2>/dev/null; then
-    echo "installing the local SSM endpoint (moto) into $venv" >&2
+if ! "$venv/bin/python" -c "import moto.server, werkzeug, tuf.ngclient, cryptography" 2>/dev/null; then
+    echo "installing the local SSM endpoint (moto) and python-tuf into $venv" >&2
     rm -rf "$venv"
     python3 -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
@@ -31,4 +31,3 @@ export TUFWATCH_TEST_CHROMIUM="$(command -v chromium)"
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 cargo test
-cargo bench --no-run

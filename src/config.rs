@@ -40,13 +40,11 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Trust {
-    /// The trusted root.json; without it, Bottlerocket's root kept by `tufwatch root fetch` (or
-    /// fetched and checked against the built-in pins).
+    /// The trusted root.json; without it, Bottlerocket's root embedded in tufwatch (or the
+    /// newer root a previous run verified from it).
     pub root: Option<PathBuf>,
-    /// Refuse the root unless its SHA-512 is this.
+    /// Refuse `root` unless its SHA-512 is this.
     pub root_sha512: Option<String>,
-    /// Where `tufwatch root fetch` keeps roots.
-    pub roots_dir: Option<PathBuf>,
     /// Where the trusted metadata is kept between runs.
     pub state_dir: Option<PathBuf>,
     /// Keep no state (no rollback protection between runs).
@@ -208,7 +206,6 @@ impl Config {
         };
         for p in [
             &mut self.trust.root,
-            &mut self.trust.roots_dir,
             &mut self.trust.state_dir,
             &mut self.output.dir,
         ]

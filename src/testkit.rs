@@ -512,7 +512,7 @@ impl Repo {
         Ok(root_path)
     }
 
-    /// Write the target files into `tdir` (as `<sha256>.<name>` with consistent snapshots).
+    /// Write the target files into `tdir` (as `<dir>/<sha256>.<name>` with consistent snapshots).
     pub fn write_targets(&self, tdir: &Path) -> Result<()> {
         let all = self
             .targets
@@ -520,7 +520,12 @@ impl Repo {
             .chain(self.delegations.iter().flat_map(|d| d.targets.iter()));
         for (name, t) in all {
             let file = if self.consistent_snapshot {
-                format!("{}.{name}", crate::digest::sha256_hex(&t.bytes))
+                // TUF 5.7.3: the hash goes on the file name, `dir/<hash>.<name>`.
+                let hash = crate::digest::sha256_hex(&t.bytes);
+                match name.rsplit_once('/') {
+                    Some((dir, file)) => format!("{dir}/{hash}.{file}"),
+                    None => format!("{hash}.{name}"),
+                }
             } else {
                 name.clone()
             };

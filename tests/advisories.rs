@@ -1,4 +1,4 @@
-//! A regression test for each published tough advisory (`../shared/DOMAIN.md`), on both
+//! A regression test for each published tough advisory (the domain notes beside this project), on both
 //! engines: `verify` with `--engine both` (tough and the strict engine must each reject, or each
 //! accept what is right), and the strict engine's own client where the advisory is about finding
 //! or writing targets.

@@ -19,6 +19,7 @@ fn command(home: &Path) -> Command {
     c.env("HOME", home)
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
         .env_remove("TUFWATCH_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::null());

@@ -145,7 +145,7 @@ fn hostile_metadata_served_for_each_role() {
 #[test]
 fn a_hostile_signed_manifest() {
     let mut failures = Failures::default();
-    let valid = std::fs::read(shared_data().join("manifests/example.json")).unwrap();
+    let valid = std::fs::read(bottlerocket_data().join("manifests/example.json")).unwrap();
     for (what, bytes) in hostile(&valid) {
         let site = Site::new();
         let mut repo = ed_repo(Utc::now());

@@ -87,7 +87,7 @@ fn newest_and_due_releases_of_the_demo() {
 fn a_bad_manifest_is_a_finding_naming_the_field() {
     let site = Site::new();
     let mut repo = demo_repo(Utc::now());
-    let bad = std::fs::read(shared_data().join("manifests/bad-bound.json")).unwrap();
+    let bad = std::fs::read(bottlerocket_data().join("manifests/bad-bound.json")).unwrap();
     repo.add_target("manifest.json", bad);
     site.publish_with_anchor(&repo);
     let server = Server::start(site.path());

@@ -468,7 +468,7 @@ fn a_failing_server_cannot_hide_a_newer_root() {
 #[test]
 fn real_bottlerocket_root_rotation_1_to_2() {
     let site = Site::new();
-    let roots = shared_data().join("roots");
+    let roots = bottlerocket_data().join("roots");
     std::fs::create_dir_all(site.metadata()).unwrap();
     std::fs::create_dir_all(site.targets()).unwrap();
     std::fs::copy(roots.join("1.root.json"), site.anchor()).unwrap();

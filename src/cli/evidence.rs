@@ -55,7 +55,7 @@ pub struct CreateArgs {
     /// fleet. The configuration's state and output settings are not used.
     #[arg(long, value_name = "FILE", conflicts_with_all = [
         "metadata_url", "targets_url", "variant", "arch", "root", "root_sha512", "repo_base",
-        "roots_dir", "state_dir", "targets",
+        "state_dir", "targets",
     ])]
     pub config: Option<PathBuf>,
 

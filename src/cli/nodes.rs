@@ -100,7 +100,7 @@ pub async fn run(a: NodesArgs) -> Result<i32> {
         } else {
             None
         };
-        let common = resolve_common(&a.common).await?;
+        let common = resolve_common(&a.common)?;
         crate::job::run(JobSpec {
             repos: Vec::new(),
             derive_repo: Some(bottlerocket_repos(common)),

@@ -1,13 +1,13 @@
 //! The repository flags that `verify`, `releases` and later subcommands share, and their
 //! resolution into validated options before any network I/O.
 
-use super::args::{default_roots_dir, parse_duration, parse_size, parse_time};
+use super::args::{parse_duration, parse_size, parse_time};
 use crate::engine::{TargetSelection, VerifyOptions};
 use crate::error::{Error, Result};
 use crate::source::bottlerocket::{self, Arch, DEFAULT_REPO_BASE};
 use crate::source::location::parse_location;
 use crate::source::pins::{parse_sha512_arg, TrustedRoot};
-use crate::source::state::default_state_root;
+use crate::source::state::{default_state_root, migrate_legacy_state};
 use crate::source::transport::NetOptions;
 use chrono::{DateTime, Duration, Utc};
 use clap::{Args, ValueEnum};
@@ -51,21 +51,20 @@ pub struct RepoArgs {
 /// repository base, saved state, time, limits and network settings.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
-    /// The trusted root.json to start from (the trust anchor).
+    /// The trusted root.json to start from (the trust anchor). Without it, --variant/--arch
+    /// start from Bottlerocket's root embedded in tufwatch (trusted-roots/bottlerocket/), or
+    /// from the newer root a previous run verified from it, and walk the repository's root
+    /// rotations up to its current root.
     #[arg(long, value_name = "FILE")]
     pub root: Option<PathBuf>,
 
-    /// Refuse the trusted root unless the SHA-512 of its bytes is HEX.
-    #[arg(long, value_name = "HEX")]
+    /// Refuse the --root file unless the SHA-512 of its bytes is HEX.
+    #[arg(long, value_name = "HEX", requires = "root")]
     pub root_sha512: Option<String>,
 
     /// Base URL (or directory) of a Bottlerocket repository or mirror, for --variant/--arch.
     #[arg(long, value_name = "URL", default_value = DEFAULT_REPO_BASE)]
     pub repo_base: String,
-
-    /// Where `tufwatch root fetch` keeps roots [default: $XDG_DATA_HOME/tufwatch/trusted-roots].
-    #[arg(long, value_name = "DIR")]
-    pub roots_dir: Option<PathBuf>,
 
     /// Warn about roles that expire within this window: 3d, 12h, 0.
     #[arg(long, value_name = "DURATION", default_value = "3d", value_parser = parse_duration)]
@@ -76,7 +75,7 @@ pub struct CommonArgs {
     pub at: Option<DateTime<Utc>>,
 
     /// Keep the trusted metadata between runs in DIR (rollback and freeze protection)
-    /// [default: $XDG_CACHE_HOME/tufwatch/state].
+    /// [default: $XDG_STATE_HOME/tufwatch/state, or ~/.local/state/tufwatch/state].
     #[arg(long, value_name = "DIR", conflicts_with = "no_state")]
     pub state_dir: Option<PathBuf>,
 
@@ -193,30 +192,26 @@ impl Common {
     }
 }
 
-/// Resolve the shared flags: the trust anchor (a file, or Bottlerocket's kept or pinned root),
-/// the state directory, limits and network settings.
-pub async fn resolve_common(a: &CommonArgs) -> Result<Common> {
-    let expected = a
-        .root_sha512
-        .as_deref()
-        .map(|h| parse_sha512_arg("--root-sha512", h))
-        .transpose()?;
-    let net = net_options(a);
+/// Resolve the shared flags: the trust anchor (a file, or Bottlerocket's embedded root), the
+/// state directory, limits and network settings. Nothing is downloaded: the engines walk the
+/// root rotations from the anchor in the repository itself (TUF 5.3).
+pub fn resolve_common(a: &CommonArgs) -> Result<Common> {
     let root = match &a.root {
-        Some(path) => TrustedRoot::read(path)?.pin(expected.as_deref(), None)?,
-        None => {
-            let dir = a
-                .roots_dir
-                .clone()
-                .or_else(default_roots_dir)
-                .ok_or_else(|| Error::Argument {
-                    flag: "--roots-dir",
-                    message:
-                        "no home directory to keep roots in; give --roots-dir DIR or --root FILE"
-                            .to_owned(),
-                })?;
-            super::root::bottlerocket_root(&dir, expected.as_deref(), &net).await?
+        Some(path) => {
+            let expected = a
+                .root_sha512
+                .as_deref()
+                .map(|h| parse_sha512_arg("--root-sha512", h))
+                .transpose()?;
+            TrustedRoot::read(path, a.max_root_size)?.pin(expected.as_deref(), None)?
         }
+        None if a.root_sha512.is_some() => {
+            return Err(Error::Argument {
+                flag: "--root-sha512",
+                message: "checks the --root file, and no --root was given (without one, Bottlerocket's embedded root is the anchor)".to_owned(),
+            })
+        }
+        None => TrustedRoot::embedded_bottlerocket()?,
     };
     resolve_settings(a, root)
 }
@@ -242,20 +237,25 @@ pub fn resolve_settings(a: &CommonArgs, root: TrustedRoot) -> Result<Common> {
             flag: "--deadline",
             message: "give a duration above zero, like 30m".to_owned(),
         })?;
-    let state_root = if a.no_state {
-        None
-    } else {
-        Some(
-            a.state_dir
-                .clone()
-                .or_else(default_state_root)
-                .ok_or_else(|| Error::Argument {
-                    flag: "--state-dir",
-                    message:
-                        "no home directory for the saved state; give --state-dir DIR or --no-state"
-                            .to_owned(),
-                })?,
-        )
+    let state_root = match (&a.state_dir, a.no_state) {
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.clone()),
+        (None, false) => {
+            let root = default_state_root().ok_or_else(|| Error::Argument {
+                flag: "--state-dir",
+                message:
+                    "no home directory for the saved state; give --state-dir DIR or --no-state"
+                        .to_owned(),
+            })?;
+            if let Some(old) = migrate_legacy_state(&root)? {
+                eprintln!(
+                    "tufwatch: moved the saved state from {} to {} (cache cleaners delete the cache directory, and with it the rollback protection)",
+                    old.display(),
+                    root.display()
+                );
+            }
+            Some(root)
+        }
     };
     Ok(Common {
         root,
@@ -313,7 +313,7 @@ pub async fn resolve(
             )
         }
     };
-    let common = resolve_common(&a.common).await?;
+    let common = resolve_common(&a.common)?;
     let mut options = match location {
         Location::Bottlerocket(variant, arch) => common.bottlerocket(&variant, arch)?,
         Location::Urls(m, t) => common.options(m, t, None, None),

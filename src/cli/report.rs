@@ -256,7 +256,6 @@ pub(super) async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {
             .as_ref()
             .and_then(|b| b.repo_base.clone())
             .unwrap_or_else(|| DEFAULT_REPO_BASE.to_owned()),
-        roots_dir: config.trust.roots_dir.clone(),
         expiry_warning: match &config.policy.expiry_warning {
             Some(w) => parse_duration(w).map_err(|message| Error::Invalid {
                 what: "configuration",
@@ -287,7 +286,7 @@ pub(super) async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {
         });
     }
     let common = if config.trust.root.is_some() || needs_bottlerocket_root {
-        Some(resolve_common(&common_args).await?)
+        Some(resolve_common(&common_args)?)
     } else {
         // Every repository names its own root: the shared settings without a shared anchor.
         None
@@ -302,7 +301,8 @@ pub(super) async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {
                     .as_deref()
                     .map(|h| parse_sha512_arg("root_sha512", h))
                     .transpose()?;
-                TrustedRoot::read(path)?.pin(expected.as_deref(), None)?
+                TrustedRoot::read(path, common_args.max_root_size)?
+                    .pin(expected.as_deref(), None)?
             }
             None => match &common {
                 Some(c) => c.root.clone(),

@@ -1,7 +1,11 @@
 //! `tufwatch root`: trust anchors.
 
+use crate::engine::strict::client::{root_chain, ClientError};
+use crate::engine::strict::trusted::Trusted;
 use crate::error::{Error, Result};
 use crate::report::EXIT_OK;
+use crate::source::bottlerocket::{self, Arch, DEFAULT_REPO_BASE};
+use crate::source::location::parse_location;
 use crate::source::pins::{parse_sha512_arg, PinSet, TrustedRoot};
 use crate::source::transport::{describe_transport, Fetcher, NetOptions};
 use clap::{Args, Subcommand};
@@ -11,16 +15,29 @@ use url::Url;
 /// Largest root file `root fetch` accepts.
 const MAX_ROOT: u64 = 1 << 20;
 
+/// Most root rotations walked from the embedded anchor (Bottlerocket re-signs once a year).
+const MAX_ROTATIONS: u64 = 1024;
+
+/// The repository whose root chain `root fetch` walks by default: every variant's repository
+/// serves the same roots.
+const CHAIN_VARIANT: &str = "aws-k8s-1.31";
+
 /// `tufwatch root ...`
 #[derive(Debug, Subcommand)]
 pub enum RootCommand {
-    /// Download a root and keep it only if its sha512 matches a pin (or --sha512).
+    /// Download Bottlerocket's published root and keep it if it is genuine.
     ///
-    /// Without --url, the root comes from the pin set's official URL (for bottlerocket,
-    /// https://cache.bottlerocket.aws/root.json). The file is written atomically; nothing is
-    /// written when the sha512 matches nothing. Exit 0 kept, 1 matches no pin, 2 could not run.
-    Fetch(FetchArgs),
-    /// List the pinned roots tufwatch was built with (from trusted-roots/).
+    /// Without --url, the root comes from the pin set's official URL
+    /// (https://cache.bottlerocket.aws/root.json, which always serves the newest root). It is
+    /// kept when its sha512 matches a value Bottlerocket documented (pinned in
+    /// trusted-roots/bottlerocket.toml), or when it is byte for byte a root of the chain walked
+    /// from the root embedded in tufwatch through the --variant/--arch repository (each
+    /// rotation signed by the old root's keys and the new one's); the output says which. With
+    /// --sha512, only those values are accepted. Verifying needs none of this: `verify
+    /// --variant` starts from the embedded root. Nothing is written when the root is refused.
+    /// Exit 0 kept, 1 refused, 2 could not run.
+    Fetch(Box<FetchArgs>),
+    /// List the embedded trust anchor and the documented values tufwatch was built with.
     Pins,
 }
 
@@ -35,7 +52,7 @@ pub struct FetchArgs {
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
 
-    /// Accept only a root with this SHA-512 (repeatable) instead of the built-in pins.
+    /// Accept only a root with this SHA-512 (repeatable) instead of the pins and the chain.
     #[arg(long, value_name = "HEX")]
     pub sha512: Vec<String>,
 
@@ -46,6 +63,27 @@ pub struct FetchArgs {
     /// Directory of kept roots [default: $XDG_DATA_HOME/tufwatch/trusted-roots].
     #[arg(long, value_name = "DIR")]
     pub roots_dir: Option<PathBuf>,
+
+    /// Walk the chain from this root instead of the one embedded in tufwatch (for a repository
+    /// in Bottlerocket's layout signed by your own keys).
+    #[arg(long, value_name = "FILE")]
+    pub root: Option<PathBuf>,
+
+    /// The variant whose repository the root chain is walked in, when no pin matches.
+    #[arg(long, default_value = CHAIN_VARIANT)]
+    pub variant: String,
+
+    /// Its architecture.
+    #[arg(long, default_value = "x86_64")]
+    pub arch: String,
+
+    /// Base URL (or directory) of the Bottlerocket repository or mirror to walk the chain in.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_REPO_BASE)]
+    pub repo_base: String,
+
+    /// Seconds to wait for a connection, and for the next bytes of an answer.
+    #[arg(long, value_name = "SECONDS", default_value = "30")]
+    pub timeout: u64,
 }
 
 fn pin_set(name: &str) -> Result<PinSet> {
@@ -63,19 +101,21 @@ pub async fn run(cmd: RootCommand) -> Result<i32> {
     match cmd {
         RootCommand::Pins => {
             let set = PinSet::bottlerocket();
-            println!(
-                "{} ({})\n  official root: {}",
-                set.name, set.description, set.url
+            let anchor = TrustedRoot::embedded_bottlerocket()?;
+            let mut out = format!(
+                "{} ({})\n  embedded anchor: trusted-roots/{} (root v{}, sha512 {})\n  official root: {}\n",
+                set.name, set.description, set.anchor, anchor.version, anchor.sha512, set.url
             );
             for p in &set.pins {
-                println!(
-                    "  sha512 {}\n    documented {}: {}",
-                    p.sha512, p.documented, p.source
-                );
+                out.push_str(&format!(
+                    "  root v{} documented {}: sha512 {}\n    {}\n",
+                    p.version, p.documented, p.sha512, p.source
+                ));
             }
+            print!("{out}");
             Ok(EXIT_OK)
         }
-        RootCommand::Fetch(a) => fetch(a).await,
+        RootCommand::Fetch(a) => fetch(*a).await,
     }
 }
 
@@ -88,6 +128,8 @@ async fn fetch(a: FetchArgs) -> Result<i32> {
         .collect::<Result<_>>()?;
     let url_text = a.url.clone().unwrap_or_else(|| set.url.clone());
     let url = root_url(&url_text)?;
+    let base = parse_location("--repo-base", &a.repo_base)?;
+    let (chain_url, _) = bottlerocket::urls(&base, &a.variant, Arch::parse(&a.arch)?)?;
     let out = match &a.out {
         Some(p) => p.clone(),
         None => a
@@ -101,11 +143,42 @@ async fn fetch(a: FetchArgs) -> Result<i32> {
             })?
             .join(format!("{}.root.json", set.name)),
     };
-    let fetcher = Fetcher::new(NetOptions::default())?;
-    let root = download(&fetcher, &url, &set, &user).await?;
+    let seconds = std::time::Duration::from_secs(a.timeout.clamp(1, 3600));
+    let fetcher = Fetcher::new(NetOptions {
+        connect_timeout: seconds,
+        read_timeout: seconds,
+        ..NetOptions::default()
+    })?;
+    let bytes = fetcher
+        .fetch_all(&url, MAX_ROOT)
+        .await
+        .map_err(|e| Error::Fetch {
+            url: url.to_string(),
+            message: describe_transport(&e),
+        })?;
+    let mut root = TrustedRoot::parse(url.as_str(), bytes)?;
+    check_self_signed(&root)?;
+    let anchor = match &a.root {
+        Some(path) => {
+            let mut anchor = TrustedRoot::read(path, MAX_ROOT)?;
+            anchor.pinned_by = format!("--root {}", path.display());
+            anchor
+        }
+        None => TrustedRoot::embedded_bottlerocket()?,
+    };
+    root.pinned_by = if user.is_empty() {
+        accept(&root, &set, &anchor, &fetcher, &chain_url).await?
+    } else if user.contains(&root.sha512) {
+        "sha512 given by the user (--sha512)".to_owned()
+    } else {
+        return Err(Error::UntrustedRoot(format!(
+            "untrusted_root: {url} has sha512 {}, which matches none of the --sha512 values; nothing was written",
+            root.sha512
+        )));
+    };
     save_root(&out, &root, !user.is_empty())?;
     println!(
-        "kept {} -> {}\n  version {}, sha512 {}\n  pinned by {}",
+        "kept {} -> {}\n  version {}, sha512 {}\n  accepted: {}",
         url,
         out.display(),
         root.version,
@@ -113,6 +186,55 @@ async fn fetch(a: FetchArgs) -> Result<i32> {
         root.pinned_by
     );
     Ok(EXIT_OK)
+}
+
+/// Why a downloaded root is genuine: its SHA-512 is a documented value, or it is byte for byte
+/// a root of the chain walked from `anchor` in `chain_url`. Anything else is `untrusted_root`.
+async fn accept(
+    root: &TrustedRoot,
+    set: &PinSet,
+    anchor: &TrustedRoot,
+    fetcher: &Fetcher,
+    chain_url: &Url,
+) -> Result<String> {
+    if let Some(pin) = set.find(&root.sha512) {
+        return Ok(format!(
+            "its sha512 is the value Bottlerocket documented on {} for root v{} (trusted-roots/bottlerocket.toml)",
+            pin.documented, pin.version
+        ));
+    }
+    let chain = root_chain(&anchor.bytes, chain_url, fetcher, MAX_ROOT, MAX_ROTATIONS)
+        .await
+        .map_err(|e| match e {
+            ClientError::Refused(file, why) => Error::UntrustedRoot(format!(
+                "untrusted_root: the root chain in {chain_url} is broken at {file}: {why}; nothing was written"
+            )),
+            other => Error::Fetch {
+                url: chain_url.to_string(),
+                message: format!("could not walk the root chain: {other}"),
+            },
+        })?;
+    let newest = anchor.version + chain.len() as u64 - 1;
+    match chain.iter().position(|r| *r == root.bytes) {
+        Some(i) => Ok(format!(
+            "byte for byte root v{} of the chain walked from root v{} ({}) in {chain_url} (the chain ends at v{newest})",
+            anchor.version + i as u64,
+            anchor.version,
+            anchor.pinned_by
+        )),
+        None => Err(Error::UntrustedRoot(format!(
+            "untrusted_root: {} (version {}, sha512 {}) matches none of the {} documented values in trusted-roots/bottlerocket.toml \
+             and is not one of the roots v{}..v{newest} of the chain walked from {} in {chain_url}; \
+             nothing was written. Check the sha512 against Bottlerocket's documentation; if it is documented there, \
+             accept it with `tufwatch root fetch --sha512 HEX`",
+            root.source,
+            root.version,
+            root.sha512,
+            set.pins.len(),
+            anchor.version,
+            anchor.pinned_by
+        ))),
+    }
 }
 
 /// Where a root file is: an `https://`, `http://` or `file://` URL, or a local file.
@@ -140,56 +262,17 @@ fn root_url(text: &str) -> Result<Url> {
     }
 }
 
-/// Download a root and check it against the user's SHA-512 values or the pin set.
-async fn download(
-    fetcher: &Fetcher,
-    url: &Url,
-    set: &PinSet,
-    user: &[String],
-) -> Result<TrustedRoot> {
-    {
-        let bytes = fetcher
-            .fetch_all(url, MAX_ROOT)
-            .await
-            .map_err(|e| Error::Fetch {
-                url: url.to_string(),
-                message: describe_transport(&e),
-            })?;
-        let root = TrustedRoot::parse(url.as_str(), bytes)?;
-        let root = if user.is_empty() {
-            root.pin(None, Some(set))?
-        } else {
-            let matched = user.iter().find(|h| **h == root.sha512).cloned();
-            match matched {
-                Some(h) => root.pin(Some(&h), None)?,
-                None => {
-                    return Err(Error::UntrustedRoot(format!(
-                        "untrusted_root: {url} has sha512 {}, which matches none of the --sha512 values; nothing was written",
-                        root.sha512
-                    )))
-                }
-            }
-        };
-        check_self_signed(&root)?;
-        Ok(root)
-    }
-}
-
 /// A root must be signed by a threshold of its own root keys (TUF 5.2 loads it as trusted, and
 /// tough refuses one that is not).
 fn check_self_signed(root: &TrustedRoot) -> Result<()> {
-    let parsed: tough::schema::Signed<tough::schema::Root> = serde_json::from_slice(&root.bytes)
-        .map_err(|e| Error::Invalid {
-            what: "root",
-            path: root.source.clone(),
-            message: e.to_string(),
-        })?;
-    parsed.signed.verify_role(&parsed).map_err(|e| {
-        Error::UntrustedRoot(format!(
-            "untrusted_root: {} matches its pin but is not signed by a threshold of its own root keys: {e}",
-            root.source
-        ))
-    })
+    Trusted::new(&root.bytes, chrono::Utc::now())
+        .map(drop)
+        .map_err(|why| {
+            Error::UntrustedRoot(format!(
+                "untrusted_root: {} is not a root signed by a threshold of its own root keys: {why}; nothing was written",
+                root.source
+            ))
+        })
 }
 
 /// Write a kept root atomically, with a `.sha512` file in `sha512sum` format when the user
@@ -224,54 +307,4 @@ fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.to_owned(),
         source,
     })
-}
-
-/// The Bottlerocket trust anchor for `verify --variant/--arch`: the kept root in `dir` if there
-/// is one (checked again against the pins or its `.sha512` file), otherwise fetched from the
-/// official URL, checked against the pins and kept.
-pub async fn bottlerocket_root(
-    dir: &Path,
-    expected: Option<&str>,
-    net: &NetOptions,
-) -> Result<TrustedRoot> {
-    let set = PinSet::bottlerocket();
-    let path = dir.join("bottlerocket.root.json");
-    if path.exists() {
-        let root = TrustedRoot::read(&path)?;
-        if expected.is_some() {
-            return root.pin(expected, None);
-        }
-        let sidecar = dir.join("bottlerocket.root.json.sha512");
-        if let Ok(text) = std::fs::read_to_string(&sidecar) {
-            let pinned = text
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            if pinned == root.sha512 {
-                let mut root = root;
-                root.pinned_by = format!(
-                    "sha512 accepted with root fetch --sha512 ({})",
-                    sidecar.display()
-                );
-                return Ok(root);
-            }
-        }
-        return root.pin(None, Some(&set));
-    }
-    let url = Url::parse(&set.url).map_err(|e| Error::Invalid {
-        what: "pin file",
-        path: "trusted-roots/bottlerocket.toml".to_owned(),
-        message: e.to_string(),
-    })?;
-    let fetcher = Fetcher::new(net.clone())?;
-    let user: Vec<String> = expected.map(|e| vec![e.to_owned()]).unwrap_or_default();
-    let root = download(&fetcher, &url, &set, &user).await?;
-    save_root(&path, &root, !user.is_empty())?;
-    eprintln!(
-        "tufwatch: fetched Bottlerocket's root from {url} (sha512 matches: {}), kept in {}",
-        root.pinned_by,
-        path.display()
-    );
-    Ok(root)
 }

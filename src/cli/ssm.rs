@@ -72,7 +72,7 @@ pub async fn run(a: SsmCmdArgs) -> Result<i32> {
         let cross_check = !a.no_cross_check;
         let spec = a.ssm.spec(variants, archs, cross_check, a.common.timeout)?;
         let derive_repo = if cross_check {
-            Some(bottlerocket_repos(resolve_common(&a.common).await?))
+            Some(bottlerocket_repos(resolve_common(&a.common)?))
         } else {
             None
         };

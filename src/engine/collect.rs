@@ -3,13 +3,13 @@
 //! pre-order). The same walk serves a run that tough accepted and one it rejected: a rejected run
 //! stops where the bytes stop.
 
+use super::strict::keys::Key;
 use crate::source::transport::Recording;
 use bytes::Bytes;
-use std::collections::{HashMap, HashSet};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashSet};
 use std::num::NonZeroU64;
-use tough::schema::decoded::{Decoded, Hex};
-use tough::schema::key::Key;
-use tough::schema::{Delegations, Root, Signed, Snapshot, Timestamp};
 use url::Url;
 
 /// Most root rotations walked in one run (tough's default `max_root_updates`).
@@ -18,9 +18,100 @@ pub const MAX_ROOT_ROTATIONS: usize = 1024;
 /// Most delegated roles walked (a bound against delegation cycles and floods).
 pub const MAX_DELEGATED_ROLES: usize = 4096;
 
+// What tufwatch reads of each role to report on it: the version, the expiry, and who may sign
+// what. These are not what decides trust (each engine parses the files its own way and decides),
+// so they read leniently, and need nothing of tough's schema: a repository tough cannot parse
+// (key ids other than tough's SHA-256 of the key, say) is still reported on when the strict
+// engine decides.
+
+/// The `signed` object of a metadata file, as far as the report reads it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Signed<T> {
+    /// The role.
+    pub signed: T,
+}
+
+/// The key ids and threshold of a role.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct RoleKeys {
+    /// Authorized key ids, in lower case.
+    #[serde(deserialize_with = "lower_case_ids")]
+    pub keyids: Vec<String>,
+    /// How many must sign.
+    pub threshold: NonZeroU64,
+}
+
+/// `root.json`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Root {
+    /// Version.
+    pub version: NonZeroU64,
+    /// Expiry.
+    pub expires: jiff::Timestamp,
+    /// Whether files are versioned.
+    #[serde(default)]
+    pub consistent_snapshot: bool,
+    /// Key id (lower case) -> key.
+    #[serde(deserialize_with = "keys")]
+    pub keys: BTreeMap<String, Key>,
+    /// Role name -> its keys and threshold.
+    pub roles: BTreeMap<String, RoleKeys>,
+}
+
+impl Root {
+    /// The keys and threshold of a top-level role (none when the root does not name it).
+    pub fn role(&self, role: &str) -> Option<&RoleKeys> {
+        self.roles.get(role)
+    }
+}
+
+/// A `meta` entry: the version of a metadata file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetaVersion {
+    /// Its version.
+    pub version: NonZeroU64,
+}
+
+/// `timestamp.json` and `snapshot.json`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Versions {
+    /// Version.
+    pub version: NonZeroU64,
+    /// Expiry.
+    pub expires: jiff::Timestamp,
+    /// File name -> its version.
+    pub meta: BTreeMap<String, MetaVersion>,
+}
+
+/// The timestamp role.
+pub type Timestamp = Versions;
+/// The snapshot role.
+pub type Snapshot = Versions;
+
+/// A delegated role as its delegator names it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DelegatedRole {
+    /// Its name.
+    pub name: String,
+    /// Its keys and threshold.
+    #[serde(flatten)]
+    pub keys: RoleKeys,
+}
+
+/// `delegations` of a targets role.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Delegations {
+    /// Key id (lower case) -> key.
+    #[serde(deserialize_with = "keys")]
+    pub keys: BTreeMap<String, Key>,
+    /// The delegated roles, in order (none with succinct hash bins).
+    #[serde(default)]
+    pub roles: Vec<DelegatedRole>,
+}
+
 /// What verification reads of a targets role: not its (possibly huge) list of targets, which
-/// tough parses and keeps already.
-#[derive(Debug, Clone, serde::Deserialize)]
+/// the engines parse and keep already.
+#[derive(Debug, Clone, Deserialize)]
 pub struct TargetsHead {
     /// Version.
     pub version: NonZeroU64,
@@ -29,6 +120,23 @@ pub struct TargetsHead {
     /// Delegations, if any.
     #[serde(default)]
     pub delegations: Option<Delegations>,
+}
+
+fn lower_case_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Vec::<String>::deserialize(d)?
+        .into_iter()
+        .map(|id| id.to_ascii_lowercase())
+        .collect())
+}
+
+fn keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Key>, D::Error> {
+    let raw = BTreeMap::<String, Map<String, Value>>::deserialize(d)?;
+    raw.into_iter()
+        .map(|(id, k)| {
+            let key = Key::parse(&k, &format!("keys.{id}.")).map_err(serde::de::Error::custom)?;
+            Ok((id.to_ascii_lowercase(), key))
+        })
+        .collect()
 }
 
 /// The version and expiry every role has.
@@ -51,7 +159,7 @@ macro_rules! head {
         }
     )*};
 }
-head!(Root, Timestamp, Snapshot, TargetsHead);
+head!(Root, Versions, TargetsHead);
 
 /// One metadata file: where it came from, its exact bytes, and its parsed form.
 #[derive(Debug, Clone)]
@@ -72,9 +180,9 @@ pub struct LoadedDelegated {
     /// The delegating role.
     pub parent: String,
     /// The delegating role's keys for its delegations.
-    pub keys: HashMap<Decoded<Hex>, Key>,
+    pub keys: BTreeMap<String, Key>,
     /// The key ids the delegation authorizes.
-    pub keyids: Vec<Decoded<Hex>>,
+    pub keyids: Vec<String>,
     /// The threshold.
     pub threshold: u64,
     /// The metadata.
@@ -254,8 +362,8 @@ fn walk(
             name: role.name.clone(),
             parent: parent.to_owned(),
             keys: delegations.keys.clone(),
-            keyids: role.keyids.clone(),
-            threshold: role.threshold.get(),
+            keyids: role.keys.keyids.clone(),
+            threshold: role.keys.threshold.get(),
             metadata,
         });
         walk(&role.name, &child, snapshot, versioned, rec, seen, out);

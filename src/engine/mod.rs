@@ -11,6 +11,7 @@
 
 pub mod canonical;
 pub mod collect;
+pub mod compat;
 pub mod expiry;
 pub mod findings;
 pub mod rollback;
@@ -27,10 +28,10 @@ use crate::source::pins::TrustedRoot;
 use crate::source::state::{SavedState, StateStore};
 use crate::source::transport::{Fetcher, NetOptions, Outcome};
 use chrono::{DateTime, Duration, Utc};
-use collect::{Collected, Loaded};
+use collect::{Collected, Loaded, Root, Signed};
 use signatures::SignedParts;
 use std::path::PathBuf;
-use tough::schema::{RoleType, Root, Signed};
+use tough::schema::RoleType;
 use tough::{ExpirationEnforcement, Limits, RepositoryLoader};
 use url::Url;
 
@@ -282,6 +283,13 @@ pub async fn verify_shared(
     };
     // Why the strict engine alone refused, unless the checks of each role below say it already.
     let mut strict_rejection = None;
+    // What tough cannot do with this repository that the specification allows (when tough runs).
+    let tough_limits = match opts.engines {
+        Engines::Strict => Vec::new(),
+        Engines::Tough | Engines::Both => compat::limitations(&collected),
+    };
+    // Why tough refused, when one of its limitations explains it and the strict engine decides.
+    let mut tough_refused = None;
     let (listing, failed_role) = match (loaded, strict_trusted) {
         // The strict engine alone decides.
         (None, Some((error, trusted))) => match (trusted, &strict) {
@@ -311,6 +319,15 @@ pub async fn verify_shared(
                 count_delegated(&repo.targets().signed),
             ));
             (Some(targets::Listing::Tough(Box::new(repo))), None)
+        }
+        // tough cannot read the repository, for a reason the specification allows, and the
+        // strict engine accepted it: the specification's verdict stands (python-tuf, the
+        // reference client, reads such repositories), and the limitation is a finding below.
+        (Some(Ok(Err(e))), Some((_, Some(t)))) if !tough_limits.is_empty() => {
+            tough_refused = Some(findings::from_tough(&e).message);
+            let delegated = t.targets.len().saturating_sub(1);
+            findings.extend(unread(t.root.signed.common.version, delegated));
+            (Some(targets::Listing::Strict(Box::new(t))), None)
         }
         (Some(Ok(Err(e))), _) => {
             if matches!(
@@ -365,6 +382,8 @@ pub async fn verify_shared(
         .first()
         .and_then(|f| f.role.clone())
         .or(failed_role);
+    // Where hosts run tough (Bottlerocket's layout), what tough cannot do is an error.
+    findings.extend(compat::finding(&tough_limits, opts.variant.is_some()));
     for r in &mut roles {
         let url = r.url.clone();
         let (verdict, finding) = expiry::judge(&r.role, r.expires, at, opts.expiry_warning, &url);
@@ -373,9 +392,9 @@ pub async fn verify_shared(
         if let Some((code, why)) = signature_problem(r) {
             r.verdict = RoleVerdict::Fail;
             if listing.is_some() {
-                let engine = match opts.engines {
-                    Engines::Strict => "the strict engine",
-                    Engines::Tough | Engines::Both => "tough",
+                let engine = match &listing {
+                    Some(targets::Listing::Strict(_)) => "the strict engine",
+                    _ => "tough",
                 };
                 findings.push(
                     Finding::error(code, format!("{engine} accepted {} but {why}", r.role))
@@ -453,21 +472,30 @@ pub async fn verify_shared(
             let metadata_errors: Vec<&Finding> = findings
                 .iter()
                 .filter(|f| f.severity == Severity::Error && f.target.is_none())
+                .filter(|f| f.code != Code::ToughIncompatible)
                 .filter(|f| !state_findings.contains(f))
                 .collect();
             let tough = EngineOutcome {
                 engine: format!("tough {TOUGH_VERSION}"),
-                verdict: if metadata_errors.iter().any(|f| f.code.means_incomplete()) {
+                verdict: if tough_refused.is_some() {
+                    EngineVerdict::Rejected
+                } else if metadata_errors.iter().any(|f| f.code.means_incomplete()) {
                     EngineVerdict::Unfinished
                 } else if listing.is_some() && metadata_errors.is_empty() {
                     EngineVerdict::Accepted
                 } else {
                     EngineVerdict::Rejected
                 },
-                reason: metadata_errors.first().map(|f| f.message.clone()),
+                reason: tough_refused
+                    .clone()
+                    .or_else(|| metadata_errors.first().map(|f| f.message.clone())),
             };
             let decided = |o: &EngineOutcome| o.verdict != EngineVerdict::Unfinished;
-            if decided(&tough) && decided(&strict) && tough.verdict != strict.verdict {
+            // A limitation of tough explains a disagreement: the tough_incompatible finding
+            // names it.
+            let explained = tough_refused.is_some();
+            if decided(&tough) && decided(&strict) && tough.verdict != strict.verdict && !explained
+            {
                 let message = if tough.verdict == EngineVerdict::Accepted {
                     format!(
                         "tough (what Bottlerocket hosts run) accepts the metadata, but the strict engine (the TUF specification) rejects it: {}",
@@ -515,6 +543,7 @@ pub async fn verify_shared(
         roles,
         decided_by: match opts.engines {
             Engines::Tough => None,
+            Engines::Both if tough_refused.is_some() => Some("strict".to_owned()),
             Engines::Both => Some("both".to_owned()),
             Engines::Strict => Some("strict".to_owned()),
         },
@@ -662,10 +691,9 @@ fn saved_state(c: &Collected, anchor_sha512: &str) -> SavedState {
     s
 }
 
-fn signatures_of(bytes: &[u8], keys_from: String, root: &Root, role: RoleType) -> Signatures {
+fn signatures_of(bytes: &[u8], keys_from: String, root: &Root, role: &str) -> Signatures {
     let (keyids, threshold) = root
-        .roles
-        .get(&role)
+        .role(role)
         .map(|r| (r.keyids.clone(), r.threshold.get()))
         .unwrap_or_default();
     check_parts(bytes, &root.keys, &keyids, threshold, keys_from)
@@ -673,11 +701,8 @@ fn signatures_of(bytes: &[u8], keys_from: String, root: &Root, role: RoleType) -
 
 fn check_parts(
     bytes: &[u8],
-    keys: &std::collections::HashMap<
-        tough::schema::decoded::Decoded<tough::schema::decoded::Hex>,
-        tough::schema::key::Key,
-    >,
-    keyids: &[tough::schema::decoded::Decoded<tough::schema::decoded::Hex>],
+    keys: &std::collections::BTreeMap<String, strict::keys::Key>,
+    keyids: &[String],
     threshold: u64,
     keys_from: String,
 ) -> Signatures {
@@ -738,12 +763,7 @@ fn role_reports(c: &Collected, at: DateTime<Utc>) -> Vec<RoleReport> {
     let mut root_report = role_report(
         "root",
         root,
-        signatures_of(
-            &root.bytes,
-            format!("root v{v} (itself)"),
-            rs,
-            RoleType::Root,
-        ),
+        signatures_of(&root.bytes, format!("root v{v} (itself)"), rs, "root"),
         at,
     );
     // 5.3.4: a new root must also be signed by a threshold of the previous root's root keys.
@@ -753,7 +773,7 @@ fn role_reports(c: &Collected, at: DateTime<Utc>) -> Vec<RoleReport> {
             &root.bytes,
             format!("root v{}", ps.version.get()),
             ps,
-            RoleType::Root,
+            "root",
         ));
     }
     out.push(root_report);
@@ -762,7 +782,7 @@ fn role_reports(c: &Collected, at: DateTime<Utc>) -> Vec<RoleReport> {
         out.push(role_report(
             "timestamp",
             t,
-            signatures_of(&t.bytes, keys_from.clone(), rs, RoleType::Timestamp),
+            signatures_of(&t.bytes, keys_from.clone(), rs, "timestamp"),
             at,
         ));
     }
@@ -770,7 +790,7 @@ fn role_reports(c: &Collected, at: DateTime<Utc>) -> Vec<RoleReport> {
         out.push(role_report(
             "snapshot",
             t,
-            signatures_of(&t.bytes, keys_from.clone(), rs, RoleType::Snapshot),
+            signatures_of(&t.bytes, keys_from.clone(), rs, "snapshot"),
             at,
         ));
     }
@@ -778,7 +798,7 @@ fn role_reports(c: &Collected, at: DateTime<Utc>) -> Vec<RoleReport> {
         out.push(role_report(
             "targets",
             t,
-            signatures_of(&t.bytes, keys_from.clone(), rs, RoleType::Targets),
+            signatures_of(&t.bytes, keys_from.clone(), rs, "targets"),
             at,
         ));
     }

@@ -4,14 +4,12 @@
 //! version and different bytes. tufwatch keeps the exact bytes (see [`crate::source::state`]) and
 //! applies the specification's rules itself, plus one stricter rule.
 
-use super::collect::Collected;
-use super::collect::{Head, TargetsHead};
+use super::collect::{Collected, Head, Root, Signed, Snapshot, TargetsHead, Timestamp};
 use super::signatures::SignedParts;
 use crate::error::{Error, Result};
 use crate::report::{Code, Finding};
 use crate::source::state::SavedState;
 use std::collections::BTreeMap;
-use tough::schema::{RoleType, Root, Signed, Snapshot, Timestamp};
 
 /// The previous run's trusted metadata, parsed.
 #[derive(Debug)]
@@ -104,11 +102,10 @@ fn rollback(role: &str, url: &str, message: String) -> Finding {
     Finding::error(Code::Rollback, message).role(role).url(url)
 }
 
-fn role_keys(root: &Root, role: RoleType) -> Vec<String> {
+fn role_keys(root: &Root, role: &str) -> Vec<String> {
     let mut ids: Vec<String> = root
-        .roles
-        .get(&role)
-        .map(|r| r.keyids.iter().map(hex::encode).collect())
+        .role(role)
+        .map(|r| r.keyids.clone())
         .unwrap_or_default();
     ids.sort();
     ids
@@ -141,7 +138,7 @@ pub fn check(prev: &Previous, now: &Collected) -> Vec<Finding> {
 
     // 5.3.11: after a rotation of the timestamp or snapshot keys, the old timestamp and snapshot
     // are no longer trusted, so they are no reference for rollback (fast-forward attack recovery).
-    let rotated = [RoleType::Timestamp, RoleType::Snapshot]
+    let rotated = ["timestamp", "snapshot"]
         .into_iter()
         .any(|r| role_keys(&prev.root.signed, r) != role_keys(&root.parsed.signed, r));
 

@@ -5,11 +5,9 @@
 //! the `signed` object exactly as received (TUF 5.3.4, 5.4.2, 5.5.3, 5.6.3: "signed by a threshold
 //! of keys"; a key counts once however often it signs).
 
+use super::strict::keys::Key;
 use crate::report::{SignatureCheck, SignatureStatus, Signatures};
-use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
-use std::collections::{HashMap, HashSet};
-use tough::schema::decoded::{Decoded, Hex};
-use tough::schema::key::Key;
+use std::collections::{BTreeMap, HashSet};
 
 /// The canonical bytes of the `signed` object of a metadata file, and its signatures.
 pub struct SignedParts {
@@ -61,22 +59,24 @@ impl SignedParts {
     }
 
     /// Check every signature against the keys that authorize the role.
+    /// Key ids are compared in lower case, as given: a key id is the repository's name for a
+    /// key, which the specification does not require a client to recompute (python-tuf does
+    /// not; tough does, and refuses a repository whose key ids are another hash).
     pub fn check(
         &self,
-        keys: &HashMap<Decoded<Hex>, Key>,
-        authorized: &[Decoded<Hex>],
+        keys: &BTreeMap<String, Key>,
+        authorized: &[String],
         threshold: u64,
         keys_from: String,
     ) -> Signatures {
-        let keys: HashMap<String, &Key> = keys.iter().map(|(id, k)| (hex::encode(id), k)).collect();
-        let authorized: HashSet<String> = authorized.iter().map(hex::encode).collect();
+        let authorized: HashSet<&str> = authorized.iter().map(String::as_str).collect();
         let mut seen = HashSet::new();
         let mut valid_keyids = Vec::new();
         let mut checks = Vec::with_capacity(self.signatures.len());
         for (keyid, sig) in &self.signatures {
             let status = if !seen.insert(keyid.clone()) {
                 SignatureStatus::Duplicate
-            } else if !authorized.contains(keyid) {
+            } else if !authorized.contains(keyid.as_str()) {
                 if keys.contains_key(keyid) {
                     SignatureStatus::NotAuthorized
                 } else {
@@ -85,7 +85,7 @@ impl SignedParts {
             } else {
                 match keys.get(keyid) {
                     None => SignatureStatus::UnknownKey,
-                    Some(key) if verify(key, &self.canonical, sig) => {
+                    Some(key) if key.verifies(&self.canonical, sig) => {
                         valid_keyids.push(keyid.clone());
                         SignatureStatus::Valid
                     }
@@ -106,18 +106,4 @@ impl SignedParts {
             unreadable: None,
         }
     }
-}
-
-/// Verify one signature with the key's scheme: rsassa-pss-sha256, ed25519 or ecdsa-sha2-nistp256.
-pub fn verify(key: &Key, message: &[u8], sig: &[u8]) -> bool {
-    let (alg, public): (&'static dyn VerificationAlgorithm, &[u8]) = match key {
-        Key::Rsa { keyval, .. } => (&signature::RSA_PSS_2048_8192_SHA256, &keyval.public),
-        Key::Ed25519 { keyval, .. } => (&signature::ED25519, &keyval.public),
-        Key::Ecdsa { keyval, .. } | Key::EcdsaOld { keyval, .. } => {
-            (&signature::ECDSA_P256_SHA256_ASN1, &keyval.public)
-        }
-    };
-    UnparsedPublicKey::new(alg, public)
-        .verify(message, sig)
-        .is_ok()
 }

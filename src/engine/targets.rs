@@ -1,8 +1,9 @@
 //! Download targets and check them (TUF 5.7.3: "download the target ... up to the number of
 //! bytes specified in the targets metadata, and verify that its hashes match").
 //!
-//! The URL is the one tough (so a Bottlerocket host) downloads: `<sha256>.<name>` below the
-//! targets URL with consistent snapshots, `<name>` without, never outside it. tufwatch fetches it
+//! The URL is the specification's (5.7.3): `<dir>/<hash>.<name>` below the targets URL with
+//! consistent snapshots, `<name>` without, never outside it. (tough, so a Bottlerocket host,
+//! puts the hash in front of the whole path; `engine::compat` says so where it matters.) tufwatch fetches it
 //! through its own transport and checks it in one pass, more strictly than tough: the exact signed
 //! length (tough checks a maximum) and every listed hash of the SHA-2 family (tough checks the
 //! SHA-256). Targets are fetched a few at a time, so downloading and hashing use every core. With
@@ -117,15 +118,21 @@ impl Listing {
     /// finds it; `None` when no trusted role lists it.
     pub fn find(&self, name: &str) -> Option<Listed> {
         match self {
-            // tough's own search (what a host downloads by). With consistent snapshots, tough
-            // reads `<sha256>.<name>`, the resolved name whole, directories included.
+            // tough's own search (what a host downloads by), and the specification's file
+            // name: with consistent snapshots, `<dir>/<sha256>.<name>` (5.7.3). tough itself
+            // asks for `<sha256>.<dir>/<name>`; engine::compat names that as a limitation.
             Listing::Tough(repo) => {
                 let tn = TargetName::new(name).ok()?;
                 let target = repo.targets().signed.find_target(&tn, false).ok()?;
+                let resolved = tn.resolved();
                 let file = if repo.root().signed.consistent_snapshot {
-                    format!("{}.{}", hex::encode(&target.hashes.sha256), tn.resolved())
+                    let sha256 = hex::encode(&target.hashes.sha256);
+                    match resolved.rsplit_once('/') {
+                        Some((dir, file)) => format!("{dir}/{sha256}.{file}"),
+                        None => format!("{sha256}.{resolved}"),
+                    }
                 } else {
-                    tn.resolved().to_owned()
+                    resolved.to_owned()
                 };
                 Some(Listed {
                     length: target.length,

@@ -284,7 +284,7 @@ mod tests {
     fn shared(name: &str) -> Vec<u8> {
         let dir = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/data/bottlerocket/manifests/"
+            "/fixtures/bottlerocket/manifests/"
         );
         std::fs::read(format!("{dir}{name}")).unwrap()
     }
@@ -293,7 +293,7 @@ mod tests {
     fn every_good_real_manifest_parses() {
         let dir = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/data/bottlerocket/manifests/"
+            "/fixtures/bottlerocket/manifests/"
         );
         let mut good = 0;
         for e in std::fs::read_dir(dir).unwrap().flatten() {

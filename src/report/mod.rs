@@ -122,6 +122,11 @@ pub enum Code {
     /// The evidence bundle a run was asked for (`report --evidence`) was not written (the run
     /// is incomplete).
     EvidenceNotWritten,
+    /// The repository uses something the TUF specification allows and tough (so Bottlerocket's
+    /// updater and tuftool) cannot do: key ids tough does not compute, hashes without SHA-256,
+    /// targets tough requests at another path. An error for Bottlerocket's layout, a warning
+    /// for any other repository.
+    ToughIncompatible,
 }
 
 impl Code {
@@ -163,6 +168,7 @@ impl Code {
             Code::EnginesDisagree => "engines_disagree",
             Code::SlowRetrieval => "slow_retrieval",
             Code::EvidenceNotWritten => "evidence_not_written",
+            Code::ToughIncompatible => "tough_incompatible",
         }
     }
 

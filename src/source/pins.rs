@@ -7,10 +7,15 @@ use crate::digest::sha512_hex;
 use crate::error::{Error, Result};
 use serde::Deserialize;
 use std::path::Path;
-use tough::schema::{Root, Signed};
 
 /// Bottlerocket's pin file, compiled in from `trusted-roots/bottlerocket.toml`.
 pub const BOTTLEROCKET_PINS: &str = include_str!("../../trusted-roots/bottlerocket.toml");
+
+/// The root a Bottlerocket verification starts from without `--root`: the file the pin file's
+/// `anchor` names, compiled in (a unit test checks that the two agree and that its SHA-512 is
+/// the pinned value of its version).
+pub const BOTTLEROCKET_ANCHOR: &[u8] =
+    include_bytes!("../../trusted-roots/bottlerocket/2.root.json");
 
 /// A set of pinned roots for one repository family, as in `trusted-roots/*.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -22,6 +27,8 @@ pub struct PinSet {
     pub description: String,
     /// Where the official root is published.
     pub url: String,
+    /// The root file embedded as the trust anchor, relative to `trusted-roots/`.
+    pub anchor: String,
     /// The pinned SHA-512 values.
     #[serde(rename = "pin")]
     pub pins: Vec<Pin>,
@@ -31,6 +38,8 @@ pub struct PinSet {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pin {
+    /// The root version the value belongs to.
+    pub version: u64,
     /// SHA-512 of the root file's exact bytes (128 hex digits).
     pub sha512: String,
     /// When the value was documented.
@@ -73,7 +82,10 @@ impl PinSet {
 
     /// How a matching root is described in reports.
     pub fn describe(&self, pin: &Pin) -> String {
-        format!("{} pin documented {}", self.name, pin.documented)
+        format!(
+            "{} pin of root v{} documented {}",
+            self.name, pin.version, pin.documented
+        )
     }
 }
 
@@ -116,6 +128,19 @@ fn parse_hex_arg(
     }
 }
 
+/// The head of a root file: what tufwatch reads of it before an engine parses the rest.
+#[derive(Deserialize)]
+struct RootHead {
+    signed: RootHeadSigned,
+}
+
+#[derive(Deserialize)]
+struct RootHeadSigned {
+    #[serde(rename = "_type")]
+    kind: String,
+    version: u64,
+}
+
 /// The trust anchor of a run: the exact bytes of a root, and how they came to be trusted.
 #[derive(Debug, Clone)]
 pub struct TrustedRoot {
@@ -134,29 +159,65 @@ pub struct TrustedRoot {
 impl TrustedRoot {
     /// Check that `bytes` are a TUF root and record where they came from. `pinned_by` is filled
     /// in by [`TrustedRoot::pin`].
+    /// Only the envelope, the role type and the version are read here: the engines parse the
+    /// rest, each its own way (the strict engine needs nothing of tough's schema).
     pub fn parse(source: &str, bytes: Vec<u8>) -> Result<Self> {
-        let root: Signed<Root> = serde_json::from_slice(&bytes).map_err(|e| Error::Invalid {
+        let invalid = |message: String| Error::Invalid {
             what: "trusted root",
             path: source.to_owned(),
-            message: format!("not a TUF root metadata file: {e}"),
-        })?;
+            message,
+        };
+        let head: RootHead = serde_json::from_slice(&bytes)
+            .map_err(|e| invalid(format!("not a TUF root metadata file: {e}")))?;
+        if head.signed.kind != "root" {
+            return Err(invalid(format!(
+                "signed._type is {:?}, not \"root\"",
+                head.signed.kind
+            )));
+        }
+        if head.signed.version == 0 {
+            return Err(invalid(
+                "signed.version is 0; versions start at 1".to_owned(),
+            ));
+        }
         Ok(TrustedRoot {
             sha512: sha512_hex(&bytes),
-            version: root.signed.version.get(),
+            version: head.signed.version,
             bytes,
             source: source.to_owned(),
             pinned_by: "none".to_owned(),
         })
     }
 
-    /// Read a root file.
-    pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Read {
-            what: "trusted root",
-            path: path.to_owned(),
-            source,
-        })?;
+    /// Read a root file of at most `max` bytes (`--max-root-size`).
+    pub fn read(path: &Path, max: u64) -> Result<Self> {
+        let bytes = super::read_limited(path, max, "trusted root")?;
         Self::parse(&path.display().to_string(), bytes)
+    }
+
+    /// Bottlerocket's root embedded in tufwatch ([`BOTTLEROCKET_ANCHOR`]), pinned by the value
+    /// documented for its version.
+    pub fn embedded_bottlerocket() -> Result<Self> {
+        let set = PinSet::bottlerocket();
+        let mut root = Self::parse(
+            &format!("embedded trusted-roots/{}", set.anchor),
+            BOTTLEROCKET_ANCHOR.to_vec(),
+        )?;
+        let pin = set
+            .find(&root.sha512)
+            .filter(|p| p.version == root.version)
+            .ok_or_else(|| {
+                Error::UntrustedRoot(format!(
+                    "untrusted_root: the embedded {} (root v{}, sha512 {}) matches no pin of its version in trusted-roots/bottlerocket.toml; this build is broken",
+                    set.anchor, root.version, root.sha512
+                ))
+            })?;
+        root.pinned_by = format!(
+            "embedded in tufwatch (trusted-roots/{}): {}",
+            set.anchor,
+            set.describe(pin)
+        );
+        Ok(root)
     }
 
     /// Accept the root only if it matches `expected` (a user-given SHA-512) or, without one, a
@@ -181,8 +242,8 @@ impl TrustedRoot {
                 }
                 None => Err(Error::UntrustedRoot(format!(
                     "untrusted_root: {} (sha512 {}) matches none of the {} {} pins in trusted-roots/; \
-                     if Bottlerocket documents a new root, check its sha512 and pass it with --sha512 \
-                     (root fetch) or --root-sha512 (verify)",
+                     check the value against Bottlerocket's documentation, then accept it with \
+                     `tufwatch root fetch --sha512 HEX`",
                     self.source,
                     self.sha512,
                     set.pins.len(),
@@ -205,6 +266,61 @@ impl TrustedRoot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_embedded_anchor_is_the_pinned_file() {
+        let set = PinSet::bottlerocket();
+        let on_disk = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("trusted-roots")
+                .join(&set.anchor),
+        )
+        .unwrap();
+        assert_eq!(on_disk, BOTTLEROCKET_ANCHOR, "anchor = {:?}", set.anchor);
+        let root = TrustedRoot::embedded_bottlerocket().unwrap();
+        assert_eq!(root.version, 2);
+        // The value Bottlerocket documented in 2020-09 (ROOT-CHECKSUMS.md), written out here
+        // so that an edit of the pin file alone cannot change what is embedded.
+        assert_eq!(root.sha512, "90393204232a1ad6b0a45528b1f7df1a3e37493b1e05b1c149f081849a292c8dafb4ea5f7ee17bcc664e35f66e37e4cfa4aae9de7a2a28aa31ae6ac3d9bea4d5");
+        assert!(root.pinned_by.contains("root v2"), "{}", root.pinned_by);
+    }
+
+    #[test]
+    fn every_documented_value_is_pinned_once_with_its_version() {
+        let set = PinSet::bottlerocket();
+        let versions: Vec<u64> = set.pins.iter().map(|p| p.version).collect();
+        assert_eq!(versions, [2, 3, 4, 5, 6, 7, 8]);
+        let mut values: Vec<&str> = set.pins.iter().map(|p| p.sha512.as_str()).collect();
+        values.sort_unstable();
+        values.dedup();
+        assert_eq!(values.len(), set.pins.len());
+        // Today's root (since 2026-08-04).
+        assert_eq!(set.find("33eb2f01738391907a9380f74b6b2a84fada845b0474d3a30c5756f49067690e520c1d7a531a3e9d1877d3a2f05ec21d9093a8f7307e3fe5b61aa4584472dc9a").map(|p| p.version), Some(8));
+    }
+
+    #[test]
+    fn roots_are_read_without_an_engine() {
+        assert!(TrustedRoot::parse(
+            "x",
+            br#"{"signed":{"_type":"targets","version":1}}"#.to_vec()
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("not \"root\""));
+        assert!(
+            TrustedRoot::parse("x", br#"{"signed":{"_type":"root","version":0}}"#.to_vec())
+                .is_err()
+        );
+        assert_eq!(
+            TrustedRoot::parse(
+                "x",
+                br#"{"signed":{"_type":"root","version":7},"signatures":[]}"#.to_vec()
+            )
+            .unwrap()
+            .version,
+            7
+        );
+    }
 
     #[test]
     fn compiled_in_pins_parse() {

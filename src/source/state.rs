@@ -42,10 +42,84 @@ pub struct StateStore {
     dir: PathBuf,
 }
 
-/// The default parent of all state directories: `$XDG_CACHE_HOME/tufwatch/state`, or
-/// `$HOME/.cache/tufwatch/state`.
+/// The default parent of all state directories: `$XDG_STATE_HOME/tufwatch/state`, or
+/// `$HOME/.local/state/tufwatch/state`. Not the cache directory: the state is what protects
+/// against rollback between runs, and cache cleaners delete caches.
 pub fn default_state_root() -> Option<PathBuf> {
+    super::user_dir("XDG_STATE_HOME", ".local/state", "state")
+}
+
+/// Where tufwatch kept its state before: `$XDG_CACHE_HOME/tufwatch/state`.
+fn legacy_state_root() -> Option<PathBuf> {
     super::user_dir("XDG_CACHE_HOME", ".cache", "state")
+}
+
+/// Move the state kept under the cache directory by earlier versions to `root` (the default
+/// state root), once: only when `root` does not exist yet. Returns where it came from when it
+/// moved. A rename across file systems falls back to a copy, then the old tree is removed.
+pub fn migrate_legacy_state(root: &Path) -> Result<Option<PathBuf>> {
+    let Some(old) = legacy_state_root() else {
+        return Ok(None);
+    };
+    if old == root || root.symlink_metadata().is_ok() || !old.is_dir() {
+        return Ok(None);
+    }
+    let w = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Write {
+            what: "state",
+            path,
+            source,
+        }
+    };
+    if let Some(parent) = root.parent() {
+        fs::create_dir_all(parent).map_err(w(parent))?;
+    }
+    if fs::rename(&old, root).is_err() {
+        // Another file system: copy into a staging directory beside `root`, then rename.
+        let parent = root.parent().unwrap_or(Path::new("."));
+        let staging = tempfile::Builder::new()
+            .prefix(".state-move-")
+            .tempdir_in(parent)
+            .map_err(w(parent))?;
+        copy_tree(&old, staging.path())?;
+        fs::rename(staging.keep(), root).map_err(w(root))?;
+        fs::remove_dir_all(&old).map_err(w(&old))?;
+    }
+    Ok(Some(old))
+}
+
+/// Copy the regular files and directories below `from` into `to` (which exists); anything else
+/// (a symbolic link) is not state and is left behind.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    let r = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Read {
+            what: "state",
+            path,
+            source,
+        }
+    };
+    for entry in fs::read_dir(from).map_err(r(from))? {
+        let entry = entry.map_err(r(from))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type().map_err(r(&src))?;
+        if kind.is_dir() {
+            fs::create_dir(&dst).map_err(|source| Error::Write {
+                what: "state",
+                path: dst.clone(),
+                source,
+            })?;
+            copy_tree(&src, &dst)?;
+        } else if kind.is_file() {
+            fs::copy(&src, &dst).map_err(|source| Error::Write {
+                what: "state",
+                path: dst.clone(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
 }
 
 impl StateStore {

@@ -76,9 +76,10 @@ pub fn resum(d: &Path) {
     std::fs::write(d.join("SHA256SUMS"), text).unwrap();
 }
 
-/// Real Bottlerocket data shared with the project (read only; never copied into it).
-pub fn shared_data() -> PathBuf {
-    project().join("../shared/data/bottlerocket")
+/// Real Bottlerocket data, copied byte for byte into `fixtures/bottlerocket/` (its README names
+/// each source).
+pub fn bottlerocket_data() -> PathBuf {
+    project().join("fixtures/bottlerocket")
 }
 
 /// A demo RSA-3072 key from `fixtures/demo-keys/`.
@@ -298,6 +299,16 @@ pub struct Server {
 
 impl Server {
     pub fn start(root: &Path) -> Self {
+        Self::answering_missing_with(root, 404)
+    }
+
+    /// A server that answers 403 for a file it does not have, as S3 behind Bottlerocket's CDN
+    /// does (for `N+1.root.json` and for an unversioned `root.json`).
+    pub fn like_s3(root: &Path) -> Self {
+        Self::answering_missing_with(root, 403)
+    }
+
+    fn answering_missing_with(root: &Path, missing: u16) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let overrides: Arc<Mutex<HashMap<String, Behavior>>> = Arc::default();
@@ -308,7 +319,7 @@ impl Server {
             for conn in listener.incoming().flatten() {
                 let (root, o, l) = (root.clone(), o.clone(), l.clone());
                 std::thread::spawn(move || {
-                    let _ = handle(conn, &root, &o, &l);
+                    let _ = handle(conn, &root, &o, &l, missing);
                 });
             }
         });
@@ -354,6 +365,7 @@ fn handle(
     root: &Path,
     overrides: &Mutex<HashMap<String, Behavior>>,
     log: &Mutex<Vec<String>>,
+    missing: u16,
 ) -> std::io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(conn.try_clone()?);
@@ -440,7 +452,7 @@ fn handle(
                     .and_then(Result::ok)
                 {
                     Some(bytes) => respond(&mut conn, &bytes)?,
-                    None => write!(conn, "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")?,
+                    None => write!(conn, "HTTP/1.1 {missing} X\r\ncontent-length: 0\r\n\r\n")?,
                 }
             }
         }
@@ -505,6 +517,7 @@ pub fn tufwatch(home: &Path) -> Command {
     c.env("HOME", home)
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
         .env_remove("TUFWATCH_LOG")
         // AWS: no user configuration, no instance metadata, dummy credentials for local SSM.
         .env_remove("AWS_PROFILE")

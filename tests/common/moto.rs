@@ -23,14 +23,14 @@ pub struct Moto {
 
 /// The Python of the test virtual environment (made by `scripts/test.sh`), or
 /// `TUFWATCH_TEST_PYTHON`.
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("TUFWATCH_TEST_PYTHON") {
         return PathBuf::from(p);
     }
     let p = project().join("target/test-venv/bin/python");
     assert!(
         p.exists(),
-        "{} is missing: run `bash scripts/test.sh` once (it installs moto there), or set TUFWATCH_TEST_PYTHON to a Python with moto[server]",
+        "{} is missing: run `bash scripts/test.sh` once (it installs moto and python-tuf there), or set TUFWATCH_TEST_PYTHON to a Python with tests/support/requirements.txt",
         p.display()
     );
     p

@@ -449,3 +449,41 @@ impl Client {
         Ok(local)
     }
 }
+
+/// Every root of the chain that starts at `anchor` in the repository at `metadata_url`: the
+/// anchor, then each `N+1.root.json` the repository serves, each trusted only once signed by a
+/// threshold of the previous root's root keys and of its own, with version exactly N+1 (TUF
+/// 5.3.3 to 5.3.6), until the repository has none (5.3.2; 403 and 404 both mean none, as
+/// python-tuf reads them). Expiry is not judged: the chain says which roots are genuine, not
+/// whether the newest is still valid (5.3.10 belongs to an update).
+pub async fn root_chain(
+    anchor: &[u8],
+    metadata_url: &Url,
+    fetcher: &Fetcher,
+    max_root_size: u64,
+    max_rotations: u64,
+) -> Result<Vec<Vec<u8>>, ClientError> {
+    let mut trusted = Trusted::new(anchor, Utc::now())
+        .map_err(|r| ClientError::Refused("anchor".to_owned(), r))?;
+    let mut chain = vec![anchor.to_vec()];
+    let first = trusted.root.signed.common.version;
+    for n in first + 1..=first.saturating_add(max_rotations) {
+        let name = format!("{n}.root.json");
+        let url = join(metadata_url, &name)?;
+        let bytes = match fetcher.fetch_all(&url, max_root_size).await {
+            Ok(b) => b,
+            Err(e) if e.kind() == TransportErrorKind::FileNotFound => break,
+            Err(e) => {
+                return Err(ClientError::Fetch(
+                    url.to_string(),
+                    crate::source::transport::describe_transport(&e),
+                ))
+            }
+        };
+        trusted
+            .update_root(&bytes)
+            .map_err(|r| ClientError::Refused(url.to_string(), r))?;
+        chain.push(bytes);
+    }
+    Ok(chain)
+}

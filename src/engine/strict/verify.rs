@@ -100,7 +100,11 @@ pub fn finding(e: &ClientError, metadata_url: &Url) -> crate::report::Finding {
             } else {
                 Code::Unreachable
             };
-            Finding::error(code, message).url(url)
+            let mut f = Finding::error(code, message).url(url);
+            f.role = Url::parse(url)
+                .ok()
+                .and_then(|u| crate::source::state::role_of_url(&u));
+            f
         }
         ClientError::Io(..) | ClientError::NoTarget(_) | ClientError::Argument(_) => {
             Finding::error(Code::Rejected, message)
