@@ -84,6 +84,10 @@ pub struct FetchArgs {
     /// Seconds to wait for a connection, and for the next bytes of an answer.
     #[arg(long, value_name = "SECONDS", default_value = "30")]
     pub timeout: u64,
+
+    /// The longest the download and the walk of the chain may take: 30s, 10m.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = super::args::parse_duration)]
+    pub deadline: chrono::Duration,
 }
 
 fn pin_set(name: &str) -> Result<PinSet> {
@@ -149,9 +153,26 @@ async fn fetch(a: FetchArgs) -> Result<i32> {
         read_timeout: seconds,
         ..NetOptions::default()
     })?;
-    let bytes = fetcher
-        .fetch_all(&url, MAX_ROOT)
+    let deadline = a
+        .deadline
+        .to_std()
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| Error::Argument {
+            flag: "--deadline",
+            message: "give a duration above zero, like 10m".to_owned(),
+        })?;
+    let past_deadline = || Error::Fetch {
+        url: url.to_string(),
+        message: format!(
+            "did not finish within the deadline of {} (--deadline)",
+            crate::engine::expiry::human_duration(a.deadline)
+        ),
+    };
+    let started = tokio::time::Instant::now();
+    let bytes = tokio::time::timeout(deadline, fetcher.fetch_all(&url, MAX_ROOT))
         .await
+        .map_err(|_| past_deadline())?
         .map_err(|e| Error::Fetch {
             url: url.to_string(),
             message: describe_transport(&e),
@@ -167,7 +188,10 @@ async fn fetch(a: FetchArgs) -> Result<i32> {
         None => TrustedRoot::embedded_bottlerocket()?,
     };
     root.pinned_by = if user.is_empty() {
-        accept(&root, &set, &anchor, &fetcher, &chain_url).await?
+        let left = deadline.saturating_sub(started.elapsed());
+        tokio::time::timeout(left, accept(&root, &set, &anchor, &fetcher, &chain_url))
+            .await
+            .map_err(|_| past_deadline())??
     } else if user.contains(&root.sha512) {
         "sha512 given by the user (--sha512)".to_owned()
     } else {

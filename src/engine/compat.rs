@@ -8,7 +8,9 @@
 
 use super::collect::Collected;
 use super::strict::metadata::{parse, Targets};
-use serde_json::Value;
+use super::strict::trusted::Trusted;
+use serde::Deserialize;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -75,14 +77,16 @@ impl fmt::Display for Limitation {
     }
 }
 
-/// Every limitation of tough met in the metadata received, in a stable order.
-pub fn limitations(c: &Collected) -> Vec<Limitation> {
+/// Every limitation of tough met in the metadata received, in a stable order. The targets are
+/// taken from the strict engine's trusted roles when it accepted (`strict`), so a large targets
+/// list is not parsed twice; otherwise from the bytes received.
+pub fn limitations(c: &Collected, strict: Option<&Trusted>) -> Vec<Limitation> {
     let mut out = Vec::new();
     let roots = std::iter::once(&c.trusted)
         .chain(&c.rotations)
         .map(|r| (&r.url, &r.bytes));
     for (url, bytes) in roots {
-        key_ids(url, bytes, "/signed/keys", &mut out);
+        key_ids(url, bytes, &mut out);
     }
     let consistent = c.final_root().parsed.signed.consistent_snapshot;
     for t in c.timestamp.iter().chain(&c.snapshot) {
@@ -93,11 +97,18 @@ pub fn limitations(c: &Collected) -> Vec<Limitation> {
         .iter()
         .chain(c.delegated.iter().map(|d| &d.metadata));
     for t in targets {
-        key_ids(&t.url, &t.bytes, "/signed/delegations/keys", &mut out);
-        if let Ok(role) = parse(&t.bytes, Targets::parse) {
-            for (name, target) in &role.signed.targets {
-                target_checks(name, target, consistent, &mut out);
+        key_ids(&t.url, &t.bytes, &mut out);
+        if strict.is_none() {
+            if let Ok(role) = parse(&t.bytes, Targets::parse) {
+                for (name, target) in &role.signed.targets {
+                    target_checks(name, target, consistent, &mut out);
+                }
             }
+        }
+    }
+    for role in strict.iter().flat_map(|t| t.targets.values()) {
+        for (name, target) in &role.signed.targets {
+            target_checks(name, target, consistent, &mut out);
         }
     }
     out.sort();
@@ -105,26 +116,50 @@ pub fn limitations(c: &Collected) -> Vec<Limitation> {
     out
 }
 
+/// The keys a metadata file lists: a root's, or a targets role's for its delegations. Every
+/// other member (a targets list of a hundred thousand entries) is skipped, not built.
+#[derive(Deserialize)]
+struct KeysOf {
+    signed: SignedKeys,
+}
+
+#[derive(Deserialize)]
+struct SignedKeys {
+    #[serde(default)]
+    keys: Option<Map<String, Value>>,
+    #[serde(default)]
+    delegations: Option<DelegatedKeys>,
+}
+
+#[derive(Deserialize)]
+struct DelegatedKeys {
+    #[serde(default)]
+    keys: Option<Map<String, Value>>,
+}
+
 /// Keys whose id tough computes otherwise than the repository gave it.
-fn key_ids(file: &str, bytes: &[u8], pointer: &str, out: &mut Vec<Limitation>) {
-    let Ok(doc) = serde_json::from_slice::<Value>(bytes) else {
+fn key_ids(file: &str, bytes: &[u8], out: &mut Vec<Limitation>) {
+    let Ok(doc) = serde_json::from_slice::<KeysOf>(bytes) else {
         return;
     };
-    let Some(keys) = doc.pointer(pointer).and_then(Value::as_object) else {
-        return;
-    };
-    for (keyid, key) in keys {
-        let tough_keyid = match serde_json::from_value::<tough::schema::key::Key>(key.clone()) {
+    let listed = doc
+        .signed
+        .keys
+        .into_iter()
+        .chain(doc.signed.delegations.and_then(|d| d.keys))
+        .flatten();
+    for (keyid, key) in listed {
+        let tough_keyid = match serde_json::from_value::<tough::schema::key::Key>(key) {
             Ok(k) => match k.key_id() {
                 Ok(id) => hex::encode(&id),
                 Err(e) => format!("nothing (it cannot compute one: {e})"),
             },
             Err(e) => format!("nothing (it cannot read the key: {e})"),
         };
-        if !tough_keyid.eq_ignore_ascii_case(keyid) {
+        if !tough_keyid.eq_ignore_ascii_case(&keyid) {
             out.push(Limitation::KeyIds {
                 file: file.to_owned(),
-                keyid: keyid.clone(),
+                keyid,
                 tough_keyid,
             });
         }

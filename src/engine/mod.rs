@@ -286,7 +286,10 @@ pub async fn verify_shared(
     // What tough cannot do with this repository that the specification allows (when tough runs).
     let tough_limits = match opts.engines {
         Engines::Strict => Vec::new(),
-        Engines::Tough | Engines::Both => compat::limitations(&collected),
+        Engines::Tough | Engines::Both => compat::limitations(
+            &collected,
+            strict_trusted.as_ref().and_then(|(_, t)| t.as_ref()),
+        ),
     };
     // Why tough refused, when one of its limitations explains it and the strict engine decides.
     let mut tough_refused = None;
