@@ -30,17 +30,27 @@ struct Case {
     at: String,
 }
 
+impl Case {
+    /// The arguments both clients take alike: the anchor, the locations, every target, the time.
+    fn args(&self) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = Vec::new();
+        for (flag, value) in [
+            ("--root", &self.root),
+            ("--metadata-url", &self.metadata),
+            ("--targets-url", &self.targets),
+        ] {
+            args.extend([flag.into(), value.into()]);
+        }
+        args.extend(["--all-targets".into(), "--at".into(), (&self.at).into()]);
+        args
+    }
+}
+
 /// What python-tuf says: accepted or not, and why.
 fn python_tuf(c: &Case) -> (bool, Value) {
     let out = Command::new(common::moto::python())
         .arg(project().join("tests/support/python_tuf_verdict.py"))
-        .arg("--root")
-        .arg(&c.root)
-        .arg("--metadata-url")
-        .arg(&c.metadata)
-        .arg("--targets-url")
-        .arg(&c.targets)
-        .args(["--all-targets", "--at", &c.at])
+        .args(c.args())
         .output()
         .unwrap();
     assert_eq!(
@@ -57,14 +67,15 @@ fn python_tuf(c: &Case) -> (bool, Value) {
 /// What tufwatch says with these engines: the exit code and the report.
 fn tufwatch_verdict(home: &Path, c: &Case, engine: &str) -> (i32, Value) {
     let out = tufwatch(home)
-        .args(["verify", "--format", "json", "--all-targets", "--no-state"])
-        .arg("--root")
-        .arg(&c.root)
-        .arg("--metadata-url")
-        .arg(&c.metadata)
-        .arg("--targets-url")
-        .arg(&c.targets)
-        .args(["--at", &c.at, "--engine", engine])
+        .args([
+            "verify",
+            "--format",
+            "json",
+            "--no-state",
+            "--engine",
+            engine,
+        ])
+        .args(c.args())
         .output()
         .unwrap();
     let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);

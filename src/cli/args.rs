@@ -55,6 +55,17 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     n.checked_mul(mult).filter(|v| *v > 0).ok_or_else(bad)
 }
 
+/// A deadline flag's value as a duration above zero.
+pub fn deadline(flag: &'static str, d: Duration) -> crate::error::Result<std::time::Duration> {
+    d.to_std()
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| crate::error::Error::Argument {
+            flag,
+            message: "give a duration above zero, like 30m".to_owned(),
+        })
+}
+
 /// Where `root fetch` keeps roots: `$XDG_DATA_HOME/tufwatch/trusted-roots`, or
 /// `$HOME/.local/share/tufwatch/trusted-roots`.
 pub fn default_roots_dir() -> Option<PathBuf> {

@@ -228,15 +228,7 @@ fn net_options(a: &CommonArgs) -> NetOptions {
 /// Resolve the shared flags with a trust anchor already chosen.
 pub fn resolve_settings(a: &CommonArgs, root: TrustedRoot) -> Result<Common> {
     let repo_base = parse_location("--repo-base", &a.repo_base)?;
-    let deadline = a
-        .deadline
-        .to_std()
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| Error::Argument {
-            flag: "--deadline",
-            message: "give a duration above zero, like 30m".to_owned(),
-        })?;
+    let deadline = super::args::deadline("--deadline", a.deadline)?;
     let state_root = match (&a.state_dir, a.no_state) {
         (_, true) => None,
         (Some(dir), false) => Some(dir.clone()),

@@ -153,15 +153,7 @@ async fn fetch(a: FetchArgs) -> Result<i32> {
         read_timeout: seconds,
         ..NetOptions::default()
     })?;
-    let deadline = a
-        .deadline
-        .to_std()
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| Error::Argument {
-            flag: "--deadline",
-            message: "give a duration above zero, like 10m".to_owned(),
-        })?;
+    let deadline = super::args::deadline("--deadline", a.deadline)?;
     let past_deadline = || Error::Fetch {
         url: url.to_string(),
         message: format!(

@@ -64,14 +64,7 @@ pub fn migrate_legacy_state(root: &Path) -> Result<Option<PathBuf>> {
     if old == root || root.symlink_metadata().is_ok() || !old.is_dir() {
         return Ok(None);
     }
-    let w = |path: &Path| {
-        let path = path.to_owned();
-        move |source| Error::Write {
-            what: "state",
-            path,
-            source,
-        }
-    };
+    let w = write_error;
     if let Some(parent) = root.parent() {
         fs::create_dir_all(parent).map_err(w(parent))?;
     }
@@ -92,7 +85,7 @@ pub fn migrate_legacy_state(root: &Path) -> Result<Option<PathBuf>> {
 /// Copy the regular files and directories below `from` into `to` (which exists); anything else
 /// (a symbolic link) is not state and is left behind.
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    let r = |path: &Path| {
+    let read_error = |path: &Path| {
         let path = path.to_owned();
         move |source| Error::Read {
             what: "state",
@@ -100,26 +93,28 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             source,
         }
     };
-    for entry in fs::read_dir(from).map_err(r(from))? {
-        let entry = entry.map_err(r(from))?;
+    for entry in fs::read_dir(from).map_err(read_error(from))? {
+        let entry = entry.map_err(read_error(from))?;
         let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        let kind = entry.file_type().map_err(r(&src))?;
+        let kind = entry.file_type().map_err(read_error(&src))?;
         if kind.is_dir() {
-            fs::create_dir(&dst).map_err(|source| Error::Write {
-                what: "state",
-                path: dst.clone(),
-                source,
-            })?;
+            fs::create_dir(&dst).map_err(write_error(&dst))?;
             copy_tree(&src, &dst)?;
         } else if kind.is_file() {
-            fs::copy(&src, &dst).map_err(|source| Error::Write {
-                what: "state",
-                path: dst.clone(),
-                source,
-            })?;
+            fs::copy(&src, &dst).map_err(write_error(&dst))?;
         }
     }
     Ok(())
+}
+
+/// The error of writing the state at `path`.
+fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_owned();
+    move |source| Error::Write {
+        what: "state",
+        path,
+        source,
+    }
 }
 
 impl StateStore {
@@ -259,14 +254,7 @@ impl StateStore {
     /// Save `state` as the new trusted state: a new generation, then `CURRENT` switched to it
     /// atomically, then older generations removed.
     pub fn save(&self, state: &SavedState, metadata_url: &Url) -> Result<()> {
-        let w = |path: &Path| {
-            let path = path.to_owned();
-            move |source| Error::Write {
-                what: "state",
-                path,
-                source,
-            }
-        };
+        let w = write_error;
         fs::create_dir_all(&self.dir).map_err(w(&self.dir))?;
         let next = self.next_generation()?;
         let staging = tempfile::Builder::new()
