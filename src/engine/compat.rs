@@ -58,7 +58,7 @@ impl fmt::Display for Limitation {
                 tough_keyid,
             } => write!(
                 f,
-                "{file} names a key {keyid}, which tough calls {tough_keyid}: tough refuses key ids it does not compute itself (TUF 4.2 allows them)"
+                "{file} names a key {keyid}, which tough calls {tough_keyid}: tough refuses key ids it does not compute itself (TAP 12 and python-tuf allow them)"
             ),
             Limitation::NoSha256 { file, listed } => write!(
                 f,
@@ -257,4 +257,13 @@ fn kinds(found: &[Limitation]) -> String {
         .collect();
     names.dedup();
     names.join(", ")
+}
+
+/// Whether one of the limitations makes tough refuse the metadata itself (a key id it computes
+/// otherwise, a hash list without SHA-256). A target path never does: tough loads no target
+/// while it loads the metadata, so it cannot excuse a refusal.
+pub fn explains_refusal(found: &[Limitation]) -> bool {
+    found
+        .iter()
+        .any(|l| matches!(l, Limitation::KeyIds { .. } | Limitation::NoSha256 { .. }))
 }

@@ -326,7 +326,7 @@ pub async fn verify_shared(
         // tough cannot read the repository, for a reason the specification allows, and the
         // strict engine accepted it: the specification's verdict stands (python-tuf, the
         // reference client, reads such repositories), and the limitation is a finding below.
-        (Some(Ok(Err(e))), Some((_, Some(t)))) if !tough_limits.is_empty() => {
+        (Some(Ok(Err(e))), Some((_, Some(t)))) if compat::explains_refusal(&tough_limits) => {
             tough_refused = Some(findings::from_tough(&e).message);
             let delegated = t.targets.len().saturating_sub(1);
             findings.extend(unread(t.root.signed.common.version, delegated));
