@@ -230,11 +230,11 @@ async fn accept(
                 message: format!("could not walk the root chain: {other}"),
             },
         })?;
-    let newest = anchor.version + chain.len() as u64 - 1;
+    let newest = anchor.version.saturating_add(chain.len() as u64 - 1);
     match chain.iter().position(|r| *r == root.bytes) {
         Some(i) => Ok(format!(
             "byte for byte root v{} of the chain walked from root v{} ({}) in {chain_url} (the chain ends at v{newest})",
-            anchor.version + i as u64,
+            anchor.version.saturating_add(i as u64),
             anchor.version,
             anchor.pinned_by
         )),

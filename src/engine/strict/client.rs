@@ -467,7 +467,7 @@ pub async fn root_chain(
         .map_err(|r| ClientError::Refused("anchor".to_owned(), r))?;
     let mut chain = vec![anchor.to_vec()];
     let first = trusted.root.signed.common.version;
-    for n in first + 1..=first.saturating_add(max_rotations) {
+    for n in first.saturating_add(1)..=first.saturating_add(max_rotations) {
         let name = format!("{n}.root.json");
         let url = join(metadata_url, &name)?;
         let bytes = match fetcher.fetch_all(&url, max_root_size).await {
