@@ -26,7 +26,11 @@ pub fn prefix(kind: &str) -> String {
 /// Write `bytes` to `path` through a temporary file beside it, synced, then renamed over the old
 /// file; the directory is synced too, so the rename survives a power loss. `mode` sets the
 /// permissions on Unix (a temporary file is 0600 otherwise).
+///
+/// Only a regular file is ever replaced: anything else at `path` (a directory, a symbolic link,
+/// a device, a FIFO, a socket) is refused before a temporary file is made ([`replaceable`]).
 pub fn write(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+    replaceable(path)?;
     let dir = parent(path);
     let prefix = prefix("write");
     let mut b = tempfile::Builder::new();
@@ -43,6 +47,56 @@ pub fn write(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(&dir)
+}
+
+/// Whether a file may be written at `path`: nothing is there, or a regular file (not followed
+/// if it is a symbolic link). Anything else is an `InvalidInput` error naming what it is, so
+/// `--out /dev/null` or a FIFO is refused rather than replaced by a regular file.
+pub fn replaceable(path: &Path) -> std::io::Result<()> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if meta.file_type().is_file() {
+        return Ok(());
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!(
+            "it is {}, not a regular file; tufwatch replaces only regular files (name a file, or remove what is there)",
+            kind_of(&meta.file_type())
+        ),
+    ))
+}
+
+/// What a file system entry is, in words.
+pub fn kind_of(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// The directory a path is in (`.` for a bare file name).
@@ -140,6 +194,34 @@ mod tests {
             .unwrap();
         let name = tmp.path().file_name().unwrap().to_str().unwrap().to_owned();
         assert_eq!(leftover_pid(&name), Some(std::process::id()));
+    }
+
+    #[test]
+    fn only_regular_files_are_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("report.txt");
+        write(&file, b"one", None).unwrap();
+        write(&file, b"two", None).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"two");
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let e = write(&sub, b"x", None).unwrap_err();
+        assert!(e.to_string().contains("a directory"), "{e}");
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&file, &link).unwrap();
+            let e = write(&link, b"x", None).unwrap_err();
+            assert!(e.to_string().contains("symbolic link"), "{e}");
+            assert_eq!(std::fs::read(&file).unwrap(), b"two");
+        }
+        // Nothing was left beside them.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names.len(), if cfg!(unix) { 3 } else { 2 }, "{names:?}");
     }
 
     #[test]

@@ -180,8 +180,9 @@ impl Config {
             path: path.display().to_string(),
             message,
         };
-        let text = String::from_utf8(bytes).map_err(|e| invalid(format!("not UTF-8: {e}")))?;
-        Self::parse(&text, path.parent().unwrap_or(Path::new("."))).map_err(invalid)
+        let text = std::str::from_utf8(crate::source::without_bom(&bytes))
+            .map_err(|e| invalid(format!("not UTF-8: {e}")))?;
+        Self::parse(text, path.parent().unwrap_or(Path::new("."))).map_err(invalid)
     }
 
     /// Parse a configuration's text; relative paths in it become relative to `base`. The error

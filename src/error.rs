@@ -64,12 +64,27 @@ pub enum Error {
         message: String,
     },
 
+    /// Standard output could not take what tufwatch printed (closed, a full disk, a reader
+    /// that went away).
+    #[error("cannot write to standard output: {0}")]
+    Stdout(std::io::Error),
+
     /// The HTTP client could not be set up.
     #[error("cannot set up the HTTP client: {0}")]
     Http(String),
 }
 
 impl Error {
+    /// Whether this is a fault of the local machine (a file or directory it could not read or
+    /// write: disk, permissions, temporary directory, standard output), as opposed to bad
+    /// input or a server out of reach. A run with such a fault gives no verdict.
+    pub fn is_local_fault(&self) -> bool {
+        matches!(
+            self,
+            Error::Read { .. } | Error::Write { .. } | Error::Stdout(_)
+        )
+    }
+
     /// The exit code for this error: 1 for a root that matches no pin (a finding about the trust
     /// anchor), 2 for everything else (tufwatch could not run).
     pub fn exit_code(&self) -> i32 {

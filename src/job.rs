@@ -39,14 +39,23 @@ pub async fn read_manifest(verification: &Verification, from: Option<&Version>) 
         ..ManifestRead::default()
     };
     if let (Some(repo), Verdict::Pass) = (&verification.listing, verification.report.verdict) {
-        match read_verified(
-            repo,
-            &verification.targets_from,
-            "manifest.json",
-            MAX_MANIFEST,
-        )
-        .await
-        {
+        let read_in_time = tokio::time::timeout_at(
+            verification.deadline,
+            read_verified(
+                repo,
+                &verification.targets_from,
+                "manifest.json",
+                MAX_MANIFEST,
+            ),
+        );
+        let past_deadline = || {
+            Err(Finding::error(
+                Code::Unreachable,
+                "manifest.json did not finish downloading within the run's deadline (--deadline)",
+            )
+            .target("manifest.json"))
+        };
+        match read_in_time.await.unwrap_or_else(|_| past_deadline()) {
             Ok((bytes, checked)) => {
                 read.manifest = Some(checked);
                 match manifest::parse(&bytes) {
@@ -396,42 +405,49 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
         .map(|r| r.options.net.clone())
         .unwrap_or_default();
     let shared = &crate::engine::Shared::new(net)?;
-    let mut repositories: Vec<(usize, RepoResult)> = stream::iter(repos.into_iter().enumerate())
-        .map(|(i, r)| async move {
-            let result = match crate::engine::verify_shared(&r.options, &r.root, shared).await {
-                Ok(v) => {
-                    let mut read = read_manifest(&v, from).await;
-                    // A Bottlerocket repository speaks for its own variant and architecture.
-                    retain_own(
-                        &mut read.tracks,
-                        r.options.variant.as_deref(),
-                        r.options.arch.as_deref(),
-                    );
-                    let evidence =
-                        evidence.then(|| crate::evidence::files(&v, &r.root, &[], Some(&read)));
-                    RepoResult {
-                        name: r.name,
-                        releases: Some(releases_report(v.report, read)),
-                        error: None,
-                        evidence_dir: None,
-                        evidence,
+    let mut repositories: Vec<(usize, Result<RepoResult>)> =
+        stream::iter(repos.into_iter().enumerate())
+            .map(|(i, r)| async move {
+                let result = match crate::engine::verify_shared(&r.options, &r.root, shared).await {
+                    Ok(v) => {
+                        let mut read = read_manifest(&v, from).await;
+                        // A Bottlerocket repository speaks for its own variant and architecture.
+                        retain_own(
+                            &mut read.tracks,
+                            r.options.variant.as_deref(),
+                            r.options.arch.as_deref(),
+                        );
+                        let evidence =
+                            evidence.then(|| crate::evidence::files(&v, &r.root, &[], Some(&read)));
+                        RepoResult {
+                            name: r.name,
+                            releases: Some(releases_report(v.report, read)),
+                            error: None,
+                            evidence_dir: None,
+                            evidence,
+                        }
                     }
-                }
-                Err(e) => RepoResult {
-                    name: r.name,
-                    releases: None,
-                    error: Some(e.to_string()),
-                    evidence_dir: None,
-                    evidence: None,
-                },
-            };
-            (i, result)
-        })
-        .buffer_unordered(spec.concurrency.max(1))
-        .collect()
-        .await;
+                    // This machine failed the run (a full disk, an unwritable directory): no
+                    // repository's verdict can stand on it.
+                    Err(e) if e.is_local_fault() => return (i, Err(e)),
+                    Err(e) => RepoResult {
+                        name: r.name,
+                        releases: None,
+                        error: Some(e.to_string()),
+                        evidence_dir: None,
+                        evidence: None,
+                    },
+                };
+                (i, Ok(result))
+            })
+            .buffer_unordered(spec.concurrency.max(1))
+            .collect()
+            .await;
     repositories.sort_by_key(|(i, _)| *i);
-    let repositories: Vec<RepoResult> = repositories.into_iter().map(|(_, r)| r).collect();
+    let repositories = repositories
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect::<Result<Vec<RepoResult>>>()?;
     for r in &repositories {
         if let Some(e) = &r.error {
             findings.push(Finding::error(

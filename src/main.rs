@@ -38,11 +38,57 @@ fn main() {
             .build()
     };
     let code = match runtime {
-        Ok(rt) => rt.block_on(run(cli)),
+        Ok(rt) => {
+            // SIGTERM (systemd, Kubernetes on a timeout), SIGINT and SIGHUP end the run here:
+            // its futures are dropped, which removes its temporary files (tough's datastore,
+            // partial targets, an unfinished bundle); then the writers on blocking threads get
+            // a moment to finish removing theirs.
+            let code = rt.block_on(async {
+                tokio::select! {
+                    code = run(cli) => code,
+                    signal = stopped() => {
+                        eprintln!("tufwatch: stopped by {signal}: no verdict; the run's temporary files are removed");
+                        tufwatch::report::EXIT_COULD_NOT_RUN
+                    }
+                }
+            });
+            rt.shutdown_timeout(std::time::Duration::from_secs(5));
+            code
+        }
         Err(e) => {
             eprintln!("tufwatch: error: cannot start the async runtime: {e}");
             tufwatch::report::EXIT_COULD_NOT_RUN
         }
     };
     std::process::exit(code);
+}
+
+/// The first of SIGTERM, SIGINT and SIGHUP to arrive, by name; never, where they cannot be
+/// listened for.
+#[cfg(unix)]
+async fn stopped() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let listen = |kind: SignalKind, name: &'static str| async move {
+        match signal(kind) {
+            Ok(mut s) => {
+                s.recv().await;
+                name
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        name = listen(SignalKind::terminate(), "SIGTERM") => name,
+        name = listen(SignalKind::interrupt(), "SIGINT") => name,
+        name = listen(SignalKind::hangup(), "SIGHUP") => name,
+    }
+}
+
+/// Ctrl-C, where there are no Unix signals.
+#[cfg(not(unix))]
+async fn stopped() -> &'static str {
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => "Ctrl-C",
+        Err(_) => std::future::pending().await,
+    }
 }

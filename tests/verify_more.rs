@@ -108,7 +108,7 @@ fn metadata_longer_than_its_signed_length_is_cut_off() {
 }
 
 #[test]
-fn a_target_that_cannot_be_written_does_not_stop_the_others() {
+fn targets_whose_paths_conflict_do_not_stop_the_others() {
     let site = Site::new();
     let mut repo = demo_repo(Utc::now());
     repo.add_target("a", b"file a".to_vec());
@@ -116,13 +116,6 @@ fn a_target_that_cannot_be_written_does_not_stop_the_others() {
     site.publish_with_anchor(&repo);
     let server = Server::start(site.path());
     let out = site.path().join("out");
-    // A symbolic link inside --out that points outside it.
-    std::fs::create_dir_all(&out).unwrap();
-    let outside = site.path().join("outside");
-    std::fs::create_dir_all(&outside).unwrap();
-    repo.add_target("link/x", b"x".to_vec());
-    site.publish(&repo);
-    std::os::unix::fs::symlink(&outside, out.join("link")).unwrap();
     let (code, r) = verify_http(
         &site,
         &server,
@@ -130,18 +123,49 @@ fn a_target_that_cannot_be_written_does_not_stop_the_others() {
     );
     assert_eq!(code, 1, "{r:#}");
     let f = findings(&r);
-    assert!(f.contains(&"write_failed:a/b".to_owned()), "{f:?}");
-    assert!(f.contains(&"write_failed:link/x".to_owned()), "{f:?}");
+    assert!(f.contains(&"path_conflict:a/b".to_owned()), "{f:?}");
     assert_eq!(std::fs::read(out.join("a")).unwrap(), b"file a");
     assert!(out.join("manifest.json").exists());
+    assert_eq!(
+        r["state"]["updated"], true,
+        "the metadata verified; only targets failed"
+    );
+}
+
+#[test]
+fn a_symbolic_link_in_the_output_directory_stops_the_run() {
+    let site = Site::new();
+    let mut repo = demo_repo(Utc::now());
+    repo.add_target("link/x", b"x".to_vec());
+    site.publish_with_anchor(&repo);
+    let server = Server::start(site.path());
+    let out = site.path().join("out");
+    // A symbolic link inside --out that points outside it: this machine's directory, not the
+    // repository, is at fault; the run stops with no verdict and writes nothing through it.
+    std::fs::create_dir_all(&out).unwrap();
+    let outside = site.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, out.join("link")).unwrap();
+    let (code, r) = verify_http(
+        &site,
+        &server,
+        &["--all-targets", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{r:#}");
+    assert_eq!(
+        (&r["error"], &r["verdict"]),
+        (&"could_not_run".into(), &"incomplete".into())
+    );
+    let message = r["message"].as_str().unwrap();
+    assert!(
+        message.contains(&out.join("link").display().to_string())
+            && message.contains("symbolic link"),
+        "{message}"
+    );
     assert_eq!(
         std::fs::read_dir(&outside).unwrap().count(),
         0,
         "nothing written through the link"
-    );
-    assert_eq!(
-        r["state"]["updated"], true,
-        "the metadata verified; only targets failed"
     );
 }
 

@@ -72,6 +72,15 @@ pub fn default_roots_dir() -> Option<PathBuf> {
     crate::source::user_dir("XDG_DATA_HOME", ".local/share", "trusted-roots")
 }
 
+/// Refuse, before anything runs, an output file flag naming something tufwatch would not
+/// replace (a directory, a device, a FIFO, a symbolic link): only a regular file is replaced.
+pub fn output_file(flag: &'static str, path: &std::path::Path) -> crate::error::Result<()> {
+    crate::atomic::replaceable(path).map_err(|e| crate::error::Error::Argument {
+        flag,
+        message: format!("{}: {e}", path.display()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

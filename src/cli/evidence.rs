@@ -1,5 +1,6 @@
 //! `tufwatch evidence create` and `tufwatch evidence verify`.
 
+use super::output;
 use super::repo::{print_json, resolve, Format, RepoArgs};
 use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
@@ -387,29 +388,36 @@ fn print_created(
 ) -> Result<()> {
     match format {
         Format::Json => print_json(created)?,
-        Format::Human => {
-            println!(
+        Format::Human => output::print_with(|out| {
+            writeln!(
+                out,
                 "wrote {}: {} files and SHA256SUMS, verification {}",
                 created.bundle, created.files, created.result
-            );
-            println!("bundle digest (SHA-256 of SHA256SUMS) {}", created.sha256);
+            )?;
+            writeln!(
+                out,
+                "bundle digest (SHA-256 of SHA256SUMS) {}",
+                created.sha256
+            )?;
             if let Some(sha) = &created.statement_sha256 {
-                println!("statement.json sha256 {sha}");
+                writeln!(out, "statement.json sha256 {sha}")?;
             }
             for r in &created.repositories {
-                println!(
+                writeln!(
+                    out,
                     "  {:<28} {:<7} {}/statement.json sha256 {}",
                     r.name, r.result, r.dir, r.statement_sha256
-                );
+                )?;
             }
             for f in findings.iter().filter(|f| f.severity == Severity::Error) {
-                println!("  error {}: {}", f.code.as_str(), f.message);
+                writeln!(out, "  error {}: {}", f.code.as_str(), f.message)?;
             }
-            println!(
+            writeln!(
+                out,
                 "check it offline: tufwatch evidence verify {} --sha256 {}",
                 created.bundle, created.sha256
-            );
-        }
+            )
+        })?,
     }
     Ok(())
 }
@@ -455,56 +463,62 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
     };
     match a.format {
         Format::Json => print_json(&check)?,
-        Format::Human => {
-            println!(
+        Format::Human => output::print_with(|out| {
+            writeln!(
+                out,
                 "bundle      {} ({} files in SHA256SUMS)",
                 check.bundle, check.files
-            );
+            )?;
             if let Some(sha) = &check.sha256 {
-                println!("digest      sha256 {sha} (of SHA256SUMS)");
+                writeln!(out, "digest      sha256 {sha} (of SHA256SUMS)")?;
                 if a.sha256.is_none() {
-                    println!("            (not compared: give --sha256 to demand the digest you were given)");
+                    writeln!(out, "            (not compared: give --sha256 to demand the digest you were given)")?;
                 }
             }
-            println!(
+            writeln!(
+                out,
                 "recorded    {} at {}",
                 check.recorded_result.as_deref().unwrap_or("?"),
                 check.reference_time.as_deref().unwrap_or("?")
-            );
+            )?;
             if let Some(sha) = &check.trusted_root_sha512 {
-                println!("anchor      sha512 {sha}");
+                writeln!(out, "anchor      sha512 {sha}")?;
                 if a.root_sha512.is_none() {
-                    println!("            (not compared with a pin: give --root-sha512 to demand the anchor you trust)");
+                    writeln!(out, "            (not compared with a pin: give --root-sha512 to demand the anchor you trust)")?;
                 }
             }
             if check.signature_verified {
-                println!(
+                writeln!(
+                    out,
                     "signed      by {} (verified with the key given)",
                     check.signed_by.join(", ")
-                );
+                )?;
             } else if !check.signed_by.is_empty() {
-                println!(
+                writeln!(
+                    out,
                     "signed      by {} (not checked: give --pubkey)",
                     check.signed_by.join(", ")
-                );
+                )?;
             }
             if let Some(v) = check.reverified {
                 let v = if v == Verdict::Pass { "pass" } else { "fail" };
-                println!(
+                writeln!(
+                    out,
                     "re-verified {v} (offline, from the bundle's anchor, at the recorded time)"
-                );
+                )?;
             }
             for f in &check.findings {
-                println!("  error {}: {}", f.code.as_str(), f.message);
+                writeln!(out, "  error {}: {}", f.code.as_str(), f.message)?;
             }
-            println!(
+            writeln!(
+                out,
                 "{}",
                 match check.verdict {
                     Verdict::Pass => "PASS: the bundle is intact and its result reproduces",
                     _ => "FAIL: see the findings",
                 }
-            );
-        }
+            )
+        })?,
     }
     Ok(check.exit_code())
 }

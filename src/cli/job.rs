@@ -12,7 +12,6 @@ use crate::source::bottlerocket::Arch;
 use crate::ssm::live::LiveOptions;
 use chrono::Duration;
 use clap::Args;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Where SSM values come from, and how to reach the API.
@@ -190,22 +189,27 @@ pub fn emit(
     };
     match out_dir {
         None => {
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-            for f in formats {
-                // JSON goes out as it is made (a fleet report can be tens of MB).
-                let written = match f {
-                    OutputFormat::Json => serde_json::to_writer_pretty(&mut out, report)
-                        .map_err(std::io::Error::from)
-                        .and_then(|()| out.write_all(b"\n")),
-                    _ => out.write_all(render(report, *f, None, made)?.as_bytes()),
-                };
-                // A closed pipe (`| head`) is the reader's choice, not an error of the run.
-                if written.is_err() {
-                    return Ok(());
+            // JSON goes out as it is made (a fleet report can be tens of MB); the others are
+            // rendered first, so that a rendering error is not a write error.
+            let rendered = formats
+                .iter()
+                .map(|f| match f {
+                    OutputFormat::Json => Ok(None),
+                    _ => render(report, *f, None, made).map(Some),
+                })
+                .collect::<Result<Vec<Option<String>>>>()?;
+            super::output::print_with(|out| {
+                for text in &rendered {
+                    match text {
+                        Some(text) => out.write_all(text.as_bytes())?,
+                        None => {
+                            serde_json::to_writer_pretty(&mut *out, report)?;
+                            out.write_all(b"\n")?;
+                        }
+                    }
                 }
-            }
-            let _ = out.flush();
-            Ok(())
+                Ok(())
+            })
         }
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|source| Error::Write {
@@ -229,9 +233,16 @@ pub fn write_file(
     path: &Path,
     made: &Made,
 ) -> Result<()> {
+    crate::atomic::replaceable(path).map_err(|source| Error::Write {
+        what: "report",
+        path: path.to_owned(),
+        source,
+    })?;
     let last_success = match format {
-        OutputFormat::Prometheus => std::fs::read_to_string(path)
+        // The metrics tufwatch wrote last time, a few kB (a larger file is not its own).
+        OutputFormat::Prometheus => crate::source::read_limited(path, 1 << 20, "metrics")
             .ok()
+            .and_then(|b| String::from_utf8(b).ok())
             .and_then(|t| prometheus::last_success_in(&t)),
         _ => None,
     };

@@ -6,6 +6,7 @@ pub mod client;
 pub mod evidence;
 pub mod job;
 pub mod nodes;
+pub mod output;
 pub mod releases;
 pub mod repo;
 pub mod report;

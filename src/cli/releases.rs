@@ -1,5 +1,6 @@
 //! `tufwatch releases`.
 
+use super::output;
 use super::repo::{verify_for, Format, RepoArgs};
 use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
@@ -55,6 +56,9 @@ pub struct ReleasesArgs {
 /// Run `releases`; the result is the exit code.
 pub async fn run(a: ReleasesArgs) -> Result<i32> {
     let format = a.format;
+    if let Some(out) = &a.out {
+        super::args::output_file("--out", out)?;
+    }
     let from = a
         .from
         .as_deref()
@@ -92,7 +96,7 @@ pub async fn run(a: ReleasesArgs) -> Result<i32> {
     };
     match &a.out {
         Some(path) => super::job::write_text(path, &text)?,
-        None => print!("{text}"),
+        None => output::print(&text)?,
     }
     Ok(code)
 }

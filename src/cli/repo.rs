@@ -338,8 +338,9 @@ pub async fn verify_for(
 
 /// Print a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
-    println!("{}", json_text(value)?);
-    Ok(())
+    let mut text = json_text(value)?;
+    text.push('\n');
+    super::output::print(&text)
 }
 
 /// A value as pretty JSON.

@@ -114,6 +114,15 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
                 })
             }
         };
+        match (&one, &out_dir) {
+            (Some((path, _)), _) => super::args::output_file("--out", path)?,
+            (None, Some(dir)) => {
+                for f in &formats {
+                    super::args::output_file("--out-dir", &dir.join(f.file_name()))?;
+                }
+            }
+            (None, None) => {}
+        }
         let made = Made {
             from: Some(a.config.display().to_string()),
         };

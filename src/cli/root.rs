@@ -1,5 +1,6 @@
 //! `tufwatch root`: trust anchors.
 
+use super::output;
 use crate::engine::strict::client::{root_chain, ClientError};
 use crate::engine::strict::trusted::Trusted;
 use crate::error::{Error, Result};
@@ -116,7 +117,7 @@ pub async fn run(cmd: RootCommand) -> Result<i32> {
                     p.version, p.documented, p.sha512, p.source
                 ));
             }
-            print!("{out}");
+            output::print(&out)?;
             Ok(EXIT_OK)
         }
         RootCommand::Fetch(a) => fetch(*a).await,
@@ -147,6 +148,7 @@ async fn fetch(a: FetchArgs) -> Result<i32> {
             })?
             .join(format!("{}.root.json", set.name)),
     };
+    super::args::output_file("--out", &out)?;
     let seconds = std::time::Duration::from_secs(a.timeout.clamp(1, 3600));
     let fetcher = Fetcher::new(NetOptions {
         connect_timeout: seconds,
@@ -193,14 +195,14 @@ async fn fetch(a: FetchArgs) -> Result<i32> {
         )));
     };
     save_root(&out, &root, !user.is_empty())?;
-    println!(
-        "kept {} -> {}\n  version {}, sha512 {}\n  accepted: {}",
+    output::print(&format!(
+        "kept {} -> {}\n  version {}, sha512 {}\n  accepted: {}\n",
         url,
         out.display(),
         root.version,
         root.sha512,
         root.pinned_by
-    );
+    ))?;
     Ok(EXIT_OK)
 }
 

@@ -1,5 +1,6 @@
 //! `tufwatch verify`.
 
+use super::output;
 use super::repo::{print_json, verify_for, Format, RepoArgs};
 use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
@@ -64,7 +65,7 @@ pub async fn run(a: VerifyArgs) -> Result<i32> {
     let verification = verify_for(a.repo, targets, a.out, format).await?;
     let report = &verification.report;
     match format {
-        Format::Human => print!("{}", human::render(report)),
+        Format::Human => output::print(&human::render(report))?,
         Format::Json => print_json(report)?,
     }
     Ok(report.exit_code())

@@ -22,6 +22,31 @@ pub fn from_transport(url: &url::Url, e: &tough::TransportError) -> Finding {
 }
 
 /// The finding for a failed tough load or target read.
+/// Where the fault a tough error reports lies.
+pub enum Origin {
+    /// This machine: tough could not write or read its datastore (a full disk, a read-only
+    /// temporary directory). It says nothing about the repository: the run could not run.
+    Local(crate::error::Error),
+    /// The repository (or reaching it): a finding.
+    Repository(ToughError),
+}
+
+/// Where the fault of a tough error lies.
+pub fn origin(err: ToughError) -> Origin {
+    let what = "tough's datastore";
+    let write = |path, source| Origin::Local(crate::error::Error::Write { what, path, source });
+    match err {
+        ToughError::DatastoreInit { source, .. } => write(std::env::temp_dir(), source),
+        ToughError::DatastoreCreate { path, source, .. }
+        | ToughError::DatastoreRemove { path, source, .. } => write(path, source),
+        ToughError::DatastoreOpen { path, source, .. } => {
+            Origin::Local(crate::error::Error::Read { what, path, source })
+        }
+        other => Origin::Repository(other),
+    }
+}
+
+/// A finding for a tough error about the repository (see [`origin`]).
 pub fn from_tough(err: &ToughError) -> Finding {
     if let ToughError::Transport { url, source, .. } = err {
         let mut f = from_transport(url, source);

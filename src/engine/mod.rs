@@ -99,6 +99,9 @@ pub struct Verification {
     pub collected: Collected,
     /// Where its targets are fetched from, through the transport the metadata came through.
     pub targets_from: targets::TargetSource,
+    /// The end of the run's time (`--deadline` from its start): targets read later (the
+    /// manifest) are read within it too.
+    pub deadline: tokio::time::Instant,
 }
 
 /// What the verifications of one run share (`report` verifies every repository of a job): one
@@ -118,6 +121,26 @@ impl Shared {
             read: targets::ReadOnce::default(),
         })
     }
+}
+
+/// A new directory for tough's datastore: in the state directory when there is one, else in
+/// the temporary directory; what runs killed there before left (`.tufwatch-<pid>-datastore-*`
+/// of processes that are gone) is swept first.
+fn datastore(state_root: Option<&std::path::Path>) -> Result<tempfile::TempDir> {
+    let base = state_root.map_or_else(std::env::temp_dir, std::path::Path::to_owned);
+    let error = |source| crate::error::Error::Write {
+        what: "tough's datastore in",
+        path: base.clone(),
+        source,
+    };
+    if state_root.is_some() {
+        std::fs::create_dir_all(&base).map_err(error)?;
+    }
+    crate::atomic::sweep(&base);
+    tempfile::Builder::new()
+        .prefix(&crate::atomic::prefix("datastore"))
+        .tempdir_in(&base)
+        .map_err(error)
 }
 
 /// Verify a repository from a trusted root.
@@ -189,12 +212,21 @@ pub async fn verify_shared(
     // 5.3-5.6, by tough, with expiry left to tufwatch (tough knows only the system clock), and
     // the strict engine from the same trusted root at the same time, each on a core of its
     // own. The fetcher downloads each metadata file once for both: they judge the same bytes.
-    let tough_task = (opts.engines != Engines::Strict).then(|| {
+    // tough keeps copies of the metadata in a datastore of its own: a directory of this run,
+    // made here so that a machine that cannot take it stops the run (exit 2) before anything is
+    // judged, and removed when the run ends, is cancelled or is stopped by a signal.
+    let datastore = match opts.engines {
+        Engines::Strict => None,
+        Engines::Tough | Engines::Both => Some(datastore(opts.state_root.as_deref())?),
+    };
+    let tough_task = datastore.as_ref().map(|datastore| {
         let (root, fetcher, limits) = (start_bytes.clone(), fetcher.clone(), opts.limits);
         let (metadata_url, targets_url) = (opts.metadata_url.clone(), opts.targets_url.clone());
+        let datastore = datastore.path().to_owned();
         tokio::spawn(async move {
             RepositoryLoader::new(&root, metadata_url, targets_url)
                 .transport(fetcher)
+                .datastore(datastore)
                 .limits(limits)
                 .expiration_enforcement(ExpirationEnforcement::Unsafe)
                 .load()
@@ -240,6 +272,15 @@ pub async fn verify_shared(
     };
     let (loaded, strict) = tokio::join!(tough_run, strict_run);
     fetcher.stop_recording();
+    drop(datastore); // tough reads nothing more from it (expiry is not tough's to enforce)
+                     // A fault of this machine in tough's datastore is no verdict on the repository.
+    let loaded = match loaded {
+        Some(Ok(Err(e))) => match findings::origin(e) {
+            findings::Origin::Local(fault) => return Err(fault),
+            findings::Origin::Repository(e) => Some(Ok(Err(e))),
+        },
+        other => other,
+    };
 
     let start_parsed: Signed<Root> =
         serde_json::from_slice(&start_bytes).map_err(|e| crate::error::Error::Invalid {
@@ -584,6 +625,7 @@ pub async fn verify_shared(
         listing,
         collected,
         targets_from,
+        deadline,
     })
 }
 

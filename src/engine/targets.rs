@@ -227,6 +227,12 @@ pub async fn fetch_targets(
         Some(dir) => Some(prepare_out(dir)?),
         None => None,
     };
+    // The directories these targets would need that do not exist yet: those left empty by
+    // targets that failed are removed at the end.
+    let missing_dirs = out
+        .as_deref()
+        .map(|out| missing_dirs(out, &names))
+        .unwrap_or_default();
     if let Some(out) = &out {
         // What a killed run left half-written where these targets go (see `atomic::sweep`),
         // in directories that are really below `out`.
@@ -259,7 +265,7 @@ pub async fn fetch_targets(
         async move {
             if let Some(file) = in_the_way {
                 let f = Finding::error(
-                    Code::WriteFailed,
+                    Code::PathConflict,
                     format!("cannot write target {name:?}: {file:?} is another target's file, not a directory"),
                 )
                 .target(&name);
@@ -304,6 +310,9 @@ pub async fn fetch_targets(
             .buffered(parallel())
             .collect()
             .await;
+    for dir in missing_dirs.iter().rev() {
+        let _ = std::fs::remove_dir(dir); // only if empty
+    }
     let mut reports = Vec::new();
     let mut findings = Vec::new();
     for r in results {
@@ -312,6 +321,27 @@ pub async fn fetch_targets(
         findings.extend(finding);
     }
     Ok((reports, findings))
+}
+
+/// The directories below `out` that the targets `names` go into and that do not exist, in an
+/// order where a directory comes before those inside it.
+fn missing_dirs(out: &Path, names: &[String]) -> Vec<PathBuf> {
+    let mut dirs = std::collections::BTreeSet::new();
+    for name in names.iter().filter(|n| unsafe_name(n).is_none()) {
+        let mut dir = out.to_owned();
+        for part in Path::new(name)
+            .parent()
+            .into_iter()
+            .flat_map(Path::components)
+        {
+            dir.push(part);
+            if std::fs::symlink_metadata(&dir).is_err() {
+                dirs.insert(dir.clone());
+            }
+        }
+    }
+    // A BTreeSet of paths orders a directory before what is inside it.
+    dirs.into_iter().collect()
 }
 
 /// Download one target into memory and return its bytes only once tough and tufwatch have checked
@@ -410,7 +440,7 @@ fn signed_hashes(target: &Target) -> BTreeMap<String, String> {
 }
 
 /// What the worker that checks and writes a target's bytes gives back.
-type Checked = std::result::Result<(MultiHasher, Option<Sink>, Vec<u8>), (Code, String)>;
+type Checked = Result<(MultiHasher, Option<Sink>, Vec<u8>)>;
 
 /// Download one target and check it; with `out`, write it there once checked; with
 /// `keep_bytes`, return its bytes too. The download runs on the async runtime; hashing and
@@ -441,10 +471,7 @@ async fn fetch_one(
     };
     // Where the file goes: below `out`, checked again after the directories exist, since a
     // symbolic link inside `out` could point elsewhere.
-    let mut sink = match out.map(|dir| Sink::create(dir, name)).transpose() {
-        Ok(s) => s,
-        Err(why) => return Ok((report, fail(Code::WriteFailed, why), Vec::new())),
-    };
+    let mut sink = out.map(|dir| Sink::create(dir, name)).transpose()?;
     let transport_failed = |e: &tough::TransportError| {
         let mut f = super::findings::from_transport(&url, e);
         f.target = Some(name.to_owned());
@@ -476,7 +503,7 @@ async fn fetch_one(
                 kept.extend_from_slice(&chunk);
             }
             if let Some(s) = sink.as_mut() {
-                s.write(&chunk).map_err(|why| (Code::WriteFailed, why))?;
+                s.write(&chunk)?;
             }
             if let Some(b) = &bar {
                 b.set_position(hasher.length());
@@ -515,19 +542,15 @@ async fn fetch_one(
         }
     }
     drop(queue);
-    let checked = worker.await.unwrap_or_else(|e| {
-        Err((
-            Code::WriteFailed,
-            format!("checking the target failed: {e}"),
-        ))
-    });
+    let checked = worker
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    // The repository's fault first: a write that failed because the download stopped early
+    // says nothing more.
     if failed.is_some() {
         return Ok((report, failed, Vec::new()));
     }
-    let (hasher, sink, kept) = match checked {
-        Ok(c) => c,
-        Err((code, why)) => return Ok((report, fail(code, why), Vec::new())),
-    };
+    let (hasher, sink, kept) = checked?;
     let (digests, length) = hasher.finish();
     if length != target.length {
         return Ok((
@@ -560,13 +583,10 @@ async fn fetch_one(
     report.verified = true;
     if let Some(s) = sink {
         // Syncing to disk is blocking work too.
-        let committed = tokio::task::spawn_blocking(move || s.commit())
+        let path = tokio::task::spawn_blocking(move || s.commit())
             .await
-            .unwrap_or_else(|e| Err(format!("writing the target failed: {e}")));
-        match committed {
-            Ok(path) => report.written_to = Some(path.display().to_string()),
-            Err(why) => return Ok((report, fail(Code::WriteFailed, why), Vec::new())),
-        }
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        report.written_to = Some(path.display().to_string());
     }
     Ok((report, None, kept))
 }
@@ -587,7 +607,8 @@ fn progress_bar(enabled: bool, name: &str, length: u64) -> Option<indicatif::Pro
 }
 
 /// A temporary file beside the destination, renamed into place by [`Sink::commit`] and removed
-/// if dropped before.
+/// if dropped before. Its errors are faults of the local machine (a full disk, a permission, a
+/// symbolic link in the way), never findings against the repository.
 struct Sink {
     tmp: tempfile::NamedTempFile,
     dest: PathBuf,
@@ -595,9 +616,18 @@ struct Sink {
     name: String,
 }
 
+/// A local write error about `path`.
+fn write_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Write {
+        what: "target",
+        path: path.to_owned(),
+        source,
+    }
+}
+
 /// The directory of `name` below `out`, each part checked to be a real directory and not a
 /// symbolic link (and made, with `create`, when missing).
-fn safe_parent(out: &Path, name: &str, create: bool) -> Result<PathBuf, String> {
+fn safe_parent(out: &Path, name: &str, create: bool) -> Result<PathBuf> {
     let mut dir = out.to_owned();
     let Some(parent) = Path::new(name).parent() else {
         return Ok(dir);
@@ -606,11 +636,12 @@ fn safe_parent(out: &Path, name: &str, create: bool) -> Result<PathBuf, String> 
         dir.push(part);
         match std::fs::symlink_metadata(&dir) {
             Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(format!(
-                "cannot write target {name:?}: {} is a file or a symbolic link, not a directory",
-                dir.display()
-            ))
+            Ok(m) => {
+                let why = format!(
+                    "{} is in the way of target {name:?}: a directory is needed there",
+                    crate::atomic::kind_of(&m.file_type())
+                );
+                return Err(write_error(&dir, std::io::Error::other(why)));
             }
             Err(e) if create && e.kind() == std::io::ErrorKind::NotFound => {
                 match std::fs::create_dir(&dir) {
@@ -619,20 +650,10 @@ fn safe_parent(out: &Path, name: &str, create: bool) -> Result<PathBuf, String> 
                     Err(e)
                         if e.kind() == std::io::ErrorKind::AlreadyExists
                             && std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) => {}
-                    Err(e) => {
-                        return Err(format!(
-                            "cannot write target {name:?}: cannot create {}: {e}",
-                            dir.display()
-                        ))
-                    }
+                    Err(e) => return Err(write_error(&dir, e)),
                 }
             }
-            Err(e) => {
-                return Err(format!(
-                    "cannot write target {name:?}: {}: {e}",
-                    dir.display()
-                ))
-            }
+            Err(e) => return Err(write_error(&dir, e)),
         }
     }
     Ok(dir)
@@ -640,43 +661,50 @@ fn safe_parent(out: &Path, name: &str, create: bool) -> Result<PathBuf, String> 
 
 impl Sink {
     /// The directories below `out` are made one at a time, refusing any part that is a symbolic
-    /// link or not a directory, so nothing is created or written outside `out`. Errors are
-    /// messages for a finding: one target's trouble does not stop the others.
-    fn create(out: &Path, name: &str) -> Result<Self, String> {
+    /// link or not a directory, so nothing is created or written outside `out`; what is at the
+    /// destination must be a regular file or nothing.
+    fn create(out: &Path, name: &str) -> Result<Self> {
         let dir = safe_parent(out, name, true)?;
-        let tmp = tempfile::Builder::new()
-            .prefix(&crate::atomic::prefix("partial"))
-            .tempfile_in(&dir)
-            .map_err(|e| format!("cannot write target {name:?} in {}: {e}", dir.display()))?;
+        let dest = out.join(name);
+        crate::atomic::replaceable(&dest).map_err(|e| write_error(&dest, e))?;
+        let prefix = crate::atomic::prefix("partial");
+        let mut b = tempfile::Builder::new();
+        b.prefix(&prefix);
+        // Readable by all, as `cp` or `curl -o` would leave it (the umask still applies), not a
+        // temporary file's 0600.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            b.permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        let tmp = b.tempfile_in(&dir).map_err(|e| write_error(&dir, e))?;
         Ok(Sink {
             tmp,
-            dest: out.join(name),
+            dest,
             out: out.to_owned(),
             name: name.to_owned(),
         })
     }
 
-    fn write(&mut self, chunk: &[u8]) -> Result<(), String> {
+    fn write(&mut self, chunk: &[u8]) -> Result<()> {
         self.tmp
             .write_all(chunk)
-            .map_err(|e| format!("cannot write {}: {e}", self.tmp.path().display()))
+            .map_err(|e| write_error(self.tmp.path(), e))
     }
 
-    fn commit(self) -> Result<PathBuf, String> {
+    fn commit(self) -> Result<PathBuf> {
         self.tmp
             .as_file()
             .sync_all()
-            .map_err(|e| format!("cannot write {}: {e}", self.tmp.path().display()))?;
-        // Again right before the rename: no part may have become a symbolic link meanwhile.
+            .map_err(|e| write_error(self.tmp.path(), e))?;
+        // Again right before the rename: no part may have become a symbolic link meanwhile, nor
+        // the destination anything but a regular file.
         safe_parent(&self.out, &self.name, false)?;
         let dest = self.dest;
-        self.tmp.persist(&dest).map_err(|e| {
-            format!(
-                "cannot put the verified target at {}: {}",
-                dest.display(),
-                e.error
-            )
-        })?;
+        crate::atomic::replaceable(&dest).map_err(|e| write_error(&dest, e))?;
+        self.tmp
+            .persist(&dest)
+            .map_err(|e| write_error(&dest, e.error))?;
         Ok(dest)
     }
 }

@@ -16,8 +16,15 @@ use serde_json::Value;
 use std::io::Read;
 use std::path::Path;
 
-/// Largest inventory file read.
+/// Largest kubectl node list read from a file: it is read as a stream, with flat memory.
 pub const MAX_FILE: u64 = 2 << 30;
+
+/// Largest inventory read whole: an EC2 or CSV inventory, or one from standard input.
+pub const MAX_WHOLE: u64 = 256 << 20;
+
+/// Largest file read again to say what is wrong with it when it does not read cleanly; a larger
+/// one is described by the first error the stream met.
+pub const MAX_DIAGNOSED: u64 = 64 << 20;
 
 /// An inventory format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize, serde::Serialize)]
@@ -89,36 +96,89 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
     }
 }
 
-/// Read an inventory file (`-` for stdin), in the format given or detected.
+/// Read an inventory file (`-` for stdin), in the format given or detected. A kubectl list in a
+/// file is read as a stream (up to [`MAX_FILE`]); the other formats and standard input are read
+/// whole (up to [`MAX_WHOLE`]); a UTF-8 byte order mark is skipped.
 pub fn read(path: &Path, format: Option<Format>) -> Result<(Format, Vec<Node>)> {
-    // A kubectl list in a file is read as a stream, never whole; anything else, or a list that
-    // does not read cleanly, is read whole (and then diagnosed).
-    if path.as_os_str() != "-" && matches!(format, None | Some(Format::Kubectl)) {
-        // Only a regular file: a pipe (`<(kubectl ...)`) cannot be read a second time.
-        let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
-        if let (true, Ok(mut file)) = (regular, std::fs::File::open(path)) {
-            let mut head = Vec::with_capacity(4096);
-            let _ = (&mut file).take(4096).read_to_end(&mut head);
-            let first = head.iter().find(|b| !b.is_ascii_whitespace());
-            let ec2 = head.windows(14).any(|w| w == b"\"Reservations\"");
-            if format == Some(Format::Kubectl) || (first == Some(&b'{') && !ec2) {
-                let stream = std::io::Cursor::new(head).chain(file);
-                if let Ok(nodes) = super::stream::kubectl_nodes(stream, MAX_FILE) {
-                    return Ok((Format::Kubectl, nodes));
-                }
-            }
-        }
-    }
-    let bytes = crate::source::read_limited(path, MAX_FILE, "inventory")?;
     let invalid = |message: String| Error::Invalid {
         what: "inventory",
         path: path.display().to_string(),
         message,
     };
-    match format {
-        Some(f) => Ok((f, parse(f, &bytes).map_err(invalid)?)),
-        None => detect_and_parse(&bytes).map_err(invalid),
+    let read_error = |source| Error::Read {
+        what: "inventory",
+        path: path.to_owned(),
+        source,
+    };
+    // Only a regular file is streamed: a pipe (`<(kubectl ...)`) cannot be read a second time.
+    let regular = path.as_os_str() != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    if !regular {
+        let bytes = crate::source::read_limited(path, MAX_WHOLE, "inventory")?;
+        let bytes = crate::source::without_bom(&bytes);
+        return match format {
+            Some(f) => Ok((f, parse(f, bytes).map_err(invalid)?)),
+            None => detect_and_parse(bytes).map_err(invalid),
+        };
     }
+    let mut file = std::fs::File::open(path).map_err(read_error)?;
+    let mut head = Vec::with_capacity(4096);
+    (&mut file)
+        .take(4096)
+        .read_to_end(&mut head)
+        .map_err(read_error)?;
+    let head = crate::source::without_bom(&head).to_vec();
+    let given = format;
+    let format = given.unwrap_or_else(|| guess(&head));
+    if format != Format::Kubectl {
+        if format == Format::Csv {
+            // A file that is no CSV at all (a disk image) fails on its first line, unread.
+            csv_first_line(&head).map_err(invalid)?;
+        }
+        let bytes = crate::source::read_limited(path, MAX_WHOLE, "inventory")?;
+        return Ok((
+            format,
+            parse(format, crate::source::without_bom(&bytes)).map_err(invalid)?,
+        ));
+    }
+    let stream = std::io::Cursor::new(head).chain(file);
+    let streamed = match super::stream::kubectl_nodes(stream, MAX_FILE) {
+        Ok(nodes) => return Ok((Format::Kubectl, nodes)),
+        Err(e) => e,
+    };
+    // Not a clean list (a single Node, an EC2 list, an error): a file small enough is read again
+    // whole to say which item and field are wrong; a larger one is described by the stream.
+    let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= MAX_DIAGNOSED);
+    if !small {
+        return Err(invalid(streamed));
+    }
+    let bytes = crate::source::read_limited(path, MAX_DIAGNOSED, "inventory")?;
+    let bytes = crate::source::without_bom(&bytes);
+    match given {
+        Some(f) => Ok((f, parse(f, bytes).map_err(invalid)?)),
+        None => detect_and_parse(bytes).map_err(invalid),
+    }
+}
+
+/// The format the first bytes of an inventory suggest: CSV unless it starts as a JSON object;
+/// an EC2 list when `Reservations` is among them; else a kubectl list.
+fn guess(head: &[u8]) -> Format {
+    match head.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') if head.windows(14).any(|w| w == b"\"Reservations\"") => Format::Ec2,
+        Some(b'{') => Format::Kubectl,
+        _ => Format::Csv,
+    }
+}
+
+/// Check the first line of a CSV inventory (in its first bytes), so that a file that is not one
+/// is refused before it is read whole.
+fn csv_first_line(head: &[u8]) -> std::result::Result<(), String> {
+    let end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
+    let first = &head[..end];
+    if end == head.len() && head.len() == 4096 {
+        // One line longer than the head: no inventory line is that long.
+        return Err("line 1: longer than 4096 bytes; not a CSV inventory".to_owned());
+    }
+    csv(first).map(|_| ())
 }
 
 /// Parse an inventory of unknown format. A large node list is read in one pass: the format that

@@ -112,7 +112,7 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
         // Row i is drawn at n - 1 - i, so that the first row is at the top.
         let at = |i: usize| n - 1 - i;
         let labels: Vec<&str> = chart.rows.iter().map(|r| r.label.as_str()).collect();
-        let bar_end = chart.clip.map_or(hi, |c| c.clamp(lo, hi));
+        let bar_end = chart.clip.map_or(hi, |c| within(c, lo, hi));
         // About 6 pixels along the axis: the gap between a bar's end (or its last dot) and its
         // note.
         let gap = (hi - lo) * 6.0 / f64::from(WIDTH.saturating_sub(label_width).max(100));
@@ -145,7 +145,7 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(|e| e.to_string())?;
-        let clamp = |x: f64| x.clamp(lo, hi);
+        let clamp = |x: f64| within(x, lo, hi);
         for (from, to, caption) in &chart.bands {
             let band = Rectangle::new(
                 [
@@ -170,7 +170,7 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
         }
         for (i, row) in chart.rows.iter().enumerate() {
             let y = at(i);
-            let clip = |x: f64| x.clamp(lo, bar_end);
+            let clip = |x: f64| within(x, lo, bar_end);
             let bars = row.segments.iter().map(|s| {
                 let mut r = Rectangle::new(
                     [
@@ -260,6 +260,13 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
+}
+
+/// `x` brought within `lo..=hi`, never panicking as `f64::clamp` does when the bounds are the
+/// wrong way round or not numbers (data from a signed manifest decides them): then `hi`, or
+/// `x` where a bound is NaN.
+pub fn within(x: f64, lo: f64, hi: f64) -> f64 {
+    x.max(lo).min(hi)
 }
 
 #[cfg(test)]

@@ -153,8 +153,11 @@ fn days(at: DateTime<Utc>, t: DateTime<Utc>) -> f64 {
 /// A label of a point of a time axis given in days from `at`.
 fn date_label(at: DateTime<Utc>) -> impl Fn(f64) -> String {
     move |d: f64| {
-        let t = at + Duration::seconds((d * 86_400.0) as i64);
-        t.format("%b %-d").to_string()
+        // A point of the axis past the dates chrono can hold (a wave in the year 200000) has
+        // no label rather than a panic.
+        Duration::try_seconds((d * 86_400.0) as i64)
+            .and_then(|x| at.checked_add_signed(x))
+            .map_or_else(String::new, |t| t.format("%b %-d").to_string())
     }
 }
 
@@ -257,7 +260,9 @@ fn release_chart(t: &Track, at: DateTime<Utc>) -> Result<String, String> {
             Rollout::NotStarted => ("not started".to_owned(), start),
             Rollout::RollingOut { share } => (
                 format!("rolling out: {:.0}% of hosts", share * 100.0),
-                0.0f64.clamp(start, end),
+                // Waves need not start in the order of their seeds: never a clamp whose
+                // bounds are the wrong way round.
+                charts::within(0.0, start.min(end), start.max(end)),
             ),
             Rollout::Complete => ("due to every host".to_owned(), end),
         };
@@ -386,13 +391,13 @@ fn fleet_chart(nodes: &[&crate::fleet::NodeView]) -> Result<String, String> {
 
 /// Render the report of a job as an HTML page.
 pub fn render(r: &JobReport, made: &Made) -> Result<String, String> {
-    page(r, made, true)
+    page(r, made, true).map(super::text::page)
 }
 
 /// Render the releases of one repository (`tufwatch releases`) as an HTML page: its
 /// verification and its tracks, without the fleet and SSM sections of a job.
 pub fn render_releases(r: crate::releases::ReleasesReport, made: &Made) -> Result<String, String> {
-    page(&JobReport::of_releases(r), made, false)
+    page(&JobReport::of_releases(r), made, false).map(super::text::page)
 }
 
 fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, String> {

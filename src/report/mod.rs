@@ -9,6 +9,7 @@ pub mod html;
 pub mod human;
 pub mod prometheus;
 pub mod sections;
+pub mod text;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -80,8 +81,9 @@ pub enum Code {
     TargetMissing,
     /// A target name that would escape the output directory.
     UnsafeTargetName,
-    /// A verified target could not be written under the output directory.
-    WriteFailed,
+    /// Two targets cannot both be written under `--out`: one's name is a directory of the
+    /// other's (`a` and `a/b`); the first in name order is written.
+    PathConflict,
     /// A failure tough reports that fits no other code; the message has tough's words.
     Rejected,
     /// A repository could not be verified at all (the run is incomplete).
@@ -149,7 +151,7 @@ impl Code {
             Code::UntrustedRoot => "untrusted_root",
             Code::TargetMissing => "target_missing",
             Code::UnsafeTargetName => "unsafe_target_name",
-            Code::WriteFailed => "write_failed",
+            Code::PathConflict => "path_conflict",
             Code::Rejected => "rejected",
             Code::NotVerified => "not_verified",
             Code::SsmUnavailable => "ssm_unavailable",

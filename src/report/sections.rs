@@ -494,16 +494,16 @@ pub fn text(sections: &[Section]) -> String {
             }
         }
         for line in sec.lines.iter().chain(&sec.commands) {
-            let _ = writeln!(s, "{}", super::human::clean(line));
+            let _ = writeln!(s, "{}", super::text::clean(line));
         }
         for (caption, table) in &sec.tables {
             if let Some(c) = caption {
-                let _ = writeln!(s, "{}", super::human::clean(c));
+                let _ = writeln!(s, "{}", super::text::clean(c));
             }
             let cells: Vec<Vec<String>> = table
                 .rows
                 .iter()
-                .map(|r| r.iter().map(|c| super::human::clean(c)).collect())
+                .map(|r| r.iter().map(|c| super::text::clean(c)).collect())
                 .collect();
             let mut widths: Vec<usize> = table.headers.iter().map(|h| h.len()).collect();
             for row in &cells {
@@ -529,13 +529,14 @@ pub fn text(sections: &[Section]) -> String {
             }
         }
     }
-    s
+    super::text::page(s)
 }
 
 /// Escape a table cell for Markdown: no pipes, no HTML, no line breaks.
 fn md_cell(c: &str) -> String {
     let mut out = String::with_capacity(c.len());
-    for ch in c.chars() {
+    for (i, ch) in c.char_indices() {
+        let rest = &c[i + ch.len_utf8()..];
         match ch {
             '|' => out.push_str("\\|"),
             '<' => out.push_str("&lt;"),
@@ -546,7 +547,10 @@ fn md_cell(c: &str) -> String {
                 out.push('\\');
                 out.push(ch);
             }
-            c if c.is_control() => out.push(' '),
+            // Not a link: GitHub makes one of `http://...` and of `www....` in any text.
+            ':' if rest.starts_with("//") => out.push_str("&#58;"),
+            'w' if rest.starts_with("ww.") => out.push_str("&#119;"),
+            c if super::text::misleading(c) => out.extend(c.escape_default()),
             c => out.push(c),
         }
     }
@@ -602,7 +606,7 @@ pub fn markdown(sections: &[Section]) -> String {
             let _ = writeln!(s);
         }
     }
-    s
+    super::text::page(s)
 }
 
 #[cfg(test)]
@@ -613,7 +617,11 @@ mod tests {
     fn markdown_cells_are_escaped() {
         assert_eq!(
             md_cell("a|b<script>`x`*y*_z\n"),
-            "a\\|b&lt;script&gt;\\`x\\`\\*y\\*_z "
+            "a\\|b&lt;script&gt;\\`x\\`\\*y\\*_z\\n"
+        );
+        assert_eq!(
+            md_cell("node http://evil.example www.evil.example \u{202e}x"),
+            "node http&#58;//evil.example &#119;ww.evil.example \\u{202e}x"
         );
     }
 }

@@ -59,3 +59,9 @@ pub fn read_limited(
     }
     Ok(bytes)
 }
+
+/// `bytes` without a leading UTF-8 byte order mark (some Windows tools write one before JSON or
+/// CSV).
+pub fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}

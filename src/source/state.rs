@@ -235,8 +235,15 @@ impl StateStore {
                 let Some(encoded) = file.strip_suffix(".json") else {
                     continue;
                 };
-                let role = decode_name(encoded)
-                    .ok_or_else(|| corrupt(&entry.path(), "is not a role file name"))?;
+                let role = match encoded.strip_prefix(LONG_NAME) {
+                    Some(_) => {
+                        let path = delegated.join(format!("{encoded}.role"));
+                        let name = crate::source::read_limited(&path, 64 << 10, "state")?;
+                        String::from_utf8(name).map_err(|_| corrupt(&path, "is not a role name"))?
+                    }
+                    None => decode_name(encoded)
+                        .ok_or_else(|| corrupt(&entry.path(), "is not a role file name"))?,
+                };
                 let bytes = fs::read(entry.path()).map_err(|source| Error::Read {
                     what: "state",
                     path: entry.path(),
@@ -276,7 +283,11 @@ impl StateStore {
             let d = staging.path().join(DELEGATED);
             fs::create_dir(&d).map_err(w(&d))?;
             for (role, bytes) in &state.delegated {
-                write_synced(&d.join(format!("{}.json", encode_name(role))), bytes)?;
+                let stem = delegated_stem(role);
+                if stem.starts_with(LONG_NAME) {
+                    write_synced(&d.join(format!("{stem}.role")), role.as_bytes())?;
+                }
+                write_synced(&d.join(format!("{stem}.json")), bytes)?;
             }
             sync_dir(&d)?;
         }
@@ -379,6 +390,21 @@ fn sync_dir(path: &Path) -> Result<()> {
         path: path.to_owned(),
         source,
     })
+}
+
+/// The start of a delegated role's file name when its encoded name would be too long for a
+/// file system (255 bytes): `~` and the SHA-256 of the name, which is kept beside it in
+/// `<stem>.role` (`~` is never part of an encoded name: it is encoded as `%7E`).
+const LONG_NAME: &str = "~";
+
+/// The file name, without `.json`, a delegated role's metadata is kept under in a state.
+fn delegated_stem(role: &str) -> String {
+    let encoded = encode_name(role);
+    if encoded.len() <= 200 {
+        encoded
+    } else {
+        format!("{LONG_NAME}{}", crate::digest::sha256_hex(role.as_bytes()))
+    }
 }
 
 /// A role name as a file name: every byte but `[A-Za-z0-9_.-]` as `%XX` (so `..` and `/` cannot

@@ -30,6 +30,7 @@ pub fn parse(
     bytes: &[u8],
     default_region: Option<&str>,
 ) -> std::result::Result<Vec<Parameter>, String> {
+    let bytes = crate::source::without_bom(bytes);
     let mut out: Vec<Parameter> = Vec::new();
     // Where each (region, name) was first given: the same parameter twice (pages that overlap)
     // is read once; twice with other values is ambiguous, so refused.

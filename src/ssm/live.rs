@@ -9,7 +9,9 @@
 //! the SDK's standard retry strategy; every attempt is counted.
 
 use super::{latest_name, Calls, Field, Parameter, Query, RegionResult, PREFIX};
-use aws_sdk_ssm::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_ssm::config::interceptors::{
+    BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_ssm::config::retry::RetryConfig;
 use aws_sdk_ssm::config::timeout::TimeoutConfig;
 use aws_sdk_ssm::config::{ConfigBag, Intercept, Region, RuntimeComponents};
@@ -82,6 +84,35 @@ impl Intercept for CountAttempts {
     }
 }
 
+/// The largest response body read from SSM: a page of 10 parameters is a few kB, so anything
+/// near this is not SSM's answer, and an endless body stops here instead of filling memory.
+pub const MAX_RESPONSE: usize = 1 << 20;
+
+/// Caps each response body the SDK reads (it reads a body whole before parsing it).
+#[derive(Debug)]
+struct CapResponse(usize);
+
+impl Intercept for CapResponse {
+    fn name(&self) -> &'static str {
+        "tufwatch::CapResponse"
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let max = self.0;
+        let response = context.response_mut();
+        let body = response.take_body().map(move |body| {
+            aws_smithy_types::body::SdkBody::from_body_1_x(http_body_util::Limited::new(body, max))
+        });
+        *response.body_mut() = body;
+        Ok(())
+    }
+}
+
 enum Job {
     /// `GetParameters` for up to 10 names.
     Names(Vec<String>),
@@ -134,6 +165,7 @@ pub async fn observe(
                         .build(),
                 )
                 .interceptor(CountAttempts(attempts.clone()))
+                .interceptor(CapResponse(MAX_RESPONSE))
                 .build();
             RegionClient {
                 region: (*region).clone(),

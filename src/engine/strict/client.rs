@@ -56,6 +56,8 @@ pub enum ClientError {
     NoTarget(String),
     /// A bad argument.
     Argument(String),
+    /// A target path whose URL would leave the target base URL (`../`, an absolute path).
+    OutsideBase(String, Url),
 }
 
 impl fmt::Display for ClientError {
@@ -68,6 +70,10 @@ impl fmt::Display for ClientError {
                 write!(f, "{name}: not listed by any role trusted for it")
             }
             ClientError::Argument(m) => f.write_str(m),
+            ClientError::OutsideBase(name, url) => write!(
+                f,
+                "{name}: refused: its URL {url} is outside the target base URL, so it was not requested"
+            ),
         }
     }
 }
@@ -438,6 +444,14 @@ impl Client {
             path.to_owned()
         };
         let url = join(target_base_url, &remote)?;
+        // A target path is a path below the base (4.5 "TARGETPATH"): `../x`, `/x` or
+        // `//host/x` would make this client request a file the repository's targets are not.
+        if !url
+            .as_str()
+            .starts_with(join(target_base_url, "")?.as_str())
+        {
+            return Err(ClientError::OutsideBase(path.to_owned(), url));
+        }
         let bytes = self
             .fetch(&url, target.length)
             .await?

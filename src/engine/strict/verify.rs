@@ -106,8 +106,9 @@ pub fn finding(e: &ClientError, metadata_url: &Url) -> crate::report::Finding {
                 .and_then(|u| crate::source::state::role_of_url(&u));
             f
         }
-        ClientError::Io(..) | ClientError::NoTarget(_) | ClientError::Argument(_) => {
-            Finding::error(Code::Rejected, message)
-        }
+        ClientError::Io(..)
+        | ClientError::NoTarget(_)
+        | ClientError::Argument(_)
+        | ClientError::OutsideBase(..) => Finding::error(Code::Rejected, message),
     }
 }
