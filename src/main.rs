@@ -44,9 +44,10 @@ fn main() {
             // partial targets, an unfinished bundle); then the writers on blocking threads get
             // a moment to finish removing theirs.
             let code = rt.block_on(async {
+                let stop = stopped();
                 tokio::select! {
                     code = run(cli) => code,
-                    signal = stopped() => {
+                    signal = stop => {
                         eprintln!("tufwatch: stopped by {signal}: no verdict; the run's temporary files are removed");
                         tufwatch::report::EXIT_COULD_NOT_RUN
                     }
@@ -64,31 +65,40 @@ fn main() {
 }
 
 /// The first of SIGTERM, SIGINT and SIGHUP to arrive, by name; never, where they cannot be
-/// listened for.
+/// listened for. The handlers are installed when this is called (inside the runtime, before the
+/// run starts), so that a signal early in the run is not the default's sudden death.
 #[cfg(unix)]
-async fn stopped() -> &'static str {
+fn stopped() -> impl std::future::Future<Output = &'static str> {
     use tokio::signal::unix::{signal, SignalKind};
-    let listen = |kind: SignalKind, name: &'static str| async move {
-        match signal(kind) {
-            Ok(mut s) => {
+    let listening: Vec<_> = [
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::interrupt(), "SIGINT"),
+        (SignalKind::hangup(), "SIGHUP"),
+    ]
+    .into_iter()
+    .filter_map(|(kind, name)| signal(kind).ok().map(|s| (s, name)))
+    .collect();
+    async move {
+        if listening.is_empty() {
+            return std::future::pending().await;
+        }
+        let waits = listening.into_iter().map(|(mut s, name)| {
+            Box::pin(async move {
                 s.recv().await;
                 name
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        name = listen(SignalKind::terminate(), "SIGTERM") => name,
-        name = listen(SignalKind::interrupt(), "SIGINT") => name,
-        name = listen(SignalKind::hangup(), "SIGHUP") => name,
+            })
+        });
+        futures::future::select_all(waits).await.0
     }
 }
 
 /// Ctrl-C, where there are no Unix signals.
 #[cfg(not(unix))]
-async fn stopped() -> &'static str {
-    match tokio::signal::ctrl_c().await {
-        Ok(()) => "Ctrl-C",
-        Err(_) => std::future::pending().await,
+fn stopped() -> impl std::future::Future<Output = &'static str> {
+    async {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => "Ctrl-C",
+            Err(_) => std::future::pending().await,
+        }
     }
 }

@@ -21,7 +21,6 @@ pub fn from_transport(url: &url::Url, e: &tough::TransportError) -> Finding {
     f
 }
 
-/// The finding for a failed tough load or target read.
 /// Where the fault a tough error reports lies.
 pub enum Origin {
     /// This machine: tough could not write or read its datastore (a full disk, a read-only
@@ -46,7 +45,8 @@ pub fn origin(err: ToughError) -> Origin {
     }
 }
 
-/// A finding for a tough error about the repository (see [`origin`]).
+/// The finding for a failed tough load or target read, a fault of the repository (see
+/// [`origin`]).
 pub fn from_tough(err: &ToughError) -> Finding {
     if let ToughError::Transport { url, source, .. } = err {
         let mut f = from_transport(url, source);
@@ -124,8 +124,12 @@ pub fn transport_code(e: &tough::TransportError) -> Code {
     while let Some(s) = source {
         if let Some(net) = s.downcast_ref::<NetError>() {
             return match net.kind {
-                NetErrorKind::Unreachable | NetErrorKind::Status(_) => Code::Unreachable,
-                NetErrorKind::Io => Code::NotFound,
+                // A local file of a `file://` repository that cannot be read (permissions, a
+                // name too long for the file system) was not reached; "not found" is only
+                // what the transport says is absent.
+                NetErrorKind::Unreachable | NetErrorKind::Status(_) | NetErrorKind::Io => {
+                    Code::Unreachable
+                }
                 NetErrorKind::Slow => Code::SlowRetrieval,
                 NetErrorKind::TooLong => Code::LengthExceeded,
             };
