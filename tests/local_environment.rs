@@ -919,3 +919,27 @@ fn targets_are_written_readable_and_failed_ones_leave_no_directories() {
         "an empty directory was left for the failed target"
     );
 }
+
+#[test]
+fn ssm_reads_are_under_the_deadline() {
+    let site = Site::new();
+    let server = Server::start(site.path());
+    // One byte a second: every read makes progress, so only the deadline ends it.
+    server.set("/", Behavior::Trickle);
+    let out = tufwatch(site.path())
+        .args(["ssm", "--format", "json", "--no-state", "--no-cross-check"])
+        .args(["--variant", "aws-k8s-1.31", "--region", "us-west-2"])
+        .args(["--endpoint-url", &server.url("")])
+        .args(["--ssm-max-attempts", "1", "--deadline", "2s"])
+        .output()
+        .unwrap();
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(out.status.code(), Some(2), "{report:#}");
+    assert!(
+        report
+            .to_string()
+            .contains("within the run's deadline of 2 s (--deadline)"),
+        "{report:#}"
+    );
+}

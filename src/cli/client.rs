@@ -100,7 +100,8 @@ async fn run_inner(a: ClientArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     match &a.action {
         Action::Init { root } => {
-            let bytes = std::fs::read(root).map_err(|e| format!("{}: {e}", root.display()))?;
+            let bytes = crate::source::read_at_most(root, limits.max_root_size)
+                .map_err(|e| format!("{}: {e}", root.display()))?;
             init(&a.metadata_dir, &bytes)?;
         }
         Action::Refresh => {

@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Args)]
 pub struct SsmArgs {
     /// Read SSM values from FILE instead of the AWS API: the JSON that `aws ssm
-    /// get-parameters-by-path --path /aws/service/bottlerocket --recursive` prints (repeatable).
+    /// get-parameters-by-path --path /aws/service/bottlerocket --recursive` prints (repeatable;
+    /// up to 512 MiB each). From the API, an answer above 1 MiB is refused.
     #[arg(long, value_name = "FILE")]
     pub ssm_file: Vec<PathBuf>,
 
@@ -56,6 +57,7 @@ impl SsmArgs {
         archs: Vec<Arch>,
         cross_check: bool,
         timeout_secs: u64,
+        deadline: std::time::Duration,
     ) -> Result<SsmSpec> {
         let mut regions: Vec<String> = Vec::new();
         for r in &self.regions {
@@ -75,6 +77,7 @@ impl SsmArgs {
                     .to_std()
                     .unwrap_or(std::time::Duration::from_millis(500)),
                 attempt_timeout: std::time::Duration::from_secs(timeout_secs.clamp(1, 3600)),
+                deadline,
             })
         } else {
             SsmSource::Files(self.ssm_file.clone())

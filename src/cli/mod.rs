@@ -21,7 +21,8 @@ use clap::{Parser, Subcommand};
 ///
 /// Exit codes: 0 every check passed (warnings allowed); 1 findings (a verification failure,
 /// a root that matches no pin, an SSM mismatch, nodes behind); 2 could not run (bad
-/// arguments, unreadable files, network or SSM unreachable).
+/// arguments, unreadable files, network or SSM unreachable, or this machine: a full disk, an
+/// unwritable temporary directory, an --out that is not a regular file, a full stdout, SIGTERM).
 #[derive(Debug, Parser)]
 #[command(name = "tufwatch", version, max_term_width = 100)]
 pub struct Cli {

@@ -30,7 +30,8 @@ use std::path::PathBuf;
     aws ec2 describe-instances > ec2.json\n  \
     tufwatch nodes --inventory ec2.json --variant aws-ecs-2 --region us-west-2")]
 pub struct NodesArgs {
-    /// An inventory file, `-` for standard input (repeatable).
+    /// An inventory file, `-` for standard input (repeatable). A kubectl list in a file is read
+    /// as a stream up to 2 GiB; an EC2 or CSV inventory, or standard input, up to 256 MiB.
     #[arg(long = "inventory", value_name = "FILE", required = true)]
     pub inventories: Vec<PathBuf>,
 
@@ -96,7 +97,13 @@ pub async fn run(a: NodesArgs) -> Result<i32> {
         }
         let has_ec2 = inventories.iter().any(|i| i.format == InventoryFormat::Ec2);
         let ssm = if has_ec2 || !a.ssm.ssm_file.is_empty() {
-            Some(a.ssm.spec(variants, archs, false, a.common.timeout)?)
+            Some(a.ssm.spec(
+                variants,
+                archs,
+                false,
+                a.common.timeout,
+                super::args::deadline("--deadline", a.common.deadline)?,
+            )?)
         } else {
             None
         };

@@ -54,7 +54,7 @@ pub struct CommonArgs {
     /// The trusted root.json to start from (the trust anchor). Without it, --variant/--arch
     /// start from Bottlerocket's root embedded in tufwatch (trusted-roots/bottlerocket/), or
     /// from the newer root a previous run verified from it, and walk the repository's root
-    /// rotations up to its current root.
+    /// rotations up to its current root. Read up to --max-root-size.
     #[arg(long, value_name = "FILE")]
     pub root: Option<PathBuf>,
 
@@ -92,7 +92,7 @@ pub struct CommonArgs {
     #[arg(long, value_name = "BYTES", default_value = "1024")]
     pub min_rate: u64,
 
-    /// Largest root.json accepted.
+    /// Largest root.json accepted, the trust anchor (--root) included.
     #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
     pub max_root_size: u64,
 
@@ -108,8 +108,8 @@ pub struct CommonArgs {
     #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = parse_size)]
     pub max_targets_size: u64,
 
-    /// The longest the whole run may take (metadata and targets): 30m, 2h. Past it, the run
-    /// stops with an `unreachable` finding (exit 2).
+    /// The longest the whole run may take (metadata, targets, the manifest, and SSM's reads):
+    /// 30m, 2h. Past it, the run stops with an `unreachable` finding (exit 2).
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub deadline: Duration,
 

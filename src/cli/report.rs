@@ -40,7 +40,7 @@ use std::path::PathBuf;
     tufwatch report --config nightly.toml --format html --out report.html\n  \
     tufwatch report --config nightly.toml --format html --out report.html --evidence evidence/$(date +%F)")]
 pub struct ReportArgs {
-    /// The job's configuration file (TOML).
+    /// The job's configuration file (TOML, up to 1 MiB).
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
 
@@ -69,7 +69,8 @@ pub struct ReportArgs {
     #[arg(long, value_name = "SECONDS", default_value = "30")]
     pub timeout: u64,
 
-    /// The longest one repository's verification may take: 30m, 2h.
+    /// The longest one repository's verification may take (its metadata, targets and manifest),
+    /// and the longest the SSM reads may take: 30m, 2h.
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub deadline: Duration,
 
@@ -385,6 +386,7 @@ pub(super) async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {
                     max_attempts: s.max_attempts.unwrap_or(d.max_attempts).clamp(1, 20),
                     initial_backoff: d.initial_backoff,
                     attempt_timeout: std::time::Duration::from_secs(a.timeout.clamp(1, 3600)),
+                    deadline: super::args::deadline("--deadline", a.deadline)?,
                 })
             } else {
                 SsmSource::Files(s.files.clone())

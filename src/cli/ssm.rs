@@ -70,7 +70,13 @@ pub async fn run(a: SsmCmdArgs) -> Result<i32> {
             });
         }
         let cross_check = !a.no_cross_check;
-        let spec = a.ssm.spec(variants, archs, cross_check, a.common.timeout)?;
+        let spec = a.ssm.spec(
+            variants,
+            archs,
+            cross_check,
+            a.common.timeout,
+            super::args::deadline("--deadline", a.common.deadline)?,
+        )?;
         let derive_repo = if cross_check {
             Some(bottlerocket_repos(resolve_common(&a.common)?))
         } else {

@@ -1,15 +1,15 @@
 //! `SHA256SUMS`: one line per file of the bundle (but itself), `<sha256 hex>  <path>`, sorted
 //! by path, `/` between directories: the format `sha256sum -c SHA256SUMS` checks.
 
-use crate::digest::sha256_hex;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The file's name.
 pub const FILE: &str = "SHA256SUMS";
 
-/// Largest file of a bundle read (metadata of 100,000 targets is tens of MB).
-pub const MAX_FILE: u64 = 1 << 30;
+/// Largest file of a bundle (metadata of 100,000 targets, or a job's report of a large fleet,
+/// is tens of MB); a larger one is refused before any file is read into memory.
+pub const MAX_FILE: u64 = 256 << 20;
 
 /// Every regular file below `dir` (relative path with `/` -> bytes' SHA-256), `SHA256SUMS`
 /// among them. Anything but directories and regular files (a symbolic link) is an error naming
@@ -18,6 +18,22 @@ pub fn digests(dir: &Path) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     walk(dir, "", &mut out)?;
     Ok(out)
+}
+
+/// The SHA-256 of a file, read a block at a time.
+fn sha256_of_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let (mut hasher, _) = crate::digest::MultiHasher::new(["sha256"]);
+    let mut block = vec![0u8; 1 << 16];
+    loop {
+        match file.read(&mut block)? {
+            0 => break,
+            n => hasher.update(&block[..n]),
+        }
+    }
+    let (digests, _) = hasher.finish();
+    Ok(digests.get("sha256").cloned().unwrap_or_default())
 }
 
 fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) -> Result<(), String> {
@@ -39,8 +55,10 @@ fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) -> Result<
                     "{rel}: larger than {MAX_FILE} bytes; not a bundle's file"
                 ));
             }
-            let bytes = std::fs::read(e.path()).map_err(|e| format!("{rel}: {e}"))?;
-            out.insert(rel, sha256_hex(&bytes));
+            out.insert(
+                rel.clone(),
+                sha256_of_file(&e.path()).map_err(|e| format!("{rel}: {e}"))?,
+            );
         } else {
             return Err(format!("{rel}: neither a file nor a directory"));
         }

@@ -22,6 +22,24 @@ pub fn user_dir(var: &str, home_rel: &str, leaf: &str) -> Option<std::path::Path
     Some(base.join("tufwatch").join(leaf))
 }
 
+/// Read a whole file, refusing more than `max` bytes (an `InvalidData` error saying so): for
+/// files tufwatch reads back (its state, a client's trusted metadata), which a full disk or a
+/// hand could have made anything.
+pub fn read_at_most(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {max} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Read a whole input file, or standard input for `-`, refusing more than `max` bytes so that a
 /// wrong file (a disk image, a device) fails with a clear error instead of filling memory.
 pub fn read_limited(

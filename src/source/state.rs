@@ -174,7 +174,7 @@ impl StateStore {
     /// The saved state, if a previous run saved one.
     pub fn load(&self) -> Result<Option<SavedState>> {
         let current = self.dir.join(CURRENT);
-        let name = match fs::read_to_string(&current) {
+        let name = match read_text(&current) {
             Ok(s) => s.trim().to_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {
@@ -191,7 +191,7 @@ impl StateStore {
         let gen = self.dir.join(&name);
         let mut state = SavedState::default();
         let anchor = gen.join("anchor.sha512");
-        state.anchor_sha512 = match fs::read_to_string(&anchor) {
+        state.anchor_sha512 = match read_text(&anchor) {
             Ok(s) => s.trim().to_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(source) => {
@@ -204,7 +204,7 @@ impl StateStore {
         };
         for role in ["root", "timestamp", "snapshot", "targets"] {
             let path = gen.join(format!("{role}.json"));
-            match fs::read(&path) {
+            match crate::source::read_at_most(&path, MAX_STATE_FILE) {
                 Ok(bytes) => {
                     state.roles.insert(role.to_owned(), bytes);
                 }
@@ -244,11 +244,13 @@ impl StateStore {
                     None => decode_name(encoded)
                         .ok_or_else(|| corrupt(&entry.path(), "is not a role file name"))?,
                 };
-                let bytes = fs::read(entry.path()).map_err(|source| Error::Read {
-                    what: "state",
-                    path: entry.path(),
-                    source,
-                })?;
+                let bytes = crate::source::read_at_most(&entry.path(), MAX_STATE_FILE).map_err(
+                    |source| Error::Read {
+                        what: "state",
+                        path: entry.path(),
+                        source,
+                    },
+                )?;
                 state.delegated.insert(role, bytes);
             }
         }
@@ -390,6 +392,15 @@ fn sync_dir(path: &Path) -> Result<()> {
         path: path.to_owned(),
         source,
     })
+}
+
+/// Largest file of a state read back (a role's metadata; tough's limits are far lower).
+const MAX_STATE_FILE: u64 = 256 << 20;
+
+/// A small text file of a state (`CURRENT`, `anchor.sha512`), read up to 4 KiB.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(crate::source::read_at_most(path, 4096)?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 /// The start of a delegated role's file name when its encoded name would be too long for a

@@ -37,6 +37,9 @@ pub struct LiveOptions {
     pub initial_backoff: Duration,
     /// The longest one attempt may take.
     pub attempt_timeout: Duration,
+    /// The longest the whole read may take, retries and pages included (the run's
+    /// `--deadline`): a region not read by then is a region that could not be read.
+    pub deadline: Duration,
 }
 
 impl Default for LiveOptions {
@@ -48,6 +51,7 @@ impl Default for LiveOptions {
             max_attempts: 5,
             initial_backoff: Duration::from_millis(500),
             attempt_timeout: Duration::from_secs(30),
+            deadline: Duration::from_secs(3600),
         }
     }
 }
@@ -196,12 +200,22 @@ pub async fn observe(
         }
     }
 
+    let deadline = tokio::time::Instant::now() + options.deadline;
     let results: Vec<(usize, Calls, Result<Vec<Parameter>, String>)> = stream::iter(jobs)
         .map(|(i, job)| {
             let c = &clients[i];
             async move {
-                let (calls, result) = run(c, job).await;
-                (i, calls, result)
+                match tokio::time::timeout_at(deadline, run(c, job)).await {
+                    Ok((calls, result)) => (i, calls, result),
+                    Err(_) => (
+                        i,
+                        Calls::default(),
+                        Err(format!(
+                            "not read within the run's deadline of {} s (--deadline)",
+                            options.deadline.as_secs()
+                        )),
+                    ),
+                }
             }
         })
         .buffer_unordered(options.concurrency.max(1))

@@ -145,7 +145,7 @@ impl Client {
     ) -> Result<Self, ClientError> {
         // 5.2: the trusted root, from the directory.
         let path = metadata_dir.join("root.json");
-        let root = std::fs::read(&path).map_err(io(&path))?;
+        let root = crate::source::read_at_most(&path, limits.max_root_size).map_err(io(&path))?;
         let mut client = Self::in_memory(&root, metadata_url, limits, NetOptions::default(), now)
             .map_err(|e| match e {
             ClientError::Refused(_, r) => ClientError::Refused(path.display().to_string(), r),
@@ -231,7 +231,8 @@ impl Client {
     }
 
     fn local(&self, name: &str) -> Option<Vec<u8>> {
-        std::fs::read(self.metadata_dir.as_ref()?.join(name)).ok()
+        let largest = self.limits.max_targets_size.max(self.limits.max_root_size);
+        crate::source::read_at_most(&self.metadata_dir.as_ref()?.join(name), largest).ok()
     }
 
     fn persist(&self, name: &str, bytes: &[u8]) -> Result<(), ClientError> {
