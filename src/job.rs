@@ -20,7 +20,7 @@ use crate::ssm::check::{cross_check, CrossCheck};
 use crate::ssm::live::LiveOptions;
 use crate::ssm::{Observations, Query};
 use chrono::{DateTime, Utc};
-use futures::stream::{self, StreamExt};
+use futures::stream::{self, StreamExt, TryStreamExt};
 use semver::Version;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -405,49 +405,46 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
         .map(|r| r.options.net.clone())
         .unwrap_or_default();
     let shared = &crate::engine::Shared::new(net)?;
-    let mut repositories: Vec<(usize, Result<RepoResult>)> =
-        stream::iter(repos.into_iter().enumerate())
-            .map(|(i, r)| async move {
-                let result = match crate::engine::verify_shared(&r.options, &r.root, shared).await {
-                    Ok(v) => {
-                        let mut read = read_manifest(&v, from).await;
-                        // A Bottlerocket repository speaks for its own variant and architecture.
-                        retain_own(
-                            &mut read.tracks,
-                            r.options.variant.as_deref(),
-                            r.options.arch.as_deref(),
-                        );
-                        let evidence =
-                            evidence.then(|| crate::evidence::files(&v, &r.root, &[], Some(&read)));
-                        RepoResult {
-                            name: r.name,
-                            releases: Some(releases_report(v.report, read)),
-                            error: None,
-                            evidence_dir: None,
-                            evidence,
-                        }
-                    }
-                    // This machine failed the run (a full disk, an unwritable directory): no
-                    // repository's verdict can stand on it.
-                    Err(e) if e.is_local_fault() => return (i, Err(e)),
-                    Err(e) => RepoResult {
+    // The first fault of this machine stops the other verifications at once: the run stops.
+    let mut repositories: Vec<(usize, RepoResult)> = stream::iter(repos.into_iter().enumerate())
+        .map(|(i, r)| async move {
+            let result = match crate::engine::verify_shared(&r.options, &r.root, shared).await {
+                Ok(v) => {
+                    let mut read = read_manifest(&v, from).await;
+                    // A Bottlerocket repository speaks for its own variant and architecture.
+                    retain_own(
+                        &mut read.tracks,
+                        r.options.variant.as_deref(),
+                        r.options.arch.as_deref(),
+                    );
+                    let evidence =
+                        evidence.then(|| crate::evidence::files(&v, &r.root, &[], Some(&read)));
+                    RepoResult {
                         name: r.name,
-                        releases: None,
-                        error: Some(e.to_string()),
+                        releases: Some(releases_report(v.report, read)),
+                        error: None,
                         evidence_dir: None,
-                        evidence: None,
-                    },
-                };
-                (i, Ok(result))
-            })
-            .buffer_unordered(spec.concurrency.max(1))
-            .collect()
-            .await;
+                        evidence,
+                    }
+                }
+                // This machine failed the run (a full disk, an unwritable directory): no
+                // repository's verdict can stand on it.
+                Err(e) if e.is_local_fault() => return Err(e),
+                Err(e) => RepoResult {
+                    name: r.name,
+                    releases: None,
+                    error: Some(e.to_string()),
+                    evidence_dir: None,
+                    evidence: None,
+                },
+            };
+            Ok((i, result))
+        })
+        .buffer_unordered(spec.concurrency.max(1))
+        .try_collect()
+        .await?;
     repositories.sort_by_key(|(i, _)| *i);
-    let repositories = repositories
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect::<Result<Vec<RepoResult>>>()?;
+    let repositories: Vec<RepoResult> = repositories.into_iter().map(|(_, r)| r).collect();
     for r in &repositories {
         if let Some(e) = &r.error {
             findings.push(Finding::error(

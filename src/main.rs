@@ -39,17 +39,35 @@ fn main() {
     };
     let code = match runtime {
         Ok(rt) => {
-            // SIGTERM (systemd, Kubernetes on a timeout), SIGINT and SIGHUP end the run here:
-            // its futures are dropped, which removes its temporary files (tough's datastore,
+            // SIGTERM (systemd, Kubernetes on a timeout) and SIGINT end the run here: its
+            // futures are dropped, which removes its temporary files (tough's datastore,
             // partial targets, an unfinished bundle); then the writers on blocking threads get
-            // a moment to finish removing theirs.
+            // a moment to finish removing theirs. The signal is awaited on a task of its own, so
+            // that a run stuck in a blocking read (a FIFO, a hung file system) still ends: then
+            // after a grace period, without its cleanup.
+            let stopped_code = if client {
+                1 // the client protocol's only failure code
+            } else {
+                tufwatch::report::EXIT_COULD_NOT_RUN
+            };
+            let (tell, told) = tokio::sync::oneshot::channel();
+            let stop = {
+                let _in_runtime = rt.enter();
+                stopped()
+            };
+            rt.spawn(async move {
+                let signal = stop.await;
+                let _ = tell.send(signal);
+                tokio::time::sleep(GRACE).await;
+                eprintln!("tufwatch: stopped by {signal}: the run did not stop within {} s; its temporary files may remain (a later run removes them)", GRACE.as_secs());
+                std::process::exit(stopped_code);
+            });
             let code = rt.block_on(async {
-                let stop = stopped();
                 tokio::select! {
                     code = run(cli) => code,
-                    signal = stop => {
+                    Ok(signal) = told => {
                         eprintln!("tufwatch: stopped by {signal}: no verdict; the run's temporary files are removed");
-                        tufwatch::report::EXIT_COULD_NOT_RUN
+                        stopped_code
                     }
                 }
             });
@@ -64,16 +82,19 @@ fn main() {
     std::process::exit(code);
 }
 
-/// The first of SIGTERM, SIGINT and SIGHUP to arrive, by name; never, where they cannot be
-/// listened for. The handlers are installed when this is called (inside the runtime, before the
-/// run starts), so that a signal early in the run is not the default's sudden death.
+/// How long a stopped run has to drop what it holds before the process ends anyway.
+const GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The first of SIGTERM and SIGINT to arrive, by name; never, where they cannot be listened for.
+/// (SIGHUP keeps its default: a run under `nohup` must not start to listen for it.) The
+/// handlers are installed when this is called (inside the runtime, before the run starts), so
+/// that a signal early in the run is not the default's sudden death.
 #[cfg(unix)]
 fn stopped() -> impl std::future::Future<Output = &'static str> {
     use tokio::signal::unix::{signal, SignalKind};
     let listening: Vec<_> = [
         (SignalKind::terminate(), "SIGTERM"),
         (SignalKind::interrupt(), "SIGINT"),
-        (SignalKind::hangup(), "SIGHUP"),
     ]
     .into_iter()
     .filter_map(|(kind, name)| signal(kind).ok().map(|s| (s, name)))

@@ -332,6 +332,14 @@ fn a_full_disk_under_out_stops_the_run_and_leaves_nothing() {
     );
 }
 
+/// A standard output whose every write fails with "No space left on device".
+fn dev_full() -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap()
+}
+
 #[test]
 fn a_full_or_closed_standard_output_is_could_not_run() {
     let site = Site::new();
@@ -380,12 +388,7 @@ fn a_full_or_closed_standard_output_is_could_not_run() {
     for (what, args) in &commands {
         let full = plain(site.path())
             .args(args)
-            .stdout(
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open("/dev/full")
-                    .unwrap(),
-            )
+            .stdout(dev_full())
             .output()
             .unwrap();
         could_not_run(
@@ -414,12 +417,7 @@ fn a_full_or_closed_standard_output_is_could_not_run() {
     let create = plain(site.path())
         .args(["evidence", "create", "--out", &second_text])
         .args(demo_args().into_iter().filter(|a| a != "--no-state"))
-        .stdout(
-            std::fs::OpenOptions::new()
-                .write(true)
-                .open("/dev/full")
-                .unwrap(),
-        )
+        .stdout(dev_full())
         .output()
         .unwrap();
     could_not_run("evidence create > /dev/full", &create, &["standard output"]);
@@ -696,7 +694,7 @@ fn a_stopped_run_leaves_no_temporary_files() {
     server.set("/repo/metadata/timestamp.json", Behavior::Stall);
     let tmp = site.path().join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
-    for signal in ["TERM", "INT", "HUP"] {
+    for signal in ["TERM", "INT"] {
         let child = stalled_run(&site, &server, &tmp);
         let id = child.id().to_string();
         assert!(Command::new("kill")
@@ -762,6 +760,17 @@ fn the_state_keeps_a_delegated_role_whose_name_is_too_long_for_a_file_name() {
         assert_eq!(code, 0, "{engine}: {report:#}");
         assert_eq!(report["state"]["updated"], true, "{engine}");
     }
+    // tough keeps each role in its datastore as it names the role's file: that always fits
+    // where the repository's file does.
+    for engine in ["tough", "both"] {
+        let (code, report) = verify_json(
+            &site,
+            site.metadata().to_str().unwrap(),
+            site.targets().to_str().unwrap(),
+            &["--engine", engine, "--no-state"],
+        );
+        assert_eq!(code, 0, "{engine}: {report:#}");
+    }
     // Kept under a hashed name, with the role's name beside it.
     let kept = Command::new("find")
         .arg(site.state())
@@ -770,6 +779,47 @@ fn the_state_keeps_a_delegated_role_whose_name_is_too_long_for_a_file_name() {
         .unwrap();
     let role_file = String::from_utf8(kept.stdout).unwrap();
     assert_eq!(std::fs::read_to_string(role_file.trim()).unwrap(), name);
+}
+
+#[test]
+fn a_role_name_too_long_for_toughs_datastore_is_the_repositorys_fault() {
+    // Served over HTTP (no file system could hold its file): a delegated role whose escaped name
+    // is 600 bytes. tough on a host cannot keep it in its datastore either: a finding (exit 1),
+    // not this machine's fault.
+    let now = Utc::now();
+    let site = Site::new();
+    let mut repo = ed_repo(now);
+    let name = "é".repeat(100);
+    repo.delegations.push(delegation(
+        &name,
+        "long",
+        1,
+        now + chrono::Duration::days(30),
+        &[("long/x.txt", b"x")],
+    ));
+    let server = Server::start(site.path());
+    std::fs::create_dir_all(site.metadata()).unwrap();
+    let root = tufwatch::testkit::to_bytes(&repo.root_doc().unwrap());
+    site.put_metadata("1.root.json", &root);
+    std::fs::write(site.anchor(), &root).unwrap();
+    for (file, bytes) in repo.sign_top().unwrap() {
+        if file.len() > 255 {
+            server.set(&format!("/repo/metadata/{file}"), Behavior::Body(bytes));
+        } else {
+            site.put_metadata(&file, &bytes);
+        }
+    }
+    repo.write_targets(&site.targets()).unwrap();
+    for (engine, exit) in [("strict", 0), ("tough", 1), ("both", 1)] {
+        let (code, report) = verify_http(&site, &server, &["--engine", engine, "--no-state"]);
+        assert_eq!(code, exit, "{engine}: {report:#}");
+        if exit == 1 {
+            assert!(
+                report.to_string().contains("File name too long"),
+                "{engine}: {report:#}"
+            );
+        }
+    }
 }
 
 #[test]

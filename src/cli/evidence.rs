@@ -5,6 +5,7 @@ use super::repo::{print_json, resolve, Format, RepoArgs};
 use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
 use crate::evidence;
+use crate::report::text::clean;
 use crate::report::{Severity, Verdict};
 use crate::source::pins::{parse_sha256_arg, parse_sha512_arg};
 use clap::{Args, Subcommand};
@@ -224,7 +225,7 @@ async fn create(a: CreateArgs) -> Result<i32> {
     // repository: no bundle, exit 2.
     if report.verdict == Verdict::Incomplete {
         for f in &report.findings {
-            eprintln!("tufwatch: {}: {}", f.code.as_str(), f.message);
+            eprintln!("tufwatch: {}: {}", f.code.as_str(), clean(&f.message));
         }
         return Err(Error::Fetch {
             url: report.repository.metadata_url.clone(),
@@ -280,7 +281,7 @@ async fn create_job(
     if report.verdict == Verdict::Incomplete {
         for f in report.all_findings() {
             if f.severity == Severity::Error {
-                eprintln!("tufwatch: {}: {}", f.code.as_str(), f.message);
+                eprintln!("tufwatch: {}: {}", f.code.as_str(), clean(&f.message));
             }
         }
         return Err(Error::Argument {
@@ -406,11 +407,14 @@ fn print_created(
                 writeln!(
                     out,
                     "  {:<28} {:<7} {}/statement.json sha256 {}",
-                    r.name, r.result, r.dir, r.statement_sha256
+                    clean(&r.name),
+                    r.result,
+                    clean(&r.dir),
+                    r.statement_sha256
                 )?;
             }
             for f in findings.iter().filter(|f| f.severity == Severity::Error) {
-                writeln!(out, "  error {}: {}", f.code.as_str(), f.message)?;
+                writeln!(out, "  error {}: {}", f.code.as_str(), clean(&f.message))?;
             }
             writeln!(
                 out,
@@ -456,7 +460,8 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
         Ok(c) => c,
         Err(e) => {
             if a.format == Format::Json {
-                print_json(&crate::report::ErrorReport::of(&e))?;
+                // The run's own error is what to tell, even when stdout fails too.
+                let _ = print_json(&crate::report::ErrorReport::of(&e));
             }
             return Err(e);
         }
@@ -478,11 +483,11 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
             writeln!(
                 out,
                 "recorded    {} at {}",
-                check.recorded_result.as_deref().unwrap_or("?"),
-                check.reference_time.as_deref().unwrap_or("?")
+                clean(check.recorded_result.as_deref().unwrap_or("?")),
+                clean(check.reference_time.as_deref().unwrap_or("?"))
             )?;
             if let Some(sha) = &check.trusted_root_sha512 {
-                writeln!(out, "anchor      sha512 {sha}")?;
+                writeln!(out, "anchor      sha512 {}", clean(sha))?;
                 if a.root_sha512.is_none() {
                     writeln!(out, "            (not compared with a pin: give --root-sha512 to demand the anchor you trust)")?;
                 }
@@ -491,13 +496,13 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
                 writeln!(
                     out,
                     "signed      by {} (verified with the key given)",
-                    check.signed_by.join(", ")
+                    clean(&check.signed_by.join(", "))
                 )?;
             } else if !check.signed_by.is_empty() {
                 writeln!(
                     out,
                     "signed      by {} (not checked: give --pubkey)",
-                    check.signed_by.join(", ")
+                    clean(&check.signed_by.join(", "))
                 )?;
             }
             if let Some(v) = check.reverified {
@@ -508,7 +513,7 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
                 )?;
             }
             for f in &check.findings {
-                writeln!(out, "  error {}: {}", f.code.as_str(), f.message)?;
+                writeln!(out, "  error {}: {}", f.code.as_str(), clean(&f.message))?;
             }
             writeln!(
                 out,

@@ -283,7 +283,8 @@ pub fn finish(result: Result<JobReport>, format: OutputFormat, made: &Made) -> R
         }
         Err(e) => {
             if format == OutputFormat::Json {
-                print_json(&crate::report::ErrorReport::of(&e))?;
+                // The run's own error is what to tell, even when stdout fails too.
+                let _ = print_json(&crate::report::ErrorReport::of(&e));
             }
             Err(e)
         }

@@ -331,7 +331,8 @@ pub async fn verify_for(
         Err(e) => Err(e),
     };
     if let (Err(e), Format::Json) = (&result, format) {
-        print_json(&crate::report::ErrorReport::of(e))?;
+        // The run's own error is what to tell, even when stdout fails too.
+        let _ = print_json(&crate::report::ErrorReport::of(e));
     }
     result
 }

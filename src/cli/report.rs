@@ -145,7 +145,7 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
         spec.evidence = a.evidence.is_some();
         let mut report = crate::job::run(spec).await?;
         if let Some(dir) = &a.evidence {
-            let record = evidence_bundle(&mut report, dir, key.as_ref(), a.sign_key.as_deref());
+            let record = evidence_bundle(&mut report, dir, key.as_ref(), a.sign_key.as_deref())?;
             if let Some(error) = &record.error {
                 eprintln!(
                     "tufwatch: --evidence {}: no bundle written: {error}",
@@ -174,7 +174,8 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
     // A job asked for JSON on standard output still prints one JSON document when it cannot run.
     if let Err(e) = &result {
         if a.formats == [OutputFormat::Json] && a.out_dir.is_none() && a.out.is_none() {
-            print_json(&crate::report::ErrorReport::of(e))?;
+            // The run's own error is what to tell, even when stdout fails too.
+            let _ = print_json(&crate::report::ErrorReport::of(e));
         }
     }
     result
@@ -202,29 +203,30 @@ fn apart(evidence: &std::path::Path, outputs: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-/// Write the run's evidence bundle. What stops it (a run that could not finish proves nothing,
-/// a directory that filled meanwhile, a full disk) is recorded, not raised: the report is still
-/// written, and says why there is no bundle.
+/// Write the run's evidence bundle. A run that could not finish proves nothing: that is
+/// recorded, and the report says why there is no bundle. A fault of this machine while writing
+/// it (a full disk, a permission) stops the run (exit 2): no report, no metrics.
 fn evidence_bundle(
     report: &mut crate::job::JobReport,
     dir: &std::path::Path,
     key: Option<&crate::evidence::dsse::SigningKey>,
     key_path: Option<&std::path::Path>,
-) -> crate::evidence::BundleRecord {
+) -> Result<crate::evidence::BundleRecord> {
     use crate::evidence::BundleRecord;
     if report.verdict == crate::report::Verdict::Incomplete {
-        return BundleRecord::not_written(
+        return Ok(BundleRecord::not_written(
             dir,
             "the run could not finish, and so proves nothing".to_owned(),
-        );
+        ));
     }
     match super::evidence::write_job_bundle(report, dir, "--evidence", key, key_path) {
-        Ok(record) => record,
+        Ok(record) => Ok(record),
+        Err(e) if e.is_local_fault() => Err(e),
         Err(e) => {
             for r in &mut report.repositories {
                 r.evidence_dir = None;
             }
-            BundleRecord::not_written(dir, e.to_string())
+            Ok(BundleRecord::not_written(dir, e.to_string()))
         }
     }
 }

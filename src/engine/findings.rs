@@ -35,6 +35,14 @@ pub fn origin(err: ToughError) -> Origin {
     let what = "tough's datastore";
     let write = |path, source| Origin::Local(crate::error::Error::Write { what, path, source });
     match err {
+        // tough keeps each delegated role under its escaped name: a name too long for a file
+        // name is the repository's, and tough on a host fails on it the same way.
+        ToughError::DatastoreCreate { ref source, .. }
+        | ToughError::DatastoreOpen { ref source, .. }
+            if source.kind() == std::io::ErrorKind::InvalidFilename =>
+        {
+            Origin::Repository(err)
+        }
         ToughError::DatastoreInit { source, .. } => write(std::env::temp_dir(), source),
         ToughError::DatastoreCreate { path, source, .. }
         | ToughError::DatastoreRemove { path, source, .. } => write(path, source),

@@ -123,24 +123,30 @@ impl Shared {
     }
 }
 
-/// A new directory for tough's datastore: in the state directory when there is one, else in
-/// the temporary directory; what runs killed there before left (`.tufwatch-<pid>-datastore-*`
-/// of processes that are gone) is swept first.
+/// A new directory for tough's datastore: in the state directory when there is one and it takes
+/// it (an audit with `--at` may have only read access there), else in the temporary directory;
+/// what runs killed there before left (`.tufwatch-<pid>-datastore-*` of processes that are gone)
+/// is swept first. When neither takes it, the error names the temporary directory.
 fn datastore(state_root: Option<&std::path::Path>) -> Result<tempfile::TempDir> {
-    let base = state_root.map_or_else(std::env::temp_dir, std::path::Path::to_owned);
-    let error = |source| crate::error::Error::Write {
-        what: "tough's datastore in",
-        path: base.clone(),
-        source,
+    let in_dir = |base: &std::path::Path, make: bool| {
+        let error = |source| crate::error::Error::Write {
+            what: "tough's datastore in",
+            path: base.to_owned(),
+            source,
+        };
+        if make {
+            std::fs::create_dir_all(base).map_err(error)?;
+        }
+        crate::atomic::sweep(base);
+        tempfile::Builder::new()
+            .prefix(&crate::atomic::prefix("datastore"))
+            .tempdir_in(base)
+            .map_err(error)
     };
-    if state_root.is_some() {
-        std::fs::create_dir_all(&base).map_err(error)?;
+    match state_root.map(|root| in_dir(root, true)) {
+        Some(Ok(dir)) => Ok(dir),
+        _ => in_dir(&std::env::temp_dir(), false),
     }
-    crate::atomic::sweep(&base);
-    tempfile::Builder::new()
-        .prefix(&crate::atomic::prefix("datastore"))
-        .tempdir_in(&base)
-        .map_err(error)
 }
 
 /// Verify a repository from a trusted root.
@@ -238,7 +244,9 @@ pub async fn verify_shared(
         let abort = task.abort_handle();
         Some(match tokio::time::timeout_at(deadline, task).await {
             Ok(Ok(loaded)) => Ok(loaded),
-            Ok(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+            Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Cancelled: only the runtime shutting down does that, and it drops this run too.
+            Ok(Err(_cancelled)) => std::future::pending().await,
             Err(elapsed) => {
                 abort.abort();
                 Err(elapsed)

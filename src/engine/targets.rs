@@ -16,7 +16,7 @@ use crate::digest::MultiHasher;
 use crate::error::{Error, Result};
 use crate::report::{Code, Finding, TargetReport};
 use crate::source::transport::Fetcher;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
@@ -305,22 +305,21 @@ pub async fn fetch_targets(
             }
         }
     };
-    let results: Vec<Result<(Option<TargetReport>, Option<Finding>)>> =
+    // The first fault of this machine stops the others at once (their partial files go with
+    // them): the run stops anyway.
+    let results: Result<Vec<(Option<TargetReport>, Option<Finding>)>> =
         futures::stream::iter(names.into_iter().map(one))
             .buffered(parallel())
-            .collect()
+            .try_collect()
             .await;
     for dir in missing_dirs.iter().rev() {
         let _ = std::fs::remove_dir(dir); // only if empty
     }
-    let mut reports = Vec::new();
-    let mut findings = Vec::new();
-    for r in results {
-        let (report, finding) = r?;
-        reports.extend(report);
-        findings.extend(finding);
-    }
-    Ok((reports, findings))
+    let (reports, findings): (Vec<_>, Vec<_>) = results?.into_iter().unzip();
+    Ok((
+        reports.into_iter().flatten().collect(),
+        findings.into_iter().flatten().collect(),
+    ))
 }
 
 /// The directories below `out` that the targets `names` go into and that do not exist, in an
@@ -335,8 +334,13 @@ fn missing_dirs(out: &Path, names: &[String]) -> Vec<PathBuf> {
             .flat_map(Path::components)
         {
             dir.push(part);
-            if std::fs::symlink_metadata(&dir).is_err() {
-                dirs.insert(dir.clone());
+            match std::fs::symlink_metadata(&dir) {
+                Ok(m) if m.is_dir() => {}
+                // Nothing is written past a file or a link (see `safe_parent`).
+                Ok(_) => break,
+                Err(_) => {
+                    dirs.insert(dir.clone());
+                }
             }
         }
     }
@@ -542,9 +546,7 @@ async fn fetch_one(
         }
     }
     drop(queue);
-    let checked = worker
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    let checked = worker.await.unwrap_or_else(|e| Err(stopped(e, name)));
     // The repository's fault first: a write that failed because the download stopped early
     // says nothing more.
     if failed.is_some() {
@@ -585,7 +587,7 @@ async fn fetch_one(
         // Syncing to disk is blocking work too.
         let path = tokio::task::spawn_blocking(move || s.commit())
             .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+            .unwrap_or_else(|e| Err(stopped(e, name)))?;
         report.written_to = Some(path.display().to_string());
     }
     Ok((report, None, kept))
@@ -614,6 +616,18 @@ struct Sink {
     dest: PathBuf,
     out: PathBuf,
     name: String,
+}
+
+/// The error of a blocking task that did not finish: a panic goes on as one; a task cancelled
+/// (the runtime shutting down) is the run stopping.
+fn stopped(e: tokio::task::JoinError, name: &str) -> Error {
+    if e.is_panic() {
+        std::panic::resume_unwind(e.into_panic());
+    }
+    write_error(
+        Path::new(name),
+        std::io::Error::other("the run stopped while writing it"),
+    )
 }
 
 /// A local write error about `path`.

@@ -115,10 +115,7 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<(Format, Vec<Node>)> 
     if !regular {
         let bytes = crate::source::read_limited(path, MAX_WHOLE, "inventory")?;
         let bytes = crate::source::without_bom(&bytes);
-        return match format {
-            Some(f) => Ok((f, parse(f, bytes).map_err(invalid)?)),
-            None => detect_and_parse(bytes).map_err(invalid),
-        };
+        return parse_as(format, bytes).map_err(invalid);
     }
     let mut file = std::fs::File::open(path).map_err(read_error)?;
     let mut head = Vec::with_capacity(4096);
@@ -126,19 +123,17 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<(Format, Vec<Node>)> 
         .take(4096)
         .read_to_end(&mut head)
         .map_err(read_error)?;
+    let whole_file = head.len() < 4096;
     let head = crate::source::without_bom(&head).to_vec();
     let given = format;
     let format = given.unwrap_or_else(|| guess(&head));
     if format != Format::Kubectl {
         if format == Format::Csv {
             // A file that is no CSV at all (a disk image) fails on its first line, unread.
-            csv_first_line(&head).map_err(invalid)?;
+            csv_first_line(&head, whole_file).map_err(invalid)?;
         }
         let bytes = crate::source::read_limited(path, MAX_WHOLE, "inventory")?;
-        return Ok((
-            format,
-            parse(format, crate::source::without_bom(&bytes)).map_err(invalid)?,
-        ));
+        return parse_as(given, crate::source::without_bom(&bytes)).map_err(invalid);
     }
     let stream = std::io::Cursor::new(head).chain(file);
     let streamed = match super::stream::kubectl_nodes(stream, MAX_FILE) {
@@ -153,10 +148,7 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<(Format, Vec<Node>)> 
     }
     let bytes = crate::source::read_limited(path, MAX_DIAGNOSED, "inventory")?;
     let bytes = crate::source::without_bom(&bytes);
-    match given {
-        Some(f) => Ok((f, parse(f, bytes).map_err(invalid)?)),
-        None => detect_and_parse(bytes).map_err(invalid),
-    }
+    parse_as(given, bytes).map_err(invalid)
 }
 
 /// The format the first bytes of an inventory suggest: CSV unless it starts as a JSON object;
@@ -171,14 +163,25 @@ fn guess(head: &[u8]) -> Format {
 
 /// Check the first line of a CSV inventory (in its first bytes), so that a file that is not one
 /// is refused before it is read whole.
-fn csv_first_line(head: &[u8]) -> std::result::Result<(), String> {
+fn csv_first_line(head: &[u8], whole_file: bool) -> std::result::Result<(), String> {
     let end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
     let first = &head[..end];
-    if end == head.len() && head.len() == 4096 {
+    if end == head.len() && !whole_file {
         // One line longer than the head: no inventory line is that long.
         return Err("line 1: longer than 4096 bytes; not a CSV inventory".to_owned());
     }
     csv(first).map(|_| ())
+}
+
+/// Parse an inventory in the format given, else in the one its content shows.
+fn parse_as(
+    given: Option<Format>,
+    bytes: &[u8],
+) -> std::result::Result<(Format, Vec<Node>), String> {
+    match given {
+        Some(f) => Ok((f, parse(f, bytes)?)),
+        None => detect_and_parse(bytes),
+    }
 }
 
 /// Parse an inventory of unknown format. A large node list is read in one pass: the format that

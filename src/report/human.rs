@@ -337,6 +337,3 @@ fn signed_by(sig: &Signatures) -> String {
     }
     text
 }
-
-#[cfg(test)]
-mod tests {}

@@ -238,8 +238,11 @@ impl StateStore {
                 let role = match encoded.strip_prefix(LONG_NAME) {
                     Some(_) => {
                         let path = delegated.join(format!("{encoded}.role"));
-                        let name = crate::source::read_limited(&path, 64 << 10, "state")?;
-                        String::from_utf8(name).map_err(|_| corrupt(&path, "is not a role name"))?
+                        let name = crate::source::read_limited(&path, MAX_STATE_FILE, "state")?;
+                        String::from_utf8(name)
+                            .ok()
+                            .filter(|name| delegated_stem(name) == encoded)
+                            .ok_or_else(|| corrupt(&path, "is not the name of its role file"))?
                     }
                     None => decode_name(encoded)
                         .ok_or_else(|| corrupt(&entry.path(), "is not a role file name"))?,

@@ -434,7 +434,7 @@ impl Client {
         let target = self.find_target(path).await?;
         let local = target_dir.join(quote(path));
         let hashes = || target.hashes.iter().map(|(a, h)| (a.as_str(), h.as_str()));
-        if let Ok(bytes) = std::fs::read(&local) {
+        if let Ok(bytes) = crate::source::read_at_most(&local, target.length) {
             if check_length_and_hashes(&bytes, Some(target.length), hashes(), path).is_ok() {
                 return Ok(local);
             }
