@@ -30,6 +30,19 @@ pub fn prefix(kind: &str) -> String {
 /// Only a regular file is ever replaced: anything else at `path` (a directory, a symbolic link,
 /// a device, a FIFO, a socket) is refused before a temporary file is made ([`replaceable`]).
 pub fn write(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+    stage(path, bytes, mode)?.commit()
+}
+
+/// A file written whole and synced under a temporary name beside its destination, not yet in
+/// place: [`Staged::commit`] renames it there; dropped, it is removed. Several staged files
+/// committed together replace a set of files all or none when the disk fills.
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+/// Stage `bytes` for `path` (see [`write`]).
+pub fn stage(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<Staged> {
     replaceable(path)?;
     let dir = parent(path);
     let prefix = prefix("write");
@@ -45,8 +58,19 @@ pub fn write(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()
     let mut tmp = b.tempfile_in(&dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(&dir)
+    Ok(Staged {
+        tmp,
+        path: path.to_owned(),
+    })
+}
+
+impl Staged {
+    /// Rename the file into place (only over a regular file) and sync its directory.
+    pub fn commit(self) -> std::io::Result<()> {
+        replaceable(&self.path)?;
+        self.tmp.persist(&self.path).map_err(|e| e.error)?;
+        sync_dir(&parent(&self.path))
+    }
 }
 
 /// Whether a file may be written at `path`: nothing is there, or a regular file (not followed

@@ -24,19 +24,24 @@ fn main() {
     let client = matches!(cli.command, tufwatch::cli::Command::Client(_));
     if client {
         std::panic::set_hook(Box::new(|info| {
-            eprintln!("tufwatch client: internal error: {info}");
+            tufwatch::cli::output::note(format_args!("tufwatch client: internal error: {info}"));
             std::process::exit(1);
         }));
     }
-    let runtime = if client {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-    };
+    // tokio panics where it cannot make its signal pipe or its threads (no file descriptor
+    // left, a process limit): that is this machine's fault, exit 2, not a panic.
+    let runtime = without_panic(|| {
+        if client {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+        }
+    })
+    .unwrap_or_else(|| Err(std::io::Error::other("no file descriptor or thread left")));
     let code = match runtime {
         Ok(rt) => {
             // SIGTERM (systemd, Kubernetes on a timeout) and SIGINT end the run here: its
@@ -53,20 +58,24 @@ fn main() {
             let (tell, told) = tokio::sync::oneshot::channel();
             let stop = {
                 let _in_runtime = rt.enter();
-                stopped()
+                // Where the signal handlers cannot be made, the run goes on without them.
+                without_panic(stopped)
             };
             rt.spawn(async move {
+                let Some(stop) = stop else {
+                    return std::future::pending().await;
+                };
                 let signal = stop.await;
                 let _ = tell.send(signal);
                 tokio::time::sleep(GRACE).await;
-                eprintln!("tufwatch: stopped by {signal}: the run did not stop within {} s; its temporary files may remain (a later run removes them)", GRACE.as_secs());
+                tufwatch::cli::output::note(format_args!("tufwatch: stopped by {signal}: the run did not stop within {} s; its temporary files may remain (a later run removes them)", GRACE.as_secs()));
                 std::process::exit(stopped_code);
             });
             let code = rt.block_on(async {
                 tokio::select! {
                     code = run(cli) => code,
                     Ok(signal) = told => {
-                        eprintln!("tufwatch: stopped by {signal}: no verdict; the run's temporary files are removed");
+                        tufwatch::cli::output::note(format_args!("tufwatch: stopped by {signal}: no verdict; the run's temporary files are removed"));
                         stopped_code
                     }
                 }
@@ -75,15 +84,26 @@ fn main() {
             code
         }
         Err(e) => {
-            eprintln!("tufwatch: error: cannot start the async runtime: {e}");
+            tufwatch::cli::output::note(format_args!(
+                "tufwatch: error: cannot start the async runtime: {e}"
+            ));
             tufwatch::report::EXIT_COULD_NOT_RUN
         }
     };
     std::process::exit(code);
 }
 
+/// `make()`, or `None` where it panicked (silently: the caller says what failed).
+fn without_panic<T>(make: impl FnOnce() -> T + std::panic::UnwindSafe) -> Option<T> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let made = std::panic::catch_unwind(make).ok();
+    std::panic::set_hook(hook);
+    made
+}
+
 /// How long a stopped run has to drop what it holds before the process ends anyway.
-const GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The first of SIGTERM and SIGINT to arrive, by name; never, where they cannot be listened for.
 /// (SIGHUP keeps its default: a run under `nohup` must not start to listen for it.) The

@@ -993,3 +993,38 @@ fn ssm_reads_are_under_the_deadline() {
         "{report:#}"
     );
 }
+
+#[test]
+fn a_target_name_no_file_system_holds_is_the_repositorys_fault() {
+    let site = Site::new();
+    let mut repo = ed_repo(Utc::now());
+    let long = format!("z{}", "L".repeat(255));
+    repo.add_target(&long, b"long".to_vec());
+    let server = Server::start(site.path());
+    std::fs::create_dir_all(site.metadata()).unwrap();
+    let root = tufwatch::testkit::to_bytes(&repo.root_doc().unwrap());
+    site.put_metadata("1.root.json", &root);
+    std::fs::write(site.anchor(), &root).unwrap();
+    for (file, bytes) in repo.sign_top().unwrap() {
+        site.put_metadata(&file, &bytes);
+    }
+    // a.txt is written; the long one no file system holds (nor does the server need it).
+    let _ = repo.write_targets(&site.targets());
+    let out = site.path().join("out");
+    let (code, report) = verify_http(
+        &site,
+        &server,
+        &[
+            "--no-state",
+            "--all-targets",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{report:#}");
+    assert!(
+        findings(&report).contains(&format!("unsafe_target_name:{long}")),
+        "{report:#}"
+    );
+    assert_eq!(std::fs::read(out.join("a.txt")).unwrap(), b"artifact a");
+}

@@ -80,7 +80,7 @@ pub async fn run(a: ClientArgs) -> i32 {
     match run_inner(a).await {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("tufwatch client: {e}");
+            super::output::note(format_args!("tufwatch client: {e}"));
             1
         }
     }

@@ -161,7 +161,7 @@ pub async fn run(cmd: EvidenceCommand) -> Result<i32> {
 
 fn read_pem(path: &std::path::Path, what: &'static str) -> Result<String> {
     let bytes = crate::source::read_limited(path, 64 << 10, what)?;
-    String::from_utf8(bytes).map_err(|_| Error::Invalid {
+    String::from_utf8(crate::source::without_bom(&bytes).to_vec()).map_err(|_| Error::Invalid {
         what,
         path: path.display().to_string(),
         message: "not PEM text".to_owned(),
@@ -225,7 +225,11 @@ async fn create(a: CreateArgs) -> Result<i32> {
     // repository: no bundle, exit 2.
     if report.verdict == Verdict::Incomplete {
         for f in &report.findings {
-            eprintln!("tufwatch: {}: {}", f.code.as_str(), clean(&f.message));
+            output::note(format_args!(
+                "tufwatch: {}: {}",
+                f.code.as_str(),
+                clean(&f.message)
+            ));
         }
         return Err(Error::Fetch {
             url: report.repository.metadata_url.clone(),
@@ -281,7 +285,11 @@ async fn create_job(
     if report.verdict == Verdict::Incomplete {
         for f in report.all_findings() {
             if f.severity == Severity::Error {
-                eprintln!("tufwatch: {}: {}", f.code.as_str(), clean(&f.message));
+                output::note(format_args!(
+                    "tufwatch: {}: {}",
+                    f.code.as_str(),
+                    clean(&f.message)
+                ));
             }
         }
         return Err(Error::Argument {

@@ -220,8 +220,20 @@ pub fn emit(
                 path: dir.to_owned(),
                 source,
             })?;
+            crate::atomic::sweep(dir);
+            // Every file staged before any is renamed into place: a disk that fills leaves
+            // the previous set of files, not a mix of two runs.
+            let mut staged = Vec::new();
             for f in formats {
-                write_file(report, *f, &dir.join(f.file_name()), made)?;
+                let path = dir.join(f.file_name());
+                let text = file_text(report, *f, &path, made)?;
+                let s = crate::atomic::stage(&path, text.as_bytes(), Some(0o644))
+                    .map_err(write_error(&path))?;
+                staged.push((path, s));
+            }
+            for (path, s) in staged {
+                s.commit().map_err(write_error(&path))?;
+                super::output::note(format_args!("tufwatch: wrote {}", path.display()));
             }
             Ok(())
         }
@@ -236,11 +248,23 @@ pub fn write_file(
     path: &Path,
     made: &Made,
 ) -> Result<()> {
-    crate::atomic::replaceable(path).map_err(|source| Error::Write {
+    let text = file_text(report, format, path, made)?;
+    write_text(path, &text)
+}
+
+/// A report's error writing `path`.
+fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Write {
         what: "report",
         path: path.to_owned(),
         source,
-    })?;
+    }
+}
+
+/// The report in one format as the file at `path` holds it (the metrics carry the last
+/// success of the file they replace); a `path` that is not a regular file is refused.
+fn file_text(report: &JobReport, format: OutputFormat, path: &Path, made: &Made) -> Result<String> {
+    crate::atomic::replaceable(path).map_err(write_error(path))?;
     let last_success = match format {
         // The metrics tufwatch wrote last time, a few kB (a larger file is not its own).
         OutputFormat::Prometheus => crate::source::read_limited(path, 1 << 20, "metrics")
@@ -249,8 +273,7 @@ pub fn write_file(
             .and_then(|t| prometheus::last_success_in(&t)),
         _ => None,
     };
-    let text = render(report, format, last_success, made)?;
-    write_text(path, &text)
+    render(report, format, last_success, made)
 }
 
 /// Write a report's text to `path` atomically (a complete new file or the old one), readable by
@@ -264,12 +287,8 @@ pub fn write_text(path: &Path, text: &str) -> Result<()> {
     })?;
     crate::atomic::sweep(&dir);
     // Readable by others (node_exporter reads the metrics as its own user).
-    crate::atomic::write(path, text.as_bytes(), Some(0o644)).map_err(|source| Error::Write {
-        what: "report",
-        path: path.to_owned(),
-        source,
-    })?;
-    eprintln!("tufwatch: wrote {}", path.display());
+    crate::atomic::write(path, text.as_bytes(), Some(0o644)).map_err(write_error(path))?;
+    super::output::note(format_args!("tufwatch: wrote {}", path.display()));
     Ok(())
 }
 

@@ -77,7 +77,7 @@ pub async fn run(cli: Cli) -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("tufwatch: error: {e}");
+            output::note(format_args!("tufwatch: error: {e}"));
             e.exit_code()
         }
     }

@@ -18,3 +18,11 @@ pub fn print_with(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> 
         .and_then(|()| out.flush())
         .map_err(Error::Stdout)
 }
+
+/// Tell the user something on standard error, its misleading characters escaped (a path or a
+/// message may carry a terminal's escape sequences). A standard error that cannot take it is
+/// not a reason to fail, nor to panic as `eprintln!` does.
+pub fn note(text: impl std::fmt::Display) {
+    let text = crate::report::text::page(format!("{text}\n"));
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}

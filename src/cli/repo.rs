@@ -240,11 +240,11 @@ pub fn resolve_settings(a: &CommonArgs, root: TrustedRoot) -> Result<Common> {
                         .to_owned(),
             })?;
             if let Some(old) = migrate_legacy_state(&root)? {
-                eprintln!(
+                super::output::note(format_args!(
                     "tufwatch: moved the saved state from {} to {} (cache cleaners delete the cache directory, and with it the rollback protection)",
                     old.display(),
                     root.display()
-                );
+                ));
             }
             Some(root)
         }

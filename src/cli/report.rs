@@ -147,10 +147,10 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
         if let Some(dir) = &a.evidence {
             let record = evidence_bundle(&mut report, dir, key.as_ref(), a.sign_key.as_deref())?;
             if let Some(error) = &record.error {
-                eprintln!(
+                super::output::note(format_args!(
                     "tufwatch: --evidence {}: no bundle written: {error}",
                     dir.display()
-                );
+                ));
                 // The report says it too, and its verdict (and exit code) count it.
                 report.findings.push(
                     Finding::error(

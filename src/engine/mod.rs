@@ -686,8 +686,8 @@ async fn hold(
             return Ok(lock);
         }
         if !told {
-            eprintln!(
-                "tufwatch: another run holds the state {}; waiting for it to finish",
+            tracing::warn!(
+                "another run holds the state {}; waiting for it to finish",
                 store.dir().display()
             );
             told = true;

@@ -206,6 +206,9 @@ pub fn unsafe_name(name: &str) -> Option<&'static str> {
     None
 }
 
+/// The longest file name (one part of a path) file systems hold.
+const NAME_MAX: usize = 255;
+
 /// Download, check and (with `out`) write each selected target, a few at a time; the reports
 /// come in name order.
 pub async fn fetch_targets(
@@ -267,6 +270,16 @@ pub async fn fetch_targets(
                 let f = Finding::error(
                     Code::PathConflict,
                     format!("cannot write target {name:?}: {file:?} is another target's file, not a directory"),
+                )
+                .target(&name);
+                return Ok((None, Some(f)));
+            }
+            // A name no file system holds is the repository's (a host could not keep that
+            // target either), not a fault of this machine.
+            if out.is_some() && name.split('/').any(|part| part.len() > NAME_MAX) {
+                let f = Finding::error(
+                    Code::UnsafeTargetName,
+                    format!("cannot write target {name:?} under --out: a part of its name is longer than the {NAME_MAX} bytes a file name may have"),
                 )
                 .target(&name);
                 return Ok((None, Some(f)));

@@ -90,6 +90,12 @@ pub struct RepoCheck {
     pub signature_verified: bool,
 }
 
+/// A file of the bundle, when it is a regular file within [`sums::MAX_FILE`] (the sums name
+/// what else is there).
+fn read_file(path: &Path) -> Option<Vec<u8>> {
+    crate::source::read_at_most(path, sums::MAX_FILE).ok()
+}
+
 fn finding(code: Code, file: &str, message: impl Into<String>) -> Finding {
     Finding::error(code, format!("{file}: {}", message.into())).target(file)
 }
@@ -120,11 +126,15 @@ pub async fn check(
     let mut findings = Vec::new();
 
     // 1. The sums: every file listed, none altered, none added.
-    let mut actual = sums::digests(dir).map_err(|message| Error::Invalid {
+    let contents = sums::digests(dir).map_err(|message| Error::Invalid {
         what: "evidence bundle",
         path: dir.display().to_string(),
         message,
     })?;
+    for (file, why) in &contents.odd {
+        findings.push(finding(Code::EvidenceMalformed, file, why.clone()));
+    }
+    let mut actual = contents.digests;
     // The bundle's digest: SHA256SUMS's own SHA-256, which it cannot list.
     let sha256 = actual.remove(sums::FILE);
     if let Some(expected) = expected_digest {
@@ -139,19 +149,17 @@ pub async fn check(
             ));
         }
     }
-    let listed = match std::fs::read(dir.join(sums::FILE))
-        .ok()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-    {
-        None => {
-            findings.push(finding(Code::EvidenceMissing, sums::FILE, "missing"));
-            BTreeMap::new()
-        }
-        Some(text) => sums::parse(&text).unwrap_or_else(|e| {
-            findings.push(finding(Code::EvidenceMalformed, sums::FILE, e));
-            BTreeMap::new()
-        }),
-    };
+    let listed =
+        match read_file(&dir.join(sums::FILE)).map(|b| String::from_utf8_lossy(&b).into_owned()) {
+            None => {
+                findings.push(finding(Code::EvidenceMissing, sums::FILE, "missing"));
+                BTreeMap::new()
+            }
+            Some(text) => sums::parse(&text).unwrap_or_else(|e| {
+                findings.push(finding(Code::EvidenceMalformed, sums::FILE, e));
+                BTreeMap::new()
+            }),
+        };
     let (altered, missing, extra) = sums::compare(&listed, &actual);
     for f in altered {
         findings.push(finding(
@@ -241,7 +249,7 @@ async fn check_piece(
 ) -> Piece {
     let base = dir.join(prefix);
     let mut findings = Vec::new();
-    let read = |rel: &str| std::fs::read(base.join(rel)).ok();
+    let read = |rel: &str| read_file(&base.join(rel));
     let name = |rel: &str| format!("{prefix}{rel}");
     let statement_name = name(STATEMENT_FILE);
 
@@ -612,7 +620,7 @@ fn check_releases(
     let mut inconsistent = |file: &str, message: String| {
         findings.push(finding(Code::EvidenceInconsistent, file, message));
     };
-    let Ok(bytes) = std::fs::read(base.join(MANIFEST_FILE)) else {
+    let Some(bytes) = read_file(&base.join(MANIFEST_FILE)) else {
         findings.push(finding(
             Code::EvidenceMissing,
             &manifest_name,
@@ -721,7 +729,7 @@ async fn check_job(dir: &Path, expected_root: Option<&str>, public_key: Option<&
         repositories: Vec::new(),
         findings: Vec::new(),
     };
-    let job: Value = match std::fs::read(dir.join(JOB_FILE))
+    let job: Value = match crate::source::read_at_most(&dir.join(JOB_FILE), sums::MAX_FILE)
         .map_err(|e| e.to_string())
         .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
     {

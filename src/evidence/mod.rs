@@ -372,7 +372,10 @@ pub fn check_out(out: &Path, flag: &'static str) -> Result<()> {
             return refuse("a symbolic link; a bundle goes into a new or empty directory");
         }
         if !meta.is_dir() {
-            return refuse("a file; a bundle goes into a new or empty directory");
+            return refuse(&format!(
+                "{}; a bundle goes into a new or empty directory",
+                crate::atomic::kind_of(&meta.file_type())
+            ));
         }
     }
     if let Ok(mut entries) = std::fs::read_dir(out) {

@@ -11,11 +11,21 @@ pub const FILE: &str = "SHA256SUMS";
 /// is tens of MB); a larger one is refused before any file is read into memory.
 pub const MAX_FILE: u64 = 256 << 20;
 
-/// Every regular file below `dir` (relative path with `/` -> bytes' SHA-256), `SHA256SUMS`
-/// among them. Anything but directories and regular files (a symbolic link) is an error naming
-/// it.
-pub fn digests(dir: &Path) -> Result<BTreeMap<String, String>, String> {
-    let mut out = BTreeMap::new();
+/// What a bundle's directory holds.
+#[derive(Debug, Default)]
+pub struct Contents {
+    /// Every regular file below it (relative path with `/` -> its SHA-256), `SHA256SUMS`
+    /// among them.
+    pub digests: BTreeMap<String, String>,
+    /// What no bundle holds, each with why: a symbolic link, a FIFO or a device, a name that
+    /// is not UTF-8, a file larger than [`MAX_FILE`]. Faults of the bundle, not of the machine
+    /// that checks it; none is read.
+    pub odd: Vec<(String, String)>,
+}
+
+/// What is below `dir`. A directory or file this machine cannot read is the error.
+pub fn digests(dir: &Path) -> Result<Contents, String> {
+    let mut out = Contents::default();
     walk(dir, "", &mut out)?;
     Ok(out)
 }
@@ -36,14 +46,16 @@ fn sha256_of_file(path: &Path) -> std::io::Result<String> {
     Ok(digests.get("sha256").cloned().unwrap_or_default())
 }
 
-fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) -> Result<(), String> {
+fn walk(dir: &Path, prefix: &str, out: &mut Contents) -> Result<(), String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for e in entries {
         let e = e.map_err(|e| format!("{}: {e}", dir.display()))?;
         let name = e.file_name();
-        let name = name
-            .to_str()
-            .ok_or_else(|| format!("{prefix}{}: not a UTF-8 name", name.to_string_lossy()))?;
+        let Some(name) = name.to_str() else {
+            let rel = format!("{prefix}{}", name.to_string_lossy());
+            out.odd.push((rel, "not a UTF-8 name".to_owned()));
+            continue;
+        };
         let rel = format!("{prefix}{name}");
         let kind = e.file_type().map_err(|e| format!("{rel}: {e}"))?;
         if kind.is_dir() {
@@ -51,16 +63,18 @@ fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) -> Result<
         } else if kind.is_file() {
             let len = e.metadata().map(|m| m.len()).unwrap_or(0);
             if len > MAX_FILE {
-                return Err(format!(
-                    "{rel}: larger than {MAX_FILE} bytes; not a bundle's file"
+                out.odd.push((
+                    rel,
+                    format!("larger than {MAX_FILE} bytes; not a bundle's file"),
                 ));
+                continue;
             }
-            out.insert(
-                rel.clone(),
-                sha256_of_file(&e.path()).map_err(|e| format!("{rel}: {e}"))?,
-            );
+            let sha = sha256_of_file(&e.path()).map_err(|e| format!("{rel}: {e}"))?;
+            out.digests.insert(rel, sha);
         } else {
-            return Err(format!("{rel}: neither a file nor a directory"));
+            let what = crate::atomic::kind_of(&kind);
+            out.odd
+                .push((rel, format!("{what}, not a file a bundle holds")));
         }
     }
     Ok(())

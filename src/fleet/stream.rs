@@ -91,15 +91,23 @@ fn skip_in_item(buf: &[u8], pos: &mut usize, s: &mut Scanner) -> Option<usize> {
 pub fn kubectl_nodes(reader: impl Read, max: u64) -> Result<Vec<Node>, String> {
     let (tx, rx) = mpsc::sync_channel::<(usize, Vec<u8>, Vec<(usize, usize)>)>(2);
     std::thread::scope(|scope| {
-        let parser = scope.spawn(move || -> Result<Vec<Node>, String> {
-            let mut nodes = Vec::new();
-            for (first, bytes, ranges) in rx {
-                for (k, (start, end)) in ranges.into_iter().enumerate() {
-                    nodes.push(kubectl_item(first + k, &bytes[start..end])?);
+        // A thread that cannot be made (a process limit) is an error, never a panic.
+        let parser = std::thread::Builder::new().spawn_scoped(
+            scope,
+            move || -> Result<Vec<Node>, String> {
+                let mut nodes = Vec::new();
+                for (first, bytes, ranges) in rx {
+                    for (k, (start, end)) in ranges.into_iter().enumerate() {
+                        nodes.push(kubectl_item(first + k, &bytes[start..end])?);
+                    }
                 }
-            }
-            Ok(nodes)
-        });
+                Ok(nodes)
+            },
+        );
+        let parser = match parser {
+            Ok(p) => p,
+            Err(e) => return Err(format!("cannot start a thread to parse it: {e}")),
+        };
         let scanned = scan(reader, max, |first, bytes, ends| {
             tx.send((first, bytes, ends))
                 .map_err(|_| "the parser stopped".to_owned())

@@ -79,7 +79,8 @@ pub enum Code {
     UntrustedRoot,
     /// A requested target is not listed by the signed targets metadata.
     TargetMissing,
-    /// A target name that would escape the output directory.
+    /// A target name that cannot be written safely under the output directory: it would escape
+    /// it, or no file system holds it.
     UnsafeTargetName,
     /// Two targets cannot both be written under `--out`: one's name is a directory of the
     /// other's (`a` and `a/b`); the first in name order is written.

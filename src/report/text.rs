@@ -5,13 +5,20 @@
 
 use std::borrow::Cow;
 
-/// Whether a character is one a reader must not be shown raw: a control character or a
-/// bidirectional formatting character (Unicode's Bidi_Control set).
+/// Whether a character is one a reader must not be shown raw: a control character (C0 and C1),
+/// a bidirectional formatting character (Unicode's Bidi_Control set), a line or paragraph
+/// separator (a line break to some readers), or an invisible one (zero-width spaces and joiners,
+/// the word joiner, a byte order mark).
 pub fn misleading(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
         )
 }
 
@@ -58,6 +65,10 @@ mod tests {
         assert_eq!(
             super::page("l1\n\tl2\u{200f}\n".to_owned()),
             "l1\n\tl2\\u{200f}\n"
+        );
+        assert_eq!(
+            super::clean("a\u{2028}b\u{200b}c\u{9b}"),
+            "a\\u{2028}b\\u{200b}c\\u{9b}"
         );
     }
 }

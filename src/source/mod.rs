@@ -11,9 +11,11 @@ pub mod transport;
 /// `$HOME/<home_rel>/tufwatch/<leaf>` when the variable is unset or empty.
 pub fn user_dir(var: &str, home_rel: &str, leaf: &str) -> Option<std::path::PathBuf> {
     use std::path::PathBuf;
+    // A relative path in an XDG variable is invalid and to be ignored (the XDG Base Directory
+    // specification): it would put the state wherever the job happens to start.
     let base = std::env::var_os(var)
-        .filter(|v| !v.is_empty())
         .map(PathBuf::from)
+        .filter(|v| v.is_absolute())
         .or_else(|| {
             std::env::var_os("HOME")
                 .filter(|v| !v.is_empty())
@@ -27,6 +29,13 @@ pub fn user_dir(var: &str, home_rel: &str, leaf: &str) -> Option<std::path::Path
 /// hand could have made anything.
 pub fn read_at_most(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
+    // A FIFO would hold the run until someone writes to it; a device could be anything.
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
     let mut bytes = Vec::new();
     std::fs::File::open(path)?
         .take(max.saturating_add(1))

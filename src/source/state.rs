@@ -141,6 +141,15 @@ impl StateStore {
             path: path.clone(),
             source,
         };
+        // Opening a FIFO would wait for a writer, past any deadline.
+        if let Ok(m) = fs::symlink_metadata(&path) {
+            if !m.is_file() {
+                let what = crate::atomic::kind_of(&m.file_type());
+                return Err(w(std::io::Error::other(format!(
+                    "{what}, not the regular file a lock is"
+                ))));
+            }
+        }
         let file = if exclusive {
             fs::create_dir_all(&self.dir).map_err(w)?;
             fs::OpenOptions::new()
