@@ -41,7 +41,7 @@ fn main() {
                 .build()
         }
     })
-    .unwrap_or_else(|| Err(std::io::Error::other("no file descriptor or thread left")));
+    .unwrap_or_else(|why| Err(std::io::Error::other(why)));
     let code = match runtime {
         Ok(rt) => {
             // SIGTERM (systemd, Kubernetes on a timeout) and SIGINT end the run here: its
@@ -59,7 +59,7 @@ fn main() {
             let stop = {
                 let _in_runtime = rt.enter();
                 // Where the signal handlers cannot be made, the run goes on without them.
-                without_panic(stopped)
+                without_panic(stopped).ok()
             };
             rt.spawn(async move {
                 let Some(stop) = stop else {
@@ -93,13 +93,19 @@ fn main() {
     std::process::exit(code);
 }
 
-/// `make()`, or `None` where it panicked (silently: the caller says what failed).
-fn without_panic<T>(make: impl FnOnce() -> T + std::panic::UnwindSafe) -> Option<T> {
+/// `make()`, or the message it panicked with (silently: the caller says what failed).
+fn without_panic<T>(make: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<T, String> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let made = std::panic::catch_unwind(make).ok();
+    let made = std::panic::catch_unwind(make);
     std::panic::set_hook(hook);
-    made
+    made.map_err(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "no file descriptor or thread left".to_owned())
+    })
 }
 
 /// How long a stopped run has to drop what it holds before the process ends anyway.

@@ -1028,3 +1028,237 @@ fn a_target_name_no_file_system_holds_is_the_repositorys_fault() {
     );
     assert_eq!(std::fs::read(out.join("a.txt")).unwrap(), b"artifact a");
 }
+
+#[test]
+fn a_full_or_gone_standard_error_is_no_panic() {
+    let site = Site::new();
+    let out = site.path().join("page.html");
+    let runs: Vec<(&str, Vec<String>)> = vec![
+        (
+            "an error",
+            vec![
+                "verify".into(),
+                "--no-state".into(),
+                "--root".into(),
+                "/nonexistent".into(),
+                "--metadata-url".into(),
+                "x".into(),
+                "--targets-url".into(),
+                "y".into(),
+            ],
+        ),
+        (
+            "a note after writing",
+            [
+                vec!["releases".to_owned()],
+                demo_args(),
+                vec![
+                    "--format".into(),
+                    "html".into(),
+                    "--out".into(),
+                    out.display().to_string(),
+                ],
+            ]
+            .concat(),
+        ),
+    ];
+    for (what, args) in runs {
+        let full = plain(site.path())
+            .args(&args)
+            .stderr(dev_full())
+            .output()
+            .unwrap();
+        assert!(
+            matches!(full.status.code(), Some(0 | 2)),
+            "{what} 2> /dev/full: {:?}",
+            full.status
+        );
+    }
+}
+
+#[test]
+fn no_file_descriptors_left_is_could_not_run() {
+    let site = Site::new();
+    for n in [5, 6, 7, 8] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -n {n}; exec \"$0\" \"$@\""))
+            .arg(assert_cmd::cargo::cargo_bin("tufwatch"))
+            .arg("verify")
+            .args(demo_args())
+            .env("HOME", site.path())
+            .output()
+            .unwrap();
+        could_not_run(&format!("ulimit -n {n}"), &out, &["Too many open files"]);
+    }
+}
+
+#[test]
+fn special_files_where_tufwatch_keeps_its_own_are_refused() {
+    let site = Site::new();
+    let fifo = |path: &Path| {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
+    };
+    // The state's lock: a FIFO would hold the run past its deadline.
+    let repo = site.path().join("repo");
+    site.publish_with_anchor(&ed_repo(Utc::now()));
+    let first = tufwatch(site.path())
+        .args(["verify", "--state-dir"])
+        .arg(site.state())
+        .arg("--root")
+        .arg(site.anchor())
+        .repo(&repo)
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let lock = Command::new("find")
+        .arg(site.state())
+        .args(["-name", "LOCK"])
+        .output()
+        .unwrap();
+    let lock = PathBuf::from(String::from_utf8(lock.stdout).unwrap().trim());
+    std::fs::remove_file(&lock).unwrap();
+    fifo(&lock);
+    let held = tufwatch(site.path())
+        .args(["verify", "--deadline", "5s", "--state-dir"])
+        .arg(site.state())
+        .arg("--root")
+        .arg(site.anchor())
+        .repo(&repo)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    could_not_run("a FIFO for the lock", &held, &["LOCK", "FIFO"]);
+
+    // A bundle holding a FIFO, a link and a file over the cap: findings about the bundle.
+    let bundle = site.path().join("bundle");
+    let made = plain(site.path())
+        .args(["evidence", "create", "--out"])
+        .arg(&bundle)
+        .args(demo_args().into_iter().filter(|a| a != "--no-state"))
+        .output()
+        .unwrap();
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made));
+    fifo(&bundle.join("metadata/extra.fifo"));
+    std::os::unix::fs::symlink("/etc/passwd", bundle.join("link.json")).unwrap();
+    sparse(&bundle.join("huge.bin"), b"", 300 << 20);
+    let checked = plain(site.path())
+        .args(["evidence", "verify", "--format", "json"])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert_eq!(checked.status.code(), Some(1), "{}", text(&checked));
+    let report: Value = serde_json::from_slice(&checked.stdout).unwrap();
+    let f = findings(&report);
+    for file in ["metadata/extra.fifo", "link.json", "huge.bin"] {
+        assert!(
+            f.contains(&format!("evidence_malformed:{file}")),
+            "{file}: {f:?}"
+        );
+    }
+}
+
+#[test]
+fn a_disk_that_fills_under_out_dir_leaves_the_previous_set_of_files() {
+    let site = Site::new();
+    let dir = site.path().join("reports");
+    let Some(_fs) = Tmpfs::mount(&dir, "size=400k") else {
+        return;
+    };
+    let config = demo_config(site.path(), "");
+    let run = || {
+        plain(site.path())
+            .args(["report", "--config"])
+            .arg(&config)
+            .args([
+                "--format",
+                "human",
+                "--format",
+                "json",
+                "--format",
+                "prometheus",
+                "--format",
+                "html",
+            ])
+            .arg("--out-dir")
+            .arg(&dir)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first));
+    let before: Vec<(String, Vec<u8>)> =
+        ["report.txt", "report.json", "tufwatch.prom", "report.html"]
+            .iter()
+            .map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap()))
+            .collect();
+    // Leave room for a few of the files, not all four.
+    let used: u64 = before.iter().map(|(_, b)| b.len() as u64).sum();
+    let free = Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let free: u64 = String::from_utf8(free.stdout)
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let filler = free.saturating_sub(used / 2);
+    sparse(&dir.join("filler"), b"", 0);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join("filler"))
+        .unwrap();
+    let block = vec![b'x'; 4096];
+    let mut written = 0;
+    while written + 4096 <= filler && std::io::Write::write_all(&mut f, &block).is_ok() {
+        written += 4096;
+    }
+    drop(f);
+    let second = run();
+    could_not_run("a disk that fills", &second, &["No space left on device"]);
+    for (name, bytes) in &before {
+        assert_eq!(
+            &std::fs::read(dir.join(name)).unwrap(),
+            bytes,
+            "{name} was replaced"
+        );
+    }
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+}
+
+#[test]
+fn a_run_stuck_reading_a_fifo_still_ends_on_sigterm() {
+    let site = Site::new();
+    let fifo = site.path().join("inventory-nobody-writes");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let child = plain(site.path())
+        .args(nodes_args(site.path()))
+        .arg("--ssm-file")
+        .arg(project().join("fixtures/demo-fleet/ssm-parameters.json"))
+        .arg("--inventory")
+        .arg(&fifo)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let id = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-s", "TERM", &id])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("SIGTERM"), "{}", text(&out));
+}
