@@ -490,6 +490,8 @@ fn with_memory_limit(home: &Path, kib: u64, args: &[&str]) -> Output {
         .args(args)
         .env("HOME", home)
         .env("XDG_STATE_HOME", home.join("state"))
+        // A run the limit aborts leaves its datastore here, not in the machine's /tmp.
+        .env("TMPDIR", home)
         .env("MALLOC_ARENA_MAX", "2")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -1087,6 +1089,8 @@ fn no_file_descriptors_left_is_could_not_run() {
             .arg("verify")
             .args(demo_args())
             .env("HOME", site.path())
+            // Without descriptors, a datastore made cannot be removed: here, not in /tmp.
+            .env("TMPDIR", site.path())
             .output()
             .unwrap();
         could_not_run(&format!("ulimit -n {n}"), &out, &["Too many open files"]);
@@ -1261,4 +1265,99 @@ fn a_run_stuck_reading_a_fifo_still_ends_on_sigterm() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("SIGTERM"), "{}", text(&out));
+}
+
+#[test]
+fn a_kept_root_and_its_sha512_are_replaced_together_or_not_at_all() {
+    let site = Site::new();
+    let dir = site.path().join("roots");
+    let Some(_fs) = Tmpfs::mount(&dir, "size=32k") else {
+        return;
+    };
+    let demo = demo_dir().join("metadata");
+    let fetch = |version: u64| {
+        let file = demo.join(format!("{version}.root.json"));
+        let sha = tufwatch::digest::sha512_hex(&std::fs::read(&file).unwrap());
+        let url = url::Url::from_file_path(&file).unwrap();
+        plain(site.path())
+            .args([
+                "root",
+                "fetch",
+                "--url",
+                url.as_str(),
+                "--sha512",
+                &sha,
+                "--out",
+            ])
+            .arg(dir.join("r.json"))
+            .output()
+            .unwrap()
+    };
+    let first = fetch(2);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    // Room for the sha512 file, not for another root.
+    let mut filler = std::fs::File::create(dir.join("filler")).unwrap();
+    let block = vec![b'x'; 1024];
+    while std::io::Write::write_all(&mut filler, &block).is_ok() {}
+    std::fs::remove_file(dir.join("filler")).unwrap();
+    let mut filler = std::fs::File::create(dir.join("filler")).unwrap();
+    let free = Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let free: usize = String::from_utf8(free.stdout)
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    std::io::Write::write_all(&mut filler, &vec![b'x'; free.saturating_sub(4096)]).ok();
+    drop(filler);
+    let second = fetch(1);
+    could_not_run(
+        "root fetch on a full disk",
+        &second,
+        &["No space left on device"],
+    );
+    let root = std::fs::read(dir.join("r.json")).unwrap();
+    let sums = std::fs::read_to_string(dir.join("r.json.sha512")).unwrap();
+    assert!(
+        sums.starts_with(&tufwatch::digest::sha512_hex(&root)),
+        "the sha512 file names another root than the one kept"
+    );
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+}
+
+#[test]
+fn a_report_that_cannot_be_written_leaves_no_bundle() {
+    let site = Site::new();
+    let config = demo_config(site.path(), "");
+    let bundle = site.path().join("bundle");
+    for (what, redirect) in [
+        ("stdout full", true),
+        ("--out a FIFO made meanwhile", false),
+    ] {
+        let mut c = plain(site.path());
+        c.args(["report", "--format", "markdown", "--config"])
+            .arg(&config)
+            .arg("--evidence")
+            .arg(&bundle);
+        if redirect {
+            c.stdout(dev_full());
+        } else {
+            // Refused before the run: nothing at all is written.
+            let fifo = site.path().join("report.md");
+            let _ = Command::new("mkfifo").arg(&fifo).status();
+            c.arg("--out").arg(&fifo);
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", text(&out));
+        assert!(
+            !bundle.exists(),
+            "{what}: a bundle of a run that could not run"
+        );
+    }
 }

@@ -254,7 +254,7 @@ async fn create(a: CreateArgs) -> Result<i32> {
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .collect();
-    print_created(&created, &errors, a.format)?;
+    print_created(&created, &errors, a.format).map_err(|e| withdraw(&a.out, e))?;
     Ok(report.exit_code())
 }
 
@@ -313,8 +313,25 @@ async fn create_job(
         repositories: record.repositories,
         verdict: report.verdict,
     };
-    print_created(&created, &report.all_findings(), a.format)?;
+    print_created(&created, &report.all_findings(), a.format).map_err(|e| withdraw(&a.out, e))?;
     Ok(report.exit_code())
+}
+
+/// Remove the bundle just written in `dir` (new or empty before the run) when the run then
+/// could not finish (its report or summary could not be written): a run that could not run
+/// leaves no evidence. Gives back the error that stopped it.
+pub(super) fn withdraw(dir: &Path, stopped: Error) -> Error {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => output::note(format_args!(
+            "tufwatch: removed the bundle {}: the run could not finish",
+            dir.display()
+        )),
+        Err(e) => output::note(format_args!(
+            "tufwatch: the bundle {} could not be removed ({e}): the run could not finish, so do not use it",
+            dir.display()
+        )),
+    }
+    stopped
 }
 
 /// Write the evidence bundle of a finished job (which kept its repositories' evidence, see

@@ -163,12 +163,19 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
             }
             report.evidence_bundle = Some(record);
         }
-        match one {
-            Some((path, format)) => write_file(&report, format, &path, &made)?,
-            None if a.out.is_none() => emit(&report, &formats, out_dir.as_deref(), &made)?,
-            None => {}
+        let written = match one {
+            Some((path, format)) => write_file(&report, format, &path, &made),
+            None if a.out.is_none() => emit(&report, &formats, out_dir.as_deref(), &made),
+            None => Ok(()),
+        };
+        let bundle_written = report
+            .evidence_bundle
+            .as_ref()
+            .is_some_and(|r| r.sha256.is_some());
+        match (written, &a.evidence) {
+            (Err(e), Some(dir)) if bundle_written => Err(super::evidence::withdraw(dir, e)),
+            (written, _) => written.map(|()| report.exit_code()),
         }
-        Ok(report.exit_code())
     }
     .await;
     // A job asked for JSON on standard output still prints one JSON document when it cannot run.

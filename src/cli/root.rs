@@ -309,20 +309,31 @@ fn save_root(out: &Path, root: &TrustedRoot, user_pinned: bool) -> Result<()> {
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_else(|| "root.json".to_owned());
-    if user_pinned {
-        atomic_write(
-            &dir.join(format!("{file_name}.sha512")),
-            format!("{}  {file_name}\n", root.sha512).as_bytes(),
-        )?;
+    crate::atomic::sweep(dir);
+    let error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Write {
+            what: "root",
+            path,
+            source,
+        }
+    };
+    // Both files written and synced before either is renamed into place: a disk that fills
+    // leaves the old pair, never a new sha512 beside an old root.
+    let sums = match user_pinned {
+        true => {
+            let path = dir.join(format!("{file_name}.sha512"));
+            let line = format!("{}  {file_name}\n", root.sha512);
+            Some((
+                crate::atomic::stage(&path, line.as_bytes(), None).map_err(error(&path))?,
+                path,
+            ))
+        }
+        false => None,
+    };
+    let staged = crate::atomic::stage(out, &root.bytes, None).map_err(error(out))?;
+    if let Some((sums, path)) = sums {
+        sums.commit().map_err(error(&path))?;
     }
-    atomic_write(out, &root.bytes)
-}
-
-fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    crate::atomic::sweep(&crate::atomic::parent(path));
-    crate::atomic::write(path, bytes, None).map_err(|source| Error::Write {
-        what: "root",
-        path: path.to_owned(),
-        source,
-    })
+    staged.commit().map_err(error(out))
 }
