@@ -6,10 +6,8 @@
 //! Device nodes and FIFOs are made with `mknod` and `mkfifo` in a temporary directory; full and
 //! read-only file systems are small tmpfs mounts, made only when the tests run as root (CI does).
 
-mod common;
-
+use crate::common::*;
 use chrono::Utc;
-use common::*;
 use serde_json::Value;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};

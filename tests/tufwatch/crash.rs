@@ -5,10 +5,8 @@
 
 #![cfg(unix)]
 
-mod common;
-
+use crate::common::*;
 use chrono::Utc;
-use common::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

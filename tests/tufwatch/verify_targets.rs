@@ -1,10 +1,8 @@
 //! Targets: length and every hash checked, endless data cut off, names that would escape the
 //! output directory refused, files written atomically and only when verified.
 
-mod common;
-
+use crate::common::*;
 use chrono::Utc;
-use common::*;
 
 const BOOT: &str = "bottlerocket-aws-k8s-1.31-x86_64-1.26.1-c41a8f09-boot.ext4.lz4";
 

@@ -4,10 +4,8 @@
 //! algorithms, delegation graphs and target search, consistent snapshot target paths, metadata
 //! bytes kept exactly, and the order of requests.
 
-mod common;
-
+use crate::common::*;
 use chrono::{DateTime, Duration, Utc};
-use common::*;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use tufwatch::testkit::{sign_metadata, to_bytes, Delegation, Repo, RoleKeys, SigningKey};

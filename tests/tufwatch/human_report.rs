@@ -1,9 +1,7 @@
 //! The human report of the demo repository, as a snapshot (`cargo insta review` after a change
 //! that is meant; the snapshot changes when the fixtures are renewed).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn human_report_of_the_demo_repository() {

@@ -3,10 +3,8 @@
 //! and each file of an evidence bundle. Each is rejected with exit code 1 (a finding) or 2 (could
 //! not run) and a message that names the file, role or field; none panics.
 
-mod common;
-
+use crate::common::*;
 use chrono::Utc;
-use common::*;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Output;

@@ -1,10 +1,8 @@
 //! `tufwatch verify` on good repositories: over HTTP, file:// and plain directories, root
 //! rotations, delegations, the Bottlerocket layout, the human report and exit codes.
 
-mod common;
-
+use crate::common::*;
 use chrono::{Duration, Utc};
-use common::*;
 use tufwatch::testkit::{self, RoleKeys};
 
 #[test]

@@ -1,10 +1,8 @@
 //! `tufwatch verify` against repositories that must fail: expiry (and `--at`), rollback against
 //! the saved state, signatures, rotations, malformed and missing files, size limits.
 
-mod common;
-
+use crate::common::*;
 use chrono::{Duration, SecondsFormat, Utc};
-use common::*;
 use tufwatch::testkit::{self, RoleKeys, SigningKey};
 
 fn at(t: chrono::DateTime<Utc>) -> String {

@@ -2,10 +2,8 @@
 //! parameters) and against the offline file source: batching, paging, several regions, unknown
 //! names, throttling, the cross-check with the signed repository.
 
-mod common;
-
-use common::moto::{moto, CLEAN, ERROR_FIRST, SILENT, THROTTLE_ALL, THROTTLE_FIRST_2};
-use common::*;
+use crate::common::moto::{moto, CLEAN, ERROR_FIRST, SILENT, THROTTLE_ALL, THROTTLE_FIRST_2};
+use crate::common::*;
 use serde_json::Value;
 
 const AT: &str = "2026-11-28T00:00:00Z";

@@ -1,5 +1,5 @@
 //! A real local SSM endpoint: moto on loopback, seeded with the demo's public parameters, behind
-//! the fault switch of `tests/support/moto_ssm.py`. One server per test binary, started on first
+//! the fault switch of `tests/support/moto_ssm.py`. One server for the test binary, started on first
 //! use; it exits when the test process ends (its standard input closes).
 //!
 //! Regions have fixed roles, so that tests running at once do not disturb each other's counts:

@@ -1,9 +1,7 @@
 //! The checked-in demo repository: it verifies, and it is renewed in time.
 
-mod common;
-
+use crate::common::*;
 use chrono::{DateTime, Duration, Utc};
-use common::*;
 
 #[test]
 fn the_demo_repository_verifies_offline() {

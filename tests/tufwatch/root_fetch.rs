@@ -4,10 +4,8 @@
 //! the next one and for an unversioned `root.json`); `root fetch` keeps the published root only
 //! when it is a documented value or a root of that chain.
 
-mod common;
-
+use crate::common::*;
 use chrono::{Duration, Utc};
-use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use tufwatch::testkit::{sign_metadata, to_bytes, Repo, RoleKeys, SigningKey};

@@ -1,10 +1,8 @@
 //! `tufwatch releases`: the signed manifest read after verification, newest and due releases,
 //! waves, migrations; a bad manifest is a finding that names the field.
 
-mod common;
-
+use crate::common::*;
 use chrono::Utc;
-use common::*;
 
 fn releases_demo(site: &Site, extra: &[&str]) -> (i32, serde_json::Value) {
     let mut args = vec!["--format", "json"];

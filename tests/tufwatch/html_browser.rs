@@ -4,9 +4,7 @@
 //! no script even when names hold markup; a screenshot of each page is kept in
 //! `target/test-artifacts/`. What is checked is the rendered text (the DOM), not pixels.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;

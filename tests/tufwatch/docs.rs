@@ -1,9 +1,7 @@
 //! The documentation names tests that exist: every `file::function` that docs/threat-model.md
-//! cites as the proof of a defence is a test function in `tests/<file>.rs`.
+//! cites as the proof of a defence is a test function in `tests/tufwatch/<file>.rs`.
 
-mod common;
-
-use common::project;
+use crate::common::project;
 
 #[test]
 fn the_threat_model_cites_tests_that_exist() {
@@ -21,11 +19,11 @@ fn the_threat_model_cites_tests_that_exist() {
         {
             continue;
         }
-        let source = std::fs::read_to_string(project().join(format!("tests/{file}.rs")))
-            .unwrap_or_else(|e| panic!("docs/threat-model.md cites tests/{file}.rs: {e}"));
+        let source = std::fs::read_to_string(project().join(format!("tests/tufwatch/{file}.rs")))
+            .unwrap_or_else(|e| panic!("docs/threat-model.md cites tests/tufwatch/{file}.rs: {e}"));
         assert!(
             source.contains(&format!("fn {function}()")),
-            "docs/threat-model.md cites {file}::{function}, which tests/{file}.rs does not define"
+            "docs/threat-model.md cites {file}::{function}, which tests/tufwatch/{file}.rs does not define"
         );
         cited += 1;
     }

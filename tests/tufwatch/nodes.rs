@@ -2,10 +2,8 @@
 //! demo repository (laid out as Bottlerocket's), EC2 launch AMIs mapped through SSM (a real
 //! local endpoint, or the file source), malformed inventories.
 
-mod common;
-
-use common::moto::moto;
-use common::*;
+use crate::common::moto::moto;
+use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;

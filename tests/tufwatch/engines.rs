@@ -1,10 +1,8 @@
 //! `verify --engine`: tough and the strict engine side by side. Both must accept; where they
 //! disagree the report says which accepted, which rejected and why (`engines_disagree`).
 
-mod common;
-
+use crate::common::*;
 use chrono::Utc;
-use common::*;
 use serde_json::{json, Value};
 use tufwatch::testkit::Repo;
 

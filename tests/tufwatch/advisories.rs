@@ -10,10 +10,8 @@
 //! 5. a timestamp kept after failing its rollback check;
 //! 6. path traversal through target names and symbolic links.
 
-mod common;
-
+use crate::common::*;
 use chrono::{Duration, Utc};
-use common::*;
 use serde_json::Value;
 use tufwatch::testkit::{sign_metadata, to_bytes, Delegation, Repo, RoleKeys};
 

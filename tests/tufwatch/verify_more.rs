@@ -2,10 +2,8 @@
 //! role names that need encoding, signed lengths of metadata, targets that cannot be written,
 //! audits that leave the state alone, one run at a time per state, the JSON error document.
 
-mod common;
-
+use crate::common::*;
 use chrono::{Duration, SecondsFormat, Utc};
-use common::*;
 
 #[test]
 fn a_repository_without_consistent_snapshots() {

@@ -2,10 +2,8 @@
 //! Markdown reports (snapshots), its JSON (structure), its files and Prometheus metrics, SSM
 //! from a real local endpoint, and bad configurations.
 
-mod common;
-
-use common::moto::moto;
-use common::*;
+use crate::common::moto::moto;
+use crate::common::*;
 use serde_json::Value;
 
 const AT: &str = "2026-11-28T00:00:00Z";

@@ -2,10 +2,8 @@
 //! a connection dropped mid-body, a body that trickles, redirects. tufwatch retries what is worth
 //! retrying, with backoff and a bound, gives up with a clear finding, and never hangs.
 
-mod common;
-
+use crate::common::*;
 use chrono::Utc;
-use common::*;
 use std::time::{Duration, Instant};
 
 #[test]

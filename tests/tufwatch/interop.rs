@@ -6,9 +6,7 @@
 //! virtual environment) and tufwatch on the same bytes at the same reference time, then again on
 //! a copy with a target altered and at a time when the metadata has expired.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,7 +46,7 @@ impl Case {
 
 /// What python-tuf says: accepted or not, and why.
 fn python_tuf(c: &Case) -> (bool, Value) {
-    let out = Command::new(common::moto::python())
+    let out = Command::new(crate::common::moto::python())
         .arg(project().join("tests/support/python_tuf_verdict.py"))
         .args(c.args())
         .output()
@@ -217,7 +215,7 @@ fn every_real_repository_gets_python_tufs_verdict() {
 /// subdirectories.
 fn sigstore_like(site: &Site, name: &str, extra: &[&str]) -> Case {
     let dir = site.path().join(name);
-    let out = Command::new(common::moto::python())
+    let out = Command::new(crate::common::moto::python())
         .arg(project().join("tests/support/make_repo.py"))
         .arg("--out")
         .arg(&dir)

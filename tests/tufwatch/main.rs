@@ -1,0 +1,28 @@
+//! The integration tests, one binary: a module per feature, the helpers (`common`) compiled once.
+//! Each runs the built `tufwatch` binary against real parts: repositories on loopback HTTP or
+//! `file://`, SSM from moto, Chromium, python-tuf.
+
+mod common;
+
+mod advisories;
+mod client;
+mod crash;
+mod docs;
+mod engines;
+mod evidence;
+mod faults;
+mod fixtures;
+mod hostile_inputs;
+mod html_browser;
+mod human_report;
+mod interop;
+mod local_environment;
+mod nodes;
+mod releases;
+mod report;
+mod root_fetch;
+mod ssm;
+mod verify_attacks;
+mod verify_basics;
+mod verify_more;
+mod verify_targets;
