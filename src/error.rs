@@ -89,8 +89,8 @@ impl Error {
     /// anchor), 2 for everything else (tufwatch could not run).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::UntrustedRoot(_) => crate::report::EXIT_FINDINGS,
-            _ => crate::report::EXIT_COULD_NOT_RUN,
+            Error::UntrustedRoot(_) => crate::exit::EXIT_FINDINGS,
+            _ => crate::exit::EXIT_COULD_NOT_RUN,
         }
     }
 }

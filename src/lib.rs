@@ -15,6 +15,7 @@ pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod evidence;
+pub mod exit;
 pub mod fleet;
 pub mod job;
 pub mod releases;

@@ -2,6 +2,7 @@
 //! before any I/O; the library does the work; a report decides the exit code.
 
 pub mod args;
+pub mod bundle;
 pub mod client;
 pub mod evidence;
 pub mod job;

@@ -129,7 +129,7 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
         };
         // A bad key or an evidence directory that cannot take the bundle stops the run before
         // anything is verified.
-        let key = super::evidence::signing_key(a.sign_key.as_deref())?;
+        let key = super::bundle::signing_key(a.sign_key.as_deref())?;
         if let Some(dir) = &a.evidence {
             crate::evidence::check_out(dir, "--evidence")?;
             let outputs: Vec<PathBuf> = match (&one, &out_dir) {
@@ -173,7 +173,7 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
             .as_ref()
             .is_some_and(|r| r.sha256.is_some());
         match (written, &a.evidence) {
-            (Err(e), Some(dir)) if bundle_written => Err(super::evidence::withdraw(dir, e)),
+            (Err(e), Some(dir)) if bundle_written => Err(super::bundle::withdraw(dir, e)),
             (written, _) => written.map(|()| report.exit_code()),
         }
     }
@@ -226,7 +226,7 @@ fn evidence_bundle(
             "the run could not finish, and so proves nothing".to_owned(),
         ));
     }
-    match super::evidence::write_job_bundle(report, dir, "--evidence", key, key_path) {
+    match super::bundle::write_job_bundle(report, dir, "--evidence", key, key_path) {
         Ok(record) => Ok(record),
         Err(e) if e.is_local_fault() => Err(e),
         Err(e) => {

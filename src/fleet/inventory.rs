@@ -136,7 +136,7 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<(Format, Vec<Node>)> 
         return parse_as(given, crate::source::without_bom(&bytes)).map_err(invalid);
     }
     let stream = std::io::Cursor::new(head).chain(file);
-    let streamed = match super::stream::kubectl_nodes(stream, MAX_FILE) {
+    let streamed = match super::stream::items(stream, MAX_FILE, kubectl_item) {
         Ok(nodes) => return Ok((Format::Kubectl, nodes)),
         Err(e) => e,
     };
@@ -259,11 +259,11 @@ pub fn parse_os_image(os_image: &str) -> Option<(String, String)> {
 fn kubectl(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
     // One pass, split and parsed on two threads; only when that fails, a second, item by item,
     // to say which item and field are wrong (or to read a single `Node` document).
-    super::stream::kubectl_nodes(bytes, u64::MAX).or_else(|_| kubectl_diagnose(bytes))
+    super::stream::items(bytes, u64::MAX, kubectl_item).or_else(|_| kubectl_diagnose(bytes))
 }
 
 /// One element of a kubectl list.
-pub(crate) fn kubectl_item(i: usize, bytes: &[u8]) -> std::result::Result<Node, String> {
+fn kubectl_item(i: usize, bytes: &[u8]) -> std::result::Result<Node, String> {
     let item: Item = serde_json::from_slice(bytes).map_err(|e| format!("items[{i}]: {e}"))?;
     kubectl_node(i, item)
 }

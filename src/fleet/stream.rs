@@ -3,11 +3,10 @@
 //! and nesting, nothing more), and a second thread parses those elements with serde_json while
 //! the scanner reads on. A 100,000-node list (hundreds of MB) is never held whole in memory.
 //!
-//! The scanner only splits; serde_json judges every element strictly, so a split in the wrong
-//! place can only cause an error, never a wrong node. On any error the caller reads the file
-//! again as a whole to say which item and field are wrong.
+//! The scanner only splits; the caller's parser (serde_json) judges every element strictly, so a
+//! split in the wrong place can only cause an error, never a wrong node. This module knows the
+//! list's shape, not what a node is.
 
-use super::inventory::{kubectl_item, Node};
 use std::io::Read;
 use std::sync::mpsc;
 
@@ -87,23 +86,26 @@ fn skip_in_item(buf: &[u8], pos: &mut usize, s: &mut Scanner) -> Option<usize> {
     None
 }
 
-/// Read the nodes of a kubectl list from `reader`, up to `max` bytes.
-pub fn kubectl_nodes(reader: impl Read, max: u64) -> Result<Vec<Node>, String> {
+/// Read the elements of the `items` list of the JSON object in `reader`, up to `max` bytes, each
+/// made into a `T` by `parse(index, its bytes)` on a thread of its own while the reading goes on.
+pub fn items<T: Send>(
+    reader: impl Read,
+    max: u64,
+    parse: impl Fn(usize, &[u8]) -> Result<T, String> + Send,
+) -> Result<Vec<T>, String> {
     let (tx, rx) = mpsc::sync_channel::<(usize, Vec<u8>, Vec<(usize, usize)>)>(2);
     std::thread::scope(|scope| {
         // A thread that cannot be made (a process limit) is an error, never a panic.
-        let parser = std::thread::Builder::new().spawn_scoped(
-            scope,
-            move || -> Result<Vec<Node>, String> {
-                let mut nodes = Vec::new();
+        let parser =
+            std::thread::Builder::new().spawn_scoped(scope, move || -> Result<Vec<T>, String> {
+                let mut parsed = Vec::new();
                 for (first, bytes, ranges) in rx {
                     for (k, (start, end)) in ranges.into_iter().enumerate() {
-                        nodes.push(kubectl_item(first + k, &bytes[start..end])?);
+                        parsed.push(parse(first + k, &bytes[start..end])?);
                     }
                 }
-                Ok(nodes)
-            },
-        );
+                Ok(parsed)
+            });
         let parser = match parser {
             Ok(p) => p,
             Err(e) => return Err(format!("cannot start a thread to parse it: {e}")),

@@ -18,12 +18,7 @@ use std::collections::BTreeMap;
 /// The version of the report format. Bumped when a field changes meaning or disappears.
 pub const REPORT_FORMAT: u32 = 1;
 
-/// Exit code: every check passed (warnings allowed).
-pub const EXIT_OK: i32 = 0;
-/// Exit code: verification findings (a check failed).
-pub const EXIT_FINDINGS: i32 = 1;
-/// Exit code: tufwatch could not run (bad arguments, unreadable files, network unreachable).
-pub const EXIT_COULD_NOT_RUN: i32 = 2;
+pub use crate::exit::{EXIT_COULD_NOT_RUN, EXIT_FINDINGS, EXIT_OK};
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
