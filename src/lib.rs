@@ -22,4 +22,5 @@ pub mod releases;
 pub mod report;
 pub mod source;
 pub mod ssm;
+#[cfg(feature = "testkit")]
 pub mod testkit;
