@@ -132,7 +132,7 @@ pub struct Policy {
 }
 
 /// An output format of `report`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputFormat {
     /// Aligned text for a terminal (`report.txt`).

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod bundle;
+pub mod choices;
 pub mod client;
 pub mod evidence;
 pub mod job;

@@ -74,7 +74,7 @@ pub struct VerifyOptions {
 }
 
 /// Which TUF engines verify (`--engine`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Engines {
     /// tough, as Bottlerocket hosts run it, with tufwatch's own checks.

@@ -27,7 +27,7 @@ pub const MAX_WHOLE: u64 = 256 << 20;
 pub const MAX_DIAGNOSED: u64 = 64 << 20;
 
 /// An inventory format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// The JSON of `kubectl get nodes -o json`.
