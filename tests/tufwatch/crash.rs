@@ -18,6 +18,8 @@ fn command(home: &Path) -> Command {
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_STATE_HOME", home.join("state"))
+        // A killed run leaves its datastore in the test's own directory, not the machine's.
+        .env("TMPDIR", home)
         .env_remove("TUFWATCH_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::null());

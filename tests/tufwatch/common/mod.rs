@@ -515,6 +515,8 @@ pub fn resign(bytes: &[u8], keys: &[&SigningKey]) -> Vec<u8> {
 pub fn tufwatch(home: &Path) -> Command {
     let mut c = Command::cargo_bin("tufwatch").unwrap();
     c.env("HOME", home)
+        // What a run killed by a test leaves stays in the test's own directory.
+        .env("TMPDIR", home)
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_STATE_HOME", home.join("state"))
