@@ -733,23 +733,47 @@ fn a_stopped_run_leaves_no_temporary_files() {
     assert_eq!(leftovers(&tmp), Vec::<String>::new());
 }
 
-#[test]
-fn the_state_keeps_a_delegated_role_whose_name_is_too_long_for_a_file_name() {
+/// A repository (ed25519) with a delegated role `name` trusted for `long/*`, which signs
+/// `long/x.txt`.
+fn repo_with_role(name: &str) -> tufwatch::testkit::Repo {
     let now = Utc::now();
-    let site = Site::new();
     let mut repo = ed_repo(now);
-    // 84 bytes in the repository's file name (a tilde is not escaped there), 252 in the
-    // state's, which escapes every byte but letters, digits, `_`, `-` and `.`: with `.json`,
-    // longer than a file name may be.
-    let name = "~".repeat(84);
     repo.delegations.push(delegation(
-        &name,
+        name,
         "long",
         1,
         now + chrono::Duration::days(30),
         &[("long/x.txt", b"x")],
     ));
-    site.publish_with_anchor(&repo);
+    repo
+}
+
+/// Publish `repo` for `server` where no file system could hold some of its files: metadata
+/// whose file name is too long is served from memory; targets are written as far as they can
+/// be (the tests here never fetch those that cannot).
+fn publish_beyond_the_file_system(site: &Site, server: &Server, repo: &tufwatch::testkit::Repo) {
+    std::fs::create_dir_all(site.metadata()).unwrap();
+    let root = tufwatch::testkit::to_bytes(&repo.root_doc().unwrap());
+    site.put_metadata("1.root.json", &root);
+    std::fs::write(site.anchor(), &root).unwrap();
+    for (file, bytes) in repo.sign_top().unwrap() {
+        if file.len() > 255 {
+            server.set(&format!("/repo/metadata/{file}"), Behavior::Body(bytes));
+        } else {
+            site.put_metadata(&file, &bytes);
+        }
+    }
+    let _ = repo.write_targets(&site.targets());
+}
+
+#[test]
+fn the_state_keeps_a_delegated_role_whose_name_is_too_long_for_a_file_name() {
+    let site = Site::new();
+    // 84 bytes in the repository's file name (a tilde is not escaped there), 252 in the
+    // state's, which escapes every byte but letters, digits, `_`, `-` and `.`: with `.json`,
+    // longer than a file name may be.
+    let name = "~".repeat(84);
+    site.publish_with_anchor(&repo_with_role(&name));
     for engine in ["strict", "strict"] {
         let (code, report) = verify_json(
             &site,
@@ -786,30 +810,9 @@ fn a_role_name_too_long_for_toughs_datastore_is_the_repositorys_fault() {
     // Served over HTTP (no file system could hold its file): a delegated role whose escaped name
     // is 600 bytes. tough on a host cannot keep it in its datastore either: a finding (exit 1),
     // not this machine's fault.
-    let now = Utc::now();
     let site = Site::new();
-    let mut repo = ed_repo(now);
-    let name = "é".repeat(100);
-    repo.delegations.push(delegation(
-        &name,
-        "long",
-        1,
-        now + chrono::Duration::days(30),
-        &[("long/x.txt", b"x")],
-    ));
     let server = Server::start(site.path());
-    std::fs::create_dir_all(site.metadata()).unwrap();
-    let root = tufwatch::testkit::to_bytes(&repo.root_doc().unwrap());
-    site.put_metadata("1.root.json", &root);
-    std::fs::write(site.anchor(), &root).unwrap();
-    for (file, bytes) in repo.sign_top().unwrap() {
-        if file.len() > 255 {
-            server.set(&format!("/repo/metadata/{file}"), Behavior::Body(bytes));
-        } else {
-            site.put_metadata(&file, &bytes);
-        }
-    }
-    repo.write_targets(&site.targets()).unwrap();
+    publish_beyond_the_file_system(&site, &server, &repo_with_role(&"é".repeat(100)));
     for (engine, exit) in [("strict", 0), ("tough", 1), ("both", 1)] {
         let (code, report) = verify_http(&site, &server, &["--engine", engine, "--no-state"]);
         assert_eq!(code, exit, "{engine}: {report:#}");
@@ -1001,15 +1004,8 @@ fn a_target_name_no_file_system_holds_is_the_repositorys_fault() {
     let long = format!("z{}", "L".repeat(255));
     repo.add_target(&long, b"long".to_vec());
     let server = Server::start(site.path());
-    std::fs::create_dir_all(site.metadata()).unwrap();
-    let root = tufwatch::testkit::to_bytes(&repo.root_doc().unwrap());
-    site.put_metadata("1.root.json", &root);
-    std::fs::write(site.anchor(), &root).unwrap();
-    for (file, bytes) in repo.sign_top().unwrap() {
-        site.put_metadata(&file, &bytes);
-    }
     // a.txt is written; the long one no file system holds (nor does the server need it).
-    let _ = repo.write_targets(&site.targets());
+    publish_beyond_the_file_system(&site, &server, &repo);
     let out = site.path().join("out");
     let (code, report) = verify_http(
         &site,
