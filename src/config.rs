@@ -5,6 +5,10 @@
 
 use crate::error::{Error, Result};
 use crate::fleet::inventory::Format as InventoryFormat;
+use crate::settings::{
+    BottlerocketSettings, CommonSettings, InventorySettings, JobSettings, RepositorySettings,
+    Setting, SsmSettings, StateDir,
+};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -192,6 +196,90 @@ impl Config {
             toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
         config.relative_to(base);
         Ok(config)
+    }
+
+    /// The job this configuration describes. `run` holds what the command line gives every
+    /// job (the reference time, timeout, deadline, progress); the configuration gives the
+    /// rest, and what it leaves out takes the defaults (`settings::defaults`).
+    pub fn job(&self, run: CommonSettings, concurrency: usize) -> Result<JobSettings> {
+        if self.bottlerocket.is_none() && self.repositories.is_empty() {
+            return Err(Error::Setting {
+                setting: Setting::Repositories,
+                message: "the configuration names no repository: add [bottlerocket] variants or a [[repository]]".to_owned(),
+            });
+        }
+        let expiry_warning = match &self.policy.expiry_warning {
+            Some(w) => w
+                .parse()
+                .map_err(|e: crate::settings::ValueError| Error::Setting {
+                    setting: Setting::ExpiryWarning,
+                    message: e.to_string(),
+                })?,
+            None => run.expiry_warning,
+        };
+        let common = CommonSettings {
+            root: self.trust.root.clone(),
+            root_sha512: self.trust.root_sha512.clone(),
+            repo_base: match self.bottlerocket.as_ref().and_then(|b| b.repo_base.clone()) {
+                Some(base) => base,
+                None => run.repo_base.clone(),
+            },
+            expiry_warning,
+            state_dir: match (&self.trust.state_dir, self.trust.no_state) {
+                (_, true) => StateDir::None,
+                (Some(dir), false) => StateDir::At(dir.clone()),
+                (None, false) => StateDir::Default,
+            },
+            engines: self.trust.engine.unwrap_or_default(),
+            ..run
+        };
+        let ssm_defaults = SsmSettings::default();
+        Ok(JobSettings {
+            common,
+            bottlerocket: self.bottlerocket.as_ref().map(|b| BottlerocketSettings {
+                variants: b.variants.clone(),
+                archs: b.archs.clone(),
+            }),
+            repositories: self
+                .repositories
+                .iter()
+                .map(|r| RepositorySettings {
+                    name: r.name.clone(),
+                    metadata_url: r.metadata_url.clone(),
+                    targets_url: r.targets_url.clone(),
+                    root: r.root.clone(),
+                    root_sha512: r.root_sha512.clone(),
+                })
+                .collect(),
+            derive_repositories: false,
+            ssm: self.ssm.as_ref().map(|s| SsmSettings {
+                files: s.files.clone(),
+                regions: s.regions.clone(),
+                variants: s.variants.clone(),
+                archs: Vec::new(),
+                profile: s.profile.clone(),
+                endpoint_url: s.endpoint_url.clone(),
+                concurrency: s.concurrency.unwrap_or(ssm_defaults.concurrency),
+                max_attempts: s.max_attempts.unwrap_or(ssm_defaults.max_attempts),
+                backoff: ssm_defaults.backoff,
+                cross_check: s.cross_check.unwrap_or(true),
+                only_for_launch_amis: false,
+            }),
+            inventories: self
+                .inventories
+                .iter()
+                .map(|i| InventorySettings {
+                    path: i.path.clone(),
+                    format: i.format,
+                })
+                .collect(),
+            policy: crate::fleet::Policy {
+                max_releases_behind: self.policy.max_releases_behind,
+                max_days_behind: self.policy.max_days_behind,
+            },
+            concurrency,
+            evidence: false,
+        })
     }
 
     fn relative_to(&mut self, base: &Path) {

@@ -51,6 +51,16 @@ pub enum Error {
         message: String,
     },
 
+    /// A setting's value is not usable. The command line names the flag or the configuration
+    /// key it came from (`cli::names`).
+    #[error("{setting}: {message}")]
+    Setting {
+        /// The setting.
+        setting: crate::settings::Setting,
+        /// What is wrong, and what would do.
+        message: String,
+    },
+
     /// The trusted root does not match what it was pinned to.
     #[error("{0}")]
     UntrustedRoot(String),

@@ -18,8 +18,10 @@ pub mod evidence;
 pub mod exit;
 pub mod fleet;
 pub mod job;
+pub mod publish;
 pub mod releases;
 pub mod report;
+pub mod settings;
 pub mod source;
 pub mod ssm;
 #[cfg(feature = "testkit")]

@@ -84,7 +84,6 @@ pub(super) fn withdraw(dir: &Path, stopped: Error) -> Error {
 pub(super) fn write_job_bundle(
     report: &mut crate::job::JobReport,
     out: &Path,
-    flag: &'static str,
     key: Option<&evidence::dsse::SigningKey>,
     key_path: Option<&Path>,
 ) -> Result<evidence::BundleRecord> {
@@ -133,7 +132,7 @@ pub(super) fn write_job_bundle(
         }
     }
     files.insert(evidence::JOB_FILE.to_owned(), evidence::json(&recorded));
-    let sha256 = evidence::write(out, &files, flag)?;
+    let sha256 = evidence::write(out, &files, crate::settings::Setting::BundleDir)?;
     Ok(evidence::BundleRecord {
         dir: evidence::absolute(out).display().to_string(),
         sha256: Some(sha256),

@@ -2,7 +2,7 @@
 //! conformance suite (its `CLIENT-CLI.md`): `init`, `refresh`, `download`. Also a secure
 //! downloader by itself. Exit 0 on success, 1 on any failure.
 
-use super::args::parse_time;
+use super::flags::parse_time;
 use crate::engine::strict::client::{init, Client, Limits};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};

@@ -1,13 +1,16 @@
 //! `tufwatch evidence create` and `tufwatch evidence verify`.
 
 use super::bundle::{read_pem, result_of, sign, signing_key, withdraw, write_job_bundle};
+use super::flags::{Format, RepoArgs};
+use super::names::{named, Origin};
 use super::output;
-use super::repo::{print_json, resolve, Format, RepoArgs};
+use super::output::print_json;
 use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
 use crate::evidence;
 use crate::report::text::clean;
 use crate::report::{Severity, Verdict};
+use crate::settings::{defaults, CommonSettings, Setting};
 use crate::source::pins::{parse_sha256_arg, parse_sha512_arg};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -63,7 +66,7 @@ pub struct CreateArgs {
     pub config: Option<PathBuf>,
 
     /// With --config: verify at most N repositories at once.
-    #[arg(long, value_name = "N", default_value = "4")]
+    #[arg(long, value_name = "N", default_value_t = defaults::CONCURRENCY)]
     pub concurrency: usize,
 
     /// Also download this target, check it and make it a subject (repeatable).
@@ -135,7 +138,7 @@ async fn create(a: CreateArgs) -> Result<i32> {
     // The key and the directory first: a bad key or a full directory stops the run before
     // anything is verified or written.
     let key = signing_key(a.sign_key.as_deref())?;
-    evidence::check_out(&a.out, "--out")?;
+    evidence::check_out(&a.out, Setting::BundleDir)?;
     if let Some(config) = a.config.clone() {
         return create_job(a, config, key).await;
     }
@@ -144,11 +147,11 @@ async fn create(a: CreateArgs) -> Result<i32> {
     } else {
         TargetSelection::Named(a.targets.clone())
     };
-    let resolved = resolve(a.repo, selection, None).await?;
-    let mut options = resolved.options;
+    let settings = a.repo.settings(selection, None)?;
+    let (mut options, root) = settings.resolve()?;
     // From the anchor through every root: the bundle holds the whole chain.
     options.state_root = None;
-    let verification = crate::engine::verify(&options, &resolved.root).await?;
+    let verification = crate::engine::verify(&options, &root).await?;
     // The signed manifest, when the repository lists one: the releases it records.
     let listed = verification
         .listing
@@ -164,7 +167,7 @@ async fn create(a: CreateArgs) -> Result<i32> {
         );
         manifest = Some(read);
     }
-    let mut files = evidence::files(&verification, &resolved.root, &[], manifest.as_ref());
+    let mut files = evidence::files(&verification, &root, &[], manifest.as_ref());
     // The verdict of the bundle is its report's: the verification and the manifest together.
     let report: crate::report::Report = files
         .get(evidence::REPORT_FILE)
@@ -186,7 +189,7 @@ async fn create(a: CreateArgs) -> Result<i32> {
         });
     }
     sign(&mut files, key.as_ref(), a.sign_key.as_deref())?;
-    let sha256 = evidence::write(&a.out, &files, "--out")?;
+    let sha256 = evidence::write(&a.out, &files, Setting::BundleDir)?;
     let created = Created {
         bundle: a.out.display().to_string(),
         files: files.len(),
@@ -215,22 +218,20 @@ async fn create_job(
 ) -> Result<i32> {
     let config = crate::config::Config::read(&config_path)?;
     let common = &a.repo.common;
-    let args = super::report::ReportArgs {
-        config: config_path,
-        formats: Vec::new(),
-        out_dir: None,
-        out: None,
+    // The run's flags; the configuration gives the rest (its state and outputs are not used).
+    let run = CommonSettings {
         at: common.at,
-        concurrency: a.concurrency,
-        timeout: common.timeout,
+        timeout_secs: common.timeout,
         deadline: common.deadline,
-        no_progress: common.no_progress,
-        evidence: None,
-        sign_key: None,
+        progress: !common.no_progress,
+        ..CommonSettings::default()
     };
-    let mut spec = super::report::spec(&args, &config).await?;
-    spec.evidence = true;
-    let mut report = crate::job::run(spec).await?;
+    let origin = Origin::Config(&config_path);
+    let mut settings = config
+        .job(run, a.concurrency)
+        .map_err(|e| named(e, origin, &[]))?;
+    settings.evidence = true;
+    let mut report = super::run_job(&settings, origin, &[]).await?;
     if report.verdict == Verdict::Incomplete {
         for f in report.all_findings() {
             if f.severity == Severity::Error {
@@ -246,13 +247,7 @@ async fn create_job(
             message: "the job could not finish (see above); no bundle written".to_owned(),
         });
     }
-    let record = write_job_bundle(
-        &mut report,
-        &a.out,
-        "--out",
-        key.as_ref(),
-        a.sign_key.as_deref(),
-    )?;
+    let record = write_job_bundle(&mut report, &a.out, key.as_ref(), a.sign_key.as_deref())?;
     let created = Created {
         bundle: record.dir,
         files: record.files,
@@ -314,7 +309,7 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
     let expected = a
         .root_sha512
         .as_deref()
-        .map(|h| parse_sha512_arg("--root-sha512", h))
+        .map(|h| parse_sha512_arg(Setting::RootSha512, h))
         .transpose()?;
     let public = match &a.pubkey {
         Some(path) => Some(
@@ -331,7 +326,7 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
     let digest = a
         .sha256
         .as_deref()
-        .map(|h| parse_sha256_arg("--sha256", h))
+        .map(|h| parse_sha256_arg(Setting::BundleDigest, h))
         .transpose()?;
     let result = evidence::check(
         &a.dir,

@@ -1,16 +1,17 @@
-//! The command line: one file per subcommand. Arguments are resolved into validated options
-//! before any I/O; the library does the work; a report decides the exit code.
+//! The command line: one file per subcommand, the flag groups they share in `flags.rs`. Flags
+//! become a settings value (`crate::settings`); the library resolves and runs it; a report
+//! decides the exit code. An error about a setting is named here by the flag or the
+//! configuration key it came from (`names.rs`).
 
-pub mod args;
 pub mod bundle;
 pub mod choices;
 pub mod client;
 pub mod evidence;
-pub mod job;
+pub mod flags;
+pub mod names;
 pub mod nodes;
 pub mod output;
 pub mod releases;
-pub mod repo;
 pub mod report;
 pub mod root;
 pub mod ssm;
@@ -76,11 +77,40 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Root(cmd) => root::run(cmd).await,
         Command::Client(args) => return client::run(*args).await,
     };
-    match result {
+    match result.map_err(|e| names::named(e, names::Origin::Flags, &[])) {
         Ok(code) => code,
         Err(e) => {
             output::note(format_args!("tufwatch: error: {e}"));
             e.exit_code()
         }
     }
+}
+
+/// Plan and run a job, its errors naming the settings by the flags or the configuration keys
+/// they came from.
+pub async fn run_job(
+    settings: &crate::settings::JobSettings,
+    origin: names::Origin<'_>,
+    flags: &[(crate::settings::Setting, &'static str)],
+) -> crate::error::Result<crate::job::JobReport> {
+    let planned = async {
+        note_moved_state(&settings.common)?;
+        crate::job::plan(settings)
+    };
+    let spec = planned.await.map_err(|e| names::named(e, origin, flags))?;
+    crate::job::run(spec)
+        .await
+        .map_err(|e| names::named(e, origin, flags))
+}
+
+/// Move the saved state of an older tufwatch to the default state directory, and say so.
+pub fn note_moved_state(common: &crate::settings::CommonSettings) -> crate::error::Result<()> {
+    if let Some((old, new)) = common.move_legacy_state()? {
+        output::note(format_args!(
+            "tufwatch: moved the saved state from {} to {} (cache cleaners delete the cache directory, and with it the rollback protection)",
+            old.display(),
+            new.display()
+        ));
+    }
+    Ok(())
 }

@@ -1,11 +1,11 @@
 //! `tufwatch nodes`.
 
-use super::job::{bottlerocket_repos, finish, variants_and_archs, PolicyArgs, SsmArgs};
-use super::repo::{resolve_common, CommonArgs};
+use super::flags::{CommonArgs, PolicyArgs, SsmArgs};
+use super::output::finish;
 use crate::config::OutputFormat;
 use crate::error::Result;
-use crate::fleet::inventory::{self, Format as InventoryFormat};
-use crate::job::{Inventory, JobSpec};
+use crate::fleet::inventory::Format as InventoryFormat;
+use crate::settings::{defaults, InventorySettings, JobSettings, SsmSettings};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -57,7 +57,7 @@ pub struct NodesArgs {
     pub policy: PolicyArgs,
 
     /// Verify at most N repositories at once.
-    #[arg(long, value_name = "N", default_value = "4")]
+    #[arg(long, value_name = "N", default_value_t = defaults::CONCURRENCY)]
     pub concurrency: usize,
 
     /// The trust anchor and repository settings.
@@ -71,59 +71,31 @@ pub struct NodesArgs {
 
 /// Run `nodes`; the result is the exit code.
 pub async fn run(a: NodesArgs) -> Result<i32> {
-    let format = a.format;
-    let result = async {
-        let (variants, archs) = variants_and_archs(&a.variants, &a.archs)?;
-        let policy = a.policy.policy()?;
-        if a.inventories
-            .iter()
-            .filter(|p| p.as_os_str() == "-")
-            .count()
-            > 1
-        {
-            return Err(crate::error::Error::Argument {
-                flag: "--inventory",
-                message: "standard input (-) can be read only once".to_owned(),
-            });
-        }
-        let mut inventories = Vec::new();
-        for path in &a.inventories {
-            let (format, nodes) = inventory::read(path, a.inventory_format)?;
-            inventories.push(Inventory {
-                name: path.display().to_string(),
-                format,
-                nodes,
-            });
-        }
-        let has_ec2 = inventories.iter().any(|i| i.format == InventoryFormat::Ec2);
-        let ssm = if has_ec2 || !a.ssm.ssm_file.is_empty() {
-            Some(a.ssm.spec(
-                variants,
-                archs,
-                false,
-                a.common.timeout,
-                super::args::deadline("--deadline", a.common.deadline)?,
-            )?)
-        } else {
-            None
-        };
-        let common = resolve_common(&a.common)?;
-        crate::job::run(JobSpec {
-            repos: Vec::new(),
-            derive_repo: Some(bottlerocket_repos(common)),
-            ssm,
-            inventories,
-            policy,
-            from: None,
-            at: a.common.at,
-            concurrency: a.concurrency,
-            evidence: false,
+    let inventories = a
+        .inventories
+        .iter()
+        .map(|path| InventorySettings {
+            path: path.clone(),
+            format: a.inventory_format,
         })
-        .await
-    }
-    .await;
+        .collect();
+    let settings = JobSettings {
+        common: a.common.settings(),
+        derive_repositories: true,
+        ssm: Some(SsmSettings {
+            // EC2 instances need SSM to map their launch AMIs to versions; files are read
+            // whenever they are given.
+            only_for_launch_amis: a.ssm.ssm_file.is_empty(),
+            ..a.ssm.settings(&a.variants, &a.archs, false)
+        }),
+        inventories,
+        policy: a.policy.policy(),
+        concurrency: a.concurrency,
+        ..JobSettings::default()
+    };
+    let result = super::run_job(&settings, super::names::Origin::Flags, &[]).await;
     let made = crate::report::html::Made {
         from: Some("the command line of `tufwatch nodes`".to_owned()),
     };
-    finish(result, format, &made)
+    finish(result, a.format, &made)
 }

@@ -1,7 +1,8 @@
 //! `tufwatch releases`.
 
+use super::flags::{Format, RepoArgs};
 use super::output;
-use super::repo::{verify_for, Format, RepoArgs};
+use super::verify::verify_for;
 use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
 use crate::report::{html, human};
@@ -57,7 +58,7 @@ pub struct ReleasesArgs {
 pub async fn run(a: ReleasesArgs) -> Result<i32> {
     let format = a.format;
     if let Some(out) = &a.out {
-        super::args::output_file("--out", out)?;
+        super::output::output_file("--out", out)?;
     }
     let from = a
         .from
@@ -79,7 +80,7 @@ pub async fn run(a: ReleasesArgs) -> Result<i32> {
     let code = report.exit_code();
     let text = match format {
         ReleasesFormat::Human => human::render_releases(&report),
-        ReleasesFormat::Json => super::repo::json_text(&report)? + "\n",
+        ReleasesFormat::Json => crate::publish::json_text(&report)? + "\n",
         ReleasesFormat::Html => {
             let made = html::Made {
                 from: Some(command_line()),
@@ -95,7 +96,7 @@ pub async fn run(a: ReleasesArgs) -> Result<i32> {
         }
     };
     match &a.out {
-        Some(path) => super::job::write_text(path, &text)?,
+        Some(path) => super::output::write_text(path, &text)?,
         None => output::print(&text)?,
     }
     Ok(code)

@@ -1,19 +1,14 @@
 //! `tufwatch report`: the nightly job.
 
-use super::args::{parse_duration, parse_time};
-use super::job::{bottlerocket_repos, emit, variants_and_archs, write_file};
-use super::repo::print_json;
-use super::repo::{resolve_common, resolve_settings, CommonArgs};
+use super::flags::parse_time;
+use super::names::{named, Origin};
+use super::output::{emit, print_json};
 use crate::config::{Config, OutputFormat};
 use crate::error::{Error, Result};
-use crate::job::{Inventory, JobSpec, RepoSpec, SsmSource, SsmSpec};
 use crate::report::html::Made;
 use crate::report::{Code, Finding};
-use crate::source::bottlerocket::DEFAULT_REPO_BASE;
-use crate::source::location::parse_location;
-use crate::source::pins::{parse_sha512_arg, TrustedRoot};
-use crate::ssm::live::LiveOptions;
-use chrono::{DateTime, Duration, Utc};
+use crate::settings::{defaults, CommonSettings, Duration, Setting};
+use chrono::{DateTime, Utc};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -62,16 +57,16 @@ pub struct ReportArgs {
     pub at: Option<DateTime<Utc>>,
 
     /// Verify at most N repositories at once.
-    #[arg(long, value_name = "N", default_value = "32")]
+    #[arg(long, value_name = "N", default_value_t = defaults::JOB_CONCURRENCY)]
     pub concurrency: usize,
 
     /// Seconds to wait for a connection, and for the next bytes of an answer.
-    #[arg(long, value_name = "SECONDS", default_value = "30")]
+    #[arg(long, value_name = "SECONDS", default_value_t = defaults::TIMEOUT_SECS)]
     pub timeout: u64,
 
     /// The longest one repository's verification may take (its metadata, targets and manifest),
     /// and the longest the SSM reads may take: 30m, 2h.
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value_t = defaults::DEADLINE)]
     pub deadline: Duration,
 
     /// Never show progress bars.
@@ -91,6 +86,9 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE", requires = "evidence")]
     pub sign_key: Option<PathBuf>,
 }
+
+/// The flag that names the evidence bundle's directory in `report`.
+const BUNDLE_FLAG: &[(Setting, &str)] = &[(Setting::BundleDir, "--evidence")];
 
 /// Run `report`; the result is the exit code.
 pub async fn run(a: ReportArgs) -> Result<i32> {
@@ -116,10 +114,10 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
             }
         };
         match (&one, &out_dir) {
-            (Some((path, _)), _) => super::args::output_file("--out", path)?,
+            (Some((path, _)), _) => super::output::output_file("--out", path)?,
             (None, Some(dir)) => {
                 for f in &formats {
-                    super::args::output_file("--out-dir", &dir.join(f.file_name()))?;
+                    super::output::output_file("--out-dir", &dir.join(f.file_name()))?;
                 }
             }
             (None, None) => {}
@@ -131,7 +129,7 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
         // anything is verified.
         let key = super::bundle::signing_key(a.sign_key.as_deref())?;
         if let Some(dir) = &a.evidence {
-            crate::evidence::check_out(dir, "--evidence")?;
+            crate::evidence::check_out(dir, Setting::BundleDir).map_err(|e| named(e, Origin::Flags, BUNDLE_FLAG))?;
             let outputs: Vec<PathBuf> = match (&one, &out_dir) {
                 (Some((path, _)), _) => vec![path.clone()],
                 (None, Some(d)) => std::iter::once(d.clone())
@@ -141,9 +139,19 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
             };
             apart(dir, &outputs)?;
         }
-        let mut spec = spec(&a, &config).await?;
-        spec.evidence = a.evidence.is_some();
-        let mut report = crate::job::run(spec).await?;
+        let run = CommonSettings {
+            at: a.at,
+            timeout_secs: a.timeout,
+            deadline: a.deadline,
+            progress: !a.no_progress,
+            ..CommonSettings::default()
+        };
+        let mut settings = config
+            .job(run, a.concurrency)
+            .map_err(|e| named(e, Origin::Config(&a.config), &[]))?;
+        settings.evidence = a.evidence.is_some();
+        let mut report =
+            super::run_job(&settings, Origin::Config(&a.config), BUNDLE_FLAG).await?;
         if let Some(dir) = &a.evidence {
             let record = evidence_bundle(&mut report, dir, key.as_ref(), a.sign_key.as_deref())?;
             if let Some(error) = &record.error {
@@ -164,7 +172,8 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
             report.evidence_bundle = Some(record);
         }
         let written = match one {
-            Some((path, format)) => write_file(&report, format, &path, &made),
+            Some((path, format)) => crate::publish::write_file(&report, format, &path, &made)
+                .map(|()| super::output::note(format_args!("tufwatch: wrote {}", path.display()))),
             None if a.out.is_none() => emit(&report, &formats, out_dir.as_deref(), &made),
             None => Ok(()),
         };
@@ -226,7 +235,9 @@ fn evidence_bundle(
             "the run could not finish, and so proves nothing".to_owned(),
         ));
     }
-    match super::bundle::write_job_bundle(report, dir, "--evidence", key, key_path) {
+    match super::bundle::write_job_bundle(report, dir, key, key_path)
+        .map_err(|e| named(e, Origin::Flags, BUNDLE_FLAG))
+    {
         Ok(record) => Ok(record),
         Err(e) if e.is_local_fault() => Err(e),
         Err(e) => {
@@ -236,198 +247,4 @@ fn evidence_bundle(
             Ok(BundleRecord::not_written(dir, e.to_string()))
         }
     }
-}
-
-pub(super) async fn spec(a: &ReportArgs, config: &Config) -> Result<JobSpec> {
-    for (i, r) in config.repositories.iter().enumerate() {
-        // Names identify repositories in every format (Prometheus labels too): unique, and
-        // apart from Bottlerocket's `variant/arch` names.
-        if r.name.is_empty()
-            || r.name.contains('/')
-            || config.repositories[..i].iter().any(|o| o.name == r.name)
-        {
-            return Err(Error::Invalid {
-                what: "configuration",
-                path: a.config.display().to_string(),
-                message: format!(
-                    "repository[{i}].name {:?}: give each repository its own name, without '/'",
-                    r.name
-                ),
-            });
-        }
-    }
-    let policy = crate::fleet::Policy {
-        max_releases_behind: config.policy.max_releases_behind,
-        max_days_behind: config.policy.max_days_behind,
-    };
-    policy.check().map_err(|message| Error::Invalid {
-        what: "configuration",
-        path: a.config.display().to_string(),
-        message: format!("policy.max_days_behind: {message}"),
-    })?;
-    let needs_bottlerocket_root = config.trust.root.is_none()
-        && (config.bottlerocket.is_some() || config.repositories.iter().any(|r| r.root.is_none()));
-    let common_args = CommonArgs {
-        root: config.trust.root.clone(),
-        root_sha512: config.trust.root_sha512.clone(),
-        repo_base: config
-            .bottlerocket
-            .as_ref()
-            .and_then(|b| b.repo_base.clone())
-            .unwrap_or_else(|| DEFAULT_REPO_BASE.to_owned()),
-        expiry_warning: match &config.policy.expiry_warning {
-            Some(w) => parse_duration(w).map_err(|message| Error::Invalid {
-                what: "configuration",
-                path: a.config.display().to_string(),
-                message: format!("policy.expiry_warning: {message}"),
-            })?,
-            None => Duration::days(3),
-        },
-        at: a.at,
-        state_dir: config.trust.state_dir.clone(),
-        no_state: config.trust.no_state,
-        timeout: a.timeout,
-        max_root_size: 1 << 20,
-        max_timestamp_size: 1 << 20,
-        max_snapshot_size: 1 << 20,
-        max_targets_size: 10 << 20,
-        deadline: a.deadline,
-        no_progress: a.no_progress,
-        engines: config.trust.engine.unwrap_or_default(),
-        min_rate: 1024,
-    };
-    if config.bottlerocket.is_none() && config.repositories.is_empty() {
-        return Err(Error::Invalid {
-            what: "configuration",
-            path: a.config.display().to_string(),
-            message: "names no repository: add [bottlerocket] variants or a [[repository]]"
-                .to_owned(),
-        });
-    }
-    let common = if config.trust.root.is_some() || needs_bottlerocket_root {
-        Some(resolve_common(&common_args)?)
-    } else {
-        // Every repository names its own root: the shared settings without a shared anchor.
-        None
-    };
-
-    let mut repos = Vec::new();
-    for r in &config.repositories {
-        let root = match &r.root {
-            Some(path) => {
-                let expected = r
-                    .root_sha512
-                    .as_deref()
-                    .map(|h| parse_sha512_arg("root_sha512", h))
-                    .transpose()?;
-                TrustedRoot::read(path, common_args.max_root_size)?
-                    .pin(expected.as_deref(), None)?
-            }
-            None => match &common {
-                Some(c) => c.root.clone(),
-                None => {
-                    return Err(Error::Invalid {
-                        what: "configuration",
-                        path: a.config.display().to_string(),
-                        message: format!("repository {:?}: no root and no [trust] root", r.name),
-                    })
-                }
-            },
-        };
-        let base = match &common {
-            Some(c) => c.clone(),
-            None => resolve_settings(&common_args, root.clone())?,
-        };
-        let options = base.options(
-            parse_location("metadata_url", &r.metadata_url)?,
-            parse_location("targets_url", &r.targets_url)?,
-            None,
-            None,
-        );
-        repos.push(RepoSpec {
-            name: r.name.clone(),
-            options,
-            root,
-        });
-    }
-    let derive_repo = match (&config.bottlerocket, &common) {
-        (Some(b), Some(c)) => {
-            let (variants, archs) = variants_and_archs(&b.variants, &b.archs)?;
-            let archs = if archs.is_empty() {
-                vec![
-                    crate::source::bottlerocket::Arch::X86_64,
-                    crate::source::bottlerocket::Arch::Aarch64,
-                ]
-            } else {
-                archs
-            };
-            for v in &variants {
-                for arch in &archs {
-                    repos.push(RepoSpec {
-                        name: format!("{v}/{arch}"),
-                        options: c.bottlerocket(v, *arch)?,
-                        root: c.root.clone(),
-                    });
-                }
-            }
-            Some(bottlerocket_repos(c.clone()))
-        }
-        _ => None,
-    };
-
-    let ssm = match &config.ssm {
-        None => None,
-        Some(s) => {
-            let mut regions: Vec<String> = Vec::new();
-            for r in &s.regions {
-                crate::ssm::check_region(r)?;
-                if !regions.contains(r) {
-                    regions.push(r.clone());
-                }
-            }
-            let (variants, _) = variants_and_archs(&s.variants, &[])?;
-            let source = if s.files.is_empty() {
-                let d = LiveOptions::default();
-                SsmSource::Live(LiveOptions {
-                    profile: s.profile.clone(),
-                    endpoint_url: s.endpoint_url.clone(),
-                    concurrency: s.concurrency.unwrap_or(d.concurrency).clamp(1, 64),
-                    max_attempts: s.max_attempts.unwrap_or(d.max_attempts).clamp(1, 20),
-                    initial_backoff: d.initial_backoff,
-                    attempt_timeout: std::time::Duration::from_secs(a.timeout.clamp(1, 3600)),
-                    deadline: super::args::deadline("--deadline", a.deadline)?,
-                })
-            } else {
-                SsmSource::Files(s.files.clone())
-            };
-            Some(SsmSpec {
-                source,
-                regions,
-                variants,
-                archs: Vec::new(),
-                cross_check: s.cross_check.unwrap_or(true),
-            })
-        }
-    };
-
-    let mut inventories = Vec::new();
-    for i in &config.inventories {
-        let (format, nodes) = crate::fleet::inventory::read(&i.path, i.format)?;
-        inventories.push(Inventory {
-            name: i.path.display().to_string(),
-            format,
-            nodes,
-        });
-    }
-    Ok(JobSpec {
-        repos,
-        derive_repo,
-        ssm,
-        inventories,
-        policy,
-        from: None,
-        at: a.at,
-        concurrency: a.concurrency,
-        evidence: false,
-    })
 }

@@ -5,6 +5,7 @@ use crate::engine::strict::client::{root_chain, ClientError};
 use crate::engine::strict::trusted::Trusted;
 use crate::error::{Error, Result};
 use crate::report::EXIT_OK;
+use crate::settings::{defaults, Duration, Setting};
 use crate::source::bottlerocket::{self, Arch, DEFAULT_REPO_BASE};
 use crate::source::location::parse_location;
 use crate::source::pins::{parse_sha512_arg, PinSet, TrustedRoot};
@@ -83,12 +84,18 @@ pub struct FetchArgs {
     pub repo_base: String,
 
     /// Seconds to wait for a connection, and for the next bytes of an answer.
-    #[arg(long, value_name = "SECONDS", default_value = "30")]
+    #[arg(long, value_name = "SECONDS", default_value_t = defaults::TIMEOUT_SECS)]
     pub timeout: u64,
 
     /// The longest the download and the walk of the chain may take: 30s, 10m.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = super::args::parse_duration)]
-    pub deadline: chrono::Duration,
+    #[arg(long, value_name = "DURATION", default_value_t = defaults::ROOT_FETCH_DEADLINE)]
+    pub deadline: Duration,
+}
+
+/// Where `root fetch` keeps roots: `$XDG_DATA_HOME/tufwatch/trusted-roots`, or
+/// `$HOME/.local/share/tufwatch/trusted-roots`.
+fn default_roots_dir() -> Option<PathBuf> {
+    crate::source::user_dir("XDG_DATA_HOME", ".local/share", "trusted-roots")
 }
 
 fn pin_set(name: &str) -> Result<PinSet> {
@@ -120,7 +127,13 @@ pub async fn run(cmd: RootCommand) -> Result<i32> {
             output::print(&out)?;
             Ok(EXIT_OK)
         }
-        RootCommand::Fetch(a) => fetch(*a).await,
+        RootCommand::Fetch(a) => fetch(*a).await.map_err(|e| {
+            super::names::named(
+                e,
+                super::names::Origin::Flags,
+                &[(Setting::RootSha512, "--sha512")],
+            )
+        }),
     }
 }
 
@@ -129,18 +142,18 @@ async fn fetch(a: FetchArgs) -> Result<i32> {
     let user: Vec<String> = a
         .sha512
         .iter()
-        .map(|h| parse_sha512_arg("--sha512", h))
+        .map(|h| parse_sha512_arg(Setting::RootSha512, h))
         .collect::<Result<_>>()?;
     let url_text = a.url.clone().unwrap_or_else(|| set.url.clone());
     let url = root_url(&url_text)?;
-    let base = parse_location("--repo-base", &a.repo_base)?;
+    let base = parse_location(Setting::RepoBase, &a.repo_base)?;
     let (chain_url, _) = bottlerocket::urls(&base, &a.variant, Arch::parse(&a.arch)?)?;
     let out = match &a.out {
         Some(p) => p.clone(),
         None => a
             .roots_dir
             .clone()
-            .or_else(super::args::default_roots_dir)
+            .or_else(default_roots_dir)
             .ok_or_else(|| Error::Argument {
                 flag: "--roots-dir",
                 message: "no home directory to keep roots in; give --out FILE or --roots-dir DIR"
@@ -148,19 +161,19 @@ async fn fetch(a: FetchArgs) -> Result<i32> {
             })?
             .join(format!("{}.root.json", set.name)),
     };
-    super::args::output_file("--out", &out)?;
-    let seconds = std::time::Duration::from_secs(a.timeout.clamp(1, 3600));
+    super::output::output_file("--out", &out)?;
+    let seconds = crate::settings::timeout(a.timeout);
     let fetcher = Fetcher::new(NetOptions {
         connect_timeout: seconds,
         read_timeout: seconds,
         ..NetOptions::default()
     })?;
-    let deadline = super::args::deadline("--deadline", a.deadline)?;
+    let deadline = crate::settings::deadline(a.deadline)?;
     let past_deadline = || Error::Fetch {
         url: url.to_string(),
         message: format!(
             "did not finish within the deadline of {} (--deadline)",
-            crate::engine::expiry::human_duration(a.deadline)
+            crate::engine::expiry::human_duration(a.deadline.to_chrono())
         ),
     };
     let started = tokio::time::Instant::now();

@@ -1,10 +1,10 @@
 //! `tufwatch ssm`.
 
-use super::job::{bottlerocket_repos, finish, variants_and_archs, SsmArgs};
-use super::repo::{resolve_common, CommonArgs};
+use super::flags::{CommonArgs, SsmArgs};
+use super::output::finish;
 use crate::config::OutputFormat;
 use crate::error::Result;
-use crate::job::JobSpec;
+use crate::settings::{defaults, JobSettings};
 use clap::Args;
 
 /// Read what AWS SSM calls the latest Bottlerocket AMI, and cross-check it with the signed
@@ -45,7 +45,7 @@ pub struct SsmCmdArgs {
     pub no_cross_check: bool,
 
     /// Verify at most N repositories at once.
-    #[arg(long, value_name = "N", default_value = "4")]
+    #[arg(long, value_name = "N", default_value_t = defaults::CONCURRENCY)]
     pub concurrency: usize,
 
     /// The trust anchor and repository settings for the cross-check.
@@ -59,10 +59,8 @@ pub struct SsmCmdArgs {
 
 /// Run `ssm`; the result is the exit code.
 pub async fn run(a: SsmCmdArgs) -> Result<i32> {
-    let format = a.format;
     let result = async {
-        let (variants, archs) = variants_and_archs(&a.variants, &a.archs)?;
-        if variants.is_empty() && a.ssm.ssm_file.is_empty() {
+        if a.variants.is_empty() && a.ssm.ssm_file.is_empty() {
             return Err(crate::error::Error::Argument {
                 flag: "--variant",
                 message: "name at least one variant to read from SSM (like aws-k8s-1.31)"
@@ -70,34 +68,18 @@ pub async fn run(a: SsmCmdArgs) -> Result<i32> {
             });
         }
         let cross_check = !a.no_cross_check;
-        let spec = a.ssm.spec(
-            variants,
-            archs,
-            cross_check,
-            a.common.timeout,
-            super::args::deadline("--deadline", a.common.deadline)?,
-        )?;
-        let derive_repo = if cross_check {
-            Some(bottlerocket_repos(resolve_common(&a.common)?))
-        } else {
-            None
-        };
-        crate::job::run(JobSpec {
-            repos: Vec::new(),
-            derive_repo,
-            ssm: Some(spec),
-            inventories: Vec::new(),
-            policy: crate::fleet::Policy::default(),
-            from: None,
-            at: a.common.at,
+        let settings = JobSettings {
+            common: a.common.settings(),
+            derive_repositories: cross_check,
+            ssm: Some(a.ssm.settings(&a.variants, &a.archs, cross_check)),
             concurrency: a.concurrency,
-            evidence: false,
-        })
-        .await
+            ..JobSettings::default()
+        };
+        super::run_job(&settings, super::names::Origin::Flags, &[]).await
     }
     .await;
     let made = crate::report::html::Made {
         from: Some("the command line of `tufwatch ssm`".to_owned()),
     };
-    finish(result, format, &made)
+    finish(result, a.format, &made)
 }

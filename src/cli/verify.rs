@@ -1,7 +1,8 @@
 //! `tufwatch verify`.
 
+use super::flags::{Format, RepoArgs};
 use super::output;
-use super::repo::{print_json, verify_for, Format, RepoArgs};
+use super::output::print_json;
 use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
 use crate::report::human;
@@ -69,4 +70,28 @@ pub async fn run(a: VerifyArgs) -> Result<i32> {
         Format::Json => print_json(report)?,
     }
     Ok(report.exit_code())
+}
+
+/// Resolve the flags and verify; with `--format json`, a run that cannot verify still prints one
+/// JSON document (the error report) before the error goes to stderr.
+pub(super) async fn verify_for(
+    a: RepoArgs,
+    targets: TargetSelection,
+    out: Option<PathBuf>,
+    format: Format,
+) -> Result<crate::engine::Verification> {
+    let verified = async {
+        let settings = a.settings(targets, out)?;
+        super::note_moved_state(&settings.common)?;
+        let (options, root) = settings.resolve()?;
+        crate::engine::verify(&options, &root).await
+    };
+    let result = verified
+        .await
+        .map_err(|e| super::names::named(e, super::names::Origin::Flags, &[]));
+    if let (Err(e), Format::Json) = (&result, format) {
+        // The run's own error is what to tell, even when stdout fails too.
+        let _ = print_json(&crate::report::ErrorReport::of(e));
+    }
+    result
 }

@@ -118,8 +118,8 @@ pub async fn check(
     public_key: Option<&[u8]>,
 ) -> Result<BundleCheck> {
     if !dir.is_dir() {
-        return Err(Error::Argument {
-            flag: "DIR",
+        return Err(Error::Setting {
+            setting: crate::settings::Setting::Bundle,
             message: format!("{} is not a directory", dir.display()),
         });
     }

@@ -38,6 +38,7 @@ use crate::engine::Verification;
 use crate::error::{Error, Result};
 use crate::releases::{ManifestRead, Track};
 use crate::report::{Report, TargetReport, Verdict};
+use crate::settings::Setting;
 use crate::source::pins::TrustedRoot;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -296,13 +297,13 @@ pub fn statement_of(
 ///
 /// The result is the bundle's digest: the SHA-256 of its `SHA256SUMS`, which names the SHA-256
 /// of every other file, so that one value pins the whole bundle.
-pub fn write(out: &Path, files: &Files, flag: &'static str) -> Result<String> {
+pub fn write(out: &Path, files: &Files, setting: Setting) -> Result<String> {
     let error = |path: &Path, source| Error::Write {
         what: "evidence bundle",
         path: path.to_owned(),
         source,
     };
-    check_out(out, flag)?;
+    check_out(out, setting)?;
     let parent = crate::atomic::parent(out);
     std::fs::create_dir_all(&parent).map_err(|e| error(&parent, e))?;
     crate::atomic::sweep(&parent);
@@ -345,19 +346,19 @@ pub fn write(out: &Path, files: &Files, flag: &'static str) -> Result<String> {
 }
 
 /// Refuse, before anything is verified or written, a bundle directory that could not take the
-/// bundle (`flag` names the option that gave it): one that is neither new nor empty, a symbolic
+/// bundle (`setting` says which one it is): one that is neither new nor empty, a symbolic
 /// link, a name with control characters (which would forge lines where a report quotes it), or
 /// one whose parent directory cannot take the temporary directory the bundle is written into.
-pub fn check_out(out: &Path, flag: &'static str) -> Result<()> {
+pub fn check_out(out: &Path, setting: Setting) -> Result<()> {
     let refuse = |why: &str| {
-        Err(Error::Argument {
-            flag,
+        Err(Error::Setting {
+            setting,
             message: format!("{}: {why}", out.display()),
         })
     };
     if out.to_string_lossy().chars().any(char::is_control) {
-        return Err(Error::Argument {
-            flag,
+        return Err(Error::Setting {
+            setting,
             message: format!(
                 "{:?}: a name with control characters; give a plain directory name",
                 out.to_string_lossy()

@@ -2,6 +2,7 @@
 //! shared targets directory.
 
 use crate::error::{Error, Result};
+use crate::settings::Setting;
 use std::fmt;
 use url::Url;
 
@@ -26,8 +27,8 @@ impl Arch {
         match value {
             "x86_64" | "amd64" | "x86-64" => Ok(Arch::X86_64),
             "aarch64" | "arm64" => Ok(Arch::Aarch64),
-            _ => Err(Error::Argument {
-                flag: "--arch",
+            _ => Err(Error::Setting {
+                setting: Setting::Arch,
                 message: format!(
                     "unknown architecture {value:?}: use x86_64 (or amd64) or aarch64 (or arm64)"
                 ),
@@ -70,8 +71,8 @@ pub fn check_variant(variant: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Argument {
-            flag: "--variant",
+        Err(Error::Setting {
+            setting: Setting::Variant,
             message: format!(
                 "{variant:?} is not a Bottlerocket variant name (like aws-k8s-1.31 or aws-ecs-2)"
             ),
@@ -83,15 +84,15 @@ pub fn check_variant(variant: &str) -> Result<()> {
 pub fn urls(base: &Url, variant: &str, arch: Arch) -> Result<(Url, Url)> {
     check_variant(variant)?;
     if base.query().is_some() || base.fragment().is_some() || base.cannot_be_a_base() {
-        return Err(Error::Argument {
-            flag: "--repo-base",
+        return Err(Error::Setting {
+            setting: Setting::RepoBase,
             message: format!("{base} is not a plain base URL (no query, no fragment)"),
         });
     }
     let base = super::location::with_trailing_slash(base.clone());
     let join = |path: &str| {
-        base.join(path).map_err(|e| Error::Argument {
-            flag: "--repo-base",
+        base.join(path).map_err(|e| Error::Setting {
+            setting: Setting::RepoBase,
             message: format!("cannot join {path:?} to {base}: {e}"),
         })
     };
@@ -137,6 +138,6 @@ mod tests {
         assert!(Arch::parse("sparc")
             .unwrap_err()
             .to_string()
-            .contains("--arch"));
+            .contains("archs"));
     }
 }

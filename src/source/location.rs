@@ -1,6 +1,7 @@
 //! Repository locations: `https://`, `http://`, `file://` URLs, or a plain local directory.
 
 use crate::error::{Error, Result};
+use crate::settings::Setting;
 use std::path::Path;
 use url::Url;
 
@@ -8,17 +9,17 @@ use url::Url;
 ///
 /// URLs must be `http`, `https` or `file`; anything without `://` is a local directory, which must
 /// exist. The result always ends in `/`, so that file names join below it.
-pub fn parse_location(flag: &'static str, value: &str) -> Result<Url> {
+pub fn parse_location(setting: Setting, value: &str) -> Result<Url> {
     let url = if value.contains("://") {
-        let url = Url::parse(value).map_err(|e| Error::Argument {
-            flag,
+        let url = Url::parse(value).map_err(|e| Error::Setting {
+            setting,
             message: format!("{value:?} is not a valid URL: {e}"),
         })?;
         match url.scheme() {
             "http" | "https" | "file" => url,
             other => {
-                return Err(Error::Argument {
-                    flag,
+                return Err(Error::Setting {
+                    setting,
                     message: format!(
                         "{value:?} uses the scheme {other:?}; use https://, http://, file:// or a local directory"
                     ),
@@ -27,24 +28,24 @@ pub fn parse_location(flag: &'static str, value: &str) -> Result<Url> {
         }
     } else {
         let path = Path::new(value);
-        let abs = path.canonicalize().map_err(|e| Error::Argument {
-            flag,
+        let abs = path.canonicalize().map_err(|e| Error::Setting {
+            setting,
             message: format!("{value:?} is not a URL and not a readable local directory: {e}"),
         })?;
         if !abs.is_dir() {
-            return Err(Error::Argument {
-                flag,
+            return Err(Error::Setting {
+                setting,
                 message: format!("{value:?} is a file; give the directory that holds the files"),
             });
         }
-        Url::from_directory_path(&abs).map_err(|()| Error::Argument {
-            flag,
+        Url::from_directory_path(&abs).map_err(|()| Error::Setting {
+            setting,
             message: format!("{} cannot be written as a file:// URL", abs.display()),
         })?
     };
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::Argument {
-            flag,
+        return Err(Error::Setting {
+            setting,
             message: format!(
                 "{value:?} has a query or fragment; give the plain base URL of the directory"
             ),
@@ -71,27 +72,27 @@ mod tests {
 
     #[test]
     fn urls_get_a_trailing_slash() {
-        let u = parse_location("--metadata-url", "https://example.com/a/b").unwrap();
+        let u = parse_location(Setting::MetadataUrl, "https://example.com/a/b").unwrap();
         assert_eq!(u.as_str(), "https://example.com/a/b/");
-        let u = parse_location("--metadata-url", "file:///tmp/x/").unwrap();
+        let u = parse_location(Setting::MetadataUrl, "file:///tmp/x/").unwrap();
         assert_eq!(u.as_str(), "file:///tmp/x/");
     }
 
     #[test]
     fn directories_become_file_urls() {
         let dir = tempfile::tempdir().unwrap();
-        let u = parse_location("--metadata-url", dir.path().to_str().unwrap()).unwrap();
+        let u = parse_location(Setting::MetadataUrl, dir.path().to_str().unwrap()).unwrap();
         assert_eq!(u.scheme(), "file");
         assert!(u.as_str().ends_with('/'));
     }
 
     #[test]
     fn bad_locations_name_the_flag() {
-        let e = parse_location("--targets-url", "ftp://example.com/").unwrap_err();
-        assert!(e.to_string().starts_with("--targets-url"), "{e}");
-        let e = parse_location("--metadata-url", "https://h/repo?x=1").unwrap_err();
+        let e = parse_location(Setting::TargetsUrl, "ftp://example.com/").unwrap_err();
+        assert!(e.to_string().starts_with("targets_url"), "{e}");
+        let e = parse_location(Setting::MetadataUrl, "https://h/repo?x=1").unwrap_err();
         assert!(e.to_string().contains("query"), "{e}");
-        let e = parse_location("--targets-url", "/definitely/not/here").unwrap_err();
+        let e = parse_location(Setting::TargetsUrl, "/definitely/not/here").unwrap_err();
         assert!(e.to_string().contains("not a URL"), "{e}");
     }
 }

@@ -5,6 +5,7 @@
 
 use crate::digest::sha512_hex;
 use crate::error::{Error, Result};
+use crate::settings::Setting;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -97,21 +98,21 @@ pub fn is_sha512_hex(s: &str) -> bool {
 }
 
 /// Normalize a user-given SHA-512 (`--sha512`, `--root-sha512`): trimmed, lower case, checked.
-pub fn parse_sha512_arg(flag: &'static str, value: &str) -> Result<String> {
-    parse_hex_arg(flag, value, value, "SHA-512", 128)
+pub fn parse_sha512_arg(setting: Setting, value: &str) -> Result<String> {
+    parse_hex_arg(setting, value, value, "SHA-512", 128)
 }
 
 /// Normalize a user-given SHA-256 (`evidence verify --sha256`): trimmed, lower case, `sha256:`
 /// before it allowed, checked.
-pub fn parse_sha256_arg(flag: &'static str, value: &str) -> Result<String> {
+pub fn parse_sha256_arg(setting: Setting, value: &str) -> Result<String> {
     let lower = value.trim().to_ascii_lowercase();
     let hex = lower.strip_prefix("sha256:").unwrap_or(&lower);
-    parse_hex_arg(flag, value, hex, "SHA-256", 64)
+    parse_hex_arg(setting, value, hex, "SHA-256", 64)
 }
 
 /// `hex` (from the argument `value`) trimmed and in lower case, if it is `digits` hex digits.
 fn parse_hex_arg(
-    flag: &'static str,
+    setting: Setting,
     value: &str,
     hex: &str,
     name: &str,
@@ -121,8 +122,8 @@ fn parse_hex_arg(
     if v.len() == digits && v.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(v)
     } else {
-        Err(Error::Argument {
-            flag,
+        Err(Error::Setting {
+            setting,
             message: format!("{value:?} is not a {name}: expected {digits} hex digits"),
         })
     }
@@ -335,11 +336,11 @@ mod tests {
     fn sha512_args_are_checked() {
         let upper = "AB".repeat(64);
         assert_eq!(
-            parse_sha512_arg("--sha512", &upper).unwrap(),
+            parse_sha512_arg(Setting::RootSha512, &upper).unwrap(),
             "ab".repeat(64)
         );
-        assert!(parse_sha512_arg("--sha512", "abc").is_err());
-        assert!(parse_sha512_arg("--sha512", &"g".repeat(128)).is_err());
+        assert!(parse_sha512_arg(Setting::RootSha512, "abc").is_err());
+        assert!(parse_sha512_arg(Setting::RootSha512, &"g".repeat(128)).is_err());
     }
 
     #[test]

@@ -366,8 +366,8 @@ pub fn check_region(region: &str) -> crate::error::Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(crate::error::Error::Argument {
-            flag: "--region",
+        Err(crate::error::Error::Setting {
+            setting: crate::settings::Setting::Region,
             message: format!("{region:?} is not an AWS region name (like us-west-2)"),
         })
     }

@@ -1,0 +1,300 @@
+//! The whole job in one pass: verify repositories and read their signed manifests, read SSM,
+//! judge the fleet, cross-check, and make one report. `ssm`, `nodes` and `report` are this job
+//! with parts left out.
+//!
+//! Order: inventories are read first (the caller does), then SSM (EC2 instances need the AMI ->
+//! version map), then the repositories of every variant and architecture in play, concurrently
+//! with a bound, then the judgements, which are plain functions of those values.
+
+mod model;
+mod plan;
+mod ssm;
+
+pub use model::{InventoryReport, JobReport, RepoResult, SsmReport};
+pub use plan::{
+    both_when_empty, bottlerocket_repos, plan, Inventory, JobSpec, RepoMaker, RepoSpec, SsmSource,
+    SsmSpec,
+};
+
+use crate::engine::{targets::read_verified, Verification};
+use crate::error::Result;
+use crate::fleet::inventory::{Evidence, Node};
+use crate::releases::{manifest, one_per_track, retain_own, tracks, ManifestRead, ReleasesReport};
+use crate::report::{verdict_of, Code, Finding, Report, Verdict, REPORT_FORMAT};
+use crate::source::bottlerocket::Arch;
+use crate::ssm::check::cross_check;
+use chrono::Utc;
+use futures::stream::{self, StreamExt, TryStreamExt};
+use semver::Version;
+use std::collections::BTreeSet;
+
+/// Largest manifest.json read (Bottlerocket's are a few hundred KiB).
+pub const MAX_MANIFEST: u64 = 16 << 20;
+
+/// Read the signed manifest of a verified repository and list its releases at the verification's
+/// reference time. The manifest is read only when the verification passed, and only after tough
+/// checked its length and hashes.
+pub async fn read_manifest(verification: &Verification, from: Option<&Version>) -> ManifestRead {
+    let at = verification.report.reference_time;
+    let mut read = ManifestRead {
+        from: from.cloned(),
+        ..ManifestRead::default()
+    };
+    if let (Some(repo), Verdict::Pass) = (&verification.listing, verification.report.verdict) {
+        let read_in_time = tokio::time::timeout_at(
+            verification.deadline,
+            read_verified(
+                repo,
+                &verification.targets_from,
+                "manifest.json",
+                MAX_MANIFEST,
+            ),
+        );
+        let past_deadline = || {
+            Err(Finding::error(
+                Code::Unreachable,
+                "manifest.json did not finish downloading within the run's deadline (--deadline)",
+            )
+            .target("manifest.json"))
+        };
+        match read_in_time.await.unwrap_or_else(|_| past_deadline()) {
+            Ok((bytes, checked)) => {
+                read.manifest = Some(checked);
+                match manifest::parse(&bytes) {
+                    Ok(m) => read.tracks = tracks(&m, at, from),
+                    Err(e) => read.findings.push(
+                        Finding::error(Code::Malformed, format!("manifest.json: {e}"))
+                            .target("manifest.json"),
+                    ),
+                }
+                read.bytes = Some(bytes);
+            }
+            Err(f) => read.findings.push(f),
+        }
+    }
+    read
+}
+
+/// The releases report of a verification and what its manifest gave.
+pub fn releases_report(verification: Report, read: ManifestRead) -> ReleasesReport {
+    let all: Vec<Finding> = verification
+        .findings
+        .iter()
+        .chain(&read.findings)
+        .cloned()
+        .collect();
+    ReleasesReport {
+        report_format: REPORT_FORMAT,
+        verdict: verdict_of(&all),
+        verification,
+        manifest: read.manifest,
+        tracks: read.tracks,
+        findings: read.findings,
+    }
+}
+
+/// Read the signed manifest of a verified repository and list its releases.
+pub async fn releases_of(verification: Verification, from: Option<&Version>) -> ReleasesReport {
+    let read = read_manifest(&verification, from).await;
+    releases_report(verification.report, read)
+}
+
+/// Run a job.
+pub async fn run(spec: JobSpec) -> Result<JobReport> {
+    let started_at = Utc::now();
+    let at = spec.at.unwrap_or(started_at);
+    let mut findings = Vec::new();
+
+    // SSM first: EC2 instances need the AMI -> version map to know their variants.
+    let ssm = match &spec.ssm {
+        Some(s) => Some(ssm::read_ssm(s, &spec, started_at).await?),
+        None => None,
+    };
+    if let Some(o) = &ssm {
+        findings.extend(o.findings());
+    }
+
+    // The repositories: those given, and those the fleet and SSM bring into play.
+    let mut repos = spec.repos.clone();
+    if let Some(derive) = &spec.derive_repo {
+        let mut wanted: BTreeSet<(String, Arch)> = BTreeSet::new();
+        for inv in &spec.inventories {
+            for n in &inv.nodes {
+                if let (Some(v), Some(a)) = (&n.variant, n.arch.as_deref()) {
+                    if let Ok(a) = Arch::parse(a) {
+                        wanted.insert((v.clone(), a));
+                    }
+                }
+                if let (Evidence::LaunchAmi, Some(o), Some(r), Some(ami)) =
+                    (n.evidence, &ssm, &n.region, &n.image_id)
+                {
+                    if let Some(image) = o.image(r, ami) {
+                        if let Ok(a) = Arch::parse(&image.arch) {
+                            wanted.insert((image.variant.clone(), a));
+                        }
+                    }
+                }
+            }
+        }
+        if let (Some(s), Some(o)) = (&spec.ssm, &ssm) {
+            if s.cross_check && s.variants.is_empty() {
+                // Every variant and architecture the SSM files hold.
+                for l in &o.latest {
+                    if let Ok(a) = Arch::parse(&l.arch) {
+                        wanted.insert((l.variant.clone(), a));
+                    }
+                }
+            }
+        }
+        if let Some(s) = &spec.ssm {
+            if s.cross_check {
+                for v in &s.variants {
+                    for a in both_when_empty(s.archs.clone()) {
+                        wanted.insert((v.clone(), a));
+                    }
+                }
+            }
+        }
+        // A name that is not a Bottlerocket variant (an odd CSV line, a custom osImage) makes
+        // no repository: its nodes are judged unchecked, and the run goes on.
+        wanted.retain(|(v, _)| crate::source::bottlerocket::check_variant(v).is_ok());
+        for (variant, arch) in wanted {
+            let covered = repos.iter().any(|r| {
+                r.options.variant.as_deref() == Some(variant.as_str())
+                    && r.options.arch.as_deref() == Some(arch.as_str())
+            });
+            if !covered {
+                repos.push(derive(&variant, arch)?);
+            }
+        }
+    }
+
+    // Evidence starts from the anchor and walks every root, so that the bundle holds the whole
+    // chain: no saved state is read or written.
+    if spec.evidence {
+        for r in &mut repos {
+            r.options.state_root = None;
+        }
+    }
+    let from = spec.from.as_ref();
+    let evidence = spec.evidence;
+    // One HTTP client and one read of each shared target for every repository of the job.
+    let net = repos
+        .first()
+        .map(|r| r.options.net.clone())
+        .unwrap_or_default();
+    let shared = &crate::engine::Shared::new(net)?;
+    // The first fault of this machine stops the other verifications at once: the run stops.
+    let mut repositories: Vec<(usize, RepoResult)> = stream::iter(repos.into_iter().enumerate())
+        .map(|(i, r)| async move {
+            let result = match crate::engine::verify_shared(&r.options, &r.root, shared).await {
+                Ok(v) => {
+                    let mut read = read_manifest(&v, from).await;
+                    // A Bottlerocket repository speaks for its own variant and architecture.
+                    retain_own(
+                        &mut read.tracks,
+                        r.options.variant.as_deref(),
+                        r.options.arch.as_deref(),
+                    );
+                    let evidence =
+                        evidence.then(|| crate::evidence::files(&v, &r.root, &[], Some(&read)));
+                    RepoResult {
+                        name: r.name,
+                        releases: Some(releases_report(v.report, read)),
+                        error: None,
+                        evidence_dir: None,
+                        evidence,
+                    }
+                }
+                // This machine failed the run (a full disk, an unwritable directory): no
+                // repository's verdict can stand on it.
+                Err(e) if e.is_local_fault() => return Err(e),
+                Err(e) => RepoResult {
+                    name: r.name,
+                    releases: None,
+                    error: Some(e.to_string()),
+                    evidence_dir: None,
+                    evidence: None,
+                },
+            };
+            Ok((i, result))
+        })
+        .buffer_unordered(spec.concurrency.max(1))
+        .try_collect()
+        .await?;
+    repositories.sort_by_key(|(i, _)| *i);
+    let repositories: Vec<RepoResult> = repositories.into_iter().map(|(_, r)| r).collect();
+    for r in &repositories {
+        if let Some(e) = &r.error {
+            findings.push(Finding::error(
+                Code::NotVerified,
+                format!("{}: could not verify: {e}", r.name),
+            ));
+        }
+    }
+    let all_tracks = one_per_track(
+        repositories
+            .iter()
+            .filter_map(|r| r.releases.as_ref())
+            .flat_map(|r| r.tracks.iter()),
+    );
+
+    let cross_checked = spec.ssm.as_ref().is_some_and(|s| s.cross_check);
+    let ssm_report = ssm.map(|observations| {
+        let rows = if cross_checked {
+            cross_check(&all_tracks, &observations)
+        } else {
+            Vec::new()
+        };
+        findings.extend(crate::ssm::check::findings(&rows));
+        SsmReport {
+            observations,
+            cross_checked,
+            cross_check: rows,
+        }
+    });
+
+    let fleet = (!spec.inventories.is_empty()).then(|| {
+        let inventories: Vec<(String, Vec<Node>)> = spec
+            .inventories
+            .iter()
+            .map(|i| (i.name.clone(), i.nodes.clone()))
+            .collect();
+        crate::fleet::judge(
+            &inventories,
+            &all_tracks,
+            ssm_report.as_ref().map(|s| &s.observations),
+            at,
+            &spec.policy,
+        )
+    });
+    if let Some(f) = &fleet {
+        findings.extend(f.findings());
+    }
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
+
+    let mut report = JobReport {
+        report_format: REPORT_FORMAT,
+        tool: format!("tufwatch {}", env!("CARGO_PKG_VERSION")),
+        started_at,
+        finished_at: Utc::now(),
+        reference_time: at,
+        repositories,
+        ssm: ssm_report,
+        inventories: spec
+            .inventories
+            .iter()
+            .map(|i| InventoryReport {
+                name: i.name.clone(),
+                format: i.format,
+                nodes: i.nodes.len(),
+            })
+            .collect(),
+        fleet,
+        findings,
+        verdict: Verdict::Pass,
+        evidence_bundle: None,
+    };
+    report.judge();
+    Ok(report)
+}

@@ -1,0 +1,294 @@
+//! The plan of a job: its settings resolved into the repositories to verify (each with its
+//! options and trust anchor), the SSM source, the inventories read, and the policy. Every
+//! error names the setting at fault.
+
+use crate::engine::VerifyOptions;
+use crate::error::{Error, Result};
+use crate::fleet::inventory::{Format as InventoryFormat, Node};
+use crate::fleet::Policy;
+use crate::settings::{
+    self, variants_and_archs, Common, JobSettings, RepositorySettings, Setting, SsmSettings,
+};
+use crate::source::bottlerocket::Arch;
+use crate::source::location::parse_location;
+use crate::source::pins::{parse_sha512_arg, TrustedRoot};
+use crate::ssm::live::LiveOptions;
+use chrono::{DateTime, Utc};
+use semver::Version;
+use std::path::PathBuf;
+
+/// Makes the repository of a Bottlerocket variant and architecture.
+pub type RepoMaker = Box<dyn Fn(&str, Arch) -> Result<RepoSpec> + Send + Sync>;
+
+/// One repository to verify.
+#[derive(Clone)]
+pub struct RepoSpec {
+    /// How the report names it: `aws-k8s-1.31/x86_64`, or the name the config gives.
+    pub name: String,
+    /// Where it is and how to verify it.
+    pub options: VerifyOptions,
+    /// Its trust anchor.
+    pub root: TrustedRoot,
+}
+
+/// Where SSM values come from.
+#[derive(Debug, Clone)]
+pub enum SsmSource {
+    /// The AWS API (or the endpoint named).
+    Live(LiveOptions),
+    /// Files in the format of `aws ssm get-parameters-by-path` output.
+    Files(Vec<PathBuf>),
+}
+
+/// The SSM part of a job.
+#[derive(Debug, Clone)]
+pub struct SsmSpec {
+    /// Where from.
+    pub source: SsmSource,
+    /// Regions; for a live source, empty means the AWS configuration's default region.
+    pub regions: Vec<String>,
+    /// Variants to read; empty means those of the repositories (live) or every one (files).
+    pub variants: Vec<String>,
+    /// Architectures; empty means both.
+    pub archs: Vec<Arch>,
+    /// Cross-check against the signed manifests.
+    pub cross_check: bool,
+}
+
+/// An inventory, already read.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    /// Its file name (or `-`).
+    pub name: String,
+    /// Its format.
+    pub format: InventoryFormat,
+    /// Its nodes.
+    pub nodes: Vec<Node>,
+}
+
+/// A job.
+pub struct JobSpec {
+    /// Repositories to verify, as given.
+    pub repos: Vec<RepoSpec>,
+    /// Makes the repository of a Bottlerocket variant and architecture that the inventories or
+    /// SSM bring into play, when it is not among `repos`.
+    pub derive_repo: Option<RepoMaker>,
+    /// SSM, when asked.
+    pub ssm: Option<SsmSpec>,
+    /// Inventories.
+    pub inventories: Vec<Inventory>,
+    /// When being behind is a finding.
+    pub policy: Policy,
+    /// Migrations from this version, when asked.
+    pub from: Option<Version>,
+    /// The reference time (`--at`), when not now.
+    pub at: Option<DateTime<Utc>>,
+    /// How many repositories are verified at once.
+    pub concurrency: usize,
+    /// Keep each repository's evidence files (`evidence create --config`).
+    pub evidence: bool,
+}
+
+/// Resolve a job's settings into its plan: the trust anchors read and pinned, the
+/// repositories listed, the SSM source chosen and the inventories read. Nothing is downloaded.
+pub fn plan(s: &JobSettings) -> Result<JobSpec> {
+    check_names(&s.repositories)?;
+    s.policy.check().map_err(|message| Error::Setting {
+        setting: Setting::MaxDaysBehind,
+        message,
+    })?;
+    // The shared anchor, when a repository needs it: the one given, or Bottlerocket's.
+    let needs_shared_root = s.common.root.is_some()
+        || s.bottlerocket.is_some()
+        || s.derive_repositories
+        || s.repositories.iter().any(|r| r.root.is_none());
+    let common = needs_shared_root.then(|| s.common.resolve()).transpose()?;
+    let mut repos = Vec::new();
+    for (i, r) in s.repositories.iter().enumerate() {
+        repos.push(explicit_repo(s, common.as_ref(), i, r)?);
+    }
+    if let (Some(b), Some(c)) = (&s.bottlerocket, &common) {
+        let (variants, archs) = variants_and_archs(&b.variants, &b.archs)?;
+        for v in &variants {
+            for arch in both_when_empty(archs.clone()) {
+                repos.push(RepoSpec {
+                    name: format!("{v}/{arch}"),
+                    options: c.bottlerocket(v, arch)?,
+                    root: c.root.clone(),
+                });
+            }
+        }
+    }
+    let derive_repo = match &common {
+        Some(c) if s.bottlerocket.is_some() || s.derive_repositories => {
+            Some(bottlerocket_repos(c.clone()))
+        }
+        _ => None,
+    };
+    let inventories = read_inventories(s)?;
+    let launch_amis = inventories.iter().any(|i| i.format == InventoryFormat::Ec2);
+    let ssm = match &s.ssm {
+        Some(ssm) if launch_amis || !ssm.only_for_launch_amis => Some(ssm_spec(ssm, s)?),
+        _ => None,
+    };
+    Ok(JobSpec {
+        repos,
+        derive_repo,
+        ssm,
+        inventories,
+        policy: s.policy,
+        from: None,
+        at: s.common.at,
+        concurrency: s.concurrency,
+        evidence: s.evidence,
+    })
+}
+
+/// Both architectures, when none is named.
+pub fn both_when_empty(archs: Vec<Arch>) -> Vec<Arch> {
+    if archs.is_empty() {
+        vec![Arch::X86_64, Arch::Aarch64]
+    } else {
+        archs
+    }
+}
+
+/// Names identify repositories in every format (Prometheus labels too): unique, and apart
+/// from Bottlerocket's `variant/arch` names.
+fn check_names(repositories: &[RepositorySettings]) -> Result<()> {
+    for (i, r) in repositories.iter().enumerate() {
+        if r.name.is_empty()
+            || r.name.contains('/')
+            || repositories[..i].iter().any(|o| o.name == r.name)
+        {
+            return Err(Error::Setting {
+                setting: Setting::RepositoryName(i),
+                message: format!(
+                    "{:?}: give each repository its own name, without '/'",
+                    r.name
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A repository at explicit locations, with its own trust anchor or the job's.
+fn explicit_repo(
+    s: &JobSettings,
+    common: Option<&Common>,
+    i: usize,
+    r: &RepositorySettings,
+) -> Result<RepoSpec> {
+    let (root, base) = match (&r.root, common) {
+        (Some(path), _) => {
+            let expected = r
+                .root_sha512
+                .as_deref()
+                .map(|h| parse_sha512_arg(Setting::RepositoryRootSha512(i), h))
+                .transpose()?;
+            let root = TrustedRoot::read(path, s.common.max_root_size.0)?
+                .pin(expected.as_deref(), None)?;
+            let base = match common {
+                Some(c) => c.clone(),
+                None => s.common.resolve_with(root.clone())?,
+            };
+            (root, base)
+        }
+        (None, Some(c)) => (c.root.clone(), c.clone()),
+        (None, None) => {
+            return Err(Error::Setting {
+                setting: Setting::RepositoryRoot(i),
+                message: format!(
+                    "repository {:?}: no root of its own and none for the job",
+                    r.name
+                ),
+            })
+        }
+    };
+    let options = base.options(
+        parse_location(Setting::RepositoryMetadataUrl(i), &r.metadata_url)?,
+        parse_location(Setting::RepositoryTargetsUrl(i), &r.targets_url)?,
+        None,
+        None,
+    );
+    Ok(RepoSpec {
+        name: r.name.clone(),
+        options,
+        root,
+    })
+}
+
+/// A maker of Bottlerocket repositories below the common settings' base.
+pub fn bottlerocket_repos(common: Common) -> RepoMaker {
+    Box::new(move |variant, arch| {
+        Ok(RepoSpec {
+            name: format!("{variant}/{arch}"),
+            options: common.bottlerocket(variant, arch)?,
+            root: common.root.clone(),
+        })
+    })
+}
+
+/// The SSM part of a job: files when given, else the API.
+fn ssm_spec(ssm: &SsmSettings, s: &JobSettings) -> Result<SsmSpec> {
+    let mut regions: Vec<String> = Vec::new();
+    for r in &ssm.regions {
+        crate::ssm::check_region(r)?;
+        if !regions.contains(r) {
+            regions.push(r.clone());
+        }
+    }
+    let (variants, archs) = variants_and_archs(&ssm.variants, &ssm.archs).map_err(|e| match e {
+        Error::Setting {
+            setting: Setting::Variant,
+            message,
+        } => Error::Setting {
+            setting: Setting::SsmVariant,
+            message,
+        },
+        e => e,
+    })?;
+    let source = if ssm.files.is_empty() {
+        SsmSource::Live(LiveOptions {
+            profile: ssm.profile.clone(),
+            endpoint_url: ssm.endpoint_url.clone(),
+            concurrency: ssm.concurrency.clamp(1, 64),
+            max_attempts: ssm.max_attempts.clamp(1, 20),
+            initial_backoff: ssm.backoff.to_std(),
+            attempt_timeout: settings::timeout(s.common.timeout_secs),
+            deadline: settings::deadline(s.common.deadline)?,
+        })
+    } else {
+        SsmSource::Files(ssm.files.clone())
+    };
+    Ok(SsmSpec {
+        source,
+        regions,
+        variants,
+        archs,
+        cross_check: ssm.cross_check,
+    })
+}
+
+/// Read the inventories (standard input at most once).
+fn read_inventories(s: &JobSettings) -> Result<Vec<Inventory>> {
+    let stdin = s.inventories.iter().filter(|i| i.path.as_os_str() == "-");
+    if stdin.count() > 1 {
+        return Err(Error::Setting {
+            setting: Setting::Inventory,
+            message: "standard input (-) can be read only once".to_owned(),
+        });
+    }
+    s.inventories
+        .iter()
+        .map(|i| {
+            let (format, nodes) = crate::fleet::inventory::read(&i.path, i.format)?;
+            Ok(Inventory {
+                name: i.path.display().to_string(),
+                format,
+                nodes,
+            })
+        })
+        .collect()
+}
