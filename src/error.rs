@@ -4,6 +4,7 @@
 //! These are the failures before or around verification: bad arguments, files that cannot be read
 //! or written, a trust anchor that is not a TUF root.
 
+use std::fmt;
 use std::path::PathBuf;
 
 /// A failure that stops a run before it can judge the repository.
@@ -56,7 +57,7 @@ pub enum Error {
     #[error("{setting}: {message}")]
     Setting {
         /// The setting.
-        setting: crate::settings::Setting,
+        setting: Setting,
         /// What is wrong, and what would do.
         message: String,
     },
@@ -102,6 +103,98 @@ impl Error {
             Error::UntrustedRoot(_) => crate::exit::EXIT_FINDINGS,
             _ => crate::exit::EXIT_COULD_NOT_RUN,
         }
+    }
+}
+
+/// A setting an error can be about. The command line names it by its flag, a job's
+/// configuration by its key; the library by neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// Warn about roles that expire within this window.
+    ExpiryWarning,
+    /// The trusted root.json (the trust anchor).
+    Root,
+    /// The SHA-512 the trust anchor must have.
+    RootSha512,
+    /// The base of Bottlerocket's repository layout.
+    RepoBase,
+    /// Where a repository's metadata is.
+    MetadataUrl,
+    /// Where a repository's targets are.
+    TargetsUrl,
+    /// The Bottlerocket variants to verify.
+    Variant,
+    /// The Bottlerocket architectures to verify.
+    Arch,
+    /// Where the trusted metadata is kept between runs.
+    StateDir,
+    /// The longest a run may take.
+    Deadline,
+    /// The AWS regions SSM is read in.
+    Region,
+    /// The variants SSM is read for.
+    SsmVariant,
+    /// Behind a due release for longer than this is a finding.
+    MaxDaysBehind,
+    /// The repositories of a job as a whole.
+    Repositories,
+    /// The name of a job's repository (by its index in the configuration).
+    RepositoryName(usize),
+    /// The trusted root of a job's repository.
+    RepositoryRoot(usize),
+    /// The SHA-512 the trusted root of a job's repository must have.
+    RepositoryRootSha512(usize),
+    /// Where a job's repository's metadata is.
+    RepositoryMetadataUrl(usize),
+    /// Where a job's repository's targets are.
+    RepositoryTargetsUrl(usize),
+    /// The inventories of the fleet.
+    Inventory,
+    /// The directory an evidence bundle is written to.
+    BundleDir,
+    /// The directory of an evidence bundle to check.
+    Bundle,
+    /// The digest an evidence bundle must have.
+    BundleDigest,
+    /// Where a root to fetch is.
+    RootUrl,
+}
+
+impl Setting {
+    /// A name for the setting when neither a flag nor a key is at hand.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Setting::ExpiryWarning => "expiry_warning",
+            Setting::Root => "root",
+            Setting::RootSha512 => "root_sha512",
+            Setting::RepoBase => "repo_base",
+            Setting::MetadataUrl => "metadata_url",
+            Setting::TargetsUrl => "targets_url",
+            Setting::Variant => "variants",
+            Setting::Arch => "archs",
+            Setting::StateDir => "state_dir",
+            Setting::Deadline => "deadline",
+            Setting::Region => "regions",
+            Setting::SsmVariant => "ssm variants",
+            Setting::MaxDaysBehind => "max_days_behind",
+            Setting::Repositories => "repositories",
+            Setting::RepositoryName(_) => "repository name",
+            Setting::RepositoryRoot(_) => "repository root",
+            Setting::RepositoryRootSha512(_) => "repository root_sha512",
+            Setting::RepositoryMetadataUrl(_) => "repository metadata_url",
+            Setting::RepositoryTargetsUrl(_) => "repository targets_url",
+            Setting::Inventory => "inventory",
+            Setting::BundleDir => "bundle directory",
+            Setting::Bundle => "bundle",
+            Setting::BundleDigest => "bundle digest",
+            Setting::RootUrl => "root url",
+        }
+    }
+}
+
+impl fmt::Display for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -6,6 +6,8 @@
 //! (`trust.state_dir`), whichever the run came from.
 
 use crate::engine::{Engines, TargetSelection, VerifyOptions};
+pub use crate::error::Setting;
+
 use crate::error::{Error, Result};
 use crate::source::bottlerocket::{self, Arch};
 use crate::source::location::parse_location;
@@ -17,95 +19,6 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 use url::Url;
-
-/// A setting an error can be about. The command line names it by its flag, a job's
-/// configuration by its key; the library by neither.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Setting {
-    /// Warn about roles that expire within this window.
-    ExpiryWarning,
-    /// The trusted root.json (the trust anchor).
-    Root,
-    /// The SHA-512 the trust anchor must have.
-    RootSha512,
-    /// The base of Bottlerocket's repository layout.
-    RepoBase,
-    /// Where a repository's metadata is.
-    MetadataUrl,
-    /// Where a repository's targets are.
-    TargetsUrl,
-    /// The Bottlerocket variants to verify.
-    Variant,
-    /// The Bottlerocket architectures to verify.
-    Arch,
-    /// Where the trusted metadata is kept between runs.
-    StateDir,
-    /// The longest a run may take.
-    Deadline,
-    /// The AWS regions SSM is read in.
-    Region,
-    /// The variants SSM is read for.
-    SsmVariant,
-    /// Behind a due release for longer than this is a finding.
-    MaxDaysBehind,
-    /// The repositories of a job as a whole.
-    Repositories,
-    /// The name of a job's repository (by its index in the configuration).
-    RepositoryName(usize),
-    /// The trusted root of a job's repository.
-    RepositoryRoot(usize),
-    /// The SHA-512 the trusted root of a job's repository must have.
-    RepositoryRootSha512(usize),
-    /// Where a job's repository's metadata is.
-    RepositoryMetadataUrl(usize),
-    /// Where a job's repository's targets are.
-    RepositoryTargetsUrl(usize),
-    /// The inventories of the fleet.
-    Inventory,
-    /// The directory an evidence bundle is written to.
-    BundleDir,
-    /// The directory of an evidence bundle to check.
-    Bundle,
-    /// The digest an evidence bundle must have.
-    BundleDigest,
-}
-
-impl Setting {
-    /// A name for the setting when neither a flag nor a key is at hand.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Setting::ExpiryWarning => "expiry_warning",
-            Setting::Root => "root",
-            Setting::RootSha512 => "root_sha512",
-            Setting::RepoBase => "repo_base",
-            Setting::MetadataUrl => "metadata_url",
-            Setting::TargetsUrl => "targets_url",
-            Setting::Variant => "variants",
-            Setting::Arch => "archs",
-            Setting::StateDir => "state_dir",
-            Setting::Deadline => "deadline",
-            Setting::Region => "regions",
-            Setting::SsmVariant => "ssm variants",
-            Setting::MaxDaysBehind => "max_days_behind",
-            Setting::Repositories => "repositories",
-            Setting::RepositoryName(_) => "repository name",
-            Setting::RepositoryRoot(_) => "repository root",
-            Setting::RepositoryRootSha512(_) => "repository root_sha512",
-            Setting::RepositoryMetadataUrl(_) => "repository metadata_url",
-            Setting::RepositoryTargetsUrl(_) => "repository targets_url",
-            Setting::Inventory => "inventory",
-            Setting::BundleDir => "bundle directory",
-            Setting::Bundle => "bundle",
-            Setting::BundleDigest => "bundle digest",
-        }
-    }
-}
-
-impl fmt::Display for Setting {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A value that is not what its setting takes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,6 +1,6 @@
 //! `tufwatch evidence create` and `tufwatch evidence verify`.
 
-use super::bundle::{read_pem, result_of, sign, signing_key, withdraw, write_job_bundle};
+use super::bundle::{read_pem, signing_key, withdraw};
 use super::flags::{Format, RepoArgs};
 use super::names::{named, Origin};
 use super::output;
@@ -114,7 +114,7 @@ pub struct VerifyArgs {
 struct Created {
     bundle: String,
     files: usize,
-    result: String,
+    result: evidence::VerificationResult,
     /// Of a bundle of one repository.
     #[serde(skip_serializing_if = "Option::is_none")]
     statement_sha256: Option<String>,
@@ -188,12 +188,12 @@ async fn create(a: CreateArgs) -> Result<i32> {
             message: "the verification could not finish; no bundle written".to_owned(),
         });
     }
-    sign(&mut files, key.as_ref(), a.sign_key.as_deref())?;
+    evidence::sign(&mut files, key.as_ref(), a.sign_key.as_deref())?;
     let sha256 = evidence::write(&a.out, &files, Setting::BundleDir)?;
     let created = Created {
         bundle: a.out.display().to_string(),
         files: files.len(),
-        result: result_of(report.verdict).to_owned(),
+        result: evidence::VerificationResult::of(report.verdict),
         statement_sha256: files
             .get(evidence::STATEMENT_FILE)
             .map(|b| crate::digest::sha256_hex(b)),
@@ -247,11 +247,12 @@ async fn create_job(
             message: "the job could not finish (see above); no bundle written".to_owned(),
         });
     }
-    let record = write_job_bundle(&mut report, &a.out, key.as_ref(), a.sign_key.as_deref())?;
+    let record =
+        crate::job::write_bundle(&mut report, &a.out, key.as_ref(), a.sign_key.as_deref())?;
     let created = Created {
         bundle: record.dir,
         files: record.files,
-        result: record.result,
+        result: evidence::VerificationResult::of(report.verdict),
         statement_sha256: None,
         sha256: record.sha256.unwrap_or_default(),
         repositories: record.repositories,
@@ -362,7 +363,9 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
             writeln!(
                 out,
                 "recorded    {} at {}",
-                clean(check.recorded_result.as_deref().unwrap_or("?")),
+                check
+                    .recorded_result
+                    .map_or("?", evidence::VerificationResult::as_str),
                 clean(check.reference_time.as_deref().unwrap_or("?"))
             )?;
             if let Some(sha) = &check.trusted_root_sha512 {

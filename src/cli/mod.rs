@@ -91,7 +91,7 @@ pub async fn run(cli: Cli) -> i32 {
 pub async fn run_job(
     settings: &crate::settings::JobSettings,
     origin: names::Origin<'_>,
-    flags: &[(crate::settings::Setting, &'static str)],
+    flags: &[(crate::error::Setting, &'static str)],
 ) -> crate::error::Result<crate::job::JobReport> {
     let planned = async {
         note_moved_state(&settings.common)?;

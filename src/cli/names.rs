@@ -3,7 +3,7 @@
 //! it into the name the user wrote.
 
 use crate::error::Error;
-use crate::settings::Setting;
+use crate::error::Setting;
 use std::path::Path;
 
 /// The flag that gives a setting on the command line; `None` for what only a job's
@@ -26,6 +26,7 @@ pub fn flag(setting: Setting) -> Option<&'static str> {
         Setting::BundleDir => "--out",
         Setting::Bundle => "DIR",
         Setting::BundleDigest => "--sha256",
+        Setting::RootUrl => "--url",
         Setting::Repositories
         | Setting::RepositoryName(_)
         | Setting::RepositoryRoot(_)
@@ -62,7 +63,8 @@ pub fn key(setting: Setting) -> Option<String> {
         | Setting::Deadline
         | Setting::BundleDir
         | Setting::Bundle
-        | Setting::BundleDigest => return None,
+        | Setting::BundleDigest
+        | Setting::RootUrl => return None,
     })
 }
 

@@ -235,7 +235,7 @@ fn evidence_bundle(
             "the run could not finish, and so proves nothing".to_owned(),
         ));
     }
-    match super::bundle::write_job_bundle(report, dir, key, key_path)
+    match crate::job::write_bundle(report, dir, key, key_path)
         .map_err(|e| named(e, Origin::Flags, BUNDLE_FLAG))
     {
         Ok(record) => Ok(record),

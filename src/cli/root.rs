@@ -1,28 +1,23 @@
 //! `tufwatch root`: trust anchors.
 
 use super::output;
-use crate::engine::strict::client::{root_chain, ClientError};
-use crate::engine::strict::trusted::Trusted;
+use crate::engine::anchor::{fetch_root, root_url, save_root, Acceptance, Chain, MAX_ROOT};
 use crate::error::{Error, Result};
 use crate::report::EXIT_OK;
 use crate::settings::{defaults, Duration, Setting};
 use crate::source::bottlerocket::{self, Arch, DEFAULT_REPO_BASE};
 use crate::source::location::parse_location;
 use crate::source::pins::{parse_sha512_arg, PinSet, TrustedRoot};
-use crate::source::transport::{describe_transport, Fetcher, NetOptions};
+use crate::source::transport::NetOptions;
 use clap::{Args, Subcommand};
-use std::path::{Path, PathBuf};
-use url::Url;
-
-/// Largest root file `root fetch` accepts.
-const MAX_ROOT: u64 = 1 << 20;
-
-/// Most root rotations walked from the embedded anchor (Bottlerocket re-signs once a year).
-const MAX_ROTATIONS: u64 = 1024;
+use std::path::PathBuf;
 
 /// The repository whose root chain `root fetch` walks by default: every variant's repository
 /// serves the same roots.
 const CHAIN_VARIANT: &str = "aws-k8s-1.31";
+
+/// The flags of `root fetch` that differ from the usual ones.
+const ROOT_FETCH_FLAGS: &[(Setting, &str)] = &[(Setting::RootSha512, "--sha512")];
 
 /// `tufwatch root ...`
 #[derive(Debug, Subcommand)]
@@ -127,13 +122,9 @@ pub async fn run(cmd: RootCommand) -> Result<i32> {
             output::print(&out)?;
             Ok(EXIT_OK)
         }
-        RootCommand::Fetch(a) => fetch(*a).await.map_err(|e| {
-            super::names::named(
-                e,
-                super::names::Origin::Flags,
-                &[(Setting::RootSha512, "--sha512")],
-            )
-        }),
+        RootCommand::Fetch(a) => fetch(*a)
+            .await
+            .map_err(|e| super::names::named(e, super::names::Origin::Flags, ROOT_FETCH_FLAGS)),
     }
 }
 
@@ -144,10 +135,7 @@ async fn fetch(a: FetchArgs) -> Result<i32> {
         .iter()
         .map(|h| parse_sha512_arg(Setting::RootSha512, h))
         .collect::<Result<_>>()?;
-    let url_text = a.url.clone().unwrap_or_else(|| set.url.clone());
-    let url = root_url(&url_text)?;
-    let base = parse_location(Setting::RepoBase, &a.repo_base)?;
-    let (chain_url, _) = bottlerocket::urls(&base, &a.variant, Arch::parse(&a.arch)?)?;
+    let url = root_url(a.url.as_deref().unwrap_or(&set.url))?;
     let out = match &a.out {
         Some(p) => p.clone(),
         None => a
@@ -162,52 +150,33 @@ async fn fetch(a: FetchArgs) -> Result<i32> {
             .join(format!("{}.root.json", set.name)),
     };
     super::output::output_file("--out", &out)?;
-    let seconds = crate::settings::timeout(a.timeout);
-    let fetcher = Fetcher::new(NetOptions {
-        connect_timeout: seconds,
-        read_timeout: seconds,
-        ..NetOptions::default()
-    })?;
-    let deadline = crate::settings::deadline(a.deadline)?;
-    let past_deadline = || Error::Fetch {
-        url: url.to_string(),
-        message: format!(
-            "did not finish within the deadline of {} (--deadline)",
-            crate::engine::expiry::human_duration(a.deadline.to_chrono())
-        ),
-    };
-    let started = tokio::time::Instant::now();
-    let bytes = tokio::time::timeout(deadline, fetcher.fetch_all(&url, MAX_ROOT))
-        .await
-        .map_err(|_| past_deadline())?
-        .map_err(|e| Error::Fetch {
-            url: url.to_string(),
-            message: describe_transport(&e),
-        })?;
-    let mut root = TrustedRoot::parse(url.as_str(), bytes)?;
-    check_self_signed(&root)?;
-    let anchor = match &a.root {
-        Some(path) => {
-            let mut anchor = TrustedRoot::read(path, MAX_ROOT)?;
-            anchor.pinned_by = format!("--root {}", path.display());
-            anchor
-        }
-        None => TrustedRoot::embedded_bottlerocket()?,
-    };
-    root.pinned_by = if user.is_empty() {
-        let left = deadline.saturating_sub(started.elapsed());
-        tokio::time::timeout(left, accept(&root, &set, &anchor, &fetcher, &chain_url))
-            .await
-            .map_err(|_| past_deadline())??
-    } else if user.contains(&root.sha512) {
-        "sha512 given by the user (--sha512)".to_owned()
+    let acceptance = if user.is_empty() {
+        let base = parse_location(Setting::RepoBase, &a.repo_base)?;
+        let (chain_url, _) = bottlerocket::urls(&base, &a.variant, Arch::parse(&a.arch)?)?;
+        let anchor = match &a.root {
+            Some(path) => {
+                let mut anchor = TrustedRoot::read(path, MAX_ROOT)?;
+                anchor.pinned_by = format!("--root {}", path.display());
+                anchor
+            }
+            None => TrustedRoot::embedded_bottlerocket()?,
+        };
+        Acceptance::PinsOrChain(Box::new(Chain {
+            set,
+            anchor,
+            chain_url,
+        }))
     } else {
-        return Err(Error::UntrustedRoot(format!(
-            "untrusted_root: {url} has sha512 {}, which matches none of the --sha512 values; nothing was written",
-            root.sha512
-        )));
+        Acceptance::Sha512(user)
     };
-    save_root(&out, &root, !user.is_empty())?;
+    let net = NetOptions {
+        connect_timeout: crate::settings::timeout(a.timeout),
+        read_timeout: crate::settings::timeout(a.timeout),
+        ..NetOptions::default()
+    };
+    let deadline = crate::settings::deadline(a.deadline)?;
+    let root = fetch_root(&url, &acceptance, net, deadline).await?;
+    save_root(&out, &root, matches!(acceptance, Acceptance::Sha512(_)))?;
     output::print(&format!(
         "kept {} -> {}\n  version {}, sha512 {}\n  accepted: {}\n",
         url,
@@ -217,136 +186,4 @@ async fn fetch(a: FetchArgs) -> Result<i32> {
         root.pinned_by
     ))?;
     Ok(EXIT_OK)
-}
-
-/// Why a downloaded root is genuine: its SHA-512 is a documented value, or it is byte for byte
-/// a root of the chain walked from `anchor` in `chain_url`. Anything else is `untrusted_root`.
-async fn accept(
-    root: &TrustedRoot,
-    set: &PinSet,
-    anchor: &TrustedRoot,
-    fetcher: &Fetcher,
-    chain_url: &Url,
-) -> Result<String> {
-    if let Some(pin) = set.find(&root.sha512) {
-        return Ok(format!(
-            "its sha512 is the value Bottlerocket documented on {} for root v{} (trusted-roots/bottlerocket.toml)",
-            pin.documented, pin.version
-        ));
-    }
-    let chain = root_chain(&anchor.bytes, chain_url, fetcher, MAX_ROOT, MAX_ROTATIONS)
-        .await
-        .map_err(|e| match e {
-            ClientError::Refused(file, why) => Error::UntrustedRoot(format!(
-                "untrusted_root: the root chain in {chain_url} is broken at {file}: {why}; nothing was written"
-            )),
-            other => Error::Fetch {
-                url: chain_url.to_string(),
-                message: format!("could not walk the root chain: {other}"),
-            },
-        })?;
-    let newest = anchor.version.saturating_add(chain.len() as u64 - 1);
-    match chain.iter().position(|r| *r == root.bytes) {
-        Some(i) => Ok(format!(
-            "byte for byte root v{} of the chain walked from root v{} ({}) in {chain_url} (the chain ends at v{newest})",
-            anchor.version.saturating_add(i as u64),
-            anchor.version,
-            anchor.pinned_by
-        )),
-        None => Err(Error::UntrustedRoot(format!(
-            "untrusted_root: {} (version {}, sha512 {}) matches none of the {} documented values in trusted-roots/bottlerocket.toml \
-             and is not one of the roots v{}..v{newest} of the chain walked from {} in {chain_url}; \
-             nothing was written. Check the sha512 against Bottlerocket's documentation; if it is documented there, \
-             accept it with `tufwatch root fetch --sha512 HEX`",
-            root.source,
-            root.version,
-            root.sha512,
-            set.pins.len(),
-            anchor.version,
-            anchor.pinned_by
-        ))),
-    }
-}
-
-/// Where a root file is: an `https://`, `http://` or `file://` URL, or a local file.
-fn root_url(text: &str) -> Result<Url> {
-    let bad = |message: String| Error::Argument {
-        flag: "--url",
-        message,
-    };
-    if text.contains("://") {
-        let url = Url::parse(text).map_err(|e| bad(format!("{text:?} is not a URL: {e}")))?;
-        match url.scheme() {
-            "https" | "http" | "file" => Ok(url),
-            other => Err(bad(format!(
-                "{text:?} uses {other:?}; use https://, http:// or file://"
-            ))),
-        }
-    } else {
-        let path = std::fs::canonicalize(text).map_err(|e| {
-            bad(format!(
-                "{text:?} is not a URL and not a readable file: {e}"
-            ))
-        })?;
-        Url::from_file_path(&path)
-            .map_err(|()| bad(format!("{} is not a file path", path.display())))
-    }
-}
-
-/// A root must be signed by a threshold of its own root keys (TUF 5.2 loads it as trusted, and
-/// tough refuses one that is not).
-fn check_self_signed(root: &TrustedRoot) -> Result<()> {
-    Trusted::new(&root.bytes, chrono::Utc::now())
-        .map(drop)
-        .map_err(|why| {
-            Error::UntrustedRoot(format!(
-                "untrusted_root: {} is not a root signed by a threshold of its own root keys: {why}; nothing was written",
-                root.source
-            ))
-        })
-}
-
-/// Write a kept root atomically, with a `.sha512` file in `sha512sum` format when the user
-/// pinned it (so a later run accepts it again, and a person can check it with `sha512sum -c`).
-fn save_root(out: &Path, root: &TrustedRoot, user_pinned: bool) -> Result<()> {
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
-        what: "root",
-        path: dir.to_owned(),
-        source,
-    })?;
-    let file_name = out
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "root.json".to_owned());
-    crate::atomic::sweep(dir);
-    let error = |path: &Path| {
-        let path = path.to_owned();
-        move |source| Error::Write {
-            what: "root",
-            path,
-            source,
-        }
-    };
-    // Both files written and synced before either is renamed into place: a disk that fills
-    // leaves the old pair, never a new sha512 beside an old root.
-    let sums = match user_pinned {
-        true => {
-            let path = dir.join(format!("{file_name}.sha512"));
-            let line = format!("{}  {file_name}\n", root.sha512);
-            Some((
-                crate::atomic::stage(&path, line.as_bytes(), None).map_err(error(&path))?,
-                path,
-            ))
-        }
-        false => None,
-    };
-    let staged = crate::atomic::stage(out, &root.bytes, None).map_err(error(out))?;
-    if let Some((sums, path)) = sums {
-        sums.commit().map_err(error(&path))?;
-    }
-    staged.commit().map_err(error(out))
 }

@@ -9,6 +9,7 @@
 //! then judges expiry at the reference time, names every signature, compares with the saved
 //! state, and downloads targets as the deciding engine lists them ([`targets::Listing`]).
 
+pub mod anchor;
 pub mod canonical;
 pub mod collect;
 pub mod compat;

@@ -11,8 +11,9 @@
 //!    recomputed from the recorded observations and the releases of step 4 is the recorded one.
 
 use super::{
-    dsse, release_images, statement::Statement, sums, JOB_FILE, MANIFEST_FILE, METADATA_DIR,
-    RELEASES_FILE, REPORT_FILE, REPOSITORIES_DIR, ROOT_FILE, STATEMENT_FILE,
+    dsse, release_images, statement::Statement, statement::VerificationResult, sums, JOB_FILE,
+    MANIFEST_FILE, METADATA_DIR, RELEASES_FILE, REPORT_FILE, REPOSITORIES_DIR, ROOT_FILE,
+    STATEMENT_FILE,
 };
 use crate::digest::{sha256_hex, sha512_hex};
 use crate::engine::{TargetSelection, Verification, VerifyOptions};
@@ -43,7 +44,7 @@ pub struct BundleCheck {
     /// The bundle's digest: the SHA-256 of its `SHA256SUMS`, which names every other file's.
     pub sha256: Option<String>,
     /// The recorded result (`PASSED`, `FAILED`): of the statement, or of the job.
-    pub recorded_result: Option<String>,
+    pub recorded_result: Option<VerificationResult>,
     /// The recorded reference time.
     pub reference_time: Option<String>,
     /// The anchor's SHA-512 (for a job: when every repository has the same anchor).
@@ -79,7 +80,7 @@ pub struct RepoCheck {
     /// Its directory in the bundle.
     pub dir: String,
     /// The recorded result of its statement.
-    pub recorded_result: Option<String>,
+    pub recorded_result: Option<VerificationResult>,
     /// Its anchor's SHA-512.
     pub trusted_root_sha512: Option<String>,
     /// The verdict of verifying its metadata again.
@@ -100,14 +101,6 @@ fn finding(code: Code, file: &str, message: impl Into<String>) -> Finding {
     Finding::error(code, format!("{file}: {}", message.into())).target(file)
 }
 
-fn result_of(verdict: Verdict) -> &'static str {
-    if verdict == Verdict::Pass {
-        "PASSED"
-    } else {
-        "FAILED"
-    }
-}
-
 /// Check a bundle offline. `expected_digest` is the bundle digest (SHA-256 of `SHA256SUMS`) the
 /// auditor demands, `expected_root` an anchor SHA-512; with `public_key`, every statement must
 /// be signed by it.
@@ -119,7 +112,7 @@ pub async fn check(
 ) -> Result<BundleCheck> {
     if !dir.is_dir() {
         return Err(Error::Setting {
-            setting: crate::settings::Setting::Bundle,
+            setting: crate::error::Setting::Bundle,
             message: format!("{} is not a directory", dir.display()),
         });
     }
@@ -185,7 +178,7 @@ pub async fn check(
     } else {
         let piece = check_piece(dir, "", expected_root, public_key).await;
         Outcome {
-            recorded_result: piece.summary.recorded_result.clone(),
+            recorded_result: piece.summary.recorded_result,
             reference_time: piece.report.as_ref().map(|r| r.reference_time.to_rfc3339()),
             trusted_root_sha512: piece.summary.trusted_root_sha512.clone(),
             reverified: piece.summary.reverified,
@@ -218,7 +211,7 @@ pub async fn check(
 
 /// What steps 2 to 5 found.
 struct Outcome {
-    recorded_result: Option<String>,
+    recorded_result: Option<VerificationResult>,
     reference_time: Option<String>,
     trusted_root_sha512: Option<String>,
     reverified: Option<Verdict>,
@@ -306,7 +299,7 @@ async fn check_piece(
     let root_bytes = read(ROOT_FILE);
     let root_sha512 = root_bytes.as_deref().map(sha512_hex);
     if let (Some(s), Some(r)) = (&statement, &report) {
-        if s.predicate.verification_result != result_of(r.verdict) {
+        if s.predicate.verification_result != VerificationResult::of(r.verdict) {
             findings.push(finding(
                 Code::EvidenceInconsistent,
                 &statement_name,
@@ -491,9 +484,7 @@ async fn check_piece(
         summary: RepoCheck {
             name: String::new(),
             dir: prefix.trim_end_matches('/').to_owned(),
-            recorded_result: statement
-                .as_ref()
-                .map(|s| s.predicate.verification_result.clone()),
+            recorded_result: statement.as_ref().map(|s| s.predicate.verification_result),
             trusted_root_sha512: root_sha512,
             reverified,
             signed_by,
@@ -756,8 +747,8 @@ async fn check_job(dir: &Path, expected_root: Option<&str>, public_key: Option<&
     }
     out.reference_time = reference_time.map(|t| t.to_rfc3339());
     out.recorded_result = match job.get("verdict").and_then(Value::as_str) {
-        Some("pass") => Some("PASSED".to_owned()),
-        Some(_) => Some("FAILED".to_owned()),
+        Some("pass") => Some(VerificationResult::Passed),
+        Some(_) => Some(VerificationResult::Failed),
         None => {
             out.findings.push(malformed("verdict", "missing"));
             None

@@ -35,13 +35,14 @@ pub use check::{check, BundleCheck};
 
 use crate::digest::{sha256_hex, sha512_hex};
 use crate::engine::Verification;
+use crate::error::Setting;
 use crate::error::{Error, Result};
 use crate::releases::{ManifestRead, Track};
 use crate::report::{Report, TargetReport, Verdict};
-use crate::settings::Setting;
 use crate::source::pins::TrustedRoot;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+pub use statement::VerificationResult;
 use statement::{ResourceDescriptor, Statement, Subject, Verifier, Vsa};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -280,7 +281,11 @@ pub fn statement_of(
                     ("sha512".to_owned(), root.sha512.clone()),
                 ]),
             },
-            verification_result: if passed { "PASSED" } else { "FAILED" }.to_owned(),
+            verification_result: if passed {
+                VerificationResult::Passed
+            } else {
+                VerificationResult::Failed
+            },
             verified_levels: vec![if passed {
                 statement::LEVEL_VERIFIED
             } else {
@@ -290,6 +295,27 @@ pub fn statement_of(
             slsa_version: "1.0".to_owned(),
         },
     }
+}
+
+/// Sign the statement of a repository's evidence, when a key was given: the envelope joins the
+/// files.
+pub fn sign(
+    files: &mut Files,
+    key: Option<&dsse::SigningKey>,
+    key_path: Option<&std::path::Path>,
+) -> Result<()> {
+    let (Some(key), Some(statement)) = (key, files.get(STATEMENT_FILE)) else {
+        return Ok(());
+    };
+    let envelope = key.envelope(statement).map_err(|message| Error::Invalid {
+        what: "signing key",
+        path: key_path
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        message,
+    })?;
+    files.insert(dsse::FILE.to_owned(), json(&envelope));
+    Ok(())
 }
 
 /// Write a bundle into `out`, which must not exist or be an empty directory. It is written
@@ -418,8 +444,9 @@ pub struct BundleRecord {
     pub sha256: Option<String>,
     /// How many files `SHA256SUMS` lists.
     pub files: usize,
-    /// The result it records: `PASSED` or `FAILED`.
-    pub result: String,
+    /// The result it records; `none` when no bundle was written.
+    #[serde(serialize_with = "result_or_none")]
+    pub result: Option<VerificationResult>,
     /// The SHA-512 of the trust anchor, when every repository has the same one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trusted_root_sha512: Option<String>,
@@ -432,6 +459,14 @@ pub struct BundleRecord {
     pub error: Option<String>,
 }
 
+/// A bundle's result as its record writes it: `none` when no bundle was written.
+fn result_or_none<S: serde::Serializer>(
+    result: &Option<VerificationResult>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(result.map_or("none", VerificationResult::as_str))
+}
+
 /// One repository's evidence in a bundle of a job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BundleRepo {
@@ -439,8 +474,8 @@ pub struct BundleRepo {
     pub name: String,
     /// Its directory in the bundle.
     pub dir: String,
-    /// `PASSED` or `FAILED`.
-    pub result: String,
+    /// The result it records.
+    pub result: VerificationResult,
     /// The SHA-256 of its `statement.json`.
     pub statement_sha256: String,
 }
@@ -458,12 +493,23 @@ impl BundleRecord {
             dir: absolute(dir).display().to_string(),
             sha256: None,
             files: 0,
-            result: "none".to_owned(),
+            result: None,
             trusted_root_sha512: None,
             signed: false,
             repositories: Vec::new(),
             error: Some(error),
         }
+    }
+
+    /// Whether the bundle records a verification that passed.
+    pub fn passed(&self) -> bool {
+        self.result == Some(VerificationResult::Passed)
+    }
+
+    /// The result it records, as its record writes it: `PASSED`, `FAILED`, or `none` when no
+    /// bundle was written.
+    pub fn result_str(&self) -> &'static str {
+        self.result.map_or("none", VerificationResult::as_str)
     }
 
     /// The command that checks the bundle offline, demanding its digest and (when there is one)
@@ -517,7 +563,7 @@ mod tests {
             dir: "evidence/2026-11-29".to_owned(),
             sha256: Some("ab".repeat(32)),
             files: 3,
-            result: "PASSED".to_owned(),
+            result: Some(VerificationResult::Passed),
             trusted_root_sha512: None,
             signed: false,
             repositories: Vec::new(),

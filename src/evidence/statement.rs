@@ -70,13 +70,48 @@ pub struct Vsa {
     pub policy: ResourceDescriptor,
     /// `PASSED` or `FAILED`.
     #[serde(rename = "verificationResult")]
-    pub verification_result: String,
+    pub verification_result: VerificationResult,
     /// `TUF_METADATA_VERIFIED`, or `FAILED`.
     #[serde(rename = "verifiedLevels")]
     pub verified_levels: Vec<String>,
     /// `1.0`.
     #[serde(rename = "slsaVersion")]
     pub slsa_version: String,
+}
+
+/// A VSA's `verificationResult`: what a bundle records of its verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerificationResult {
+    /// Every check passed.
+    Passed,
+    /// A check failed (or the verification could not finish).
+    Failed,
+}
+
+impl VerificationResult {
+    /// The result a verdict records: only a pass passed.
+    pub fn of(verdict: crate::report::Verdict) -> Self {
+        if verdict == crate::report::Verdict::Pass {
+            VerificationResult::Passed
+        } else {
+            VerificationResult::Failed
+        }
+    }
+
+    /// `PASSED` or `FAILED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationResult::Passed => "PASSED",
+            VerificationResult::Failed => "FAILED",
+        }
+    }
+}
+
+impl std::fmt::Display for VerificationResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The verifier.
@@ -149,18 +184,10 @@ impl Statement {
         {
             return Err("predicate.policy: needs a uri and a digest".to_owned());
         }
-        match p.verification_result.as_str() {
-            "PASSED" | "FAILED" => {}
-            other => {
-                return Err(format!(
-                    "predicate.verificationResult: {other:?}, expected PASSED or FAILED"
-                ))
-            }
-        }
         if p.verified_levels.is_empty() {
             return Err("predicate.verifiedLevels: empty".to_owned());
         }
-        if p.verification_result == "FAILED" && p.verified_levels != ["FAILED"] {
+        if p.verification_result == VerificationResult::Failed && p.verified_levels != ["FAILED"] {
             return Err(
                 "predicate.verifiedLevels: a failed verification has [\"FAILED\"]".to_owned(),
             );

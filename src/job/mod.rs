@@ -6,9 +6,12 @@
 //! version map), then the repositories of every variant and architecture in play, concurrently
 //! with a bound, then the judgements, which are plain functions of those values.
 
+mod bundle;
 mod model;
 mod plan;
 mod ssm;
+
+pub use bundle::write_bundle;
 
 pub use model::{InventoryReport, JobReport, RepoResult, SsmReport};
 pub use plan::{

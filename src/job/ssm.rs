@@ -2,9 +2,9 @@
 //! variants in play.
 
 use super::plan::{JobSpec, SsmSource, SsmSpec};
+use crate::error::Setting;
 use crate::error::{Error, Result};
 use crate::fleet::inventory::Evidence;
-use crate::settings::Setting;
 use crate::ssm::{Observations, Query};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;

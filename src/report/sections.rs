@@ -435,7 +435,9 @@ pub fn sections(r: &JobReport) -> Vec<Section> {
             (Some(sha), _) => {
                 s.lines.push(format!(
                     "{}: {} files and SHA256SUMS, verification {}",
-                    b.dir, b.files, b.result
+                    b.dir,
+                    b.files,
+                    b.result_str()
                 ));
                 s.lines
                     .push(format!("digest: sha256 {sha} (the SHA-256 of SHA256SUMS)"));

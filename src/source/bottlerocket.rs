@@ -1,8 +1,8 @@
 //! Bottlerocket's repository layout: one metadata directory per variant and architecture, one
 //! shared targets directory.
 
+use crate::error::Setting;
 use crate::error::{Error, Result};
-use crate::settings::Setting;
 use std::fmt;
 use url::Url;
 

@@ -1,7 +1,7 @@
 //! Repository locations: `https://`, `http://`, `file://` URLs, or a plain local directory.
 
+use crate::error::Setting;
 use crate::error::{Error, Result};
-use crate::settings::Setting;
 use std::path::Path;
 use url::Url;
 

@@ -4,8 +4,8 @@
 //! never because it was the first one seen (no trust on first use).
 
 use crate::digest::sha512_hex;
+use crate::error::Setting;
 use crate::error::{Error, Result};
-use crate::settings::Setting;
 use serde::Deserialize;
 use std::path::Path;
 

@@ -367,7 +367,7 @@ pub fn check_region(region: &str) -> crate::error::Result<()> {
         Ok(())
     } else {
         Err(crate::error::Error::Setting {
-            setting: crate::settings::Setting::Region,
+            setting: crate::error::Setting::Region,
             message: format!("{region:?} is not an AWS region name (like us-west-2)"),
         })
     }

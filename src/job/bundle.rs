@@ -1,0 +1,79 @@
+//! A job's evidence bundle: each repository's evidence (kept by the run, see
+//! `JobSpec::evidence`) under `repositories/`, and `job.json`, the job's report as it was judged.
+
+use super::JobReport;
+use crate::error::{Result, Setting};
+use crate::evidence::{self, VerificationResult};
+use std::path::Path;
+
+/// Write the evidence bundle of a finished job (which kept its repositories' evidence, see
+/// `JobSpec::evidence`) into `out`. Each repository's evidence goes under `repositories/`, and
+/// the report records where; `job.json` is the report with no wall-clock time but the reference
+/// time (but for SSM read live: the moment of that observation is part of what was observed).
+pub fn write_bundle(
+    report: &mut JobReport,
+    out: &Path,
+    key: Option<&evidence::dsse::SigningKey>,
+    key_path: Option<&Path>,
+) -> Result<evidence::BundleRecord> {
+    let mut files = evidence::Files::new();
+    let mut taken = std::collections::BTreeSet::new();
+    let mut repositories = Vec::new();
+    let mut anchors = std::collections::BTreeSet::new();
+    let mut signed = false;
+    for r in &mut report.repositories {
+        let Some(mut piece) = r.evidence.take() else {
+            continue;
+        };
+        let dir = evidence::repository_dir(&r.name, &taken);
+        taken.insert(dir.clone());
+        evidence::sign(&mut piece, key, key_path)?;
+        signed |= piece.contains_key(evidence::dsse::FILE);
+        if let Some(root) = piece.get(evidence::ROOT_FILE) {
+            anchors.insert(crate::digest::sha512_hex(root));
+        }
+        repositories.push(evidence::BundleRepo {
+            name: r.name.clone(),
+            dir: dir.clone(),
+            result: VerificationResult::of(r.verdict()),
+            statement_sha256: piece
+                .get(evidence::STATEMENT_FILE)
+                .map(|b| crate::digest::sha256_hex(b))
+                .unwrap_or_default(),
+        });
+        for (path, bytes) in piece {
+            files.insert(format!("{dir}/{path}"), bytes);
+        }
+        r.evidence_dir = Some(dir);
+    }
+    let mut recorded = report.clone();
+    recorded.evidence_bundle = None;
+    recorded.started_at = recorded.reference_time;
+    recorded.finished_at = recorded.reference_time;
+    for r in &mut recorded.repositories {
+        if let Some(releases) = &mut r.releases {
+            releases.verification.started_at = releases.verification.reference_time;
+        }
+    }
+    if let Some(ssm) = &mut recorded.ssm {
+        if ssm.observations.source == "file" {
+            ssm.observations.observed_at = recorded.reference_time;
+        }
+    }
+    files.insert(evidence::JOB_FILE.to_owned(), evidence::json(&recorded));
+    let sha256 = evidence::write(out, &files, Setting::BundleDir)?;
+    Ok(evidence::BundleRecord {
+        dir: evidence::absolute(out).display().to_string(),
+        sha256: Some(sha256),
+        files: files.len(),
+        result: Some(VerificationResult::of(report.verdict)),
+        trusted_root_sha512: if anchors.len() == 1 {
+            anchors.pop_first()
+        } else {
+            None
+        },
+        signed,
+        repositories,
+        error: None,
+    })
+}
