@@ -278,7 +278,7 @@ impl Config {
                 max_days_behind: self.policy.max_days_behind,
             },
             concurrency,
-            evidence: false,
+            evidence: None,
         })
     }
 

@@ -564,6 +564,14 @@ impl Default for SsmSettings {
     }
 }
 
+/// What keeps a repository's evidence files for a job's bundle: its verification, its trust
+/// anchor and what its signed manifest gave, to file name -> bytes.
+pub type KeepEvidence = fn(
+    &crate::engine::Verification,
+    &TrustedRoot,
+    &crate::releases::ManifestRead,
+) -> std::collections::BTreeMap<String, Vec<u8>>;
+
 /// An inventory of the fleet to read.
 #[derive(Debug, Clone)]
 pub struct InventorySettings {
@@ -593,8 +601,9 @@ pub struct JobSettings {
     pub policy: crate::fleet::Policy,
     /// Repositories verified at once.
     pub concurrency: usize,
-    /// Keep each repository's evidence files, for an evidence bundle of the job.
-    pub evidence: bool,
+    /// Keep each repository's evidence files, for an evidence bundle of the job (the caller
+    /// names the function that makes them: `evidence::repository_files`).
+    pub evidence: Option<KeepEvidence>,
 }
 
 impl Default for JobSettings {
@@ -608,7 +617,7 @@ impl Default for JobSettings {
             inventories: Vec::new(),
             policy: crate::fleet::Policy::default(),
             concurrency: defaults::CONCURRENCY,
-            evidence: false,
+            evidence: None,
         }
     }
 }

@@ -122,7 +122,7 @@ struct Created {
     sha256: String,
     /// Of a bundle of a job: each repository's evidence.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    repositories: Vec<evidence::BundleRepo>,
+    repositories: Vec<crate::job::BundleRepo>,
     verdict: Verdict,
 }
 
@@ -230,7 +230,7 @@ async fn create_job(
     let mut settings = config
         .job(run, a.concurrency)
         .map_err(|e| named(e, origin, &[]))?;
-    settings.evidence = true;
+    settings.evidence = Some(evidence::repository_files);
     let mut report = super::run_job(&settings, origin, &[]).await?;
     if report.verdict == Verdict::Incomplete {
         for f in report.all_findings() {
@@ -248,7 +248,7 @@ async fn create_job(
         });
     }
     let record =
-        crate::job::write_bundle(&mut report, &a.out, key.as_ref(), a.sign_key.as_deref())?;
+        evidence::write_job_bundle(&mut report, &a.out, key.as_ref(), a.sign_key.as_deref())?;
     let created = Created {
         bundle: record.dir,
         files: record.files,

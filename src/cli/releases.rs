@@ -109,7 +109,7 @@ fn command_line() -> String {
         .chain(
             std::env::args_os()
                 .skip(1)
-                .map(|a| crate::evidence::shell_word(&a.to_string_lossy())),
+                .map(|a| crate::report::text::shell_word(&a.to_string_lossy())),
         )
         .collect::<Vec<_>>()
         .join(" ")

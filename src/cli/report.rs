@@ -149,7 +149,10 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
         let mut settings = config
             .job(run, a.concurrency)
             .map_err(|e| named(e, Origin::Config(&a.config), &[]))?;
-        settings.evidence = a.evidence.is_some();
+        settings.evidence = a
+            .evidence
+            .is_some()
+            .then_some(crate::evidence::repository_files as crate::settings::KeepEvidence);
         let mut report =
             super::run_job(&settings, Origin::Config(&a.config), BUNDLE_FLAG).await?;
         if let Some(dir) = &a.evidence {
@@ -201,7 +204,7 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
 /// directory, or a file the report goes to): the report would land in the bundle, a file its
 /// sums do not list, or the bundle where the report goes.
 fn apart(evidence: &std::path::Path, outputs: &[PathBuf]) -> Result<()> {
-    use crate::evidence::absolute;
+    use crate::source::absolute;
     let bundle = absolute(evidence);
     for o in outputs {
         let o = absolute(o);
@@ -227,15 +230,15 @@ fn evidence_bundle(
     dir: &std::path::Path,
     key: Option<&crate::evidence::dsse::SigningKey>,
     key_path: Option<&std::path::Path>,
-) -> Result<crate::evidence::BundleRecord> {
-    use crate::evidence::BundleRecord;
+) -> Result<crate::job::BundleRecord> {
+    use crate::job::BundleRecord;
     if report.verdict == crate::report::Verdict::Incomplete {
         return Ok(BundleRecord::not_written(
             dir,
             "the run could not finish, and so proves nothing".to_owned(),
         ));
     }
-    match crate::job::write_bundle(report, dir, key, key_path)
+    match crate::evidence::write_job_bundle(report, dir, key, key_path)
         .map_err(|e| named(e, Origin::Flags, BUNDLE_FLAG))
     {
         Ok(record) => Ok(record),

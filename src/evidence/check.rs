@@ -18,13 +18,13 @@ use super::{
 use crate::digest::{sha256_hex, sha512_hex};
 use crate::engine::{TargetSelection, Verification, VerifyOptions};
 use crate::error::{Error, Result};
+use crate::job::{JobReport, RepoResult};
 use crate::releases::{manifest, one_per_track, retain_own, tracks, Track};
 use crate::report::{
     verdict_of, Code, Finding, Report, Severity, TargetReport, Verdict, REPORT_FORMAT,
 };
 use crate::source::pins::TrustedRoot;
 use crate::source::transport::NetOptions;
-use crate::ssm::Observations;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -210,6 +210,7 @@ pub async fn check(
 }
 
 /// What steps 2 to 5 found.
+#[derive(Default)]
 struct Outcome {
     recorded_result: Option<VerificationResult>,
     reference_time: Option<String>,
@@ -708,124 +709,35 @@ fn check_releases(
     Some(tracks)
 }
 
-/// Steps 2 to 5 for a bundle of a job.
+/// Steps 2 to 5 for a bundle of a job. `job.json` is read into the types that wrote it: a
+/// field renamed on one side is a malformed bundle, never a check that silently passes.
 async fn check_job(dir: &Path, expected_root: Option<&str>, public_key: Option<&[u8]>) -> Outcome {
-    let mut out = Outcome {
-        recorded_result: None,
-        reference_time: None,
-        trusted_root_sha512: None,
-        reverified: None,
-        signed_by: Vec::new(),
-        signature_verified: false,
-        repositories: Vec::new(),
-        findings: Vec::new(),
-    };
-    let job: Value = match crate::source::read_at_most(&dir.join(JOB_FILE), sums::MAX_FILE)
+    let mut out = Outcome::default();
+    let job: JobReport = match crate::source::read_at_most(&dir.join(JOB_FILE), sums::MAX_FILE)
         .map_err(|e| e.to_string())
         .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
     {
-        Ok(v) => v,
+        Ok(job) => job,
         Err(e) => {
             out.findings
                 .push(finding(Code::EvidenceMalformed, JOB_FILE, e));
             return out;
         }
     };
-    let malformed = |field: &str, why: &str| {
-        finding(Code::EvidenceMalformed, JOB_FILE, format!("{field}: {why}"))
-    };
-    let reference_time = job
-        .get("reference_time")
-        .and_then(Value::as_str)
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&chrono::Utc));
-    if reference_time.is_none() {
-        out.findings.push(malformed(
-            "reference_time",
-            "missing, or not an RFC 3339 time",
-        ));
-    }
-    out.reference_time = reference_time.map(|t| t.to_rfc3339());
-    out.recorded_result = match job.get("verdict").and_then(Value::as_str) {
-        Some("pass") => Some(VerificationResult::Passed),
-        Some(_) => Some(VerificationResult::Failed),
-        None => {
-            out.findings.push(malformed("verdict", "missing"));
-            None
-        }
-    };
-    let entries = match job.get("repositories").and_then(Value::as_array) {
-        Some(e) => e.clone(),
-        None => {
-            out.findings
-                .push(malformed("repositories", "missing, or not a list"));
-            Vec::new()
-        }
-    };
-
+    out.reference_time = Some(job.reference_time.to_rfc3339());
+    out.recorded_result = Some(VerificationResult::of(job.verdict));
     let mut named: BTreeSet<String> = BTreeSet::new();
     let mut all_tracks: Vec<Track> = Vec::new();
     let mut anchors: BTreeSet<Option<String>> = BTreeSet::new();
     let mut all_signed = true;
-    for (i, entry) in entries.iter().enumerate() {
-        let repo_name = entry
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let Some(evidence_dir) = entry.get("evidence_dir").and_then(Value::as_str) else {
-            if entry.get("releases").is_some() {
-                out.findings.push(malformed(
-                    &format!("repositories[{i}]"),
-                    "verified, but names no evidence_dir",
-                ));
-            }
+    for (i, entry) in job.repositories.iter().enumerate() {
+        let Some(evidence_dir) = own_dir(&mut out, i, entry, &mut named) else {
             continue;
         };
-        let plain = evidence_dir
-            .strip_prefix(REPOSITORIES_DIR)
-            .and_then(|rest| rest.strip_prefix('/'))
-            .is_some_and(super::plain_name);
-        if !plain || !named.insert(evidence_dir.to_owned()) {
-            out.findings.push(malformed(
-                &format!("repositories[{i}].evidence_dir"),
-                "not a directory of its own under repositories/",
-            ));
-            continue;
-        }
         let piece = check_piece(dir, &format!("{evidence_dir}/"), expected_root, public_key).await;
         out.findings.extend(piece.findings.iter().cloned());
-        if let Some(r) = &piece.report {
-            let recorded_verdict = entry.get("releases").and_then(|x| x.get("verdict"));
-            if serde_json::to_value(r.verdict).ok().as_ref() != recorded_verdict {
-                out.findings.push(finding(
-                    Code::EvidenceInconsistent,
-                    JOB_FILE,
-                    format!("repositories[{i}] ({repo_name}): its verdict is not the one of {evidence_dir}/{REPORT_FILE}"),
-                ));
-            }
-            if Some(r.reference_time) != reference_time {
-                out.findings.push(finding(
-                    Code::EvidenceInconsistent,
-                    JOB_FILE,
-                    format!("repositories[{i}] ({repo_name}): the reference time is not the one of {evidence_dir}/{REPORT_FILE}"),
-                ));
-            }
-        }
-        let recorded_tracks = entry.get("releases").and_then(|x| x.get("tracks"));
-        let piece_tracks = piece
-            .releases
-            .as_ref()
-            .and_then(|x| x.get("tracks"))
-            .cloned()
-            .unwrap_or(Value::Array(Vec::new()));
-        if recorded_tracks.is_some_and(|t| t != &piece_tracks) {
-            out.findings.push(finding(
-                Code::EvidenceInconsistent,
-                JOB_FILE,
-                format!("repositories[{i}] ({repo_name}): its tracks are not those of {evidence_dir}/{RELEASES_FILE}"),
-            ));
-        }
+        out.findings
+            .extend(entry_agrees(i, entry, evidence_dir, &piece, &job));
         all_tracks.extend(piece.tracks.iter().flatten().cloned());
         anchors.insert(piece.summary.trusted_root_sha512.clone());
         all_signed &= piece.summary.signature_verified;
@@ -839,7 +751,7 @@ async fn check_job(dir: &Path, expected_root: Option<&str>, public_key: Option<&
             }
         }
         out.repositories.push(RepoCheck {
-            name: repo_name,
+            name: entry.name.clone(),
             ..piece.summary
         });
     }
@@ -847,48 +759,121 @@ async fn check_job(dir: &Path, expected_root: Option<&str>, public_key: Option<&
     if let [Some(one)] = anchors.iter().collect::<Vec<_>>().as_slice() {
         out.trusted_root_sha512 = Some(one.to_owned().clone());
     }
-    if let Ok(list) = std::fs::read_dir(dir.join(REPOSITORIES_DIR)) {
-        for e in list.flatten() {
-            let d = format!("{REPOSITORIES_DIR}/{}", e.file_name().to_string_lossy());
-            if !named.contains(&d) {
-                out.findings.push(finding(
-                    Code::EvidenceExtra,
-                    &d,
-                    "a repository's evidence that job.json does not name",
-                ));
-            }
-        }
-    }
-
-    // 5. The SSM cross-check, recomputed from the recorded observations and the releases.
-    if let Some(ssm) = job.get("ssm") {
-        if ssm.get("cross_checked").and_then(Value::as_bool) == Some(true) {
-            match ssm
-                .get("observations")
-                .cloned()
-                .map(serde_json::from_value::<Observations>)
-            {
-                Some(Ok(observations)) => {
-                    let rows = crate::ssm::check::cross_check(
-                        &one_per_track(all_tracks.iter()),
-                        &observations,
-                    );
-                    if serde_json::to_value(&rows).ok().as_ref() != ssm.get("cross_check") {
-                        out.findings.push(finding(
-                            Code::EvidenceInconsistent,
-                            JOB_FILE,
-                            "ssm.cross_check: not what the recorded SSM observations and the signed manifests give",
-                        ));
-                    }
-                }
-                Some(Err(e)) => out
-                    .findings
-                    .push(malformed("ssm.observations", &e.to_string())),
-                None => out.findings.push(malformed("ssm.observations", "missing")),
-            }
-        }
-    }
+    out.findings.extend(unnamed_evidence(dir, &named));
+    out.findings.extend(cross_check_agrees(&job, &all_tracks));
     out
+}
+
+/// The directory of a repository's evidence that `job.json` names: a directory of its own under
+/// `repositories/`. A repository verified without one is malformed.
+fn own_dir<'a>(
+    out: &mut Outcome,
+    i: usize,
+    entry: &'a RepoResult,
+    named: &mut BTreeSet<String>,
+) -> Option<&'a str> {
+    let malformed = |why: &str| {
+        finding(
+            Code::EvidenceMalformed,
+            JOB_FILE,
+            format!("repositories[{i}]: {why}"),
+        )
+    };
+    let Some(evidence_dir) = entry.evidence_dir.as_deref() else {
+        if entry.releases.is_some() {
+            out.findings
+                .push(malformed("verified, but names no evidence_dir"));
+        }
+        return None;
+    };
+    let plain = evidence_dir
+        .strip_prefix(REPOSITORIES_DIR)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(super::plain_name);
+    if !plain || !named.insert(evidence_dir.to_owned()) {
+        out.findings.push(malformed(
+            "evidence_dir: not a directory of its own under repositories/",
+        ));
+        return None;
+    }
+    Some(evidence_dir)
+}
+
+/// What `job.json` says of a repository against what its own evidence gives: its verdict, the
+/// reference time, its tracks.
+fn entry_agrees(
+    i: usize,
+    entry: &RepoResult,
+    evidence_dir: &str,
+    piece: &Piece,
+    job: &JobReport,
+) -> Vec<Finding> {
+    let name = &entry.name;
+    let inconsistent = |what: String| {
+        finding(
+            Code::EvidenceInconsistent,
+            JOB_FILE,
+            format!("repositories[{i}] ({name}): {what}"),
+        )
+    };
+    let mut found = Vec::new();
+    let recorded = entry.releases.as_ref();
+    if let Some(r) = &piece.report {
+        if recorded.map(|x| x.verdict) != Some(r.verdict) {
+            found.push(inconsistent(format!(
+                "its verdict is not the one of {evidence_dir}/{REPORT_FILE}"
+            )));
+        }
+        if r.reference_time != job.reference_time {
+            found.push(inconsistent(format!(
+                "the reference time is not the one of {evidence_dir}/{REPORT_FILE}"
+            )));
+        }
+    }
+    let piece_tracks = piece
+        .releases
+        .as_ref()
+        .and_then(|x| x.get("tracks"))
+        .cloned()
+        .unwrap_or(Value::Array(Vec::new()));
+    let recorded_tracks = recorded.map(|x| serde_json::to_value(&x.tracks).ok());
+    if recorded_tracks.is_some_and(|t| t.as_ref() != Some(&piece_tracks)) {
+        found.push(inconsistent(format!(
+            "its tracks are not those of {evidence_dir}/{RELEASES_FILE}"
+        )));
+    }
+    found
+}
+
+/// A repository's evidence in the bundle that `job.json` does not name.
+fn unnamed_evidence(dir: &Path, named: &BTreeSet<String>) -> Vec<Finding> {
+    let Ok(list) = std::fs::read_dir(dir.join(REPOSITORIES_DIR)) else {
+        return Vec::new();
+    };
+    list.flatten()
+        .map(|e| format!("{REPOSITORIES_DIR}/{}", e.file_name().to_string_lossy()))
+        .filter(|d| !named.contains(d))
+        .map(|d| {
+            finding(
+                Code::EvidenceExtra,
+                &d,
+                "a repository's evidence that job.json does not name",
+            )
+        })
+        .collect()
+}
+
+/// 5. The SSM cross-check, recomputed from the recorded observations and the releases.
+fn cross_check_agrees(job: &JobReport, all_tracks: &[Track]) -> Option<Finding> {
+    let ssm = job.ssm.as_ref().filter(|s| s.cross_checked)?;
+    let rows = crate::ssm::check::cross_check(&one_per_track(all_tracks.iter()), &ssm.observations);
+    (rows != ssm.cross_check).then(|| {
+        finding(
+            Code::EvidenceInconsistent,
+            JOB_FILE,
+            "ssm.cross_check: not what the recorded SSM observations and the signed manifests give",
+        )
+    })
 }
 
 /// Verify a repository's evidence again: its anchor, its files, the recorded reference time, no

@@ -28,10 +28,12 @@
 
 pub mod check;
 pub mod dsse;
+pub mod job;
 pub mod statement;
 pub mod sums;
 
 pub use check::{check, BundleCheck};
+pub use job::write_job_bundle;
 
 use crate::digest::{sha256_hex, sha512_hex};
 use crate::engine::Verification;
@@ -151,6 +153,16 @@ pub fn repository_dir(name: &str, taken: &std::collections::BTreeSet<String>) ->
         n += 1;
     }
     candidate
+}
+
+/// The evidence files of one repository of a job: its verification and what its signed
+/// manifest gave (what `JobSettings::evidence` keeps).
+pub fn repository_files(
+    verification: &Verification,
+    root: &TrustedRoot,
+    manifest: &ManifestRead,
+) -> Files {
+    files(verification, root, &[], Some(manifest))
 }
 
 /// The evidence files of one repository: its verification, the targets it checked, and what its
@@ -434,111 +446,6 @@ pub fn check_out(out: &Path, setting: Setting) -> Result<()> {
     Ok(())
 }
 
-/// An evidence bundle a run wrote (or was asked to write), as the run's report names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BundleRecord {
-    /// Its directory, as given.
-    pub dir: String,
-    /// The bundle's digest: the SHA-256 of its `SHA256SUMS`; `None` when no bundle was written.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
-    /// How many files `SHA256SUMS` lists.
-    pub files: usize,
-    /// The result it records; `none` when no bundle was written.
-    #[serde(serialize_with = "result_or_none")]
-    pub result: Option<VerificationResult>,
-    /// The SHA-512 of the trust anchor, when every repository has the same one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trusted_root_sha512: Option<String>,
-    /// Whether the statements are signed (DSSE).
-    pub signed: bool,
-    /// Each repository's evidence in it.
-    pub repositories: Vec<BundleRepo>,
-    /// Why no bundle was written, when none was.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// A bundle's result as its record writes it: `none` when no bundle was written.
-fn result_or_none<S: serde::Serializer>(
-    result: &Option<VerificationResult>,
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(result.map_or("none", VerificationResult::as_str))
-}
-
-/// One repository's evidence in a bundle of a job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BundleRepo {
-    /// The repository's name in the job.
-    pub name: String,
-    /// Its directory in the bundle.
-    pub dir: String,
-    /// The result it records.
-    pub result: VerificationResult,
-    /// The SHA-256 of its `statement.json`.
-    pub statement_sha256: String,
-}
-
-/// `path` made absolute (not resolving links), as a bundle's directory is recorded: so that the
-/// command that checks it works from anywhere, and cannot be taken for an option.
-pub fn absolute(path: &Path) -> std::path::PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
-}
-
-impl BundleRecord {
-    /// The record of a bundle asked for in `dir` and not written, and why.
-    pub fn not_written(dir: &Path, error: String) -> BundleRecord {
-        BundleRecord {
-            dir: absolute(dir).display().to_string(),
-            sha256: None,
-            files: 0,
-            result: None,
-            trusted_root_sha512: None,
-            signed: false,
-            repositories: Vec::new(),
-            error: Some(error),
-        }
-    }
-
-    /// Whether the bundle records a verification that passed.
-    pub fn passed(&self) -> bool {
-        self.result == Some(VerificationResult::Passed)
-    }
-
-    /// The result it records, as its record writes it: `PASSED`, `FAILED`, or `none` when no
-    /// bundle was written.
-    pub fn result_str(&self) -> &'static str {
-        self.result.map_or("none", VerificationResult::as_str)
-    }
-
-    /// The command that checks the bundle offline, demanding its digest and (when there is one)
-    /// its anchor.
-    pub fn verify_command(&self) -> String {
-        let mut c = format!("tufwatch evidence verify {}", shell_word(&self.dir));
-        if let Some(sha) = &self.sha256 {
-            c.push_str(&format!(" --sha256 {sha}"));
-        }
-        if let Some(root) = &self.trusted_root_sha512 {
-            c.push_str(&format!(" --root-sha512 {root}"));
-        }
-        c
-    }
-}
-
-/// `word` quoted for a POSIX shell when it needs to be.
-pub fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:,=@%".contains(&b));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -555,33 +462,5 @@ mod tests {
         );
         assert_eq!(metadata_name("https://x/"), None);
         assert_eq!(metadata_name("https://x/.."), None);
-    }
-
-    #[test]
-    fn the_verify_command_quotes_the_directory() {
-        let mut r = BundleRecord {
-            dir: "evidence/2026-11-29".to_owned(),
-            sha256: Some("ab".repeat(32)),
-            files: 3,
-            result: Some(VerificationResult::Passed),
-            trusted_root_sha512: None,
-            signed: false,
-            repositories: Vec::new(),
-            error: None,
-        };
-        assert_eq!(
-            r.verify_command(),
-            format!(
-                "tufwatch evidence verify evidence/2026-11-29 --sha256 {}",
-                "ab".repeat(32)
-            )
-        );
-        r.dir = "it's here; rm -rf x".to_owned();
-        r.sha256 = None;
-        r.trusted_root_sha512 = Some("cd".to_owned());
-        assert_eq!(
-            r.verify_command(),
-            "tufwatch evidence verify 'it'\\''s here; rm -rf x' --root-sha512 cd"
-        );
     }
 }

@@ -15,6 +15,7 @@
 //! Every map is a `BTreeMap` and every list is in a fixed order, so the same verification gives
 //! the same bytes.
 
+pub use crate::report::VerificationResult;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -77,41 +78,6 @@ pub struct Vsa {
     /// `1.0`.
     #[serde(rename = "slsaVersion")]
     pub slsa_version: String,
-}
-
-/// A VSA's `verificationResult`: what a bundle records of its verification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum VerificationResult {
-    /// Every check passed.
-    Passed,
-    /// A check failed (or the verification could not finish).
-    Failed,
-}
-
-impl VerificationResult {
-    /// The result a verdict records: only a pass passed.
-    pub fn of(verdict: crate::report::Verdict) -> Self {
-        if verdict == crate::report::Verdict::Pass {
-            VerificationResult::Passed
-        } else {
-            VerificationResult::Failed
-        }
-    }
-
-    /// `PASSED` or `FAILED`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VerificationResult::Passed => "PASSED",
-            VerificationResult::Failed => "FAILED",
-        }
-    }
-}
-
-impl std::fmt::Display for VerificationResult {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// The verifier.

@@ -39,7 +39,9 @@ pub enum Format {
 }
 
 /// What a node's version rests on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Evidence {
     /// The OS version the node's kubelet reports (`osImage`).

@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 /// A node's standing.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeStatus {
     /// It runs the newest release it should have.
@@ -91,7 +93,7 @@ impl Policy {
 }
 
 /// One node, judged.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeView {
     /// Its name (instance id for EC2).
     pub name: String,
@@ -134,7 +136,7 @@ pub struct NodeView {
 }
 
 /// Counts for one variant and architecture.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VariantSummary {
     /// The variant.
     pub variant: String,
@@ -161,7 +163,7 @@ pub struct VariantSummary {
 }
 
 /// An AMI that EC2 instances were launched from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AmiView {
     /// The region.
     pub region: String,
@@ -186,7 +188,7 @@ pub struct AmiView {
 }
 
 /// The fleet report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fleet {
     /// Every node, in inventory order.
     pub nodes: Vec<NodeView>,

@@ -6,14 +6,11 @@
 //! version map), then the repositories of every variant and architecture in play, concurrently
 //! with a bound, then the judgements, which are plain functions of those values.
 
-mod bundle;
 mod model;
 mod plan;
 mod ssm;
 
-pub use bundle::write_bundle;
-
-pub use model::{InventoryReport, JobReport, RepoResult, SsmReport};
+pub use model::{BundleRecord, BundleRepo, InventoryReport, JobReport, RepoResult, SsmReport};
 pub use plan::{
     both_when_empty, bottlerocket_repos, plan, Inventory, JobSpec, RepoMaker, RepoSpec, SsmSource,
     SsmSpec,
@@ -174,7 +171,7 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
 
     // Evidence starts from the anchor and walks every root, so that the bundle holds the whole
     // chain: no saved state is read or written.
-    if spec.evidence {
+    if spec.evidence.is_some() {
         for r in &mut repos {
             r.options.state_root = None;
         }
@@ -199,8 +196,7 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
                         r.options.variant.as_deref(),
                         r.options.arch.as_deref(),
                     );
-                    let evidence =
-                        evidence.then(|| crate::evidence::files(&v, &r.root, &[], Some(&read)));
+                    let evidence = evidence.map(|keep| keep(&v, &r.root, &read));
                     RepoResult {
                         name: r.name,
                         releases: Some(releases_report(v.report, read)),

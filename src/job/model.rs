@@ -4,14 +4,15 @@
 use crate::fleet::inventory::Format as InventoryFormat;
 use crate::fleet::Fleet;
 use crate::releases::{ReleasesReport, Track};
-use crate::report::{verdict_of, Finding, Verdict, REPORT_FORMAT};
+use crate::report::{verdict_of, Finding, Verdict, VerificationResult, REPORT_FORMAT};
 use crate::ssm::check::CrossCheck;
 use crate::ssm::Observations;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// One repository's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepoResult {
     /// Its name.
     pub name: String,
@@ -26,7 +27,7 @@ pub struct RepoResult {
     pub evidence_dir: Option<String>,
     /// Its evidence files (`JobSpec::evidence`), before they are written.
     #[serde(skip)]
-    pub evidence: Option<crate::evidence::Files>,
+    pub evidence: Option<std::collections::BTreeMap<String, Vec<u8>>>,
 }
 
 impl RepoResult {
@@ -39,7 +40,7 @@ impl RepoResult {
 }
 
 /// The SSM part of the report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SsmReport {
     /// What SSM said.
     pub observations: Observations,
@@ -50,7 +51,7 @@ pub struct SsmReport {
 }
 
 /// An inventory, as the report lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InventoryReport {
     /// Its file name.
     pub name: String,
@@ -61,7 +62,7 @@ pub struct InventoryReport {
 }
 
 /// The report of a job (`ssm`, `nodes`, `report`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobReport {
     /// Version of the report format.
     pub report_format: u32,
@@ -89,7 +90,7 @@ pub struct JobReport {
     pub verdict: Verdict,
     /// The evidence bundle the run wrote (`report --evidence`), with its digest.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub evidence_bundle: Option<crate::evidence::BundleRecord>,
+    pub evidence_bundle: Option<BundleRecord>,
 }
 
 impl JobReport {
@@ -154,5 +155,144 @@ impl JobReport {
         }
         all.extend(self.findings.iter());
         all
+    }
+}
+
+/// An evidence bundle a run wrote (or was asked to write), as the run's report names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleRecord {
+    /// Its directory, as given.
+    pub dir: String,
+    /// The bundle's digest: the SHA-256 of its `SHA256SUMS`; `None` when no bundle was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// How many files `SHA256SUMS` lists.
+    pub files: usize,
+    /// The result it records; `none` when no bundle was written.
+    #[serde(
+        serialize_with = "result_or_none",
+        deserialize_with = "result_or_none_back"
+    )]
+    pub result: Option<VerificationResult>,
+    /// The SHA-512 of the trust anchor, when every repository has the same one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted_root_sha512: Option<String>,
+    /// Whether the statements are signed (DSSE).
+    pub signed: bool,
+    /// Each repository's evidence in it.
+    pub repositories: Vec<BundleRepo>,
+    /// Why no bundle was written, when none was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A bundle's result as its record writes it: `none` when no bundle was written.
+fn result_or_none<S: serde::Serializer>(
+    result: &Option<VerificationResult>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(result.map_or("none", VerificationResult::as_str))
+}
+
+/// One repository's evidence in a bundle of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleRepo {
+    /// The repository's name in the job.
+    pub name: String,
+    /// Its directory in the bundle.
+    pub dir: String,
+    /// The result it records.
+    pub result: VerificationResult,
+    /// The SHA-256 of its `statement.json`.
+    pub statement_sha256: String,
+}
+
+impl BundleRecord {
+    /// The record of a bundle asked for in `dir` and not written, and why.
+    pub fn not_written(dir: &Path, error: String) -> BundleRecord {
+        BundleRecord {
+            dir: crate::source::absolute(dir).display().to_string(),
+            sha256: None,
+            files: 0,
+            result: None,
+            trusted_root_sha512: None,
+            signed: false,
+            repositories: Vec::new(),
+            error: Some(error),
+        }
+    }
+
+    /// Whether the bundle records a verification that passed.
+    pub fn passed(&self) -> bool {
+        self.result == Some(VerificationResult::Passed)
+    }
+
+    /// The result it records, as its record writes it: `PASSED`, `FAILED`, or `none` when no
+    /// bundle was written.
+    pub fn result_str(&self) -> &'static str {
+        self.result.map_or("none", VerificationResult::as_str)
+    }
+
+    /// The command that checks the bundle offline, demanding its digest and (when there is one)
+    /// its anchor.
+    pub fn verify_command(&self) -> String {
+        let mut c = format!(
+            "tufwatch evidence verify {}",
+            crate::report::text::shell_word(&self.dir)
+        );
+        if let Some(sha) = &self.sha256 {
+            c.push_str(&format!(" --sha256 {sha}"));
+        }
+        if let Some(root) = &self.trusted_root_sha512 {
+            c.push_str(&format!(" --root-sha512 {root}"));
+        }
+        c
+    }
+}
+
+/// A bundle's result as its record reads it back.
+fn result_or_none_back<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<VerificationResult>, D::Error> {
+    match String::deserialize(d)?.as_str() {
+        "none" => Ok(None),
+        "PASSED" => Ok(Some(VerificationResult::Passed)),
+        "FAILED" => Ok(Some(VerificationResult::Failed)),
+        other => Err(serde::de::Error::custom(format!(
+            "{other:?} is not PASSED, FAILED or none"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verify_command_quotes_the_directory() {
+        let mut r = BundleRecord {
+            dir: "evidence/2026-11-29".to_owned(),
+            sha256: Some("ab".repeat(32)),
+            files: 3,
+            result: Some(VerificationResult::Passed),
+            trusted_root_sha512: None,
+            signed: false,
+            repositories: Vec::new(),
+            error: None,
+        };
+        assert_eq!(
+            r.verify_command(),
+            format!(
+                "tufwatch evidence verify evidence/2026-11-29 --sha256 {}",
+                "ab".repeat(32)
+            )
+        );
+        r.dir = "it's here; rm -rf x".to_owned();
+        r.sha256 = None;
+        r.trusted_root_sha512 = Some("cd".to_owned());
+        assert_eq!(
+            r.verify_command(),
+            "tufwatch evidence verify 'it'\\''s here; rm -rf x' --root-sha512 cd"
+        );
     }
 }

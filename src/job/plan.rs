@@ -85,8 +85,8 @@ pub struct JobSpec {
     pub at: Option<DateTime<Utc>>,
     /// How many repositories are verified at once.
     pub concurrency: usize,
-    /// Keep each repository's evidence files (`evidence create --config`).
-    pub evidence: bool,
+    /// Keep each repository's evidence files, for an evidence bundle of the job.
+    pub evidence: Option<crate::settings::KeepEvidence>,
 }
 
 /// Resolve a job's settings into its plan: the trust anchors read and pinned, the

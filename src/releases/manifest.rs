@@ -28,7 +28,7 @@ fn err(field: impl Into<String>, message: impl Into<String>) -> ManifestError {
 }
 
 /// The images of one release: target names in the repository.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Images {
     /// The boot partition image.
     pub boot: String,

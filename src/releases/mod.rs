@@ -7,11 +7,11 @@ use crate::report::{Finding, Report, TargetReport, Verdict};
 use chrono::{DateTime, Utc};
 use manifest::{Images, Manifest};
 use semver::Version;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use waves::{rollout, Rollout, SEEDS};
 
 /// One wave, for the report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WaveView {
     /// The highest seed of the wave (of 0..2048).
     pub bound: u32,
@@ -22,7 +22,7 @@ pub struct WaveView {
 }
 
 /// One release of a variant and architecture.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReleaseView {
     /// Its version.
     pub version: String,
@@ -39,7 +39,7 @@ pub struct ReleaseView {
 }
 
 /// The migrations a host runs between two versions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MigrationsView {
     /// From (`--from`).
     pub from: String,
@@ -50,7 +50,7 @@ pub struct MigrationsView {
 }
 
 /// The releases of one variant and architecture.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Track {
     /// Variant.
     pub variant: String,
@@ -138,7 +138,7 @@ pub fn one_per_track<'a>(all: impl Iterator<Item = &'a Track>) -> Vec<Track> {
 }
 
 /// The report of `tufwatch releases`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReleasesReport {
     /// Version of the report format.
     pub report_format: u32,

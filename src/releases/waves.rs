@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 pub const SEEDS: u32 = 2048;
 
 /// Where a release stands at a moment.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Rollout {
     /// No wave has started.

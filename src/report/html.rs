@@ -40,7 +40,7 @@ struct Page {
     tracks: Vec<TrackView>,
     fleet: Option<FleetView>,
     ssm: Option<SsmView>,
-    bundle: Option<crate::evidence::BundleRecord>,
+    bundle: Option<crate::job::BundleRecord>,
     /// The command that checks the bundle.
     bundle_command: String,
     tool: String,

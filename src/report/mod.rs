@@ -557,3 +557,38 @@ impl ErrorReport {
         }
     }
 }
+
+/// A VSA's `verificationResult`: what a bundle records of its verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerificationResult {
+    /// Every check passed.
+    Passed,
+    /// A check failed (or the verification could not finish).
+    Failed,
+}
+
+impl VerificationResult {
+    /// The result a verdict records: only a pass passed.
+    pub fn of(verdict: Verdict) -> Self {
+        if verdict == Verdict::Pass {
+            VerificationResult::Passed
+        } else {
+            VerificationResult::Failed
+        }
+    }
+
+    /// `PASSED` or `FAILED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationResult::Passed => "PASSED",
+            VerificationResult::Failed => "FAILED",
+        }
+    }
+}
+
+impl std::fmt::Display for VerificationResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -92,3 +92,9 @@ pub fn read_limited(
 pub fn without_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
+
+/// `path` made absolute (not resolving links), as a bundle's directory is recorded: so that the
+/// command that checks it works from anywhere, and cannot be taken for an option.
+pub fn absolute(path: &std::path::Path) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}

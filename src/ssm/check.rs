@@ -12,10 +12,10 @@ use super::Observations;
 use crate::releases::Track;
 use crate::report::{Code, Finding};
 use semver::Version;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The outcome for one variant, architecture and region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// SSM names a signed release that is due or newer.
@@ -41,7 +41,7 @@ impl Status {
 }
 
 /// One row of the cross-check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrossCheck {
     /// The variant.
     pub variant: String,

@@ -186,100 +186,112 @@ fn every_kind_of_tampering_is_named() {
         }
         dir
     };
-    let flip = |path: &Path, from: &str, to: &str| {
-        let text = std::fs::read_to_string(path).unwrap();
-        assert!(text.contains(from), "{from} not in {}", path.display());
-        std::fs::write(path, text.replacen(from, to, 1)).unwrap();
-    };
-
-    // A metadata byte.
-    let d = copy("t1");
-    flip(
-        &d.join("metadata/timestamp.json"),
-        "\"version\"",
-        "\"versioN\"",
-    );
-    let (code, v) = check(&site, &d, &[]);
-    assert_eq!(code, 1);
-    assert!(
-        codes(&v).contains(&"evidence_altered:metadata/timestamp.json".to_owned()),
-        "{v:#}"
-    );
-    // A report field.
-    let d = copy("t2");
-    flip(
-        &d.join("report.json"),
-        "\"verdict\": \"pass\"",
-        "\"verdict\": \"fail\"",
-    );
-    let (_, v) = check(&site, &d, &[]);
-    assert!(
-        codes(&v).contains(&"evidence_altered:report.json".to_owned()),
-        "{v:#}"
-    );
-    // The statement.
-    let d = copy("t3");
-    flip(&d.join("statement.json"), "PASSED", "FAILED");
-    let (_, v) = check(&site, &d, &[]);
-    assert!(
-        codes(&v).contains(&"evidence_altered:statement.json".to_owned()),
-        "{v:#}"
-    );
-    // A sum.
-    let d = copy("t4");
-    let sums = std::fs::read_to_string(d.join("SHA256SUMS")).unwrap();
-    let line = sums
-        .lines()
-        .find(|l| l.ends_with("  trusted-root.json"))
-        .unwrap();
-    let bad = format!("{}{}", "0".repeat(64), &line[64..]);
-    std::fs::write(d.join("SHA256SUMS"), sums.replace(line, &bad)).unwrap();
-    let (_, v) = check(&site, &d, &[]);
-    assert!(
-        codes(&v).contains(&"evidence_altered:trusted-root.json".to_owned()),
-        "{v:#}"
-    );
-    // A file added, a file removed.
-    let d = copy("t5");
-    std::fs::write(d.join("metadata/2.root.json"), b"{}").unwrap();
-    std::fs::remove_file(d.join("metadata/1.snapshot.json")).unwrap();
-    let (code, v) = check(&site, &d, &[]);
-    assert_eq!(code, 1);
-    let c = codes(&v);
-    assert!(
-        c.contains(&"evidence_extra:metadata/2.root.json".to_owned()),
-        "{c:?}"
-    );
-    assert!(
-        c.contains(&"evidence_missing:metadata/1.snapshot.json".to_owned()),
-        "{c:?}"
-    );
-
-    // Someone who recomputes the sums is still caught by the files disagreeing.
-    let d = copy("t6");
-    flip(&d.join("statement.json"), "PASSED", "FAILED");
-    flip(&d.join("statement.json"), "TUF_METADATA_VERIFIED", "FAILED");
-    resum(&d);
-    let (code, v) = check(&site, &d, &[]);
-    assert_eq!(code, 1);
-    assert!(
-        codes(&v).contains(&"evidence_inconsistent:statement.json".to_owned()),
-        "{v:#}"
-    );
-    let d = copy("t7");
-    flip(
-        &d.join("metadata/1.targets.json"),
-        "\"version\"",
-        "\"versioN\"",
-    );
-    resum(&d);
-    let (code, v) = check(&site, &d, &[]);
-    assert_eq!(code, 1);
-    assert!(
-        codes(&v).contains(&"evidence_inconsistent:metadata".to_owned()),
-        "{v:#}"
-    );
+    for (name, tamper, resummed, expected) in TAMPERINGS {
+        let d = copy(name);
+        tamper(&d);
+        if *resummed {
+            resum(&d);
+        }
+        let (code, v) = check(&site, &d, &[]);
+        assert_eq!(code, 1, "{name}: {v:#}");
+        let found = codes(&v);
+        for e in *expected {
+            assert!(found.contains(&(*e).to_owned()), "{name}: {e}: {v:#}");
+        }
+    }
 }
+
+/// Replace the first `from` in a file with `to`.
+fn flip(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{from} not in {}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// A tampering with a repository's bundle: its name, what it does, whether the sums are
+/// recomputed after it, and the findings that must catch it.
+type Tampering = (&'static str, fn(&Path), bool, &'static [&'static str]);
+
+const TAMPERINGS: &[Tampering] = &[
+    (
+        "a metadata byte",
+        |d| {
+            flip(
+                &d.join("metadata/timestamp.json"),
+                "\"version\"",
+                "\"versioN\"",
+            )
+        },
+        false,
+        &["evidence_altered:metadata/timestamp.json"],
+    ),
+    (
+        "a report field",
+        |d| {
+            flip(
+                &d.join("report.json"),
+                "\"verdict\": \"pass\"",
+                "\"verdict\": \"fail\"",
+            )
+        },
+        false,
+        &["evidence_altered:report.json"],
+    ),
+    (
+        "the statement",
+        |d| flip(&d.join("statement.json"), "PASSED", "FAILED"),
+        false,
+        &["evidence_altered:statement.json"],
+    ),
+    (
+        "a sum",
+        |d| {
+            let sums = std::fs::read_to_string(d.join("SHA256SUMS")).unwrap();
+            let line = sums
+                .lines()
+                .find(|l| l.ends_with("  trusted-root.json"))
+                .unwrap();
+            let bad = format!("{}{}", "0".repeat(64), &line[64..]);
+            std::fs::write(d.join("SHA256SUMS"), sums.replace(line, &bad)).unwrap();
+        },
+        false,
+        &["evidence_altered:trusted-root.json"],
+    ),
+    (
+        "a file added, a file removed",
+        |d| {
+            std::fs::write(d.join("metadata/2.root.json"), b"{}").unwrap();
+            std::fs::remove_file(d.join("metadata/1.snapshot.json")).unwrap();
+        },
+        false,
+        &[
+            "evidence_extra:metadata/2.root.json",
+            "evidence_missing:metadata/1.snapshot.json",
+        ],
+    ),
+    // Someone who recomputes the sums is still caught by the files disagreeing.
+    (
+        "the statement, sums recomputed",
+        |d| {
+            flip(&d.join("statement.json"), "PASSED", "FAILED");
+            flip(&d.join("statement.json"), "TUF_METADATA_VERIFIED", "FAILED");
+        },
+        true,
+        &["evidence_inconsistent:statement.json"],
+    ),
+    (
+        "metadata, sums recomputed",
+        |d| {
+            flip(
+                &d.join("metadata/1.targets.json"),
+                "\"version\"",
+                "\"versioN\"",
+            )
+        },
+        true,
+        &["evidence_inconsistent:metadata"],
+    ),
+];
 
 #[test]
 fn the_anchor_must_be_the_one_the_policy_names() {
@@ -830,6 +842,88 @@ fn check_dir_with(home: &Path, dir: &Path, extra: &[&str], env: &[(&str, &str)])
     (out.status.code().unwrap_or(-1), v)
 }
 
+/// A forgery of a job's bundle: what it changes, and the finding that must catch it.
+type Forgery = (&'static str, fn(&Path), &'static str);
+
+/// Conclusions of a job that its bundle's evidence does not give, each caught by the check.
+const FORGERIES: &[Forgery] = &[
+    // SSM said something else than the job concluded: the cross-check is recomputed from the
+    // recorded observations and the signed manifests.
+    (
+        "cross-check",
+        |d| {
+            edit_json(&d.join("job.json"), |v| {
+                v["ssm"]["cross_check"][0]["status"] = "agree".into();
+            })
+        },
+        "evidence_inconsistent:job.json",
+    ),
+    // The observations changed, so that the recorded cross-check no longer follows from them.
+    (
+        "observations",
+        |d| {
+            edit_json(&d.join("job.json"), |v| {
+                for l in v["ssm"]["observations"]["latest"].as_array_mut().unwrap() {
+                    l["image_version"] = "1.26.1-c41a8f09".into();
+                }
+            })
+        },
+        "evidence_inconsistent:job.json",
+    ),
+    // Releases that the manifest does not say at the recorded time.
+    (
+        "releases",
+        |d| {
+            edit_json(&d.join("repositories/demo/releases.json"), |v| {
+                v["tracks"][0]["due"] = "1.26.1".into();
+            })
+        },
+        "evidence_inconsistent:repositories/demo/releases.json",
+    ),
+    // A manifest that the signed targets metadata does not list.
+    (
+        "manifest",
+        |d| {
+            let path = d.join("repositories/demo/targets/manifest.json");
+            let text = std::fs::read_to_string(&path).unwrap();
+            std::fs::write(&path, text.replacen("1.26.1", "1.26.9", 1)).unwrap();
+        },
+        "evidence_inconsistent:repositories/demo/targets/manifest.json",
+    ),
+    // A repository's verdict in job.json that its own evidence does not give.
+    (
+        "verdict",
+        |d| {
+            edit_json(&d.join("job.json"), |v| {
+                v["repositories"][0]["releases"]["verdict"] = "fail".into();
+            })
+        },
+        "evidence_inconsistent:job.json",
+    ),
+    // A field of job.json renamed: read into the types that wrote it, it is malformed, never
+    // skipped.
+    (
+        "renamed",
+        |d| {
+            edit_json(&d.join("job.json"), |v| {
+                let time = v["reference_time"].take();
+                v.as_object_mut().unwrap().remove("reference_time");
+                v["reference"] = time;
+            })
+        },
+        "evidence_malformed:job.json",
+    ),
+    // A repository's evidence that job.json does not name.
+    (
+        "extra",
+        |d| {
+            std::fs::create_dir_all(d.join("repositories/other")).unwrap();
+            std::fs::write(d.join("repositories/other/report.json"), b"{}").unwrap();
+        },
+        "evidence_extra:repositories/other",
+    ),
+];
+
 #[test]
 fn a_job_bundle_whose_conclusions_were_forged_is_caught() {
     let home = tempfile::tempdir().unwrap();
@@ -848,59 +942,12 @@ fn a_job_bundle_whose_conclusions_were_forged_is_caught() {
         assert_eq!(code, 1, "{v:#}");
         assert!(codes(&v).contains(&finding.to_owned()), "{finding}: {v:#}");
     };
-
-    // SSM said something else than the job concluded: the cross-check is recomputed from the
-    // recorded observations and the signed manifests.
-    let d = copy("cross-check");
-    edit_json(&d.join("job.json"), |v| {
-        v["ssm"]["cross_check"][0]["status"] = "agree".into();
-    });
-    resum(&d);
-    expect(&d, "evidence_inconsistent:job.json");
-
-    // The observations changed, so that the recorded cross-check no longer follows from them.
-    let d = copy("observations");
-    edit_json(&d.join("job.json"), |v| {
-        for l in v["ssm"]["observations"]["latest"].as_array_mut().unwrap() {
-            l["image_version"] = "1.26.1-c41a8f09".into();
-        }
-    });
-    resum(&d);
-    expect(&d, "evidence_inconsistent:job.json");
-
-    // Releases that the manifest does not say at the recorded time.
-    let d = copy("releases");
-    edit_json(&d.join("repositories/demo/releases.json"), |v| {
-        v["tracks"][0]["due"] = "1.26.1".into();
-    });
-    resum(&d);
-    expect(&d, "evidence_inconsistent:repositories/demo/releases.json");
-
-    // A manifest that the signed targets metadata does not list.
-    let d = copy("manifest");
-    let path = d.join("repositories/demo/targets/manifest.json");
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replacen("1.26.1", "1.26.9", 1)).unwrap();
-    resum(&d);
-    expect(
-        &d,
-        "evidence_inconsistent:repositories/demo/targets/manifest.json",
-    );
-
-    // A repository's verdict in job.json that its own evidence does not give.
-    let d = copy("verdict");
-    edit_json(&d.join("job.json"), |v| {
-        v["repositories"][0]["releases"]["verdict"] = "fail".into();
-    });
-    resum(&d);
-    expect(&d, "evidence_inconsistent:job.json");
-
-    // A repository's evidence that job.json does not name.
-    let d = copy("extra");
-    std::fs::create_dir_all(d.join("repositories/other")).unwrap();
-    std::fs::write(d.join("repositories/other/report.json"), b"{}").unwrap();
-    resum(&d);
-    expect(&d, "evidence_extra:repositories/other");
+    for (name, forge, finding) in FORGERIES {
+        let d = copy(name);
+        forge(&d);
+        resum(&d);
+        expect(&d, finding);
+    }
 
     // A removed file of a repository's evidence, sums left alone.
     let d = copy("removed");

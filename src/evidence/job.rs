@@ -1,21 +1,23 @@
 //! A job's evidence bundle: each repository's evidence (kept by the run, see
-//! `JobSpec::evidence`) under `repositories/`, and `job.json`, the job's report as it was judged.
+//! `JobSettings::evidence`) under `repositories/`, and `job.json`, the job's report as it was
+//! judged.
 
-use super::JobReport;
 use crate::error::{Result, Setting};
-use crate::evidence::{self, VerificationResult};
+use crate::evidence;
+use crate::job::{BundleRecord, BundleRepo, JobReport};
+use crate::report::VerificationResult;
 use std::path::Path;
 
 /// Write the evidence bundle of a finished job (which kept its repositories' evidence, see
 /// `JobSpec::evidence`) into `out`. Each repository's evidence goes under `repositories/`, and
 /// the report records where; `job.json` is the report with no wall-clock time but the reference
 /// time (but for SSM read live: the moment of that observation is part of what was observed).
-pub fn write_bundle(
+pub fn write_job_bundle(
     report: &mut JobReport,
     out: &Path,
     key: Option<&evidence::dsse::SigningKey>,
     key_path: Option<&Path>,
-) -> Result<evidence::BundleRecord> {
+) -> Result<BundleRecord> {
     let mut files = evidence::Files::new();
     let mut taken = std::collections::BTreeSet::new();
     let mut repositories = Vec::new();
@@ -32,7 +34,7 @@ pub fn write_bundle(
         if let Some(root) = piece.get(evidence::ROOT_FILE) {
             anchors.insert(crate::digest::sha512_hex(root));
         }
-        repositories.push(evidence::BundleRepo {
+        repositories.push(BundleRepo {
             name: r.name.clone(),
             dir: dir.clone(),
             result: VerificationResult::of(r.verdict()),
@@ -62,8 +64,8 @@ pub fn write_bundle(
     }
     files.insert(evidence::JOB_FILE.to_owned(), evidence::json(&recorded));
     let sha256 = evidence::write(out, &files, Setting::BundleDir)?;
-    Ok(evidence::BundleRecord {
-        dir: evidence::absolute(out).display().to_string(),
+    Ok(BundleRecord {
+        dir: crate::source::absolute(out).display().to_string(),
         sha256: Some(sha256),
         files: files.len(),
         result: Some(VerificationResult::of(report.verdict)),
