@@ -9,6 +9,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde_json::Value;
 use std::hint::black_box;
+use std::io::Read;
 use std::path::Path;
 use tufwatch::engine::strict::keys::Key;
 use tufwatch::engine::strict::metadata::{parse, Envelope, Targets};
@@ -138,6 +139,155 @@ fn releases_and_fleet(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // How tufwatch streams a kubectl list from a reader (a scanner splits the elements on one
+    // thread, serde_json parses them on another), against serde_json's own streaming of the
+    // `items` sequence (a DeserializeSeed visiting one element at a time from the reader), each
+    // element read into the same small type.
+    let mut g = c.benchmark_group("streaming a kubectl list from a reader, 10,000 nodes");
+    g.throughput(Throughput::Bytes(nodes.len() as u64));
+    g.bench_function("tufwatch: scanner + parser thread", |b| {
+        b.iter(|| {
+            tufwatch::fleet::stream::items(black_box(&nodes[..]), u64::MAX, |_, bytes| {
+                serde_json::from_slice::<OsImage>(bytes).map_err(|e| e.to_string())
+            })
+            .unwrap()
+        })
+    });
+    g.bench_function("peer: serde_json DeserializeSeed over the reader", |b| {
+        b.iter(|| {
+            items_seeded(black_box(&nodes[..]), |_, item: OsImage| {
+                Ok::<_, std::convert::Infallible>(item)
+            })
+            .unwrap()
+        })
+    });
+    g.finish();
+}
+
+/// What both streaming readers take of each node: what tufwatch reads of one (its name, OS
+/// image and architecture), the rest skipped.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct OsImage {
+    metadata: Named,
+    status: NodeStatus,
+}
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Named {
+    name: String,
+}
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct NodeStatus {
+    #[serde(rename = "nodeInfo")]
+    node_info: NodeInfo,
+}
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct NodeInfo {
+    #[serde(rename = "osImage")]
+    os_image: String,
+    architecture: String,
+}
+
+/// Why a streamed list could not be read.
+#[derive(Debug, thiserror::Error)]
+enum SeededError<E> {
+    /// Not JSON, or not an object with an `items` list.
+    #[error("{0}")]
+    Json(serde_json::Error),
+    /// An element that is JSON but not what the caller takes.
+    #[error("{0}")]
+    Element(E),
+}
+
+/// Read the elements of the `items` list of the JSON object in `reader` with serde_json's own
+/// streaming: each element deserialized into a `D` and made into a `T` by `make(index, it)` as
+/// the reader goes, one at a time.
+fn items_seeded<D, T, E>(
+    reader: impl Read,
+    make: impl FnMut(usize, D) -> Result<T, E>,
+) -> Result<Vec<T>, SeededError<E>>
+where
+    D: serde::de::DeserializeOwned,
+{
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use std::marker::PhantomData;
+    struct Top<D, F, T, E> {
+        make: F,
+        failed: Option<E>,
+        _d: PhantomData<(D, T)>,
+    }
+    struct Items<'a, D, F, T, E>(&'a mut Top<D, F, T, E>);
+    impl<'de, D: serde::de::DeserializeOwned, T, E, F: FnMut(usize, D) -> Result<T, E>> Visitor<'de>
+        for &mut Top<D, F, T, E>
+    {
+        type Value = Option<Vec<T>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object with an items list")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "items" && out.is_none() {
+                    out = Some(map.next_value_seed(Items(&mut *self))?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+    }
+    impl<'de, D: serde::de::DeserializeOwned, T, E, F: FnMut(usize, D) -> Result<T, E>>
+        DeserializeSeed<'de> for Items<'_, D, F, T, E>
+    {
+        type Value = Vec<T>;
+        fn deserialize<De: serde::Deserializer<'de>>(self, d: De) -> Result<Vec<T>, De::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+    impl<'de, D: serde::de::DeserializeOwned, T, E, F: FnMut(usize, D) -> Result<T, E>> Visitor<'de>
+        for Items<'_, D, F, T, E>
+    {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(d) = seq.next_element::<D>()? {
+                match (self.0.make)(out.len(), d) {
+                    Ok(t) => out.push(t),
+                    Err(e) => {
+                        self.0.failed = Some(e);
+                        return Err(serde::de::Error::custom("element refused"));
+                    }
+                }
+            }
+            Ok(out)
+        }
+    }
+    let mut top = Top {
+        make,
+        failed: None,
+        _d: PhantomData,
+    };
+    let mut de =
+        serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, reader));
+    let read = serde::Deserializer::deserialize_map(&mut de, &mut top).and_then(|v| {
+        de.end()?;
+        Ok(v)
+    });
+    match (read, top.failed) {
+        (_, Some(e)) => Err(SeededError::Element(e)),
+        (Err(e), None) => Err(SeededError::Json(e)),
+        (Ok(None), None) => Err(SeededError::Json(serde::de::Error::custom(
+            "items: missing",
+        ))),
+        (Ok(Some(v)), None) => Ok(v),
+    }
 }
 
 criterion_group!(benches, metadata, hashing, releases_and_fleet);

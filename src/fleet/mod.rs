@@ -6,7 +6,7 @@
 //! no way to tell its version). EC2 instances are judged by their launch AMI and say so.
 
 pub mod inventory;
-mod stream;
+pub mod stream;
 
 use crate::releases::Track;
 use crate::report::{Code, Finding};

@@ -48,6 +48,8 @@ impl Default for Limits {
 pub enum ClientError {
     /// A metadata file or target was refused; which and why.
     Refused(String, Refusal),
+    /// The server says it does not exist (at this URL).
+    NotFound(String),
     /// It could not be fetched.
     Fetch(String, String),
     /// The local directories.
@@ -64,6 +66,7 @@ impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ClientError::Refused(what, why) => write!(f, "{what}: refused: {why}"),
+            ClientError::NotFound(url) => write!(f, "{url}: not found"),
             ClientError::Fetch(url, why) => write!(f, "{url}: {why}"),
             ClientError::Io(path, e) => write!(f, "{}: {e}", path.display()),
             ClientError::NoTarget(name) => {
@@ -227,7 +230,7 @@ impl Client {
         let url = join(&self.metadata_url, name)?;
         self.fetch(&url, max)
             .await?
-            .ok_or_else(|| ClientError::Fetch(url.to_string(), "not found".to_owned()))
+            .ok_or_else(|| ClientError::NotFound(url.to_string()))
     }
 
     fn local(&self, name: &str) -> Option<Vec<u8>> {
@@ -456,7 +459,7 @@ impl Client {
         let bytes = self
             .fetch(&url, target.length)
             .await?
-            .ok_or_else(|| ClientError::Fetch(url.to_string(), "not found".to_owned()))?;
+            .ok_or_else(|| ClientError::NotFound(url.to_string()))?;
         check_length_and_hashes(&bytes, Some(target.length), hashes(), path)
             .map_err(|r| ClientError::Refused(path.to_owned(), r))?;
         std::fs::create_dir_all(target_dir).map_err(io(target_dir))?;

@@ -55,7 +55,7 @@ pub async fn verify(
     let (verdict, error, trusted) = match result {
         Ok(t) => (EngineVerdict::Accepted, None, Some(t)),
         // The network or the file system: no verdict on the repository.
-        Err(e @ (ClientError::Fetch(..) | ClientError::Io(..))) => {
+        Err(e @ (ClientError::NotFound(_) | ClientError::Fetch(..) | ClientError::Io(..))) => {
             (EngineVerdict::Unfinished, Some(e), None)
         }
         Err(e) => (EngineVerdict::Rejected, Some(e), None),
@@ -94,11 +94,10 @@ pub fn finding(e: &ClientError, metadata_url: &Url) -> crate::report::Finding {
             }
             f
         }
-        ClientError::Fetch(url, why) => {
-            let code = if why == "not found" {
-                Code::NotFound
-            } else {
-                Code::Unreachable
+        ClientError::NotFound(url) | ClientError::Fetch(url, _) => {
+            let code = match e {
+                ClientError::NotFound(_) => Code::NotFound,
+                _ => Code::Unreachable,
             };
             let mut f = Finding::error(code, message).url(url);
             f.role = Url::parse(url)
