@@ -186,14 +186,14 @@ impl Config {
         };
         let text = std::str::from_utf8(crate::source::without_bom(&bytes))
             .map_err(|e| invalid(format!("not UTF-8: {e}")))?;
-        Self::parse(text, path.parent().unwrap_or(Path::new("."))).map_err(invalid)
+        Self::parse(text, path.parent().unwrap_or(Path::new(".")))
+            .map_err(|e| invalid(e.to_string().trim_end().to_owned()))
     }
 
     /// Parse a configuration's text; relative paths in it become relative to `base`. The error
     /// names the key.
-    pub fn parse(text: &str, base: &Path) -> std::result::Result<Self, String> {
-        let mut config: Config =
-            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+    pub fn parse(text: &str, base: &Path) -> std::result::Result<Self, toml::de::Error> {
+        let mut config: Config = toml::from_str(text)?;
         config.relative_to(base);
         Ok(config)
     }

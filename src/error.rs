@@ -198,5 +198,36 @@ impl fmt::Display for Setting {
     }
 }
 
+/// A value that is not what its setting takes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not {expected}")]
+pub struct ValueError {
+    /// The value given.
+    pub value: String,
+    /// What would do, with examples.
+    pub expected: &'static str,
+}
+
+/// What is wrong with a field of outside data: the field, by its path in the data
+/// (`predicate.timeVerified`, `items[3].status.nodeInfo.osImage`), and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {why}")]
+pub struct FieldError {
+    /// The field's path.
+    pub field: String,
+    /// What is wrong with it.
+    pub why: String,
+}
+
+impl FieldError {
+    /// This field, and why.
+    pub fn new(field: impl Into<String>, why: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            why: why.into(),
+        }
+    }
+}
+
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -18,7 +18,8 @@ pub mod evidence;
 pub mod exit;
 pub mod fleet;
 pub mod job;
-pub mod publish;
+pub mod pem;
+pub mod present;
 pub mod releases;
 pub mod report;
 pub mod settings;
@@ -26,3 +27,4 @@ pub mod source;
 pub mod ssm;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod text;

@@ -6,7 +6,7 @@
 //! (`trust.state_dir`), whichever the run came from.
 
 use crate::engine::{Engines, TargetSelection, VerifyOptions};
-pub use crate::error::Setting;
+pub use crate::error::{Setting, ValueError};
 
 use crate::error::{Error, Result};
 use crate::source::bottlerocket::{self, Arch};
@@ -19,16 +19,6 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 use url::Url;
-
-/// A value that is not what its setting takes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{value:?} is not {expected}")]
-pub struct ValueError {
-    /// The value given.
-    pub value: String,
-    /// What would do, with examples.
-    pub expected: &'static str,
-}
 
 /// A length of time, written in jiff's friendly format (`3d`, `72h`, `30m`, `500ms`,
 /// `1h 30m`; a day is 24 hours), or `0` for none. One syntax for every flag and key.

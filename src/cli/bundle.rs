@@ -25,7 +25,7 @@ pub(super) fn signing_key(path: Option<&Path>) -> Result<Option<evidence::dsse::
         .map_err(|message| Error::Invalid {
             what: "signing key",
             path: path.display().to_string(),
-            message,
+            message: message.to_string(),
         })
 }
 

@@ -8,10 +8,10 @@ use super::output::print_json;
 use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
 use crate::evidence;
-use crate::report::text::clean;
 use crate::report::{Severity, Verdict};
 use crate::settings::{defaults, CommonSettings, Setting};
 use crate::source::pins::{parse_sha256_arg, parse_sha512_arg};
+use crate::text::clean;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -314,13 +314,13 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
         .transpose()?;
     let public = match &a.pubkey {
         Some(path) => Some(
-            evidence::dsse::public_key_from_pem(&read_pem(path, "public key")?).map_err(
-                |message| Error::Invalid {
+            crate::pem::public_key(&read_pem(path, "public key")?).map_err(|message| {
+                Error::Invalid {
                     what: "public key",
                     path: path.display().to_string(),
-                    message,
-                },
-            )?,
+                    message: message.to_string(),
+                }
+            })?,
         ),
         None => None,
     };

@@ -94,7 +94,7 @@ pub async fn run(a: NodesArgs) -> Result<i32> {
         ..JobSettings::default()
     };
     let result = super::run_job(&settings, super::names::Origin::Flags, &[]).await;
-    let made = crate::report::html::Made {
+    let made = crate::present::html::Made {
         from: Some("the command line of `tufwatch nodes`".to_owned()),
     };
     finish(result, a.format, &made)

@@ -4,7 +4,7 @@
 
 use crate::config::OutputFormat;
 use crate::error::{Error, Result};
-use crate::report::html::Made;
+use crate::present::html::Made;
 use std::io::Write;
 
 /// Print `text` on standard output, all of it, flushed.
@@ -25,13 +25,13 @@ pub fn print_with(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> 
 /// message may carry a terminal's escape sequences). A standard error that cannot take it is
 /// not a reason to fail, nor to panic as `eprintln!` does.
 pub fn note(text: impl std::fmt::Display) {
-    let text = crate::report::text::page(format!("{text}\n"));
+    let text = crate::text::page(format!("{text}\n"));
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Print a value as pretty JSON on standard output.
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
-    print(&(crate::publish::json_text(value)? + "\n"))
+    print(&(crate::present::json_text(value)? + "\n"))
 }
 
 /// Print a job's report on standard output in each format (human when none is asked). JSON
@@ -46,7 +46,7 @@ pub fn print_report(
         .iter()
         .map(|f| match f {
             OutputFormat::Json => Ok(None),
-            _ => crate::publish::render(report, *f, None, made).map(Some),
+            _ => crate::present::render(report, *f, None, made).map(Some),
         })
         .collect::<Result<Vec<Option<String>>>>()?;
     print_with(|out| {
@@ -83,7 +83,7 @@ pub fn emit(
     match out_dir {
         None => print_report(report, formats, made),
         Some(dir) => {
-            let written = crate::publish::write_dir(report, formats_or_human(formats), dir, made)?;
+            let written = crate::present::write_dir(report, formats_or_human(formats), dir, made)?;
             for path in written {
                 note(format_args!("tufwatch: wrote {}", path.display()));
             }
@@ -94,7 +94,7 @@ pub fn emit(
 
 /// Write a text to a file the user named, atomically, and say so.
 pub fn write_text(path: &std::path::Path, text: &str) -> Result<()> {
-    crate::publish::write_text(path, text)?;
+    crate::present::write_text(path, text)?;
     note(format_args!("tufwatch: wrote {}", path.display()));
     Ok(())
 }

@@ -5,7 +5,7 @@ use super::output;
 use super::verify::verify_for;
 use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
-use crate::report::{html, human};
+use crate::present::{html, human};
 use clap::{Args, ValueEnum};
 use semver::Version;
 use std::path::PathBuf;
@@ -80,7 +80,7 @@ pub async fn run(a: ReleasesArgs) -> Result<i32> {
     let code = report.exit_code();
     let text = match format {
         ReleasesFormat::Human => human::render_releases(&report),
-        ReleasesFormat::Json => crate::publish::json_text(&report)? + "\n",
+        ReleasesFormat::Json => crate::present::json_text(&report)? + "\n",
         ReleasesFormat::Html => {
             let made = html::Made {
                 from: Some(command_line()),
@@ -91,7 +91,7 @@ pub async fn run(a: ReleasesArgs) -> Result<i32> {
                     .out
                     .as_ref()
                     .map_or("-".to_owned(), |p| p.display().to_string()),
-                message,
+                message: message.to_string(),
             })?
         }
     };
@@ -109,7 +109,7 @@ fn command_line() -> String {
         .chain(
             std::env::args_os()
                 .skip(1)
-                .map(|a| crate::report::text::shell_word(&a.to_string_lossy())),
+                .map(|a| crate::text::shell_word(&a.to_string_lossy())),
         )
         .collect::<Vec<_>>()
         .join(" ")

@@ -5,7 +5,7 @@ use super::names::{named, Origin};
 use super::output::{emit, print_json};
 use crate::config::{Config, OutputFormat};
 use crate::error::{Error, Result};
-use crate::report::html::Made;
+use crate::present::html::Made;
 use crate::report::{Code, Finding};
 use crate::settings::{defaults, CommonSettings, Duration, Setting};
 use chrono::{DateTime, Utc};
@@ -175,7 +175,7 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
             report.evidence_bundle = Some(record);
         }
         let written = match one {
-            Some((path, format)) => crate::publish::write_file(&report, format, &path, &made)
+            Some((path, format)) => crate::present::write_file(&report, format, &path, &made)
                 .map(|()| super::output::note(format_args!("tufwatch: wrote {}", path.display()))),
             None if a.out.is_none() => emit(&report, &formats, out_dir.as_deref(), &made),
             None => Ok(()),

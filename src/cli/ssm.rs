@@ -78,7 +78,7 @@ pub async fn run(a: SsmCmdArgs) -> Result<i32> {
         super::run_job(&settings, super::names::Origin::Flags, &[]).await
     }
     .await;
-    let made = crate::report::html::Made {
+    let made = crate::present::html::Made {
         from: Some("the command line of `tufwatch ssm`".to_owned()),
     };
     finish(result, a.format, &made)

@@ -5,7 +5,7 @@ use super::output;
 use super::output::print_json;
 use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
-use crate::report::human;
+use crate::present::human;
 use clap::Args;
 use std::path::PathBuf;
 

@@ -277,7 +277,7 @@ fn check_parts(
             authorized_keys: keyids.len(),
             valid_keyids: Vec::new(),
             signatures: Vec::new(),
-            unreadable: Some(e),
+            unreadable: Some(e.to_string()),
         },
     }
 }

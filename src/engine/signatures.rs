@@ -9,6 +9,32 @@ use super::strict::keys::Key;
 use crate::report::{SignatureCheck, SignatureStatus, Signatures};
 use std::collections::{BTreeMap, HashSet};
 
+/// Why a metadata file cannot be split into what was signed and its signatures.
+#[derive(Debug, thiserror::Error)]
+pub enum PartsError {
+    /// Not JSON of the shape of TUF metadata.
+    #[error("not TUF metadata JSON: {0}")]
+    NotJson(serde_json::Error),
+    /// No `signed` object.
+    #[error("no \"signed\" field")]
+    NoSigned,
+    /// A `signed` object that has no canonical form (a float, a duplicate key).
+    #[error("\"signed\" has no canonical form: {0}")]
+    NotCanonical(serde_json::Error),
+    /// No `signatures` list.
+    #[error("no \"signatures\" list")]
+    NoSignatures,
+    /// A signature without its key id.
+    #[error("signatures[{0}] has no \"keyid\"")]
+    NoKeyId(usize),
+    /// A signature without its value.
+    #[error("signatures[{0}] has no \"sig\"")]
+    NoSig(usize),
+    /// A signature value that is not hex.
+    #[error("signatures[{0}].sig is not hex: {1}")]
+    NotHex(usize, hex::FromHexError),
+}
+
 /// The canonical bytes of the `signed` object of a metadata file, and its signatures.
 pub struct SignedParts {
     canonical: Vec<u8>,
@@ -17,7 +43,7 @@ pub struct SignedParts {
 
 impl SignedParts {
     /// Split a metadata file into what was signed and the signatures. Errors name the field.
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+    pub fn parse(bytes: &[u8]) -> Result<Self, PartsError> {
         #[derive(serde::Deserialize)]
         struct Envelope<'a> {
             #[serde(borrow)]
@@ -29,22 +55,16 @@ impl SignedParts {
             keyid: Option<String>,
             sig: Option<String>,
         }
-        let doc: Envelope<'_> =
-            serde_json::from_slice(bytes).map_err(|e| format!("not TUF metadata JSON: {e}"))?;
-        let signed = doc.signed.ok_or("no \"signed\" field")?;
-        let canonical = super::canonical::canonicalize(signed.get())
-            .map_err(|e| format!("\"signed\" has no canonical form: {e}"))?;
-        let list = doc.signatures.ok_or("no \"signatures\" list")?;
+        let doc: Envelope<'_> = serde_json::from_slice(bytes).map_err(PartsError::NotJson)?;
+        let signed = doc.signed.ok_or(PartsError::NoSigned)?;
+        let canonical =
+            super::canonical::canonicalize(signed.get()).map_err(PartsError::NotCanonical)?;
+        let list = doc.signatures.ok_or(PartsError::NoSignatures)?;
         let mut signatures = Vec::with_capacity(list.len());
         for (i, s) in list.into_iter().enumerate() {
-            let keyid = s
-                .keyid
-                .ok_or_else(|| format!("signatures[{i}] has no \"keyid\""))?;
-            let sig = s
-                .sig
-                .ok_or_else(|| format!("signatures[{i}] has no \"sig\""))?;
-            let sig =
-                hex::decode(sig).map_err(|e| format!("signatures[{i}].sig is not hex: {e}"))?;
+            let keyid = s.keyid.ok_or(PartsError::NoKeyId(i))?;
+            let sig = s.sig.ok_or(PartsError::NoSig(i))?;
+            let sig = hex::decode(sig).map_err(|e| PartsError::NotHex(i, e))?;
             signatures.push((keyid.to_ascii_lowercase(), sig));
         }
         Ok(SignedParts {

@@ -119,11 +119,7 @@ pub async fn check(
     let mut findings = Vec::new();
 
     // 1. The sums: every file listed, none altered, none added.
-    let contents = sums::digests(dir).map_err(|message| Error::Invalid {
-        what: "evidence bundle",
-        path: dir.display().to_string(),
-        message,
-    })?;
+    let contents = sums::digests(dir)?;
     for (file, why) in &contents.odd {
         findings.push(finding(Code::EvidenceMalformed, file, why.clone()));
     }
@@ -149,7 +145,7 @@ pub async fn check(
                 BTreeMap::new()
             }
             Some(text) => sums::parse(&text).unwrap_or_else(|e| {
-                findings.push(finding(Code::EvidenceMalformed, sums::FILE, e));
+                findings.push(finding(Code::EvidenceMalformed, sums::FILE, e.to_string()));
                 BTreeMap::new()
             }),
         };
@@ -252,7 +248,7 @@ async fn check_piece(
         None => None,
         Some(b) => match serde_json::from_slice::<Statement>(&b)
             .map_err(|e| e.to_string())
-            .and_then(|s| s.check().map(|()| s))
+            .and_then(|s| s.check().map(|()| s).map_err(|e| e.to_string()))
         {
             Ok(s) => Some(s),
             Err(e) => {
@@ -420,9 +416,11 @@ async fn check_piece(
                             &envelope_name,
                             "no signature verifies with the public key given",
                         )),
-                        Err(e) => {
-                            findings.push(finding(Code::EvidenceMalformed, &envelope_name, e))
-                        }
+                        Err(e) => findings.push(finding(
+                            Code::EvidenceMalformed,
+                            &envelope_name,
+                            e.to_string(),
+                        )),
                     }
                 }
             }

@@ -54,27 +54,32 @@ pub fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The label and DER of the first PEM block of `text` whose label is one of `labels`.
-pub(crate) fn pem_body(text: &str, labels: &[&str]) -> Result<(String, Vec<u8>), String> {
-    let begin = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("-----BEGIN ")?.strip_suffix("-----"))
-        .ok_or("not PEM (no -----BEGIN line)")?
-        .to_owned();
-    if !labels.contains(&begin.as_str()) {
-        return Err(format!("a PEM {begin:?}; expected {}", labels.join(" or ")));
-    }
-    let body: String = text
-        .lines()
-        .map(str::trim)
-        .skip_while(|l| !l.starts_with("-----BEGIN"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .map_err(|e| format!("bad base64 in the PEM: {e}"))?;
-    Ok((begin, der))
+/// Why a signing key cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// Not the PEM of a private key.
+    #[error(transparent)]
+    Pem(#[from] crate::pem::PemError),
+    /// An `EC PRIVATE KEY` that is not P-256.
+    #[error("not an ECDSA P-256 key: {0}")]
+    NotP256(String),
+    /// A private key of another kind.
+    #[error("neither an Ed25519 nor an ECDSA P-256 key")]
+    Unsupported,
+    /// The signature could not be made.
+    #[error("ECDSA signing failed")]
+    Signing,
+}
+
+/// Why an envelope cannot be checked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    /// Not a DSSE envelope of an in-toto statement.
+    #[error("payloadType: {0:?}, expected {PAYLOAD_TYPE}")]
+    PayloadType(String),
+    /// The payload's base64 does not decode.
+    #[error("payload: bad base64: {0}")]
+    Payload(String),
 }
 
 /// A signing key read from PEM.
@@ -87,19 +92,19 @@ pub enum SigningKey {
 
 impl SigningKey {
     /// Read a PEM private key: Ed25519 or ECDSA P-256, PKCS#8 or SEC1.
-    pub fn from_pem(text: &str) -> Result<Self, String> {
-        let (label, der) = pem_body(text, &["PRIVATE KEY", "EC PRIVATE KEY"])?;
+    pub fn from_pem(text: &str) -> Result<Self, KeyError> {
+        let (label, der) = crate::pem::body(text, &["PRIVATE KEY", "EC PRIVATE KEY"])?;
         if label == "EC PRIVATE KEY" {
             return EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_ASN1_SIGNING, &der)
                 .map(SigningKey::P256)
-                .map_err(|e| format!("not an ECDSA P-256 key: {e}"));
+                .map_err(|e| KeyError::NotP256(e.to_string()));
         }
         if let Ok(k) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der) {
             return Ok(SigningKey::Ed25519(k));
         }
         EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &der)
             .map(SigningKey::P256)
-            .map_err(|_| "neither an Ed25519 nor an ECDSA P-256 key".to_owned())
+            .map_err(|_| KeyError::Unsupported)
     }
 
     /// The public key's SubjectPublicKeyInfo DER.
@@ -117,13 +122,13 @@ impl SigningKey {
     }
 
     /// Sign a payload into an envelope.
-    pub fn envelope(&self, payload: &[u8]) -> Result<Envelope, String> {
+    pub fn envelope(&self, payload: &[u8]) -> Result<Envelope, KeyError> {
         let message = pae(PAYLOAD_TYPE, payload);
         let sig = match self {
             SigningKey::Ed25519(k) => k.sign(&message).as_ref().to_vec(),
             SigningKey::P256(k) => k
                 .sign(&SystemRandom::new(), &message)
-                .map_err(|_| "ECDSA signing failed".to_owned())?
+                .map_err(|_| KeyError::Signing)?
                 .as_ref()
                 .to_vec(),
         };
@@ -139,39 +144,19 @@ impl SigningKey {
     }
 }
 
-/// Read a PEM public key (SubjectPublicKeyInfo); returns its DER.
-pub fn public_key_from_pem(text: &str) -> Result<Vec<u8>, String> {
-    pem_body(text, &["PUBLIC KEY"]).map(|(_, der)| der)
-}
-
-/// The PEM of a public key's DER.
-pub fn public_key_pem(der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = "-----BEGIN PUBLIC KEY-----\n".to_owned();
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str("-----END PUBLIC KEY-----\n");
-    out
-}
-
 impl Envelope {
     /// The payload's bytes.
-    pub fn payload_bytes(&self) -> Result<Vec<u8>, String> {
+    pub fn payload_bytes(&self) -> Result<Vec<u8>, EnvelopeError> {
         base64::engine::general_purpose::STANDARD
             .decode(&self.payload)
-            .map_err(|e| format!("payload: bad base64: {e}"))
+            .map_err(|e| EnvelopeError::Payload(e.to_string()))
     }
 
     /// Whether a signature of the envelope verifies with this public key (SPKI DER), Ed25519
     /// or ECDSA P-256.
-    pub fn verified_by(&self, public_der: &[u8]) -> Result<bool, String> {
+    pub fn verified_by(&self, public_der: &[u8]) -> Result<bool, EnvelopeError> {
         if self.payload_type != PAYLOAD_TYPE {
-            return Err(format!(
-                "payloadType: {:?}, expected {PAYLOAD_TYPE}",
-                self.payload_type
-            ));
+            return Err(EnvelopeError::PayloadType(self.payload_type.clone()));
         }
         let message = pae(&self.payload_type, &self.payload_bytes()?);
         let b64 = base64::engine::general_purpose::STANDARD;
@@ -212,7 +197,8 @@ mod tests {
             let pem = format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n");
             let key = SigningKey::from_pem(&pem).unwrap();
             let env = key.envelope(b"{\"a\":1}").unwrap();
-            let public = public_key_from_pem(&public_key_pem(&key.public_der())).unwrap();
+            let public =
+                crate::pem::public_key(&crate::pem::public_key_pem(&key.public_der())).unwrap();
             assert!(env.verified_by(&public).unwrap());
             let mut forged = env.clone();
             forged.payload = base64::engine::general_purpose::STANDARD.encode(b"{\"a\":2}");

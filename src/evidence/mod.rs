@@ -324,7 +324,7 @@ pub fn sign(
         path: key_path
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
-        message,
+        message: message.to_string(),
     })?;
     files.insert(dsse::FILE.to_owned(), json(&envelope));
     Ok(())

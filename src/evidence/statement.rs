@@ -15,6 +15,7 @@
 //! Every map is a `BTreeMap` and every list is in a fixed order, so the same verification gives
 //! the same bytes.
 
+use crate::error::FieldError;
 pub use crate::report::VerificationResult;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -103,60 +104,68 @@ pub struct ResourceDescriptor {
 impl Statement {
     /// Check the field requirements of in-toto Statement v1 and SLSA VSA v1 (see the module's
     /// documentation); the error names the field.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), FieldError> {
         let hex =
             |s: &str| !s.is_empty() && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         if self.type_ != STATEMENT_TYPE {
-            return Err(format!(
-                "_type: {:?}, expected {STATEMENT_TYPE}",
-                self.type_
+            return Err(FieldError::new(
+                "_type",
+                format!("{:?}, expected {STATEMENT_TYPE}", self.type_),
             ));
         }
         if self.subject.is_empty() {
-            return Err("subject: empty; a statement is about at least one artifact".to_owned());
+            return Err(FieldError::new(
+                "subject",
+                "empty; a statement is about at least one artifact",
+            ));
         }
         for (i, s) in self.subject.iter().enumerate() {
             if s.name.is_empty() {
-                return Err(format!("subject[{i}].name: empty"));
+                return Err(FieldError::new(format!("subject[{i}].name"), "empty"));
             }
             if s.digest.is_empty() || !s.digest.values().all(|v| hex(v)) {
-                return Err(format!(
-                    "subject[{i}].digest: needs algorithm -> lower-case hex"
+                return Err(FieldError::new(
+                    format!("subject[{i}].digest"),
+                    "needs algorithm -> lower-case hex",
                 ));
             }
         }
         if self.predicate_type != VSA_TYPE {
-            return Err(format!(
-                "predicateType: {:?}, expected {VSA_TYPE}",
-                self.predicate_type
+            return Err(FieldError::new(
+                "predicateType",
+                format!("{:?}, expected {VSA_TYPE}", self.predicate_type),
             ));
         }
         let p = &self.predicate;
         if p.verifier.id.is_empty() || !p.verifier.id.contains(':') {
-            return Err("predicate.verifier.id: not a URI".to_owned());
+            return Err(FieldError::new("predicate.verifier.id", "not a URI"));
         }
         if chrono::DateTime::parse_from_rfc3339(&p.time_verified).is_err() {
-            return Err(format!(
-                "predicate.timeVerified: {:?} is not an RFC 3339 time",
-                p.time_verified
+            return Err(FieldError::new(
+                "predicate.timeVerified",
+                format!("{:?} is not an RFC 3339 time", p.time_verified),
             ));
         }
         if p.resource_uri.is_empty() {
-            return Err("predicate.resourceUri: empty".to_owned());
+            return Err(FieldError::new("predicate.resourceUri", "empty"));
         }
         if p.policy.uri.is_empty()
             || p.policy.digest.is_empty()
             || !p.policy.digest.values().all(|v| hex(v))
         {
-            return Err("predicate.policy: needs a uri and a digest".to_owned());
+            return Err(FieldError::new(
+                "predicate.policy",
+                "needs a uri and a digest",
+            ));
         }
         if p.verified_levels.is_empty() {
-            return Err("predicate.verifiedLevels: empty".to_owned());
+            return Err(FieldError::new("predicate.verifiedLevels", "empty"));
         }
         if p.verification_result == VerificationResult::Failed && p.verified_levels != ["FAILED"] {
-            return Err(
-                "predicate.verifiedLevels: a failed verification has [\"FAILED\"]".to_owned(),
-            );
+            return Err(FieldError::new(
+                "predicate.verifiedLevels",
+                "a failed verification has [\"FAILED\"]",
+            ));
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! `SHA256SUMS`: one line per file of the bundle (but itself), `<sha256 hex>  <path>`, sorted
 //! by path, `/` between directories: the format `sha256sum -c SHA256SUMS` checks.
 
+use crate::error::FieldError;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -23,8 +24,9 @@ pub struct Contents {
     pub odd: Vec<(String, String)>,
 }
 
-/// What is below `dir`. A directory or file this machine cannot read is the error.
-pub fn digests(dir: &Path) -> Result<Contents, String> {
+/// What is below `dir`. A directory or file this machine cannot read is the error: a fault of
+/// this machine, not of the bundle.
+pub fn digests(dir: &Path) -> crate::error::Result<Contents> {
     let mut out = Contents::default();
     walk(dir, "", &mut out)?;
     Ok(out)
@@ -46,10 +48,18 @@ fn sha256_of_file(path: &Path) -> std::io::Result<String> {
     Ok(digests.get("sha256").cloned().unwrap_or_default())
 }
 
-fn walk(dir: &Path, prefix: &str, out: &mut Contents) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+fn walk(dir: &Path, prefix: &str, out: &mut Contents) -> crate::error::Result<()> {
+    let unreadable = |path: &Path| {
+        let path = path.to_owned();
+        move |source| crate::error::Error::Read {
+            what: "evidence bundle",
+            path,
+            source,
+        }
+    };
+    let entries = std::fs::read_dir(dir).map_err(unreadable(dir))?;
     for e in entries {
-        let e = e.map_err(|e| format!("{}: {e}", dir.display()))?;
+        let e = e.map_err(unreadable(dir))?;
         let name = e.file_name();
         let Some(name) = name.to_str() else {
             let rel = format!("{prefix}{}", name.to_string_lossy());
@@ -57,7 +67,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut Contents) -> Result<(), String> {
             continue;
         };
         let rel = format!("{prefix}{name}");
-        let kind = e.file_type().map_err(|e| format!("{rel}: {e}"))?;
+        let kind = e.file_type().map_err(unreadable(&e.path()))?;
         if kind.is_dir() {
             walk(&e.path(), &format!("{rel}/"), out)?;
         } else if kind.is_file() {
@@ -69,7 +79,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut Contents) -> Result<(), String> {
                 ));
                 continue;
             }
-            let sha = sha256_of_file(&e.path()).map_err(|e| format!("{rel}: {e}"))?;
+            let sha = sha256_of_file(&e.path()).map_err(unreadable(&e.path()))?;
             out.digests.insert(rel, sha);
         } else {
             let what = crate::atomic::kind_of(&kind);
@@ -89,17 +99,21 @@ pub fn render(digests: &BTreeMap<String, String>) -> String {
 }
 
 /// Parse `SHA256SUMS`; the error names the line.
-pub fn parse(text: &str) -> Result<BTreeMap<String, String>, String> {
+pub fn parse(text: &str) -> Result<BTreeMap<String, String>, FieldError> {
     let mut out = BTreeMap::new();
     for (n, line) in text.lines().enumerate() {
+        let at = || format!("line {}", n + 1);
         let (hex, path) = line
             .split_once("  ")
-            .ok_or_else(|| format!("line {}: not `<sha256>  <path>`", n + 1))?;
+            .ok_or_else(|| FieldError::new(at(), "not `<sha256>  <path>`"))?;
         if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return Err(format!("line {}: {hex:?} is not a SHA-256 in hex", n + 1));
+            return Err(FieldError::new(
+                at(),
+                format!("{hex:?} is not a SHA-256 in hex"),
+            ));
         }
         if out.insert(path.to_owned(), hex.to_owned()).is_some() {
-            return Err(format!("line {}: {path} is listed twice", n + 1));
+            return Err(FieldError::new(at(), format!("{path} is listed twice")));
         }
     }
     Ok(out)
@@ -140,9 +154,10 @@ mod tests {
         let text = render(&d);
         assert!(text.starts_with(&format!("{}  a.json\n", "b".repeat(64))));
         assert_eq!(parse(&text).unwrap(), d);
-        assert!(parse("zz  a\n").unwrap_err().starts_with("line 1"));
+        assert!(parse("zz  a\n").unwrap_err().field == "line 1");
         assert!(parse(&format!("{0}  a\n{0}  a\n", "c".repeat(64)))
             .unwrap_err()
+            .why
             .contains("twice"));
         let mut actual = d.clone();
         actual.insert("a.json".to_owned(), "c".repeat(64));

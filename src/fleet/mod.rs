@@ -67,11 +67,12 @@ pub struct Policy {
 
 impl Policy {
     /// Refuse a limit that means nothing: days that are negative or not a number.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), crate::error::ValueError> {
         match self.max_days_behind {
-            Some(d) if !d.is_finite() || d < 0.0 => {
-                Err(format!("{d} is not a number of days, 0 or more"))
-            }
+            Some(d) if !d.is_finite() || d < 0.0 => Err(crate::error::ValueError {
+                value: d.to_string(),
+                expected: "a number of days, 0 or more",
+            }),
             _ => Ok(()),
         }
     }

@@ -238,7 +238,7 @@ impl BundleRecord {
     pub fn verify_command(&self) -> String {
         let mut c = format!(
             "tufwatch evidence verify {}",
-            crate::report::text::shell_word(&self.dir)
+            crate::text::shell_word(&self.dir)
         );
         if let Some(sha) = &self.sha256 {
             c.push_str(&format!(" --sha256 {sha}"));

@@ -93,9 +93,9 @@ pub struct JobSpec {
 /// repositories listed, the SSM source chosen and the inventories read. Nothing is downloaded.
 pub fn plan(s: &JobSettings) -> Result<JobSpec> {
     check_names(&s.repositories)?;
-    s.policy.check().map_err(|message| Error::Setting {
+    s.policy.check().map_err(|e| Error::Setting {
         setting: Setting::MaxDaysBehind,
-        message,
+        message: e.to_string(),
     })?;
     // The shared anchor, when a repository needs it: the one given, or Bottlerocket's.
     let needs_shared_root = s.common.root.is_some()

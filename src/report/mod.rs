@@ -4,13 +4,6 @@
 //! `docs/report.md`. Presenters (see [`human`]) render the same value; [`Report::exit_code`] is the
 //! one function that maps a report to the process exit code.
 
-pub mod charts;
-pub mod html;
-pub mod human;
-pub mod prometheus;
-pub mod sections;
-pub mod text;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

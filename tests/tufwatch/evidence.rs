@@ -469,10 +469,7 @@ fn key_pair(kind: &str) -> (String, String) {
         base64::engine::general_purpose::STANDARD.encode(der)
     );
     let key = tufwatch::evidence::dsse::SigningKey::from_pem(&pem).unwrap();
-    (
-        pem,
-        tufwatch::evidence::dsse::public_key_pem(&key.public_der()),
-    )
+    (pem, tufwatch::pem::public_key_pem(&key.public_der()))
 }
 
 #[test]

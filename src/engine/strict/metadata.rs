@@ -194,10 +194,31 @@ pub struct Targets {
 }
 
 /// A parse error: the field and why.
-pub type ParseError = String;
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(String);
+
+impl From<String> for ParseError {
+    fn from(why: String) -> Self {
+        ParseError(why)
+    }
+}
+
+impl From<&str> for ParseError {
+    fn from(why: &str) -> Self {
+        ParseError(why.to_owned())
+    }
+}
+
+impl From<crate::error::FieldError> for ParseError {
+    fn from(e: crate::error::FieldError) -> Self {
+        ParseError(e.to_string())
+    }
+}
 
 fn field<'a>(obj: &'a Map<String, Value>, name: &str, at: &str) -> Result<&'a Value, ParseError> {
-    obj.get(name).ok_or_else(|| format!("{at}{name}: missing"))
+    obj.get(name)
+        .ok_or_else(|| ParseError::from(format!("{at}{name}: missing")))
 }
 
 fn object<'a>(
@@ -207,25 +228,25 @@ fn object<'a>(
 ) -> Result<&'a Map<String, Value>, ParseError> {
     field(obj, name, at)?
         .as_object()
-        .ok_or_else(|| format!("{at}{name}: not an object"))
+        .ok_or_else(|| ParseError::from(format!("{at}{name}: not an object")))
 }
 
 fn string<'a>(obj: &'a Map<String, Value>, name: &str, at: &str) -> Result<&'a str, ParseError> {
     field(obj, name, at)?
         .as_str()
-        .ok_or_else(|| format!("{at}{name}: not a string"))
+        .ok_or_else(|| ParseError::from(format!("{at}{name}: not a string")))
 }
 
 fn uint(obj: &Map<String, Value>, name: &str, at: &str) -> Result<u64, ParseError> {
     field(obj, name, at)?
         .as_u64()
-        .ok_or_else(|| format!("{at}{name}: not a non-negative integer"))
+        .ok_or_else(|| ParseError::from(format!("{at}{name}: not a non-negative integer")))
 }
 
 fn boolean(obj: &Map<String, Value>, name: &str, at: &str) -> Result<bool, ParseError> {
     field(obj, name, at)?
         .as_bool()
-        .ok_or_else(|| format!("{at}{name}: not a boolean"))
+        .ok_or_else(|| ParseError::from(format!("{at}{name}: not a boolean")))
 }
 
 fn hex_lower(s: &str) -> bool {
@@ -272,7 +293,7 @@ impl Envelope {
             // A key id that signs twice: the file is invalid, as python-tuf rules (a threshold
             // must never count one key twice).
             if signatures.insert(keyid.to_owned(), sig).is_some() {
-                return Err(format!("signatures: key id {keyid} signs more than once"));
+                return Err(format!("signatures: key id {keyid} signs more than once").into());
             }
         }
         Ok(Envelope {
@@ -288,7 +309,7 @@ impl Envelope {
         let s = &self.signed;
         let t = string(s, "_type", "")?;
         if t != expected.as_str() {
-            return Err(format!("_type: {t:?}, expected {:?}", expected.as_str()));
+            return Err(format!("_type: {t:?}, expected {:?}", expected.as_str()).into());
         }
         let spec = string(s, "spec_version", "")?;
         let parts: Vec<&str> = spec.split('.').collect();
@@ -298,11 +319,12 @@ impl Envelope {
         {
             return Err(format!(
                 "spec_version: {spec:?} is not a version 1.x of the specification"
-            ));
+            )
+            .into());
         }
         let version = uint(s, "version", "")?;
         if version == 0 {
-            return Err("version: must be at least 1".to_owned());
+            return Err("version: must be at least 1".into());
         }
         let expires = string(s, "expires", "")?;
         let expires = NaiveDateTime::parse_from_str(expires, "%Y-%m-%dT%H:%M:%SZ")
@@ -317,7 +339,7 @@ fn keys_of(obj: &Map<String, Value>, at: &str) -> Result<BTreeMap<String, Key>, 
     for (id, k) in obj {
         let k = k
             .as_object()
-            .ok_or_else(|| format!("{at}{id}: not an object"))?;
+            .ok_or_else(|| ParseError::from(format!("{at}{id}: not an object")))?;
         keys.insert(id.clone(), Key::parse(k, &format!("{at}{id}."))?);
     }
     Ok(keys)
@@ -326,20 +348,20 @@ fn keys_of(obj: &Map<String, Value>, at: &str) -> Result<BTreeMap<String, Key>, 
 fn role_keys(obj: &Map<String, Value>, at: &str) -> Result<RoleKeys, ParseError> {
     let list = field(obj, "keyids", at)?
         .as_array()
-        .ok_or_else(|| format!("{at}keyids: not a list"))?;
+        .ok_or_else(|| ParseError::from(format!("{at}keyids: not a list")))?;
     let mut keyids: Vec<String> = Vec::with_capacity(list.len());
     for v in list {
         let id = v
             .as_str()
-            .ok_or_else(|| format!("{at}keyids: not a list of strings"))?;
+            .ok_or_else(|| ParseError::from(format!("{at}keyids: not a list of strings")))?;
         if keyids.iter().any(|k| k == id) {
-            return Err(format!("{at}keyids: {id} is listed twice"));
+            return Err(format!("{at}keyids: {id} is listed twice").into());
         }
         keyids.push(id.to_owned());
     }
     let threshold = uint(obj, "threshold", at)?;
     if threshold == 0 {
-        return Err(format!("{at}threshold: must be at least 1"));
+        return Err(format!("{at}threshold: must be at least 1").into());
     }
     Ok(RoleKeys { keyids, threshold })
 }
@@ -350,11 +372,11 @@ fn hashes_of(obj: &Map<String, Value>, at: &str) -> Result<Vec<(String, String)>
         let hex = v
             .as_str()
             .filter(|h| hex_lower(h))
-            .ok_or_else(|| format!("{at}{alg}: not a hex digest"))?;
+            .ok_or_else(|| ParseError::from(format!("{at}{alg}: not a hex digest")))?;
         out.push((alg.clone(), hex.to_ascii_lowercase()));
     }
     if out.is_empty() {
-        return Err(format!("{at}: no hash"));
+        return Err(format!("{at}: no hash").into());
     }
     Ok(out)
 }
@@ -362,21 +384,21 @@ fn hashes_of(obj: &Map<String, Value>, at: &str) -> Result<Vec<(String, String)>
 fn meta_file(obj: &Map<String, Value>, at: &str) -> Result<MetaFile, ParseError> {
     let version = uint(obj, "version", at)?;
     if version == 0 {
-        return Err(format!("{at}version: must be at least 1"));
+        return Err(format!("{at}version: must be at least 1").into());
     }
-    let length = match obj.get("length") {
-        None => None,
-        Some(v) => Some(
-            v.as_u64()
-                .ok_or_else(|| format!("{at}length: not a non-negative integer"))?,
-        ),
-    };
+    let length =
+        match obj.get("length") {
+            None => None,
+            Some(v) => Some(v.as_u64().ok_or_else(|| {
+                ParseError::from(format!("{at}length: not a non-negative integer"))
+            })?),
+        };
     let hashes = match obj.get("hashes") {
         None => None,
         Some(v) => {
             let h = v
                 .as_object()
-                .ok_or_else(|| format!("{at}hashes: not an object"))?;
+                .ok_or_else(|| ParseError::from(format!("{at}hashes: not an object")))?;
             Some(hashes_of(h, &format!("{at}hashes."))?.into_iter().collect())
         }
     };
@@ -398,12 +420,12 @@ impl Root {
         for (name, r) in object(s, "roles", "")? {
             let r = r
                 .as_object()
-                .ok_or_else(|| format!("roles.{name}: not an object"))?;
+                .ok_or_else(|| ParseError::from(format!("roles.{name}: not an object")))?;
             roles.insert(name.clone(), role_keys(r, &format!("roles.{name}."))?);
         }
         for needed in ["root", "timestamp", "snapshot", "targets"] {
             if !roles.contains_key(needed) {
-                return Err(format!("roles.{needed}: missing"));
+                return Err(format!("roles.{needed}: missing").into());
             }
         }
         Ok(Root {
@@ -445,7 +467,7 @@ impl Snapshot {
         for (name, m) in object(&env.signed, "meta", "")? {
             let m = m
                 .as_object()
-                .ok_or_else(|| format!("meta.{name}: not an object"))?;
+                .ok_or_else(|| ParseError::from(format!("meta.{name}: not an object")))?;
             meta.insert(name.clone(), meta_file(m, &format!("meta.{name}."))?);
         }
         Ok(Snapshot { common, meta })
@@ -481,24 +503,24 @@ impl Delegations {
         let mut roles: Vec<DelegatedRole> = Vec::new();
         let succinct = match (d.get("roles"), d.get("succinct_roles")) {
             (Some(_), Some(_)) => {
-                return Err("delegations: roles and succinct_roles cannot both be given".to_owned())
+                return Err("delegations: roles and succinct_roles cannot both be given".into())
             }
             (None, None) => {
-                return Err("delegations: needs roles or succinct_roles".to_owned());
+                return Err("delegations: needs roles or succinct_roles".into());
             }
             (Some(list), None) => {
                 let list = list.as_array().ok_or("delegations.roles: not a list")?;
                 for (i, r) in list.iter().enumerate() {
                     let at = format!("delegations.roles[{i}].");
-                    let r = r
-                        .as_object()
-                        .ok_or_else(|| format!("delegations.roles[{i}]: not an object"))?;
+                    let r = r.as_object().ok_or_else(|| {
+                        ParseError::from(format!("delegations.roles[{i}]: not an object"))
+                    })?;
                     let name = string(r, "name", &at)?.to_owned();
                     if ["root", "timestamp", "snapshot", "targets"].contains(&name.as_str()) {
-                        return Err(format!("{at}name: {name:?} is a top-level role"));
+                        return Err(format!("{at}name: {name:?} is a top-level role").into());
                     }
                     if roles.iter().any(|o| o.name == name) {
-                        return Err(format!("{at}name: {name:?} is delegated twice"));
+                        return Err(format!("{at}name: {name:?} is delegated twice").into());
                     }
                     let keys = role_keys(r, &at)?;
                     let terminating = boolean(r, "terminating", &at)?;
@@ -509,18 +531,21 @@ impl Delegations {
                                     .map(|x| x.as_str().map(str::to_owned))
                                     .collect::<Option<Vec<_>>>()
                             })
-                            .ok_or_else(|| format!("{at}{what}: not a list of strings"))
+                            .ok_or_else(|| {
+                                ParseError::from(format!("{at}{what}: not a list of strings"))
+                            })
                     };
                     let paths = match (r.get("paths"), r.get("path_hash_prefixes")) {
                         (Some(_), Some(_)) => {
                             return Err(format!(
                                 "{at}: paths and path_hash_prefixes cannot both be given"
-                            ))
+                            )
+                            .into())
                         }
                         (Some(p), None) => Paths::Patterns(strings(p, "paths")?),
                         (None, Some(p)) => Paths::HashPrefixes(strings(p, "path_hash_prefixes")?),
                         (None, None) => {
-                            return Err(format!("{at}: needs paths or path_hash_prefixes"))
+                            return Err(format!("{at}: needs paths or path_hash_prefixes").into())
                         }
                     };
                     roles.push(DelegatedRole {
@@ -540,7 +565,7 @@ impl Delegations {
                 let keys = role_keys(s, at)?;
                 let bit_length = uint(s, "bit_length", at)?;
                 if !(1..=32).contains(&bit_length) {
-                    return Err(format!("{at}bit_length: must be 1 to 32"));
+                    return Err(format!("{at}bit_length: must be 1 to 32").into());
                 }
                 Some(SuccinctRoles {
                     keys,

@@ -16,7 +16,7 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// Not metadata of the expected form; the field and why.
-    Malformed(String),
+    Malformed(super::metadata::ParseError),
     /// Not signed by a threshold of the keys that must sign it.
     Signatures(String),
     /// A version lower than the trusted one, or not the one expected.

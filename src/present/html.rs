@@ -5,10 +5,11 @@
 //! and plotters escapes the text in it.
 
 use super::charts::{self, Row, RowsChart, Segment, Tone};
-use super::{Finding, RoleVerdict, Severity, Verdict};
+use super::RenderError;
 use crate::fleet::NodeStatus;
 use crate::job::JobReport;
 use crate::releases::{waves::Rollout, Track};
+use crate::report::{Finding, RoleVerdict, Severity, Verdict};
 use askama::Template;
 use chrono::{DateTime, Duration, Utc};
 
@@ -179,7 +180,7 @@ fn finding_row(repository: Option<&str>, f: &Finding) -> FindingRow {
 }
 
 /// The expiry of each role against the reference time and the warning window.
-fn expiry_chart(v: &super::Report) -> Result<String, String> {
+fn expiry_chart(v: &crate::report::Report) -> Result<String, RenderError> {
     let at = v.reference_time;
     let warn = v.expiry_warning_seconds as f64 / 86_400.0;
     let rows: Vec<Row> = v
@@ -242,7 +243,7 @@ fn expiry_chart(v: &super::Report) -> Result<String, String> {
 
 /// The releases of a track: each a row from its first wave's start to its last's, the part of
 /// the fleet whose turn has come filled, each wave a dot.
-fn release_chart(t: &Track, at: DateTime<Utc>) -> Result<String, String> {
+fn release_chart(t: &Track, at: DateTime<Utc>) -> Result<String, RenderError> {
     let shown: Vec<_> = t.releases.iter().take(RELEASES_SHOWN).collect();
     let mut rows = Vec::new();
     for r in &shown {
@@ -326,7 +327,7 @@ fn status_tone(s: NodeStatus) -> Tone {
 }
 
 /// Nodes per running version of one variant, stacked by status.
-fn fleet_chart(nodes: &[&crate::fleet::NodeView]) -> Result<String, String> {
+fn fleet_chart(nodes: &[&crate::fleet::NodeView]) -> Result<String, RenderError> {
     use std::collections::BTreeMap;
     let order = [
         NodeStatus::Current,
@@ -390,17 +391,20 @@ fn fleet_chart(nodes: &[&crate::fleet::NodeView]) -> Result<String, String> {
 }
 
 /// Render the report of a job as an HTML page.
-pub fn render(r: &JobReport, made: &Made) -> Result<String, String> {
-    page(r, made, true).map(super::text::page)
+pub fn render(r: &JobReport, made: &Made) -> Result<String, RenderError> {
+    page(r, made, true).map(crate::text::page)
 }
 
 /// Render the releases of one repository (`tufwatch releases`) as an HTML page: its
 /// verification and its tracks, without the fleet and SSM sections of a job.
-pub fn render_releases(r: crate::releases::ReleasesReport, made: &Made) -> Result<String, String> {
-    page(&JobReport::of_releases(r), made, false).map(super::text::page)
+pub fn render_releases(
+    r: crate::releases::ReleasesReport,
+    made: &Made,
+) -> Result<String, RenderError> {
+    page(&JobReport::of_releases(r), made, false).map(crate::text::page)
 }
 
-fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, String> {
+fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, RenderError> {
     let mut findings = Vec::new();
     for repo in &r.repositories {
         if let Some(rel) = &repo.releases {
@@ -462,9 +466,9 @@ fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, String> {
                     .iter()
                     .map(|e| {
                         let verdict = match e.verdict {
-                            super::EngineVerdict::Accepted => "accepted",
-                            super::EngineVerdict::Rejected => "rejected",
-                            super::EngineVerdict::Unfinished => "unfinished",
+                            crate::report::EngineVerdict::Accepted => "accepted",
+                            crate::report::EngineVerdict::Rejected => "rejected",
+                            crate::report::EngineVerdict::Unfinished => "unfinished",
                         };
                         format!("{} {verdict}", e.engine)
                     })
@@ -639,5 +643,5 @@ fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, String> {
         started_at: time(r.started_at),
         made_from: made.from.clone().unwrap_or_else(|| "-".to_owned()),
     };
-    page.render().map_err(|e| e.to_string())
+    page.render().map_err(RenderError::Template)
 }

@@ -2,10 +2,10 @@
 //! rendered as aligned text for a terminal ([`text`]) or as Markdown for a chat message or a CI
 //! step summary ([`markdown`]).
 
-use super::Verdict;
 use crate::engine::expiry::human_duration;
 use crate::fleet::NodeStatus;
 use crate::job::JobReport;
+use crate::report::Verdict;
 use std::fmt::Write;
 
 /// How many nodes each list shows (the JSON has them all).
@@ -496,16 +496,16 @@ pub fn text(sections: &[Section]) -> String {
             }
         }
         for line in sec.lines.iter().chain(&sec.commands) {
-            let _ = writeln!(s, "{}", super::text::clean(line));
+            let _ = writeln!(s, "{}", crate::text::clean(line));
         }
         for (caption, table) in &sec.tables {
             if let Some(c) = caption {
-                let _ = writeln!(s, "{}", super::text::clean(c));
+                let _ = writeln!(s, "{}", crate::text::clean(c));
             }
             let cells: Vec<Vec<String>> = table
                 .rows
                 .iter()
-                .map(|r| r.iter().map(|c| super::text::clean(c)).collect())
+                .map(|r| r.iter().map(|c| crate::text::clean(c)).collect())
                 .collect();
             let mut widths: Vec<usize> = table.headers.iter().map(|h| h.len()).collect();
             for row in &cells {
@@ -531,7 +531,7 @@ pub fn text(sections: &[Section]) -> String {
             }
         }
     }
-    super::text::page(s)
+    crate::text::page(s)
 }
 
 /// Escape a table cell for Markdown: no pipes, no HTML, no line breaks.
@@ -552,7 +552,7 @@ fn md_cell(c: &str) -> String {
             // Not a link: GitHub makes one of `http://...` and of `www....` in any text.
             ':' if rest.starts_with("//") => out.push_str("&#58;"),
             'w' if rest.starts_with("ww.") => out.push_str("&#119;"),
-            c if super::text::misleading(c) => out.extend(c.escape_default()),
+            c if crate::text::misleading(c) => out.extend(c.escape_default()),
             c => out.push(c),
         }
     }
@@ -608,7 +608,7 @@ pub fn markdown(sections: &[Section]) -> String {
             let _ = writeln!(s);
         }
     }
-    super::text::page(s)
+    crate::text::page(s)
 }
 
 #[cfg(test)]

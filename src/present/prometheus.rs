@@ -15,7 +15,7 @@ fn label(v: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
-            c if super::text::misleading(c) => out.push(' '),
+            c if crate::text::misleading(c) => out.push(' '),
             c => out.push(c),
         }
     }

@@ -1,8 +1,8 @@
 //! The report for a person at a terminal: short, aligned, the verdict last.
 
-use super::text::clean;
-use super::{Report, RoleVerdict, Severity, SignatureStatus, Signatures, Verdict};
 use crate::engine::expiry::human_duration;
+use crate::report::{Report, RoleVerdict, Severity, SignatureStatus, Signatures, Verdict};
+use crate::text::clean;
 use std::fmt::Write;
 
 /// Render a report as text.
@@ -168,7 +168,7 @@ pub fn render(r: &Report) -> String {
         if errors == 1 { "" } else { "s" },
         if warnings == 1 { "" } else { "s" }
     );
-    super::text::page(s)
+    crate::text::page(s)
 }
 
 /// Render a releases report as text: a line on the verification, then each variant and
@@ -280,7 +280,7 @@ pub fn render_releases(r: &crate::releases::ReleasesReport) -> String {
             let _ = writeln!(s, "  migrations {} -> {}: {list}", m.from, m.to);
         }
     }
-    let findings: Vec<&super::Finding> = v.findings.iter().chain(&r.findings).collect();
+    let findings: Vec<&crate::report::Finding> = v.findings.iter().chain(&r.findings).collect();
     if !findings.is_empty() {
         let _ = writeln!(s);
         let _ = writeln!(s, "findings");
@@ -304,7 +304,7 @@ pub fn render_releases(r: &crate::releases::ReleasesReport) -> String {
             Verdict::Incomplete => "INCOMPLETE: the verification could not finish",
         }
     );
-    super::text::page(s)
+    crate::text::page(s)
 }
 
 fn count(sig: &Signatures) -> String {

@@ -1,12 +1,31 @@
-//! A job's report in the formats asked: rendered by the presenters, and written to files
+//! The presenters: a report in each output format, from the report's model only (`report`,
+//! `job::JobReport`), one file per format: text and Markdown (`sections.rs`, which lays out the
+//! tables once for both), the text of one repository (`human.rs`), HTML (`html.rs`, its charts
+//! in `charts.rs`), Prometheus (`prometheus.rs`), and JSON (here). Then written to files
 //! atomically (a complete new file or the old one, never a mix of two runs).
+
+pub mod charts;
+pub mod html;
+pub mod human;
+pub mod prometheus;
+pub mod sections;
 
 use crate::config::OutputFormat;
 use crate::error::{Error, Result};
 use crate::job::JobReport;
-use crate::report::html::Made;
-use crate::report::{html, prometheus, sections};
+use html::Made;
 use std::path::{Path, PathBuf};
+
+/// Why a page could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// A chart could not be drawn.
+    #[error("a chart could not be drawn: {0}")]
+    Chart(String),
+    /// The page's template could not be filled.
+    #[error("the page could not be made: {0}")]
+    Template(askama::Error),
+}
 
 /// Largest metrics file read back for its last success (tufwatch's own are a few kB).
 const MAX_METRICS: u64 = 1 << 20;
@@ -20,10 +39,10 @@ pub fn render(
     made: &Made,
 ) -> Result<String> {
     Ok(match format {
-        OutputFormat::Html => html::render(report, made).map_err(|message| Error::Invalid {
+        OutputFormat::Html => html::render(report, made).map_err(|e| Error::Invalid {
             what: "HTML report",
             path: "-".to_owned(),
-            message,
+            message: e.to_string(),
         })?,
         OutputFormat::Human => sections::text(&sections::sections(report)),
         OutputFormat::Markdown => sections::markdown(&sections::sections(report)),

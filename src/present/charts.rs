@@ -4,6 +4,7 @@
 //! backend; no font is read (plotters' own estimate of text widths serves the layout, and the
 //! browser draws the text with its fonts).
 
+use super::RenderError;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -83,7 +84,7 @@ const WIDTH: u32 = 760;
 const ROW_HEIGHT: u32 = 30;
 
 /// Draw the chart as an SVG document (`<svg>` with a `viewBox`, so it scales to its box).
-pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
+pub fn render(chart: &RowsChart<'_>) -> Result<String, RenderError> {
     let n = chart.rows.len().max(1);
     let height = 60 + ROW_HEIGHT * n as u32;
     let (lo, hi) = chart.range;
@@ -91,7 +92,8 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE)
+            .map_err(|e| RenderError::Chart(e.to_string()))?;
         let label_width = chart
             .rows
             .iter()
@@ -108,7 +110,7 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
             .x_label_area_size(26)
             .y_label_area_size(label_width)
             .build_cartesian_2d(lo..hi, (0..n).into_segmented())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| RenderError::Chart(e.to_string()))?;
         // Row i is drawn at n - 1 - i, so that the first row is at the top.
         let at = |i: usize| n - 1 - i;
         let labels: Vec<&str> = chart.rows.iter().map(|r| r.label.as_str()).collect();
@@ -144,7 +146,7 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
             .light_line_style(RGBColor(0xee, 0xee, 0xee))
             .label_style(("sans-serif", 13))
             .draw()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| RenderError::Chart(e.to_string()))?;
         let clamp = |x: f64| within(x, lo, hi);
         for (from, to, caption) in &chart.bands {
             let band = Rectangle::new(
@@ -155,7 +157,7 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
                 Tone::Warn.color().mix(0.12).filled(),
             );
             c.draw_series(std::iter::once(band))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| RenderError::Chart(e.to_string()))?;
             // Beside the band's end, clear of a mark at its start ("now").
             let text = Text::new(
                 format!(" {caption}"),
@@ -166,7 +168,7 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
                     .pos(Pos::new(HPos::Left, VPos::Bottom)),
             );
             c.draw_series(std::iter::once(text))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| RenderError::Chart(e.to_string()))?;
         }
         for (i, row) in chart.rows.iter().enumerate() {
             let y = at(i);
@@ -182,7 +184,8 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
                 r.set_margin(6, 6, 0, 0);
                 r
             });
-            c.draw_series(bars).map_err(|e| e.to_string())?;
+            c.draw_series(bars)
+                .map_err(|e| RenderError::Chart(e.to_string()))?;
             // A bar that goes on past the clip ends in a point.
             for s in row
                 .segments
@@ -198,13 +201,14 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
                     s.tone.color().filled(),
                 );
                 c.draw_series(std::iter::once(tip))
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| RenderError::Chart(e.to_string()))?;
             }
             let dots = row
                 .points
                 .iter()
                 .map(|p| Circle::new((clamp(*p), SegmentValue::CenterOf(y)), 3, BLACK.filled()));
-            c.draw_series(dots).map_err(|e| e.to_string())?;
+            c.draw_series(dots)
+                .map_err(|e| RenderError::Chart(e.to_string()))?;
             if !row.note.is_empty() {
                 let end = row
                     .segments
@@ -232,7 +236,7 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
                     style,
                 );
                 c.draw_series(std::iter::once(text))
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| RenderError::Chart(e.to_string()))?;
             }
         }
         for (x, caption) in &chart.marks {
@@ -244,7 +248,7 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
                 BLACK.stroke_width(2),
             );
             c.draw_series(std::iter::once(line))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| RenderError::Chart(e.to_string()))?;
             // Left of its line, clear of a band's caption at the right of the band.
             let text = Text::new(
                 format!("{caption} "),
@@ -255,9 +259,10 @@ pub fn render(chart: &RowsChart<'_>) -> Result<String, String> {
                     .pos(Pos::new(HPos::Right, VPos::Bottom)),
             );
             c.draw_series(std::iter::once(text))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| RenderError::Chart(e.to_string()))?;
         }
-        root.present().map_err(|e| e.to_string())?;
+        root.present()
+            .map_err(|e| RenderError::Chart(e.to_string()))?;
     }
     Ok(svg)
 }
