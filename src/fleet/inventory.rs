@@ -9,7 +9,7 @@
 //!
 //! Errors name the file, and the item and field (`items[3].status.nodeInfo.osImage`) or line.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldError, Result};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -25,6 +25,54 @@ pub const MAX_WHOLE: u64 = 256 << 20;
 /// Largest file read again to say what is wrong with it when it does not read cleanly; a larger
 /// one is described by the first error the stream met.
 pub const MAX_DIAGNOSED: u64 = 64 << 20;
+
+/// What is wrong with an inventory: where in it, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// Nothing but white space.
+    #[error("empty")]
+    Empty,
+    /// Not JSON (and not CSV).
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+    /// A CSV that is not text.
+    #[error("not UTF-8 text: {0}")]
+    NotUtf8(std::str::Utf8Error),
+    /// JSON of none of the formats.
+    #[error("not a kubectl node list, an EC2 instance list, or a CSV; name its format")]
+    Unknown,
+    /// A field of the JSON, by its path (`items[3].status.nodeInfo.osImage`).
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    /// A line of a CSV.
+    #[error("line {line}: {why}")]
+    Line {
+        /// Its number, from 1.
+        line: u64,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A CSV with neither a header nor a node.
+    #[error("empty: expected the header name,variant,arch,version (alone for an empty fleet) and a line per node")]
+    NoLines,
+    /// The kubectl list as a stream.
+    #[error(transparent)]
+    Stream(#[from] super::stream::ListError),
+    /// The thread the list is parsed on.
+    #[error("{0}")]
+    Thread(String),
+}
+
+impl From<super::stream::StreamError<InventoryError>> for InventoryError {
+    fn from(e: super::stream::StreamError<InventoryError>) -> Self {
+        use super::stream::StreamError;
+        match e {
+            StreamError::Element(e) => e,
+            StreamError::List(e) => InventoryError::Stream(e),
+            other => InventoryError::Thread(other.to_string()),
+        }
+    }
+}
 
 /// An inventory format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -102,10 +150,10 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
 /// file is read as a stream (up to [`MAX_FILE`]); the other formats and standard input are read
 /// whole (up to [`MAX_WHOLE`]); a UTF-8 byte order mark is skipped.
 pub fn read(path: &Path, format: Option<Format>) -> Result<(Format, Vec<Node>)> {
-    let invalid = |message: String| Error::Invalid {
+    let invalid = |e: InventoryError| Error::Invalid {
         what: "inventory",
         path: path.display().to_string(),
-        message,
+        message: e.to_string(),
     };
     let read_error = |source| Error::Read {
         what: "inventory",
@@ -140,7 +188,7 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<(Format, Vec<Node>)> 
     let stream = std::io::Cursor::new(head).chain(file);
     let streamed = match super::stream::items(stream, MAX_FILE, kubectl_item) {
         Ok(nodes) => return Ok((Format::Kubectl, nodes)),
-        Err(e) => e,
+        Err(e) => InventoryError::from(e),
     };
     // Not a clean list (a single Node, an EC2 list, an error): a file small enough is read again
     // whole to say which item and field are wrong; a larger one is described by the stream.
@@ -165,12 +213,15 @@ fn guess(head: &[u8]) -> Format {
 
 /// Check the first line of a CSV inventory (in its first bytes), so that a file that is not one
 /// is refused before it is read whole.
-fn csv_first_line(head: &[u8], whole_file: bool) -> std::result::Result<(), String> {
+fn csv_first_line(head: &[u8], whole_file: bool) -> std::result::Result<(), InventoryError> {
     let end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
     let first = &head[..end];
     if end == head.len() && !whole_file {
         // One line longer than the head: no inventory line is that long.
-        return Err("line 1: longer than 4096 bytes; not a CSV inventory".to_owned());
+        return Err(InventoryError::Line {
+            line: 1,
+            why: "longer than 4096 bytes; not a CSV inventory".to_owned(),
+        });
     }
     csv(first).map(|_| ())
 }
@@ -179,7 +230,7 @@ fn csv_first_line(head: &[u8], whole_file: bool) -> std::result::Result<(), Stri
 fn parse_as(
     given: Option<Format>,
     bytes: &[u8],
-) -> std::result::Result<(Format, Vec<Node>), String> {
+) -> std::result::Result<(Format, Vec<Node>), InventoryError> {
     match given {
         Some(f) => Ok((f, parse(f, bytes)?)),
         None => detect_and_parse(bytes),
@@ -189,9 +240,9 @@ fn parse_as(
 /// Parse an inventory of unknown format. A large node list is read in one pass: the format that
 /// the first bytes suggest is tried first, and only when no format reads cleanly is the file
 /// examined again to say what is wrong with it.
-pub fn detect_and_parse(bytes: &[u8]) -> std::result::Result<(Format, Vec<Node>), String> {
+pub fn detect_and_parse(bytes: &[u8]) -> std::result::Result<(Format, Vec<Node>), InventoryError> {
     let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
-        return Err("empty".to_owned());
+        return Err(InventoryError::Empty);
     };
     if *first != b'{' {
         return Ok((Format::Csv, csv(bytes)?));
@@ -208,17 +259,19 @@ pub fn detect_and_parse(bytes: &[u8]) -> std::result::Result<(Format, Vec<Node>)
             return Ok((f, nodes));
         }
     }
-    match detect(bytes) {
-        Some(f) => Err(parse(f, bytes).err().unwrap_or_default()),
-        None => Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-            Err(e) => format!("not JSON: {e}"),
-            Ok(_) => "not a kubectl node list, an EC2 instance list, or a CSV; name the format with --inventory-format".to_owned(),
-        }),
+    match detect(bytes).map(|f| parse(f, bytes)) {
+        Some(Err(e)) => Err(e),
+        Some(Ok(_)) | None => Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Err(e) => InventoryError::NotJson(e),
+                Ok(_) => InventoryError::Unknown,
+            },
+        ),
     }
 }
 
 /// Parse an inventory's bytes in a format; the error names the item and field.
-pub fn parse(format: Format, bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
+pub fn parse(format: Format, bytes: &[u8]) -> std::result::Result<Vec<Node>, InventoryError> {
     match format {
         Format::Kubectl => kubectl(bytes),
         Format::Ec2 => ec2(bytes),
@@ -230,11 +283,14 @@ pub fn parse(format: Format, bytes: &[u8]) -> std::result::Result<Vec<Node>, Str
 fn text(
     v: &Option<Value>,
     field: impl FnOnce() -> String,
-) -> std::result::Result<Option<String>, String> {
+) -> std::result::Result<Option<String>, FieldError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(format!("{}: expected a string, found {other}", field())),
+        Some(other) => Err(FieldError::new(
+            field(),
+            format!("expected a string, found {other}"),
+        )),
     }
 }
 
@@ -242,11 +298,14 @@ fn text(
 fn take_text(
     v: Option<Value>,
     field: impl FnOnce() -> String,
-) -> std::result::Result<Option<String>, String> {
+) -> std::result::Result<Option<String>, FieldError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(format!("{}: expected a string, found {other}", field())),
+        Some(other) => Err(FieldError::new(
+            field(),
+            format!("expected a string, found {other}"),
+        )),
     }
 }
 
@@ -258,16 +317,17 @@ pub fn parse_os_image(os_image: &str) -> Option<(String, String)> {
     (!version.is_empty() && !variant.is_empty()).then(|| (version.to_owned(), variant.to_owned()))
 }
 
-fn kubectl(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
+fn kubectl(bytes: &[u8]) -> std::result::Result<Vec<Node>, InventoryError> {
     // One pass, split and parsed on two threads; only when that fails, a second, item by item,
     // to say which item and field are wrong (or to read a single `Node` document).
     super::stream::items(bytes, u64::MAX, kubectl_item).or_else(|_| kubectl_diagnose(bytes))
 }
 
 /// One element of a kubectl list.
-fn kubectl_item(i: usize, bytes: &[u8]) -> std::result::Result<Node, String> {
-    let item: Item = serde_json::from_slice(bytes).map_err(|e| format!("items[{i}]: {e}"))?;
-    kubectl_node(i, item)
+fn kubectl_item(i: usize, bytes: &[u8]) -> std::result::Result<Node, InventoryError> {
+    let item: Item = serde_json::from_slice(bytes)
+        .map_err(|e| FieldError::new(format!("items[{i}]"), e.to_string()))?;
+    Ok(kubectl_node(i, item)?)
 }
 
 #[derive(Deserialize, Default)]
@@ -295,14 +355,15 @@ struct Info {
     architecture: Option<Value>,
 }
 
-fn kubectl_node(i: usize, item: Item) -> std::result::Result<Node, String> {
+fn kubectl_node(i: usize, item: Item) -> std::result::Result<Node, FieldError> {
     let field = |f: &str| format!("items[{i}].{f}");
+    let missing = |f: &str| FieldError::new(field(f), "missing");
     let name = take_text(item.metadata.name, || field("metadata.name"))?
-        .ok_or_else(|| format!("{}: missing", field("metadata.name")))?;
+        .ok_or_else(|| missing("metadata.name"))?;
     let os = take_text(item.status.node_info.os_image, || {
         field("status.nodeInfo.osImage")
     })?
-    .ok_or_else(|| format!("{}: missing", field("status.nodeInfo.osImage")))?;
+    .ok_or_else(|| missing("status.nodeInfo.osImage"))?;
     let arch = take_text(item.status.node_info.architecture, || {
         field("status.nodeInfo.architecture")
     })?;
@@ -327,26 +388,31 @@ fn kubectl_node(i: usize, item: Item) -> std::result::Result<Node, String> {
     })
 }
 
-fn kubectl_diagnose(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
+fn kubectl_diagnose(bytes: &[u8]) -> std::result::Result<Vec<Node>, InventoryError> {
     #[derive(Deserialize)]
     struct List<'a> {
         #[serde(borrow)]
         items: Option<Vec<&'a RawValue>>,
         kind: Option<String>,
     }
-    let list: List = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let list: List = serde_json::from_slice(bytes).map_err(InventoryError::NotJson)?;
     let items: Vec<&RawValue> = match (list.items, list.kind.as_deref()) {
         (Some(items), _) => items,
-        (None, Some("Node")) => vec![serde_json::from_slice(bytes).map_err(|e| e.to_string())?],
+        (None, Some("Node")) => {
+            vec![serde_json::from_slice(bytes).map_err(InventoryError::NotJson)?]
+        }
         _ => {
-            return Err(
-                "items: missing; expected the output of `kubectl get nodes -o json`".to_owned(),
+            return Err(FieldError::new(
+                "items",
+                "missing; expected the output of `kubectl get nodes -o json`",
             )
+            .into())
         }
     };
     let mut nodes = Vec::with_capacity(items.len());
     for (i, raw) in items.into_iter().enumerate() {
-        let item: Item = serde_json::from_str(raw.get()).map_err(|e| format!("items[{i}]: {e}"))?;
+        let item: Item = serde_json::from_str(raw.get())
+            .map_err(|e| FieldError::new(format!("items[{i}]"), e.to_string()))?;
         nodes.push(kubectl_node(i, item)?);
     }
     Ok(nodes)
@@ -367,7 +433,7 @@ pub fn region_of_zone(zone: &str) -> Option<String> {
     None
 }
 
-fn ec2(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
+fn ec2(bytes: &[u8]) -> std::result::Result<Vec<Node>, InventoryError> {
     #[derive(Deserialize)]
     struct Top<'a> {
         #[serde(borrow, rename = "Reservations")]
@@ -405,18 +471,22 @@ fn ec2(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
         key: Option<Value>,
         value: Option<Value>,
     }
-    let top: Top = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let top: Top = serde_json::from_slice(bytes).map_err(InventoryError::NotJson)?;
     let reservations = top.reservations.ok_or_else(|| {
-        "Reservations: missing; expected the output of `aws ec2 describe-instances`".to_owned()
+        FieldError::new(
+            "Reservations",
+            "missing; expected the output of `aws ec2 describe-instances`",
+        )
     })?;
     let mut nodes = Vec::new();
     for (r, raw) in reservations.into_iter().enumerate() {
-        let res: Reservation =
-            serde_json::from_str(raw.get()).map_err(|e| format!("Reservations[{r}]: {e}"))?;
+        let res: Reservation = serde_json::from_str(raw.get())
+            .map_err(|e| FieldError::new(format!("Reservations[{r}]"), e.to_string()))?;
         for (i, raw) in res.instances.into_iter().enumerate() {
             let field = |f: &str| format!("Reservations[{r}].Instances[{i}].{f}");
-            let inst: Instance = serde_json::from_str(raw.get())
-                .map_err(|e| format!("Reservations[{r}].Instances[{i}]: {e}"))?;
+            let inst: Instance = serde_json::from_str(raw.get()).map_err(|e| {
+                FieldError::new(format!("Reservations[{r}].Instances[{i}]"), e.to_string())
+            })?;
             let state = text(&inst.state.as_ref().and_then(|s| s.name.clone()), || {
                 field("State.Name")
             })?;
@@ -424,9 +494,9 @@ fn ec2(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
                 continue;
             }
             let id = text(&inst.instance_id, || field("InstanceId"))?
-                .ok_or_else(|| format!("{}: missing", field("InstanceId")))?;
+                .ok_or_else(|| FieldError::new(field("InstanceId"), "missing"))?;
             let image_id = text(&inst.image_id, || field("ImageId"))?
-                .ok_or_else(|| format!("{}: missing", field("ImageId")))?;
+                .ok_or_else(|| FieldError::new(field("ImageId"), "missing"))?;
             let zone = text(
                 &inst
                     .placement
@@ -436,9 +506,9 @@ fn ec2(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
             )?;
             let region = match zone {
                 Some(z) => Some(region_of_zone(&z).ok_or_else(|| {
-                    format!(
-                        "{}: {z:?} is not an availability zone",
-                        field("Placement.AvailabilityZone")
+                    FieldError::new(
+                        field("Placement.AvailabilityZone"),
+                        format!("{z:?} is not an availability zone"),
                     )
                 })?),
                 None => None,
@@ -467,114 +537,102 @@ fn ec2(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
     Ok(nodes)
 }
 
-/// Split one CSV line into fields: commas, with `"..."` quoting (`""` inside for a quote).
-fn csv_fields(line: &str) -> std::result::Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    let mut was_quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.trim().is_empty() && !was_quoted => {
-                field.clear();
-                quoted = true;
-                was_quoted = true;
-            }
-            (false, ',') => {
-                fields.push(std::mem::take(&mut field).trim().to_owned());
-                was_quoted = false;
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    if quoted {
-        return Err("a quoted field is not closed".to_owned());
-    }
-    fields.push(field.trim().to_owned());
-    Ok(fields)
-}
+/// The columns of a CSV inventory, in order.
+const COLUMNS: [&str; 4] = ["name", "variant", "arch", "version"];
 
-fn csv(bytes: &[u8]) -> std::result::Result<Vec<Node>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))?;
+/// A CSV inventory, read by the csv crate (quoting, `""` escapes, CRLF, comment lines): an
+/// optional header line, then `name,variant,arch,version` a node, each field trimmed; the error
+/// names the line.
+fn csv(bytes: &[u8]) -> std::result::Result<Vec<Node>, InventoryError> {
+    let text = std::str::from_utf8(bytes).map_err(InventoryError::NotUtf8)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
+    // The line a record is on. The csv crate places a record where the previous one ended,
+    // before the blank and comment lines it skipped: the line is the first after those.
+    let line_at = |p: Option<&::csv::Position>| {
+        let byte = p.map_or(0, |p| p.byte() as usize).min(text.len());
+        let before = text.as_bytes()[..byte]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        let skipped = text[byte..]
+            .split('\n')
+            .take_while(|l| l.trim_end_matches('\r').is_empty() || l.starts_with('#'))
+            .count();
+        1 + (before + skipped) as u64
+    };
     let mut nodes = Vec::new();
-    const COLUMNS: [&str; 4] = ["name", "variant", "arch", "version"];
     let mut header = false;
-    for (n, line) in text.lines().enumerate() {
-        let line_no = n + 1;
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+    for record in reader.records() {
+        let record = record.map_err(|e| InventoryError::Line {
+            line: line_at(e.position()),
+            why: e.to_string(),
+        })?;
+        let line = line_at(record.position());
+        // Trimmed here: the csv crate's trimming drops the record's position.
+        let record: Vec<&str> = record.iter().map(str::trim).collect();
+        if record.iter().all(|f| f.is_empty()) {
             continue;
         }
-        let fields = csv_fields(line).map_err(|e| format!("line {line_no}: {e}"))?;
-        if nodes.is_empty()
-            && !header
-            && fields
-                .iter()
-                .map(|f| f.to_ascii_lowercase())
-                .eq(COLUMNS.iter().map(|c| (*c).to_owned()))
-        {
+        let is_header = record
+            .iter()
+            .map(|f| f.to_ascii_lowercase())
+            .eq(COLUMNS.iter().map(|c| (*c).to_owned()));
+        if is_header && nodes.is_empty() && !header {
             header = true;
             continue;
         }
-        if fields.len() != 4 {
-            return Err(format!(
-                "line {line_no}: {} fields; expected 4: name,variant,arch,version",
-                fields.len()
-            ));
-        }
-        for (value, column) in fields.iter().zip(COLUMNS) {
-            if value.is_empty() && column != "version" {
-                return Err(format!("line {line_no}: {column}: empty"));
-            }
-            if value.chars().any(char::is_control) {
-                return Err(format!(
-                    "line {line_no}: {column}: {value:?} holds a control character"
-                ));
-            }
-        }
-        // What an operator declares is checked here, where the line can be named, rather than
-        // judged later as a node of unknown version.
-        if crate::source::bottlerocket::Arch::parse(&fields[2]).is_err() {
-            return Err(format!(
-                "line {line_no}: arch: {:?} is not x86_64, aarch64, amd64 or arm64",
-                fields[2]
-            ));
-        }
-        if !fields[3].is_empty() && crate::ssm::check::split_build(&fields[3]).is_none() {
-            return Err(format!(
-                "line {line_no}: version: {:?} is not a Bottlerocket version such as 1.26.1 or 1.26.1-c41a8f09",
-                fields[3]
-            ));
-        }
-        let mut f = fields.into_iter();
-        let (name, variant, arch, version) = (f.next(), f.next(), f.next(), f.next());
-        nodes.push(Node {
-            name: name.unwrap_or_default(),
-            evidence: Evidence::Declared,
-            variant,
-            arch,
-            version: version.filter(|v| !v.is_empty()),
-            other_os: None,
-            image_id: None,
-            region: None,
-        });
+        nodes.push(csv_node(&record).map_err(|why| InventoryError::Line { line, why })?);
     }
     if nodes.is_empty() && !header {
         // Not even a header: more likely a failed export than an empty fleet.
-        return Err(
-            "empty: expected the header name,variant,arch,version (alone for an empty fleet) and a line per node"
-                .to_owned(),
-        );
+        return Err(InventoryError::NoLines);
     }
     Ok(nodes)
+}
+
+/// One node of a CSV inventory. What an operator declares is checked here, where the line can
+/// be named, rather than judged later as a node of unknown version.
+fn csv_node(record: &[&str]) -> std::result::Result<Node, String> {
+    if record.len() != COLUMNS.len() {
+        return Err(format!(
+            "{} fields; expected 4: name,variant,arch,version",
+            record.len()
+        ));
+    }
+    for (value, column) in record.iter().zip(COLUMNS) {
+        if value.is_empty() && column != "version" {
+            return Err(format!("{column}: empty"));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(format!("{column}: {value:?} holds a control character"));
+        }
+    }
+    let (name, variant, arch, version) = (record[0], record[1], record[2], record[3]);
+    if crate::source::bottlerocket::Arch::parse(arch).is_err() {
+        return Err(format!(
+            "arch: {arch:?} is not x86_64, aarch64, amd64 or arm64"
+        ));
+    }
+    if !version.is_empty() && crate::ssm::check::split_build(version).is_none() {
+        return Err(format!(
+            "version: {version:?} is not a Bottlerocket version such as 1.26.1 or 1.26.1-c41a8f09"
+        ));
+    }
+    Ok(Node {
+        name: name.to_owned(),
+        evidence: Evidence::Declared,
+        variant: Some(variant.to_owned()),
+        arch: Some(arch.to_owned()),
+        version: (!version.is_empty()).then(|| version.to_owned()),
+        other_os: None,
+        image_id: None,
+        region: None,
+    })
 }
 
 #[cfg(test)]
@@ -612,42 +670,57 @@ mod tests {
     }
 
     #[test]
-    fn csv_quotes_and_errors() {
-        assert_eq!(
-            csv_fields(r#"a,"b,c", "d""e" ,"#).unwrap(),
-            vec!["a", "b,c", "d\"e", ""]
-        );
-        let nodes =
-            csv(b"name,variant,arch,version\nn1,aws-ecs-2,x86_64,1.2.0\nn2,aws-ecs-2,arm64,\n")
-                .unwrap();
+    fn csv_quotes_crlf_and_comments() {
+        let nodes = csv(b"\xef\xbb\xbfname,variant,arch,version\r\n# a comment\r\n\"n1, \"\"a\"\"\",aws-ecs-2,x86_64,1.2.0\r\n\r\nn2 , aws-ecs-2 ,arm64,\r\n")
+            .unwrap();
         assert_eq!(nodes.len(), 2);
+        assert_eq!(nodes[0].name, "n1, \"a\"");
+        assert_eq!(nodes[1].name, "n2");
         assert_eq!(nodes[1].version, None);
-        assert_eq!(
-            csv(b"n1,aws-ecs-2,x86_64\n").unwrap_err(),
-            "line 1: 3 fields; expected 4: name,variant,arch,version"
-        );
-        assert_eq!(
-            csv(b"n1,,x86_64,1.0.0\n").unwrap_err(),
-            "line 1: variant: empty"
-        );
-        assert!(csv(b"\"n1,a,b,c\n").unwrap_err().contains("not closed"));
-        assert_eq!(
-            csv(b"n1,aws-ecs-2,sparc,1.0.0\n").unwrap_err(),
-            "line 1: arch: \"sparc\" is not x86_64, aarch64, amd64 or arm64"
-        );
-        assert!(
-            csv(b"name,variant,arch,version\nname,variant,arch,version\n")
-                .unwrap_err()
-                .starts_with("line 2: arch:")
-        );
-        assert!(csv(b"n1,aws-ecs-2,x86_64,1.x\n")
-            .unwrap_err()
-            .starts_with("line 1: version: \"1.x\" is not a Bottlerocket version"));
-        assert!(csv(b"n\x001,aws-ecs-2,x86_64,1.0.0\n")
-            .unwrap_err()
-            .contains("control character"));
-        assert!(csv(b"# only a comment\n").unwrap_err().starts_with("empty"));
         assert_eq!(csv(b"name,variant,arch,version\n").unwrap().len(), 0);
+    }
+
+    #[test]
+    fn csv_errors_name_the_line() {
+        // Each input, and the start of the error it gives.
+        let cases: &[(&[u8], &str)] = &[
+            (
+                b"n1,aws-ecs-2,x86_64\n",
+                "line 1: 3 fields; expected 4: name,variant,arch,version",
+            ),
+            (b"n1,,x86_64,1.0.0\n", "line 1: variant: empty"),
+            (b"\"n1,a,b,c\n", "line 1: 1 fields; expected 4"),
+            (
+                b"n1,aws-ecs-2,sparc,1.0.0\n",
+                "line 1: arch: \"sparc\" is not x86_64, aarch64, amd64 or arm64",
+            ),
+            (
+                b"name,variant,arch,version\nname,variant,arch,version\n",
+                "line 2: arch:",
+            ),
+            (
+                b"\n\nn1,aws-ecs-2,x86_64,1.x\n",
+                "line 3: version: \"1.x\" is not a Bottlerocket version",
+            ),
+            (
+                b"# c\nn1,aws-ecs-2,x86_64,1.x\n",
+                "line 2: version: \"1.x\" is not a Bottlerocket version",
+            ),
+            (
+                b"n\x001,aws-ecs-2,x86_64,1.0.0\n",
+                "line 1: name: \"n\\01\" holds a control character",
+            ),
+            (b"# only a comment\n", "empty: expected the header"),
+            (b"\xff,a,b,c\n", "not UTF-8 text"),
+        ];
+        for (input, expected) in cases {
+            let e = csv(input).unwrap_err().to_string();
+            assert!(
+                e.starts_with(expected),
+                "{:?}: {e}",
+                String::from_utf8_lossy(input)
+            );
+        }
     }
 
     #[test]
@@ -668,12 +741,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            e.starts_with("items[0].status.nodeInfo.osImage: expected a string"),
+            e.to_string()
+                .starts_with("items[0].status.nodeInfo.osImage: expected a string"),
             "{e}"
         );
         let e = kubectl(br#"{"items":[{"metadata":{"name":"a"}}]}"#).unwrap_err();
-        assert_eq!(e, "items[0].status.nodeInfo.osImage: missing");
+        assert_eq!(e.to_string(), "items[0].status.nodeInfo.osImage: missing");
         let e = kubectl(br#"{"items":[{"metadata":5}]}"#).unwrap_err();
-        assert!(e.starts_with("items[0]:"), "{e}");
+        assert!(e.to_string().starts_with("items[0]:"), "{e}");
     }
 }

@@ -7,8 +7,50 @@
 //! split in the wrong place can only cause an error, never a wrong node. This module knows the
 //! list's shape, not what a node is.
 
+use crate::error::FieldError;
 use std::io::Read;
 use std::sync::mpsc;
+
+/// What is wrong with the list around the elements, or with reading it.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    /// The list's shape (`items: not a list`, `items[3]: not an object`).
+    #[error(transparent)]
+    Shape(#[from] FieldError),
+    /// Not JSON.
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+    /// The text ends before the list does.
+    #[error("not a complete kubectl node list")]
+    Incomplete,
+    /// More closing brackets than opening ones.
+    #[error("unbalanced brackets")]
+    Unbalanced,
+    /// Larger than the limit.
+    #[error("larger than {0} bytes")]
+    TooLarge(u64),
+    /// The reader failed.
+    #[error("cannot read: {0}")]
+    Read(std::io::Error),
+}
+
+/// Why a list could not be read: the list itself, an element the caller's parser refused
+/// (`E`), or the thread it is parsed on.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError<E> {
+    /// An element the caller's parser refused.
+    #[error("{0}")]
+    Element(E),
+    /// The list around the elements, or reading it.
+    #[error(transparent)]
+    List(#[from] ListError),
+    /// No thread to parse on (a process limit).
+    #[error("cannot start a thread to parse it: {0}")]
+    NoThread(std::io::Error),
+    /// The parser's thread ended without a result.
+    #[error("the parser failed")]
+    ParserFailed,
+}
 
 /// How much is read at a time.
 const CHUNK: usize = 4 << 20;
@@ -88,16 +130,16 @@ fn skip_in_item(buf: &[u8], pos: &mut usize, s: &mut Scanner) -> Option<usize> {
 
 /// Read the elements of the `items` list of the JSON object in `reader`, up to `max` bytes, each
 /// made into a `T` by `parse(index, its bytes)` on a thread of its own while the reading goes on.
-pub fn items<T: Send>(
+pub fn items<T: Send, E: Send>(
     reader: impl Read,
     max: u64,
-    parse: impl Fn(usize, &[u8]) -> Result<T, String> + Send,
-) -> Result<Vec<T>, String> {
+    parse: impl Fn(usize, &[u8]) -> Result<T, E> + Send,
+) -> Result<Vec<T>, StreamError<E>> {
     let (tx, rx) = mpsc::sync_channel::<(usize, Vec<u8>, Vec<(usize, usize)>)>(2);
     std::thread::scope(|scope| {
         // A thread that cannot be made (a process limit) is an error, never a panic.
         let parser =
-            std::thread::Builder::new().spawn_scoped(scope, move || -> Result<Vec<T>, String> {
+            std::thread::Builder::new().spawn_scoped(scope, move || -> Result<Vec<T>, E> {
                 let mut parsed = Vec::new();
                 for (first, bytes, ranges) in rx {
                     for (k, (start, end)) in ranges.into_iter().enumerate() {
@@ -108,21 +150,44 @@ pub fn items<T: Send>(
             });
         let parser = match parser {
             Ok(p) => p,
-            Err(e) => return Err(format!("cannot start a thread to parse it: {e}")),
+            Err(e) => return Err(StreamError::NoThread(e)),
         };
+        // The parser stops at the first element it refuses; the scan then stops too.
         let scanned = scan(reader, max, |first, bytes, ends| {
-            tx.send((first, bytes, ends))
-                .map_err(|_| "the parser stopped".to_owned())
+            tx.send((first, bytes, ends)).map_err(|_| Stopped)
         });
         drop(tx);
-        let parsed = parser
-            .join()
-            .unwrap_or_else(|_| Err("the parser failed".to_owned()));
-        match (scanned, parsed) {
-            (Err(e), _) | (Ok(_), Err(e)) => Err(e),
-            (Ok(()), Ok(nodes)) => Ok(nodes),
+        match (scanned, parser.join()) {
+            (_, Ok(Err(e))) => Err(StreamError::Element(e)),
+            (_, Err(_)) => Err(StreamError::ParserFailed),
+            (Err(ScanError::Handover(Stopped)), Ok(Ok(_))) => Err(StreamError::ParserFailed),
+            (Err(ScanError::List(e)), Ok(Ok(_))) => Err(StreamError::List(e)),
+            (Ok(()), Ok(Ok(nodes))) => Ok(nodes),
         }
     })
+}
+
+/// The parser stopped taking elements.
+#[derive(Debug)]
+struct Stopped;
+
+/// Why a scan stopped: the list, or the parser that stopped taking its elements.
+#[derive(Debug)]
+enum ScanError {
+    List(ListError),
+    Handover(Stopped),
+}
+
+impl From<ListError> for ScanError {
+    fn from(e: ListError) -> Self {
+        ScanError::List(e)
+    }
+}
+
+impl From<Stopped> for ScanError {
+    fn from(s: Stopped) -> Self {
+        ScanError::Handover(s)
+    }
 }
 
 /// Scan `reader`, handing over batches of elements: the index of the first, their bytes one
@@ -130,8 +195,8 @@ pub fn items<T: Send>(
 fn scan(
     mut reader: impl Read,
     max: u64,
-    mut hand_over: impl FnMut(usize, Vec<u8>, Vec<(usize, usize)>) -> Result<(), String>,
-) -> Result<(), String> {
+    mut hand_over: impl FnMut(usize, Vec<u8>, Vec<(usize, usize)>) -> Result<(), Stopped>,
+) -> Result<(), ScanError> {
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK * 2);
     let mut s = Scanner {
         phase: Phase::Top,
@@ -182,10 +247,10 @@ fn scan(
         let n = (&mut reader)
             .take(CHUNK as u64)
             .read_to_end(&mut buf)
-            .map_err(|e| format!("cannot read: {e}"))?;
+            .map_err(ListError::Read)?;
         total += n as u64;
         if total > max {
-            return Err(format!("larger than {max} bytes"));
+            return Err(ListError::TooLarge(max).into());
         }
         if n == 0 {
             break;
@@ -241,7 +306,11 @@ fn scan(
             match b {
                 b'"' => {
                     if s.phase == Phase::Between {
-                        return Err(format!("items[{count}]: not an object"));
+                        return Err(ListError::from(FieldError::new(
+                            format!("items[{count}]"),
+                            "not an object",
+                        ))
+                        .into());
                     }
                     s.in_string = true;
                     s.key_start = Some(pos + 1);
@@ -252,12 +321,18 @@ fn scan(
                 b'[' | b'{' => {
                     if s.phase == Phase::AfterKey {
                         if b != b'[' {
-                            return Err("items: not a list".to_owned());
+                            return Err(
+                                ListError::from(FieldError::new("items", "not a list")).into()
+                            );
                         }
                         s.phase = Phase::Between;
                     } else if s.phase == Phase::Between {
                         if b != b'{' {
-                            return Err(format!("items[{count}]: not an object"));
+                            return Err(ListError::from(FieldError::new(
+                                format!("items[{count}]"),
+                                "not an object",
+                            ))
+                            .into());
                         }
                         s.phase = Phase::Item;
                         s.item_start = pos;
@@ -268,7 +343,7 @@ fn scan(
                     s.depth += 1;
                 }
                 b']' | b'}' => {
-                    s.depth = s.depth.checked_sub(1).ok_or("unbalanced brackets")?;
+                    s.depth = s.depth.checked_sub(1).ok_or(ListError::Unbalanced)?;
                     if s.phase == Phase::Item && s.depth == 2 {
                         ranges.push((s.item_start, pos + 1));
                         count += 1;
@@ -281,10 +356,14 @@ fn scan(
                 b',' | b' ' | b'\n' | b'\r' | b'\t' => {}
                 _ => {
                     if s.phase == Phase::AfterKey {
-                        return Err("items: not a list".to_owned());
+                        return Err(ListError::from(FieldError::new("items", "not a list")).into());
                     }
                     if s.phase == Phase::Between {
-                        return Err(format!("items[{count}]: not an object"));
+                        return Err(ListError::from(FieldError::new(
+                            format!("items[{count}]"),
+                            "not an object",
+                        ))
+                        .into());
                     }
                     if s.depth == 1 && s.phase == Phase::Top {
                         s.items_key = false;
@@ -295,11 +374,10 @@ fn scan(
         }
     }
     if s.phase != Phase::Done || s.depth != 0 || s.in_string {
-        return Err("not a complete kubectl node list".to_owned());
+        return Err(ListError::Incomplete.into());
     }
     skeleton.extend_from_slice(&buf[skel_from.min(buf.len())..]);
-    serde_json::from_slice::<serde::de::IgnoredAny>(&skeleton)
-        .map_err(|e| format!("not JSON: {e}"))?;
+    serde_json::from_slice::<serde::de::IgnoredAny>(&skeleton).map_err(ListError::NotJson)?;
     if !ranges.is_empty() {
         hand_over(first, buf, ranges)?;
     }
@@ -310,7 +388,7 @@ fn scan(
 mod tests {
     use super::*;
 
-    fn split(text: &str) -> Result<Vec<String>, String> {
+    fn split(text: &str) -> Result<Vec<String>, ScanError> {
         let mut items = Vec::new();
         scan(text.as_bytes(), u64::MAX, |_, bytes, ranges| {
             for (start, end) in ranges {

@@ -371,11 +371,7 @@ fn malformed_inventories_name_the_file_and_the_field() {
             "name,variant,arch,version\na,aws-ecs-2\n",
             "line 2: 2 fields",
         ),
-        (
-            "other.json",
-            r#"{"hello": "world"}"#,
-            "name the format with --inventory-format",
-        ),
+        ("other.json", r#"{"hello": "world"}"#, "name its format"),
         ("broken.json", r#"{"items": [ {"metadata": "#, "not JSON"),
     ];
     for (name, content, expected) in cases {
