@@ -43,6 +43,29 @@ pub struct ReadOnce(Arc<Mutex<HashMap<String, Arc<tokio::sync::OnceCell<ReadResu
 
 type ReadResult = std::result::Result<(Vec<u8>, TargetReport), Finding>;
 
+/// Why a target's file has no URL below the targets URL.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetUrlError {
+    /// The name does not join to a URL.
+    #[error("{file:?} below {base}: not a URL: {why}")]
+    NotUrl {
+        /// The target's file name.
+        file: String,
+        /// The targets URL.
+        base: Url,
+        /// Why.
+        why: url::ParseError,
+    },
+    /// The URL would leave the targets URL (`../`, an absolute URL): refused, as tough does.
+    #[error("target file {file:?} escapes the targets URL {base}")]
+    Escapes {
+        /// The target's file name.
+        file: String,
+        /// The targets URL.
+        base: Url,
+    },
+}
+
 impl TargetSource {
     /// Targets below `targets_url` (a final `/` is added, as tough does), through `fetcher`,
     /// sharing what is read into memory through `read`.
@@ -60,16 +83,17 @@ impl TargetSource {
 
     /// The URL of the file `file` below the targets URL; one outside it is refused, as tough
     /// does.
-    fn url(&self, file: &str) -> std::result::Result<Url, String> {
-        let url = self
-            .base
-            .join(file)
-            .map_err(|e| format!("{file:?} below {}: not a URL: {e}", self.base))?;
+    fn url(&self, file: &str) -> std::result::Result<Url, TargetUrlError> {
+        let url = self.base.join(file).map_err(|e| TargetUrlError::NotUrl {
+            file: file.to_owned(),
+            base: self.base.clone(),
+            why: e,
+        })?;
         if !url.as_str().starts_with(self.base.as_str()) {
-            return Err(format!(
-                "target file {file:?} escapes the targets URL {}",
-                self.base
-            ));
+            return Err(TargetUrlError::Escapes {
+                file: file.to_owned(),
+                base: self.base.clone(),
+            });
         }
         Ok(url)
     }
@@ -484,7 +508,13 @@ async fn fetch_one(
 
     let url = match source.url(&target.file) {
         Ok(u) => u,
-        Err(why) => return Ok((report, fail(Code::UnsafeTargetName, why), Vec::new())),
+        Err(why) => {
+            return Ok((
+                report,
+                fail(Code::UnsafeTargetName, why.to_string()),
+                Vec::new(),
+            ))
+        }
     };
     // Where the file goes: below `out`, checked again after the directories exist, since a
     // symbolic link inside `out` could point elsewhere.

@@ -50,7 +50,7 @@ pub enum InventoryError {
         /// Its number, from 1.
         line: u64,
         /// What is wrong with it.
-        why: String,
+        why: LineError,
     },
     /// A CSV with neither a header nor a node.
     #[error("empty: expected the header name,variant,arch,version (alone for an empty fleet) and a line per node")]
@@ -61,6 +61,32 @@ pub enum InventoryError {
     /// The thread the list is parsed on.
     #[error("{0}")]
     Thread(String),
+}
+
+/// What is wrong with a line of a CSV inventory.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    /// Not CSV (as the csv crate reads it).
+    #[error("{0}")]
+    Csv(String),
+    /// Too long to be an inventory's line.
+    #[error("longer than 4096 bytes; not a CSV inventory")]
+    TooLong,
+    /// Not four fields.
+    #[error("{0} fields; expected 4: name,variant,arch,version")]
+    Fields(usize),
+    /// A field that may not be empty.
+    #[error("{0}: empty")]
+    Empty(&'static str),
+    /// A field with a control character.
+    #[error("{0}: {1:?} holds a control character")]
+    Control(&'static str, String),
+    /// Not an architecture.
+    #[error("arch: {0:?} is not x86_64, aarch64, amd64 or arm64")]
+    Arch(String),
+    /// Not a Bottlerocket version.
+    #[error("version: {0:?} is not a Bottlerocket version such as 1.26.1 or 1.26.1-c41a8f09")]
+    Version(String),
 }
 
 impl From<super::stream::StreamError<InventoryError>> for InventoryError {
@@ -220,7 +246,7 @@ fn csv_first_line(head: &[u8], whole_file: bool) -> std::result::Result<(), Inve
         // One line longer than the head: no inventory line is that long.
         return Err(InventoryError::Line {
             line: 1,
-            why: "longer than 4096 bytes; not a CSV inventory".to_owned(),
+            why: LineError::TooLong,
         });
     }
     csv(first).map(|_| ())
@@ -570,7 +596,7 @@ fn csv(bytes: &[u8]) -> std::result::Result<Vec<Node>, InventoryError> {
     for record in reader.records() {
         let record = record.map_err(|e| InventoryError::Line {
             line: line_at(e.position()),
-            why: e.to_string(),
+            why: LineError::Csv(e.to_string()),
         })?;
         let line = line_at(record.position());
         // Trimmed here: the csv crate's trimming drops the record's position.
@@ -597,31 +623,24 @@ fn csv(bytes: &[u8]) -> std::result::Result<Vec<Node>, InventoryError> {
 
 /// One node of a CSV inventory. What an operator declares is checked here, where the line can
 /// be named, rather than judged later as a node of unknown version.
-fn csv_node(record: &[&str]) -> std::result::Result<Node, String> {
+fn csv_node(record: &[&str]) -> std::result::Result<Node, LineError> {
     if record.len() != COLUMNS.len() {
-        return Err(format!(
-            "{} fields; expected 4: name,variant,arch,version",
-            record.len()
-        ));
+        return Err(LineError::Fields(record.len()));
     }
     for (value, column) in record.iter().zip(COLUMNS) {
         if value.is_empty() && column != "version" {
-            return Err(format!("{column}: empty"));
+            return Err(LineError::Empty(column));
         }
         if value.chars().any(char::is_control) {
-            return Err(format!("{column}: {value:?} holds a control character"));
+            return Err(LineError::Control(column, (*value).to_owned()));
         }
     }
     let (name, variant, arch, version) = (record[0], record[1], record[2], record[3]);
     if crate::source::bottlerocket::Arch::parse(arch).is_err() {
-        return Err(format!(
-            "arch: {arch:?} is not x86_64, aarch64, amd64 or arm64"
-        ));
+        return Err(LineError::Arch(arch.to_owned()));
     }
     if !version.is_empty() && crate::ssm::check::split_build(version).is_none() {
-        return Err(format!(
-            "version: {version:?} is not a Bottlerocket version such as 1.26.1 or 1.26.1-c41a8f09"
-        ));
+        return Err(LineError::Version(version.to_owned()));
     }
     Ok(Node {
         name: name.to_owned(),

@@ -7,7 +7,21 @@
 //! parameters without one take the region the caller names (a single `--region`).
 
 use super::Parameter;
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldError, Result};
+
+/// What is wrong with an SSM parameter file.
+#[derive(Debug, thiserror::Error)]
+pub enum SsmFileError {
+    /// Not JSON.
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+    /// A field, by its path (`Parameters[3].ARN`, `document 2: Parameters`).
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    /// No document at all.
+    #[error("empty: expected the output of `aws ssm get-parameters-by-path`")]
+    Empty,
+}
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 use std::path::Path;
@@ -18,10 +32,10 @@ pub const MAX_FILE: u64 = 512 << 20;
 /// Read the parameters in a file. Errors name the file and the field.
 pub fn read(path: &Path, default_region: Option<&str>) -> Result<Vec<Parameter>> {
     let bytes = crate::source::read_limited(path, MAX_FILE, "SSM parameter file")?;
-    parse(&bytes, default_region).map_err(|message| Error::Invalid {
+    parse(&bytes, default_region).map_err(|e| Error::Invalid {
         what: "SSM parameter file",
         path: path.display().to_string(),
-        message,
+        message: e.to_string(),
     })
 }
 
@@ -29,7 +43,7 @@ pub fn read(path: &Path, default_region: Option<&str>) -> Result<Vec<Parameter>>
 pub fn parse(
     bytes: &[u8],
     default_region: Option<&str>,
-) -> std::result::Result<Vec<Parameter>, String> {
+) -> std::result::Result<Vec<Parameter>, SsmFileError> {
     let bytes = crate::source::without_bom(bytes);
     let mut out: Vec<Parameter> = Vec::new();
     // Where each (region, name) was first given: the same parameter twice (pages that overlap)
@@ -39,7 +53,7 @@ pub fn parse(
     let stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Value>();
     let mut documents = 0usize;
     for (d, doc) in stream.enumerate() {
-        let doc = doc.map_err(|e| format!("not JSON: {e}"))?;
+        let doc = doc.map_err(SsmFileError::NotJson)?;
         documents += 1;
         let at = |field: &str| {
             if d == 0 {
@@ -51,33 +65,36 @@ pub fn parse(
         let list = doc
             .get("Parameters")
             .ok_or_else(|| {
-                format!(
-                    "{}: missing; expected the output of `aws ssm get-parameters-by-path`",
-                    at("Parameters")
+                FieldError::new(
+                    at("Parameters"),
+                    "missing; expected the output of `aws ssm get-parameters-by-path`",
                 )
             })?
             .as_array()
-            .ok_or_else(|| format!("{}: not a list", at("Parameters")))?;
+            .ok_or_else(|| FieldError::new(at("Parameters"), "not a list"))?;
         for (i, p) in list.iter().enumerate() {
             let field = |name: &str| at(&format!("Parameters[{i}].{name}"));
-            let text = |name: &str| -> std::result::Result<Option<&str>, String> {
+            let text = |name: &str| -> std::result::Result<Option<&str>, FieldError> {
                 match p.get(name) {
                     None | Some(Value::Null) => Ok(None),
                     Some(Value::String(s)) => Ok(Some(s.as_str())),
-                    Some(_) => Err(format!("{}: not a string", field(name))),
+                    Some(_) => Err(FieldError::new(field(name), "not a string")),
                 }
             };
-            let name = text("Name")?.ok_or_else(|| format!("{}: missing", field("Name")))?;
-            let value = text("Value")?.ok_or_else(|| format!("{}: missing", field("Value")))?;
+            let missing = |name: &str| FieldError::new(field(name), "missing");
+            let name = text("Name")?.ok_or_else(|| missing("Name"))?;
+            let value = text("Value")?.ok_or_else(|| missing("Value"))?;
             let region = match text("ARN")? {
                 Some(arn) => region_of_arn(arn)
-                    .ok_or_else(|| format!("{}: {arn:?} is not an SSM parameter ARN", field("ARN")))?
+                    .ok_or_else(|| {
+                        FieldError::new(field("ARN"), format!("{arn:?} is not an SSM parameter ARN"))
+                    })?
                     .to_owned(),
                 None => default_region
                     .ok_or_else(|| {
-                        format!(
-                            "{}: missing, so the region is unknown; give exactly one --region for this file",
-                            field("ARN")
+                        FieldError::new(
+                            field("ARN"),
+                            "missing, so the region is unknown; name exactly one region for this file",
                         )
                     })?
                     .to_owned(),
@@ -85,9 +102,9 @@ pub fn parse(
             let last_modified = match p.get("LastModifiedDate") {
                 None | Some(Value::Null) => None,
                 Some(v) => Some(time_of(v).ok_or_else(|| {
-                    format!(
-                        "{}: {v} is neither an RFC 3339 time nor seconds since 1970",
-                        field("LastModifiedDate")
+                    FieldError::new(
+                        field("LastModifiedDate"),
+                        format!("{v} is neither an RFC 3339 time nor seconds since 1970"),
                     )
                 })?),
             };
@@ -97,9 +114,11 @@ pub fn parse(
                     let (index, first_field) = first.get();
                     let earlier = &out[*index];
                     if earlier.value != value || earlier.last_modified != last_modified {
-                        return Err(format!(
-                            "{here}: {name} in {region} is given again with another value or date than at {first_field}"
-                        ));
+                        return Err(FieldError::new(
+                            here,
+                            format!("{name} in {region} is given again with another value or date than at {first_field}"),
+                        )
+                        .into());
                     }
                 }
                 std::collections::hash_map::Entry::Vacant(v) => {
@@ -115,7 +134,7 @@ pub fn parse(
         }
     }
     if documents == 0 {
-        return Err("empty: expected the output of `aws ssm get-parameters-by-path`".to_owned());
+        return Err(SsmFileError::Empty);
     }
     Ok(out)
 }
@@ -181,29 +200,36 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let e = parse(br#"{"Parameters": [{"Name": "/x"}]}"#, None).unwrap_err();
+        let e = parse(br#"{"Parameters": [{"Name": "/x"}]}"#, None)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "Parameters[0].Value: missing");
-        let e = parse(br#"{"Parameters": [{"Name": "/x", "Value": "v"}]}"#, None).unwrap_err();
+        let e = parse(br#"{"Parameters": [{"Name": "/x", "Value": "v"}]}"#, None)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("Parameters[0].ARN: missing"), "{e}");
         let e = parse(
             br#"{"Parameters": [{"Name": "/x", "Value": "v", "ARN": "arn:aws:s3:::b"}]}"#,
             None,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("Parameters[0].ARN:"), "{e}");
-        let e = parse(br#"{"Parameters": [{"Name": 3, "Value": "v"}]}"#, None).unwrap_err();
+        let e = parse(br#"{"Parameters": [{"Name": 3, "Value": "v"}]}"#, None)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "Parameters[0].Name: not a string");
-        let e = parse(br#"{"Params": []}"#, None).unwrap_err();
+        let e = parse(br#"{"Params": []}"#, None).unwrap_err().to_string();
         assert!(e.starts_with("Parameters: missing"), "{e}");
-        let e = parse(b"", None).unwrap_err();
+        let e = parse(b"", None).unwrap_err().to_string();
         assert!(e.starts_with("empty"), "{e}");
-        let e = parse(b"{\"Parameters\": [", None).unwrap_err();
+        let e = parse(b"{\"Parameters\": [", None).unwrap_err().to_string();
         assert!(e.starts_with("not JSON"), "{e}");
         let e = parse(
             br#"{"Parameters": [{"Name": "/x", "Value": "v", "ARN": "arn:aws:ssm:us-east-1::parameter/x", "LastModifiedDate": "yesterday"}]}"#,
             None,
         )
-        .unwrap_err();
+        .unwrap_err().to_string();
         assert!(e.starts_with("Parameters[0].LastModifiedDate:"), "{e}");
     }
 
@@ -218,7 +244,7 @@ mod tests {
         assert_eq!(parse(same.as_bytes(), None).unwrap().len(), 1);
         let other = format!("{}\n{}", doc("a"), doc("b"));
         assert_eq!(
-            parse(other.as_bytes(), None).unwrap_err(),
+            parse(other.as_bytes(), None).unwrap_err().to_string(),
             "document 2: Parameters[0].Name: /x in us-east-1 is given again with another value or date than at Parameters[0].Name"
         );
     }

@@ -201,7 +201,7 @@ pub async fn observe(
     }
 
     let deadline = tokio::time::Instant::now() + options.deadline;
-    let results: Vec<(usize, Calls, Result<Vec<Parameter>, String>)> = stream::iter(jobs)
+    let results: Vec<(usize, Calls, Result<Vec<Parameter>, CallError>)> = stream::iter(jobs)
         .map(|(i, job)| {
             let c = &clients[i];
             async move {
@@ -210,10 +210,7 @@ pub async fn observe(
                     Err(_) => (
                         i,
                         Calls::default(),
-                        Err(format!(
-                            "not read within the run's deadline of {} s (--deadline)",
-                            options.deadline.as_secs()
-                        )),
+                        Err(CallError::PastDeadline(options.deadline)),
                     ),
                 }
             }
@@ -238,7 +235,7 @@ pub async fn observe(
             Ok(ps) => parameters.extend(ps),
             Err(e) => {
                 if r.error.is_none() {
-                    r.error = Some(e);
+                    r.error = Some(e.to_string());
                 }
             }
         }
@@ -249,11 +246,40 @@ pub async fn observe(
     (out, parameters)
 }
 
+/// Why an SSM read failed; the region's result in the report says it.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// Not within the run's deadline.
+    #[error("not read within the run's deadline of {} s (--deadline)", .0.as_secs())]
+    PastDeadline(std::time::Duration),
+    /// An endpoint that never ends its paging.
+    #[error("GetParametersByPath {0}: more than {MAX_PAGES} pages; stopped")]
+    TooManyPages(String),
+    /// The service refused the call (after every retry for throttling).
+    #[error("{operation}: {code}: {message}{}", if .code == "ThrottlingException" { " (still throttled after every retry; try again later, or read fewer regions at once)" } else { "" })]
+    Service {
+        /// The operation and its argument.
+        operation: String,
+        /// The service's error code.
+        code: String,
+        /// Its message.
+        message: String,
+    },
+    /// The call did not reach the service, or its answer could not be read.
+    #[error("{operation}: {why}")]
+    Transport {
+        /// The operation and its argument.
+        operation: String,
+        /// What happened.
+        why: String,
+    },
+}
+
 /// Most pages read for one path: far beyond any real Bottlerocket variant (a few thousand
 /// parameters), and a stop for an endpoint that never ends its paging.
 const MAX_PAGES: u64 = 10_000;
 
-async fn run(c: &RegionClient, job: Job) -> (Calls, Result<Vec<Parameter>, String>) {
+async fn run(c: &RegionClient, job: Job) -> (Calls, Result<Vec<Parameter>, CallError>) {
     let mut calls = Calls::default();
     let convert = |p: &aws_sdk_ssm::types::Parameter| -> Option<Parameter> {
         Some(Parameter {
@@ -281,12 +307,7 @@ async fn run(c: &RegionClient, job: Job) -> (Calls, Result<Vec<Parameter>, Strin
             let mut token: Option<String> = None;
             loop {
                 if calls.get_parameters_by_path >= MAX_PAGES {
-                    return (
-                        calls,
-                        Err(format!(
-                            "GetParametersByPath {path}: more than {MAX_PAGES} pages; stopped"
-                        )),
-                    );
+                    return (calls, Err(CallError::TooManyPages(path)));
                 }
                 calls.get_parameters_by_path += 1;
                 let page = c
@@ -319,24 +340,21 @@ async fn run(c: &RegionClient, job: Job) -> (Calls, Result<Vec<Parameter>, Strin
     }
 }
 
-fn describe<E, R>(operation: &str, e: &SdkError<E, R>) -> String
+fn describe<E, R>(operation: &str, e: &SdkError<E, R>) -> CallError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     match e {
-        SdkError::ServiceError(se) => {
-            let err = se.err();
-            let code = err.code().unwrap_or("error");
-            let message = err.message().unwrap_or("");
-            let hint = if code == "ThrottlingException" {
-                " (still throttled after every retry; try again later or lower --ssm-concurrency)"
-            } else {
-                ""
-            };
-            format!("{operation}: {code}: {message}{hint}")
-        }
-        other => format!("{operation}: {}", DisplayErrorContext(other)),
+        SdkError::ServiceError(se) => CallError::Service {
+            operation: operation.to_owned(),
+            code: se.err().code().unwrap_or("error").to_owned(),
+            message: se.err().message().unwrap_or("").to_owned(),
+        },
+        other => CallError::Transport {
+            operation: operation.to_owned(),
+            why: DisplayErrorContext(other).to_string(),
+        },
     }
 }
 
