@@ -117,48 +117,7 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
     // The repositories: those given, and those the fleet and SSM bring into play.
     let mut repos = spec.repos.clone();
     if let Some(derive) = &spec.derive_repo {
-        let mut wanted: BTreeSet<(String, Arch)> = BTreeSet::new();
-        for inv in &spec.inventories {
-            for n in &inv.nodes {
-                if let (Some(v), Some(a)) = (&n.variant, n.arch.as_deref()) {
-                    if let Ok(a) = Arch::parse(a) {
-                        wanted.insert((v.clone(), a));
-                    }
-                }
-                if let (Evidence::LaunchAmi, Some(o), Some(r), Some(ami)) =
-                    (n.evidence, &ssm, &n.region, &n.image_id)
-                {
-                    if let Some(image) = o.image(r, ami) {
-                        if let Ok(a) = Arch::parse(&image.arch) {
-                            wanted.insert((image.variant.clone(), a));
-                        }
-                    }
-                }
-            }
-        }
-        if let (Some(s), Some(o)) = (&spec.ssm, &ssm) {
-            if s.cross_check && s.variants.is_empty() {
-                // Every variant and architecture the SSM files hold.
-                for l in &o.latest {
-                    if let Ok(a) = Arch::parse(&l.arch) {
-                        wanted.insert((l.variant.clone(), a));
-                    }
-                }
-            }
-        }
-        if let Some(s) = &spec.ssm {
-            if s.cross_check {
-                for v in &s.variants {
-                    for a in both_when_empty(s.archs.clone()) {
-                        wanted.insert((v.clone(), a));
-                    }
-                }
-            }
-        }
-        // A name that is not a Bottlerocket variant (an odd CSV line, a custom osImage) makes
-        // no repository: its nodes are judged unchecked, and the run goes on.
-        wanted.retain(|(v, _)| crate::source::bottlerocket::check_variant(v).is_ok());
-        for (variant, arch) in wanted {
+        for (variant, arch) in in_play(&spec, ssm.as_ref()) {
             let covered = repos.iter().any(|r| {
                 r.options.variant.as_deref() == Some(variant.as_str())
                     && r.options.arch.as_deref() == Some(arch.as_str())
@@ -176,53 +135,7 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
             r.options.state_root = None;
         }
     }
-    let from = spec.from.as_ref();
-    let evidence = spec.evidence;
-    // One HTTP client and one read of each shared target for every repository of the job.
-    let net = repos
-        .first()
-        .map(|r| r.options.net.clone())
-        .unwrap_or_default();
-    let shared = &crate::engine::Shared::new(net)?;
-    // The first fault of this machine stops the other verifications at once: the run stops.
-    let mut repositories: Vec<(usize, RepoResult)> = stream::iter(repos.into_iter().enumerate())
-        .map(|(i, r)| async move {
-            let result = match crate::engine::verify_shared(&r.options, &r.root, shared).await {
-                Ok(v) => {
-                    let mut read = read_manifest(&v, from).await;
-                    // A Bottlerocket repository speaks for its own variant and architecture.
-                    retain_own(
-                        &mut read.tracks,
-                        r.options.variant.as_deref(),
-                        r.options.arch.as_deref(),
-                    );
-                    let evidence = evidence.map(|keep| keep(&v, &r.root, &read));
-                    RepoResult {
-                        name: r.name,
-                        releases: Some(releases_report(v.report, read)),
-                        error: None,
-                        evidence_dir: None,
-                        evidence,
-                    }
-                }
-                // This machine failed the run (a full disk, an unwritable directory): no
-                // repository's verdict can stand on it.
-                Err(e) if e.is_local_fault() => return Err(e),
-                Err(e) => RepoResult {
-                    name: r.name,
-                    releases: None,
-                    error: Some(e.to_string()),
-                    evidence_dir: None,
-                    evidence: None,
-                },
-            };
-            Ok((i, result))
-        })
-        .buffer_unordered(spec.concurrency.max(1))
-        .try_collect()
-        .await?;
-    repositories.sort_by_key(|(i, _)| *i);
-    let repositories: Vec<RepoResult> = repositories.into_iter().map(|(_, r)| r).collect();
+    let repositories = verify_all(repos, &spec).await?;
     for r in &repositories {
         if let Some(e) = &r.error {
             findings.push(Finding::error(
@@ -296,4 +209,100 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
     };
     report.judge();
     Ok(report)
+}
+
+/// The Bottlerocket variants and architectures the job brings into play: those its inventories'
+/// nodes run (or the AMIs EC2 instances were launched from, by SSM's map), and those SSM is
+/// cross-checked for. A name that is not a Bottlerocket variant (an odd CSV line, a custom
+/// osImage) makes no repository: its nodes are judged unchecked, and the run goes on.
+fn in_play(spec: &JobSpec, ssm: Option<&crate::ssm::Observations>) -> BTreeSet<(String, Arch)> {
+    let mut wanted: BTreeSet<(String, Arch)> = BTreeSet::new();
+    let mut want = |variant: &str, arch: &str| {
+        if let Ok(a) = Arch::parse(arch) {
+            wanted.insert((variant.to_owned(), a));
+        }
+    };
+    for n in spec.inventories.iter().flat_map(|i| &i.nodes) {
+        if let (Some(v), Some(a)) = (&n.variant, n.arch.as_deref()) {
+            want(v, a);
+        }
+        if let (Evidence::LaunchAmi, Some(o), Some(r), Some(ami)) =
+            (n.evidence, ssm, &n.region, &n.image_id)
+        {
+            if let Some(image) = o.image(r, ami) {
+                want(&image.variant, &image.arch);
+            }
+        }
+    }
+    if let (Some(s), Some(o)) = (spec.ssm.as_ref().filter(|s| s.cross_check), ssm) {
+        if s.variants.is_empty() {
+            // Every variant and architecture the SSM files hold.
+            for l in &o.latest {
+                want(&l.variant, &l.arch);
+            }
+        }
+        for v in &s.variants {
+            for a in both_when_empty(s.archs.clone()) {
+                want(v, a.as_str());
+            }
+        }
+    }
+    wanted.retain(|(v, _)| crate::source::bottlerocket::check_variant(v).is_ok());
+    wanted
+}
+
+/// Verify every repository, a few at a time over one HTTP client and one read of each shared
+/// target, each with the releases its signed manifest gives, in the order given. The first
+/// fault of this machine stops the other verifications at once: the run stops.
+async fn verify_all(repos: Vec<RepoSpec>, spec: &JobSpec) -> Result<Vec<RepoResult>> {
+    let net = repos
+        .first()
+        .map(|r| r.options.net.clone())
+        .unwrap_or_default();
+    let shared = &crate::engine::Shared::new(net)?;
+    let mut verified: Vec<(usize, RepoResult)> = stream::iter(repos.into_iter().enumerate())
+        .map(|(i, r)| async move { Ok((i, verify_one(r, spec, shared).await?)) })
+        .buffer_unordered(spec.concurrency.max(1))
+        .try_collect()
+        .await?;
+    verified.sort_by_key(|(i, _)| *i);
+    Ok(verified.into_iter().map(|(_, r)| r).collect())
+}
+
+/// One repository's verification and releases (and its evidence, when the job keeps it). A
+/// repository that cannot be verified at all is a result; a fault of this machine (a full
+/// disk, an unwritable directory) is the run's error: no repository's verdict can stand on it.
+async fn verify_one(
+    r: RepoSpec,
+    spec: &JobSpec,
+    shared: &crate::engine::Shared,
+) -> Result<RepoResult> {
+    let v = match crate::engine::verify_shared(&r.options, &r.root, shared).await {
+        Ok(v) => v,
+        Err(e) if e.is_local_fault() => return Err(e),
+        Err(e) => {
+            return Ok(RepoResult {
+                name: r.name,
+                releases: None,
+                error: Some(e.to_string()),
+                evidence_dir: None,
+                evidence: None,
+            })
+        }
+    };
+    let mut read = read_manifest(&v, spec.from.as_ref()).await;
+    // A Bottlerocket repository speaks for its own variant and architecture.
+    retain_own(
+        &mut read.tracks,
+        r.options.variant.as_deref(),
+        r.options.arch.as_deref(),
+    );
+    let evidence = spec.evidence.map(|keep| keep(&v, &r.root, &read));
+    Ok(RepoResult {
+        name: r.name,
+        releases: Some(releases_report(v.report, read)),
+        error: None,
+        evidence_dir: None,
+        evidence,
+    })
 }
