@@ -306,12 +306,12 @@ impl CommonSettings {
     /// Resolve the settings with their trust anchor: the anchor read and pinned, the
     /// locations parsed, the state directory chosen. Nothing is downloaded: the engines walk
     /// the root rotations from the anchor in the repository itself (TUF 5.3).
-    pub fn resolve(&self) -> Result<Common> {
+    pub fn resolve(&self) -> Result<Resolved> {
         self.resolve_with(self.anchor()?)
     }
 
     /// Resolve the settings with a trust anchor already chosen.
-    pub fn resolve_with(&self, root: TrustedRoot) -> Result<Common> {
+    pub fn resolve_with(&self, root: TrustedRoot) -> Result<Resolved> {
         let state_root = match &self.state_dir {
             StateDir::None => None,
             StateDir::At(dir) => Some(dir.clone()),
@@ -320,7 +320,7 @@ impl CommonSettings {
                 message: "no home directory for the saved state; name a state directory, or keep no state".to_owned(),
             })?),
         };
-        Ok(Common {
+        Ok(Resolved {
             root,
             repo_base: parse_location(Setting::RepoBase, &self.repo_base)?,
             at: self.at,
@@ -348,7 +348,7 @@ impl CommonSettings {
 
 /// The shared settings, resolved: everything but the repository's location.
 #[derive(Clone)]
-pub struct Common {
+pub struct Resolved {
     /// The trust anchor.
     pub root: TrustedRoot,
     /// Base of the Bottlerocket repository layout.
@@ -371,7 +371,7 @@ pub struct Common {
     pub engines: Engines,
 }
 
-impl Common {
+impl Resolved {
     /// The options to verify one Bottlerocket variant and architecture below `repo_base`.
     pub fn bottlerocket(&self, variant: &str, arch: Arch) -> Result<VerifyOptions> {
         let (m, t) = bottlerocket::urls(&self.repo_base, variant, arch)?;

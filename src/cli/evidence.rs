@@ -2,7 +2,7 @@
 
 use super::bundle::{read_pem, signing_key, withdraw};
 use super::flags::{Format, RepoArgs};
-use super::names::{named, Origin};
+use super::names::{named, SettingsFrom};
 use super::output;
 use super::output::print_json;
 use crate::engine::TargetSelection;
@@ -226,7 +226,7 @@ async fn create_job(
         progress: !common.no_progress,
         ..CommonSettings::default()
     };
-    let origin = Origin::Config(&config_path);
+    let origin = SettingsFrom::Config(&config_path);
     let mut settings = config
         .job(run, a.concurrency)
         .map_err(|e| named(e, origin, &[]))?;

@@ -77,7 +77,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Root(cmd) => root::run(cmd).await,
         Command::Client(args) => return client::run(*args).await,
     };
-    match result.map_err(|e| names::named(e, names::Origin::Flags, &[])) {
+    match result.map_err(|e| names::named(e, names::SettingsFrom::Flags, &[])) {
         Ok(code) => code,
         Err(e) => {
             output::note(format_args!("tufwatch: error: {e}"));
@@ -90,7 +90,7 @@ pub async fn run(cli: Cli) -> i32 {
 /// they came from.
 pub async fn run_job(
     settings: &crate::settings::JobSettings,
-    origin: names::Origin<'_>,
+    origin: names::SettingsFrom<'_>,
     flags: &[(crate::error::Setting, &'static str)],
 ) -> crate::error::Result<crate::job::JobReport> {
     let planned = async {

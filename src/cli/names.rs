@@ -70,7 +70,7 @@ pub fn key(setting: Setting) -> Option<String> {
 
 /// Where a run's settings came from.
 #[derive(Debug, Clone, Copy)]
-pub enum Origin<'a> {
+pub enum SettingsFrom<'a> {
     /// The command line alone.
     Flags,
     /// A job's configuration file, and the command line for what it does not hold.
@@ -79,13 +79,13 @@ pub enum Origin<'a> {
 
 /// An error about a setting, naming the flag or the configuration key it came from;
 /// `flags` gives the flags of this command that differ from the usual ones.
-pub fn named(e: Error, from: Origin<'_>, flags: &[(Setting, &'static str)]) -> Error {
+pub fn named(e: Error, from: SettingsFrom<'_>, flags: &[(Setting, &'static str)]) -> Error {
     let Error::Setting { setting, message } = e else {
         return e;
     };
     let own_flag = flags.iter().find(|(s, _)| *s == setting).map(|(_, f)| *f);
     match (from, key(setting), own_flag.or_else(|| flag(setting))) {
-        (Origin::Config(path), Some(key), _) => Error::Invalid {
+        (SettingsFrom::Config(path), Some(key), _) => Error::Invalid {
             what: "configuration",
             path: path.display().to_string(),
             message: format!("{key}: {message}"),
@@ -105,14 +105,17 @@ mod tests {
             setting: Setting::Region,
             message: "bad".to_owned(),
         };
-        assert_eq!(named(e(), Origin::Flags, &[]).to_string(), "--region: bad");
-        let from_config = named(e(), Origin::Config(Path::new("job.toml")), &[]).to_string();
+        assert_eq!(
+            named(e(), SettingsFrom::Flags, &[]).to_string(),
+            "--region: bad"
+        );
+        let from_config = named(e(), SettingsFrom::Config(Path::new("job.toml")), &[]).to_string();
         assert_eq!(from_config, "configuration job.toml: ssm.regions: bad");
         let deadline = Error::Setting {
             setting: Setting::Deadline,
             message: "bad".to_owned(),
         };
-        let named_deadline = named(deadline, Origin::Config(Path::new("job.toml")), &[]);
+        let named_deadline = named(deadline, SettingsFrom::Config(Path::new("job.toml")), &[]);
         assert_eq!(named_deadline.to_string(), "--deadline: bad");
         let dir = Error::Setting {
             setting: Setting::BundleDir,
@@ -120,7 +123,7 @@ mod tests {
         };
         let own = [(Setting::BundleDir, "--evidence")];
         assert_eq!(
-            named(dir, Origin::Flags, &own).to_string(),
+            named(dir, SettingsFrom::Flags, &own).to_string(),
             "--evidence: bad"
         );
     }

@@ -93,7 +93,7 @@ pub async fn run(a: NodesArgs) -> Result<i32> {
         concurrency: a.concurrency,
         ..JobSettings::default()
     };
-    let result = super::run_job(&settings, super::names::Origin::Flags, &[]).await;
+    let result = super::run_job(&settings, super::names::SettingsFrom::Flags, &[]).await;
     let made = crate::present::html::Made {
         from: Some("the command line of `tufwatch nodes`".to_owned()),
     };

@@ -1,7 +1,7 @@
 //! `tufwatch report`: the nightly job.
 
 use super::flags::parse_time;
-use super::names::{named, Origin};
+use super::names::{named, SettingsFrom};
 use super::output::{emit, print_json};
 use crate::config::{Config, OutputFormat};
 use crate::error::{Error, Result};
@@ -129,7 +129,7 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
         // anything is verified.
         let key = super::bundle::signing_key(a.sign_key.as_deref())?;
         if let Some(dir) = &a.evidence {
-            crate::evidence::check_out(dir, Setting::BundleDir).map_err(|e| named(e, Origin::Flags, BUNDLE_FLAG))?;
+            crate::evidence::check_out(dir, Setting::BundleDir).map_err(|e| named(e, SettingsFrom::Flags, BUNDLE_FLAG))?;
             let outputs: Vec<PathBuf> = match (&one, &out_dir) {
                 (Some((path, _)), _) => vec![path.clone()],
                 (None, Some(d)) => std::iter::once(d.clone())
@@ -148,13 +148,13 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
         };
         let mut settings = config
             .job(run, a.concurrency)
-            .map_err(|e| named(e, Origin::Config(&a.config), &[]))?;
+            .map_err(|e| named(e, SettingsFrom::Config(&a.config), &[]))?;
         settings.evidence = a
             .evidence
             .is_some()
             .then_some(crate::evidence::repository_files as crate::settings::KeepEvidence);
         let mut report =
-            super::run_job(&settings, Origin::Config(&a.config), BUNDLE_FLAG).await?;
+            super::run_job(&settings, SettingsFrom::Config(&a.config), BUNDLE_FLAG).await?;
         if let Some(dir) = &a.evidence {
             let record = evidence_bundle(&mut report, dir, key.as_ref(), a.sign_key.as_deref())?;
             if let Some(error) = &record.error {
@@ -239,7 +239,7 @@ fn evidence_bundle(
         ));
     }
     match crate::evidence::write_job_bundle(report, dir, key, key_path)
-        .map_err(|e| named(e, Origin::Flags, BUNDLE_FLAG))
+        .map_err(|e| named(e, SettingsFrom::Flags, BUNDLE_FLAG))
     {
         Ok(record) => Ok(record),
         Err(e) if e.is_local_fault() => Err(e),

@@ -122,9 +122,9 @@ pub async fn run(cmd: RootCommand) -> Result<i32> {
             output::print(&out)?;
             Ok(EXIT_OK)
         }
-        RootCommand::Fetch(a) => fetch(*a)
-            .await
-            .map_err(|e| super::names::named(e, super::names::Origin::Flags, ROOT_FETCH_FLAGS)),
+        RootCommand::Fetch(a) => fetch(*a).await.map_err(|e| {
+            super::names::named(e, super::names::SettingsFrom::Flags, ROOT_FETCH_FLAGS)
+        }),
     }
 }
 

@@ -75,7 +75,7 @@ pub async fn run(a: SsmCmdArgs) -> Result<i32> {
             concurrency: a.concurrency,
             ..JobSettings::default()
         };
-        super::run_job(&settings, super::names::Origin::Flags, &[]).await
+        super::run_job(&settings, super::names::SettingsFrom::Flags, &[]).await
     }
     .await;
     let made = crate::present::html::Made {

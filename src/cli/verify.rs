@@ -88,7 +88,7 @@ pub(super) async fn verify_for(
     };
     let result = verified
         .await
-        .map_err(|e| super::names::named(e, super::names::Origin::Flags, &[]));
+        .map_err(|e| super::names::named(e, super::names::SettingsFrom::Flags, &[]));
     if let (Err(e), Format::Json) = (&result, format) {
         // The run's own error is what to tell, even when stdout fails too.
         let _ = print_json(&crate::report::ErrorReport::of(e));

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::fleet::inventory::{Format as InventoryFormat, Node};
 use crate::fleet::Policy;
 use crate::settings::{
-    self, variants_and_archs, Common, JobSettings, RepositorySettings, Setting, SsmSettings,
+    self, variants_and_archs, JobSettings, RepositorySettings, Resolved, Setting, SsmSettings,
 };
 use crate::source::bottlerocket::Arch;
 use crate::source::location::parse_location;
@@ -176,7 +176,7 @@ fn check_names(repositories: &[RepositorySettings]) -> Result<()> {
 /// A repository at explicit locations, with its own trust anchor or the job's.
 fn explicit_repo(
     s: &JobSettings,
-    common: Option<&Common>,
+    common: Option<&Resolved>,
     i: usize,
     r: &RepositorySettings,
 ) -> Result<RepoSpec> {
@@ -220,7 +220,7 @@ fn explicit_repo(
 }
 
 /// A maker of Bottlerocket repositories below the common settings' base.
-pub fn bottlerocket_repos(common: Common) -> RepoMaker {
+pub fn bottlerocket_repos(common: Resolved) -> RepoMaker {
     Box::new(move |variant, arch| {
         Ok(RepoSpec {
             name: format!("{variant}/{arch}"),
