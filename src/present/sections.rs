@@ -43,7 +43,29 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> String {
 
 /// The sections of a job report.
 pub fn sections(r: &JobReport) -> Vec<Section> {
-    let mut out = Vec::new();
+    let mut out = vec![head(r)];
+    if !r.repositories.is_empty() {
+        out.extend(repositories(r));
+    }
+    if let Some(ssm) = &r.ssm {
+        out.push(ssm_section(ssm));
+    }
+    if let Some(fleet) = &r.fleet {
+        out.push(fleet_section(r, fleet));
+    }
+    out.push(findings_section(r));
+    if let Some(b) = &r.evidence_bundle {
+        out.push(evidence_section(b));
+    }
+    out.push(Section {
+        lines: vec![verdict_line(r.verdict).to_owned()],
+        ..Section::default()
+    });
+    out
+}
+
+/// The title, and when and by what the report was made.
+fn head(r: &JobReport) -> Section {
     let mut head = Section {
         title: "tufwatch report".to_owned(),
         ..Section::default()
@@ -53,126 +75,128 @@ pub fn sections(r: &JobReport) -> Vec<Section> {
         time(r.reference_time),
         r.tool
     ));
-    out.push(head);
+    head
+}
 
-    if !r.repositories.is_empty() {
-        let mut s = Section {
-            title: "Repositories".to_owned(),
-            ..Section::default()
+/// The repositories verified, and the releases their signed manifests list.
+fn repositories(r: &JobReport) -> Vec<Section> {
+    let mut out = Vec::new();
+    let mut s = Section {
+        title: "Repositories".to_owned(),
+        ..Section::default()
+    };
+    let mut t = Table {
+        headers: vec![
+            "REPOSITORY",
+            "VERDICT",
+            "ROLES",
+            "FIRST EXPIRY",
+            "TRUST ANCHOR",
+        ],
+        rows: Vec::new(),
+    };
+    for repo in &r.repositories {
+        let verdict = match repo.verdict() {
+            Verdict::Pass => "verified",
+            Verdict::Fail => "FAILED",
+            Verdict::Incomplete => "incomplete",
         };
-        let mut t = Table {
-            headers: vec![
-                "REPOSITORY",
-                "VERDICT",
-                "ROLES",
-                "FIRST EXPIRY",
-                "TRUST ANCHOR",
-            ],
-            rows: Vec::new(),
-        };
-        for repo in &r.repositories {
-            let verdict = match repo.verdict() {
-                Verdict::Pass => "verified",
-                Verdict::Fail => "FAILED",
-                Verdict::Incomplete => "incomplete",
-            };
-            match &repo.releases {
-                Some(rel) => {
-                    let v = &rel.verification;
-                    let roles: Vec<String> = v
-                        .roles
-                        .iter()
-                        .filter(|x| x.delegated_by.is_none())
-                        .map(|x| format!("{} v{}", x.role, x.version))
-                        .collect();
-                    let first = v.roles.iter().min_by_key(|x| x.expires_in_seconds);
-                    let expiry = first.map_or("-".to_owned(), |x| {
-                        let d = chrono::Duration::seconds(x.expires_in_seconds);
-                        if x.expires_in_seconds > 0 {
-                            format!("{} in {}", x.role, human_duration(d))
-                        } else {
-                            format!("{} EXPIRED {} ago", x.role, human_duration(-d))
-                        }
-                    });
-                    t.rows.push(vec![
-                        repo.name.clone(),
-                        verdict.to_owned(),
-                        roles.join(", "),
-                        expiry,
-                        format!(
-                            "root v{} sha512 {}…",
-                            v.trusted_root.version,
-                            &v.trusted_root.sha512[..12.min(v.trusted_root.sha512.len())]
-                        ),
-                    ]);
-                }
-                None => t.rows.push(vec![
+        match &repo.releases {
+            Some(rel) => {
+                let v = &rel.verification;
+                let roles: Vec<String> = v
+                    .roles
+                    .iter()
+                    .filter(|x| x.delegated_by.is_none())
+                    .map(|x| format!("{} v{}", x.role, x.version))
+                    .collect();
+                let first = v.roles.iter().min_by_key(|x| x.expires_in_seconds);
+                let expiry = first.map_or("-".to_owned(), |x| {
+                    let d = chrono::Duration::seconds(x.expires_in_seconds);
+                    if x.expires_in_seconds > 0 {
+                        format!("{} in {}", x.role, human_duration(d))
+                    } else {
+                        format!("{} EXPIRED {} ago", x.role, human_duration(-d))
+                    }
+                });
+                t.rows.push(vec![
                     repo.name.clone(),
                     verdict.to_owned(),
-                    opt(&repo.error),
-                    "-".to_owned(),
-                    "-".to_owned(),
-                ]),
+                    roles.join(", "),
+                    expiry,
+                    format!(
+                        "root v{} sha512 {}…",
+                        v.trusted_root.version,
+                        &v.trusted_root.sha512[..12.min(v.trusted_root.sha512.len())]
+                    ),
+                ]);
             }
-        }
-        s.tables.push((None, t));
-        out.push(s);
-
-        let mut t = Table {
-            headers: vec!["VARIANT", "ARCH", "NEWEST", "DUE", "ROLLING OUT"],
-            rows: Vec::new(),
-        };
-        for track in r.tracks() {
-            let rolling: Vec<String> = track
-                .rolling_out
-                .iter()
-                .map(|v| {
-                    let share =
-                        track
-                            .releases
-                            .iter()
-                            .find(|x| &x.version == v)
-                            .and_then(|x| match x.rollout {
-                                crate::releases::waves::Rollout::RollingOut { share } => {
-                                    Some(share)
-                                }
-                                _ => None,
-                            });
-                    match share {
-                        Some(s) => format!("{v} ({:.0}%)", s * 100.0),
-                        None => v.clone(),
-                    }
-                })
-                .collect();
-            t.rows.push(vec![
-                track.variant.clone(),
-                track.arch.clone(),
-                opt(&track.newest),
-                opt(&track.due),
-                if rolling.is_empty() {
-                    "-".to_owned()
-                } else {
-                    rolling.join(", ")
-                },
-            ]);
-        }
-        if !t.rows.is_empty() {
-            out.push(Section {
-                title: "Signed releases".to_owned(),
-                lines: vec!["due: every wave has started, so every host should have it".to_owned()],
-                tables: vec![(None, t)],
-                ..Section::default()
-            });
+            None => t.rows.push(vec![
+                repo.name.clone(),
+                verdict.to_owned(),
+                opt(&repo.error),
+                "-".to_owned(),
+                "-".to_owned(),
+            ]),
         }
     }
+    s.tables.push((None, t));
+    out.push(s);
 
-    if let Some(ssm) = &r.ssm {
-        let o = &ssm.observations;
-        let mut s = Section {
-            title: "SSM public parameters".to_owned(),
+    let mut t = Table {
+        headers: vec!["VARIANT", "ARCH", "NEWEST", "DUE", "ROLLING OUT"],
+        rows: Vec::new(),
+    };
+    for track in r.tracks() {
+        let rolling: Vec<String> = track
+            .rolling_out
+            .iter()
+            .map(|v| {
+                let share = track
+                    .releases
+                    .iter()
+                    .find(|x| &x.version == v)
+                    .and_then(|x| match x.rollout {
+                        crate::releases::waves::Rollout::RollingOut { share } => Some(share),
+                        _ => None,
+                    });
+                match share {
+                    Some(s) => format!("{v} ({:.0}%)", s * 100.0),
+                    None => v.clone(),
+                }
+            })
+            .collect();
+        t.rows.push(vec![
+            track.variant.clone(),
+            track.arch.clone(),
+            opt(&track.newest),
+            opt(&track.due),
+            if rolling.is_empty() {
+                "-".to_owned()
+            } else {
+                rolling.join(", ")
+            },
+        ]);
+    }
+    if !t.rows.is_empty() {
+        out.push(Section {
+            title: "Signed releases".to_owned(),
+            lines: vec!["due: every wave has started, so every host should have it".to_owned()],
+            tables: vec![(None, t)],
             ..Section::default()
-        };
-        s.lines.push(format!(
+        });
+    }
+    out
+}
+
+/// What SSM says, and how it agrees with the signed releases.
+fn ssm_section(ssm: &crate::job::SsmReport) -> Section {
+    let o = &ssm.observations;
+    let mut s = Section {
+        title: "SSM public parameters".to_owned(),
+        ..Section::default()
+    };
+    s.lines.push(format!(
             "source {} ({}), {} regions; calls: {} GetParameters, {} GetParametersByPath, {} HTTP attempts",
             o.source,
             o.from.join(", "),
@@ -181,213 +205,244 @@ pub fn sections(r: &JobReport) -> Vec<Section> {
             o.calls.get_parameters_by_path,
             o.calls.attempts
         ));
-        for region in o.regions.iter().filter(|x| x.error.is_some()) {
-            s.lines.push(format!(
-                "{}: NOT READ: {}",
-                region.region,
-                opt(&region.error)
-            ));
-        }
-        if ssm.cross_check.is_empty() {
-            let mut t = Table {
-                headers: vec!["REGION", "VARIANT", "ARCH", "LATEST", "IMAGE"],
-                rows: Vec::new(),
-            };
-            for l in &o.latest {
-                t.rows.push(vec![
-                    l.region.clone(),
-                    l.variant.clone(),
-                    l.arch.clone(),
-                    opt(&l.image_version),
-                    opt(&l.image_id),
-                ]);
-            }
-            s.tables.push((None, t));
-        } else {
-            let mut t = Table {
-                headers: vec![
-                    "STATUS",
-                    "VARIANT",
-                    "ARCH",
-                    "REGION",
-                    "SSM LATEST",
-                    "IMAGE",
-                    "SIGNED DUE",
-                ],
-                rows: Vec::new(),
-            };
-            for c in &ssm.cross_check {
-                t.rows.push(vec![
-                    c.status.as_str().to_owned(),
-                    c.variant.clone(),
-                    c.arch.clone(),
-                    c.region.clone(),
-                    opt(&c.ssm_version),
-                    opt(&c.ssm_image_id),
-                    opt(&c.due),
-                ]);
-            }
-            s.tables.push((None, t));
-        }
-        out.push(s);
+    for region in o.regions.iter().filter(|x| x.error.is_some()) {
+        s.lines.push(format!(
+            "{}: NOT READ: {}",
+            region.region,
+            opt(&region.error)
+        ));
     }
-
-    if let Some(fleet) = &r.fleet {
-        let mut s = Section {
-            title: "Fleet".to_owned(),
-            ..Section::default()
+    if ssm.cross_check.is_empty() {
+        let mut t = Table {
+            headers: vec!["REGION", "VARIANT", "ARCH", "LATEST", "IMAGE"],
+            rows: Vec::new(),
         };
-        let inventories: Vec<String> = r
-            .inventories
-            .iter()
-            .map(|i| format!("{} ({:?}, {} nodes)", i.name, i.format, i.nodes).to_lowercase())
-            .collect();
-        s.lines
-            .push(format!("inventories: {}", inventories.join(", ")));
-        if fleet.not_bottlerocket > 0 {
-            s.lines.push(format!(
-                "{} nodes do not run Bottlerocket",
-                fleet.not_bottlerocket
-            ));
+        for l in &o.latest {
+            t.rows.push(vec![
+                l.region.clone(),
+                l.variant.clone(),
+                l.arch.clone(),
+                opt(&l.image_version),
+                opt(&l.image_id),
+            ]);
         }
+        s.tables.push((None, t));
+    } else {
         let mut t = Table {
             headers: vec![
+                "STATUS",
                 "VARIANT",
                 "ARCH",
-                "NODES",
-                "CURRENT",
-                "ROLLING OUT",
-                "BEHIND",
-                "UNKNOWN",
-                "UNCHECKED",
+                "REGION",
+                "SSM LATEST",
+                "IMAGE",
+                "SIGNED DUE",
+            ],
+            rows: Vec::new(),
+        };
+        for c in &ssm.cross_check {
+            t.rows.push(vec![
+                c.status.as_str().to_owned(),
+                c.variant.clone(),
+                c.arch.clone(),
+                c.region.clone(),
+                opt(&c.ssm_version),
+                opt(&c.ssm_image_id),
+                opt(&c.due),
+            ]);
+        }
+        s.tables.push((None, t));
+    }
+    s
+}
+
+/// The fleet: a summary per variant and architecture, the nodes behind, the nodes not judged,
+/// the AMIs in use.
+fn fleet_section(r: &JobReport, fleet: &crate::fleet::Fleet) -> Section {
+    let mut s = Section {
+        title: "Fleet".to_owned(),
+        ..Section::default()
+    };
+    let inventories: Vec<String> = r
+        .inventories
+        .iter()
+        .map(|i| format!("{} ({:?}, {} nodes)", i.name, i.format, i.nodes).to_lowercase())
+        .collect();
+    s.lines
+        .push(format!("inventories: {}", inventories.join(", ")));
+    if fleet.not_bottlerocket > 0 {
+        s.lines.push(format!(
+            "{} nodes do not run Bottlerocket",
+            fleet.not_bottlerocket
+        ));
+    }
+    let mut t = Table {
+        headers: vec![
+            "VARIANT",
+            "ARCH",
+            "NODES",
+            "CURRENT",
+            "ROLLING OUT",
+            "BEHIND",
+            "UNKNOWN",
+            "UNCHECKED",
+            "DUE",
+        ],
+        rows: Vec::new(),
+    };
+    for v in &fleet.summary {
+        t.rows.push(vec![
+            v.variant.clone(),
+            v.arch.clone(),
+            v.nodes.to_string(),
+            v.current.to_string(),
+            v.rolling_out.to_string(),
+            v.behind.to_string(),
+            v.unknown_version.to_string(),
+            v.unchecked.to_string(),
+            opt(&v.due),
+        ]);
+    }
+    s.tables.push((None, t));
+
+    s.tables.extend(behind_table(fleet));
+    s.tables.extend(odd_table(fleet));
+    s.tables.extend(amis_table(fleet));
+    s
+}
+
+/// The nodes behind, the furthest behind first.
+fn behind_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Table)> {
+    let behind: Vec<_> = fleet
+        .nodes
+        .iter()
+        .filter(|n| n.status == NodeStatus::Behind)
+        .collect();
+    if behind.is_empty() {
+        return None;
+    }
+    {
+        let mut t = Table {
+            headers: vec![
+                "NODE", "VARIANT", "ARCH", "VERSION", "DUE", "BEHIND", "DUE FOR", "EVIDENCE",
+            ],
+            rows: Vec::new(),
+        };
+        let mut sorted = behind.clone();
+        sorted.sort_by(|a, b| {
+            b.releases_behind
+                .cmp(&a.releases_behind)
+                .then(b.behind_seconds.cmp(&a.behind_seconds))
+        });
+        for n in sorted.iter().take(NODE_LIST_LIMIT) {
+            t.rows.push(vec![
+                n.name.clone(),
+                opt(&n.variant),
+                opt(&n.arch),
+                opt(&n.version),
+                opt(&n.due),
+                releases(n.releases_behind),
+                n.behind_seconds.map_or("-".to_owned(), |x| {
+                    human_duration(chrono::Duration::seconds(x))
+                }),
+                evidence(n.evidence).to_owned(),
+            ]);
+        }
+        let caption = if behind.len() > NODE_LIST_LIMIT {
+            format!(
+                "Nodes behind ({}, the {NODE_LIST_LIMIT} furthest behind shown)",
+                behind.len()
+            )
+        } else {
+            format!("Nodes behind ({})", behind.len())
+        };
+        Some((Some(caption), t))
+    }
+}
+
+/// The nodes judged neither current nor behind.
+fn odd_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Table)> {
+    let odd: Vec<_> = fleet
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.status, NodeStatus::UnknownVersion | NodeStatus::Unchecked))
+        .collect();
+    if odd.is_empty() {
+        return None;
+    }
+    {
+        let mut t = Table {
+            headers: vec!["NODE", "STATUS", "VARIANT", "ARCH", "VERSION", "WHY"],
+            rows: Vec::new(),
+        };
+        for n in odd.iter().take(NODE_LIST_LIMIT) {
+            t.rows.push(vec![
+                n.name.clone(),
+                n.status.as_str().to_owned(),
+                opt(&n.variant),
+                opt(&n.arch),
+                opt(&n.version),
+                opt(&n.reason),
+            ]);
+        }
+        Some((
+            Some(format!(
+                "Nodes not judged current or behind ({})",
+                odd.len()
+            )),
+            t,
+        ))
+    }
+}
+
+/// The AMIs EC2 instances were launched from.
+fn amis_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Table)> {
+    if fleet.amis.is_empty() {
+        return None;
+    }
+    {
+        let mut t = Table {
+            headers: vec![
+                "AMI",
+                "REGION",
+                "VARIANT",
+                "ARCH",
+                "VERSION",
+                "INSTANCES",
+                "STATUS",
                 "DUE",
             ],
             rows: Vec::new(),
         };
-        for v in &fleet.summary {
+        for a in &fleet.amis {
+            let status = if a.stale {
+                format!("STALE, {} behind", releases(a.releases_behind))
+            } else {
+                a.status.as_str().to_owned()
+            };
             t.rows.push(vec![
-                v.variant.clone(),
-                v.arch.clone(),
-                v.nodes.to_string(),
-                v.current.to_string(),
-                v.rolling_out.to_string(),
-                v.behind.to_string(),
-                v.unknown_version.to_string(),
-                v.unchecked.to_string(),
-                opt(&v.due),
+                a.image_id.clone(),
+                a.region.clone(),
+                opt(&a.variant),
+                opt(&a.arch),
+                opt(&a.version),
+                a.instances.to_string(),
+                status,
+                opt(&a.due),
             ]);
         }
-        s.tables.push((None, t));
-
-        let behind: Vec<_> = fleet
-            .nodes
-            .iter()
-            .filter(|n| n.status == NodeStatus::Behind)
-            .collect();
-        if !behind.is_empty() {
-            let mut t = Table {
-                headers: vec![
-                    "NODE", "VARIANT", "ARCH", "VERSION", "DUE", "BEHIND", "DUE FOR", "EVIDENCE",
-                ],
-                rows: Vec::new(),
-            };
-            let mut sorted = behind.clone();
-            sorted.sort_by(|a, b| {
-                b.releases_behind
-                    .cmp(&a.releases_behind)
-                    .then(b.behind_seconds.cmp(&a.behind_seconds))
-            });
-            for n in sorted.iter().take(NODE_LIST_LIMIT) {
-                t.rows.push(vec![
-                    n.name.clone(),
-                    opt(&n.variant),
-                    opt(&n.arch),
-                    opt(&n.version),
-                    opt(&n.due),
-                    releases(n.releases_behind),
-                    n.behind_seconds.map_or("-".to_owned(), |x| {
-                        human_duration(chrono::Duration::seconds(x))
-                    }),
-                    evidence(n.evidence).to_owned(),
-                ]);
-            }
-            let caption = if behind.len() > NODE_LIST_LIMIT {
-                format!(
-                    "Nodes behind ({}, the {NODE_LIST_LIMIT} furthest behind shown)",
-                    behind.len()
-                )
-            } else {
-                format!("Nodes behind ({})", behind.len())
-            };
-            s.tables.push((Some(caption), t));
-        }
-        let odd: Vec<_> = fleet
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.status, NodeStatus::UnknownVersion | NodeStatus::Unchecked))
-            .collect();
-        if !odd.is_empty() {
-            let mut t = Table {
-                headers: vec!["NODE", "STATUS", "VARIANT", "ARCH", "VERSION", "WHY"],
-                rows: Vec::new(),
-            };
-            for n in odd.iter().take(NODE_LIST_LIMIT) {
-                t.rows.push(vec![
-                    n.name.clone(),
-                    n.status.as_str().to_owned(),
-                    opt(&n.variant),
-                    opt(&n.arch),
-                    opt(&n.version),
-                    opt(&n.reason),
-                ]);
-            }
-            s.tables.push((
-                Some(format!(
-                    "Nodes not judged current or behind ({})",
-                    odd.len()
-                )),
-                t,
-            ));
-        }
-        if !fleet.amis.is_empty() {
-            let mut t = Table {
-                headers: vec![
-                    "AMI",
-                    "REGION",
-                    "VARIANT",
-                    "ARCH",
-                    "VERSION",
-                    "INSTANCES",
-                    "STATUS",
-                    "DUE",
-                ],
-                rows: Vec::new(),
-            };
-            for a in &fleet.amis {
-                let status = if a.stale {
-                    format!("STALE, {} behind", releases(a.releases_behind))
-                } else {
-                    a.status.as_str().to_owned()
-                };
-                t.rows.push(vec![
-                    a.image_id.clone(),
-                    a.region.clone(),
-                    opt(&a.variant),
-                    opt(&a.arch),
-                    opt(&a.version),
-                    a.instances.to_string(),
-                    status,
-                    opt(&a.due),
-                ]);
-            }
-            s.tables.push((
-                Some("AMIs in use (EC2 launch AMIs: an instance updated in place keeps its launch AMI)".to_owned()),
-                t,
-            ));
-        }
-        out.push(s);
+        Some((
+            Some(
+                "AMIs in use (EC2 launch AMIs: an instance updated in place keeps its launch AMI)"
+                    .to_owned(),
+            ),
+            t,
+        ))
     }
+}
 
+/// Every finding, errors first.
+fn findings_section(r: &JobReport) -> Section {
     let mut findings = Table {
         headers: vec!["SEVERITY", "CODE", "WHERE", "MESSAGE"],
         rows: Vec::new(),
@@ -425,38 +480,35 @@ pub fn sections(r: &JobReport) -> Vec<Section> {
     } else {
         s.tables.push((None, findings));
     }
-    out.push(s);
-    if let Some(b) = &r.evidence_bundle {
-        let mut s = Section {
-            title: "Evidence bundle".to_owned(),
-            ..Section::default()
-        };
-        match (&b.sha256, &b.error) {
-            (Some(sha), _) => {
-                s.lines.push(format!(
-                    "{}: {} files and SHA256SUMS, verification {}",
-                    b.dir,
-                    b.files,
-                    b.result_str()
-                ));
-                s.lines
-                    .push(format!("digest: sha256 {sha} (the SHA-256 of SHA256SUMS)"));
-                s.lines.push("check it offline:".to_owned());
-                s.commands.push(b.verify_command());
-            }
-            (None, error) => s.lines.push(format!(
-                "{}: no bundle written: {}",
-                b.dir,
-                error.as_deref().unwrap_or("-")
-            )),
-        }
-        out.push(s);
-    }
-    out.push(Section {
-        lines: vec![verdict_line(r.verdict).to_owned()],
+    s
+}
+
+/// The evidence bundle the run wrote, and how to check it.
+fn evidence_section(b: &crate::job::BundleRecord) -> Section {
+    let mut s = Section {
+        title: "Evidence bundle".to_owned(),
         ..Section::default()
-    });
-    out
+    };
+    match (&b.sha256, &b.error) {
+        (Some(sha), _) => {
+            s.lines.push(format!(
+                "{}: {} files and SHA256SUMS, verification {}",
+                b.dir,
+                b.files,
+                b.result_str()
+            ));
+            s.lines
+                .push(format!("digest: sha256 {sha} (the SHA-256 of SHA256SUMS)"));
+            s.lines.push("check it offline:".to_owned());
+            s.commands.push(b.verify_command());
+        }
+        (None, error) => s.lines.push(format!(
+            "{}: no bundle written: {}",
+            b.dir,
+            error.as_deref().unwrap_or("-")
+        )),
+    }
+    s
 }
 
 fn releases(n: u32) -> String {
