@@ -238,262 +238,337 @@ async fn check_piece(
     public_key: Option<&[u8]>,
 ) -> Piece {
     let base = dir.join(prefix);
+    let at = Files {
+        base: &base,
+        prefix,
+    };
     let mut findings = Vec::new();
-    let read = |rel: &str| read_file(&base.join(rel));
-    let name = |rel: &str| format!("{prefix}{rel}");
-    let statement_name = name(STATEMENT_FILE);
-
     // 2. The statement, the report and the anchor, each well formed and agreeing.
-    let statement: Option<Statement> = match read(STATEMENT_FILE) {
-        None => None,
-        Some(b) => match serde_json::from_slice::<Statement>(&b)
-            .map_err(|e| e.to_string())
-            .and_then(|s| s.check().map(|()| s).map_err(|e| e.to_string()))
-        {
-            Ok(s) => Some(s),
-            Err(e) => {
-                findings.push(finding(Code::EvidenceMalformed, &statement_name, e));
-                None
-            }
-        },
-    };
-    let report: Option<Report> = match read(REPORT_FILE) {
-        None => None,
-        Some(b) => match serde_json::from_slice::<Report>(&b) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                findings.push(finding(
-                    Code::EvidenceMalformed,
-                    &name(REPORT_FILE),
-                    e.to_string(),
-                ));
-                None
-            }
-        },
-    };
-    let releases: Option<Value> = read(RELEASES_FILE).and_then(|b| {
-        serde_json::from_slice::<Value>(&b)
-            .map_err(|e| {
-                findings.push(finding(
-                    Code::EvidenceMalformed,
-                    &name(RELEASES_FILE),
-                    e.to_string(),
-                ))
-            })
-            .ok()
-    });
-    let images: Vec<TargetReport> = match releases.as_ref().map(|v| v.get("images").cloned()) {
-        None => Vec::new(),
-        Some(images) => serde_json::from_value(images.unwrap_or(Value::Null)).unwrap_or_else(|e| {
-            findings.push(finding(
-                Code::EvidenceMalformed,
-                &name(RELEASES_FILE),
-                format!("images: {e}"),
-            ));
-            Vec::new()
-        }),
-    };
-    let root_bytes = read(ROOT_FILE);
+    let recorded = Recorded::read(&at, &mut findings);
+    let root_bytes = at.read(ROOT_FILE);
     let root_sha512 = root_bytes.as_deref().map(sha512_hex);
-    if let (Some(s), Some(r)) = (&statement, &report) {
-        if s.predicate.verification_result != VerificationResult::of(r.verdict) {
-            findings.push(finding(
-                Code::EvidenceInconsistent,
-                &statement_name,
-                format!(
-                    "says {} but the report's verdict is {:?}",
-                    s.predicate.verification_result, r.verdict
-                ),
-            ));
-        }
-        if s.predicate.resource_uri != r.repository.metadata_url {
-            findings.push(finding(
-                Code::EvidenceInconsistent,
-                &statement_name,
-                "resourceUri is not the report's metadata URL",
-            ));
-        }
-        if chrono::DateTime::parse_from_rfc3339(&s.predicate.time_verified)
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .ok()
-            != Some(r.reference_time)
-        {
-            findings.push(finding(
-                Code::EvidenceInconsistent,
-                &statement_name,
-                "timeVerified is not the report's reference time",
-            ));
-        }
-        for subject in &s.subject {
-            let metadata_file = subject
-                .name
-                .strip_prefix(METADATA_DIR)
-                .is_some_and(|rest| rest.starts_with('/'));
-            let matches = if metadata_file {
-                // A metadata file of the bundle: every digest recomputed from its bytes.
-                read(&subject.name).is_some_and(|b| {
-                    !subject.digest.is_empty()
-                        && subject.digest.iter().all(|(alg, hex)| match alg.as_str() {
-                            "sha256" => &sha256_hex(&b) == hex,
-                            "sha512" => &sha512_hex(&b) == hex,
-                            _ => false,
-                        })
-                })
-            } else {
-                let same = |t: &TargetReport| t.name == subject.name && t.hashes == subject.digest;
-                r.targets.iter().any(|t| t.verified && same(t)) || images.iter().any(same)
-            };
-            if !matches {
-                findings.push(finding(
-                    Code::EvidenceInconsistent,
-                    &statement_name,
-                    format!(
-                        "subject {:?} is neither a target the report verified nor an image releases.json lists, with these digests",
-                        subject.name
-                    ),
-                ));
-            }
-        }
+    if let (Some(s), Some(r)) = (&recorded.statement, &recorded.report) {
+        findings.extend(statement_agrees(&at, s, r, &recorded.images));
     }
-    if let Some(sha) = &root_sha512 {
-        let root_name = name(ROOT_FILE);
-        if let Some(s) = &statement {
-            let sha256 = root_bytes.as_deref().map(sha256_hex);
-            if s.predicate.policy.digest.get("sha512") != Some(sha)
-                || s.predicate.policy.digest.get("sha256") != sha256.as_ref()
-            {
-                findings.push(finding(
-                    Code::EvidenceInconsistent,
-                    &root_name,
-                    "its SHA-512 is not the one the statement's policy names",
-                ));
-            }
-        }
-        if let Some(r) = &report {
-            if &r.trusted_root.sha512 != sha {
-                findings.push(finding(
-                    Code::EvidenceInconsistent,
-                    &root_name,
-                    "its SHA-512 is not the one the report names",
-                ));
-            }
-        }
-        if let Some(expected) = expected_root {
-            if expected != sha {
-                findings.push(finding(
-                    Code::UntrustedRoot,
-                    &root_name,
-                    format!("its SHA-512 is {sha}, not the {expected} demanded"),
-                ));
-            }
-        }
+    if let Some(bytes) = &root_bytes {
+        findings.extend(root_agrees(&at, bytes, &recorded, expected_root));
     }
-
-    // The signature over the statement: its payload is the statement's bytes, and, with a
-    // public key, one of its signatures verifies.
-    let mut signed_by = Vec::new();
-    let mut signature_verified = false;
-    let envelope_name = name(dsse::FILE);
-    match read(dsse::FILE) {
-        Some(b) => match serde_json::from_slice::<dsse::Envelope>(&b) {
-            Ok(env) => {
-                signed_by = env.signatures.iter().map(|s| s.keyid.clone()).collect();
-                if env.payload_bytes().ok() != read(STATEMENT_FILE) {
-                    findings.push(finding(
-                        Code::EvidenceInconsistent,
-                        &envelope_name,
-                        "its payload is not statement.json",
-                    ));
-                }
-                if let Some(key) = public_key {
-                    match env.verified_by(key) {
-                        Ok(true) => {
-                            signature_verified = true;
-                            signed_by = vec![sha256_hex(key)];
-                        }
-                        Ok(false) => findings.push(finding(
-                            Code::EvidenceSignature,
-                            &envelope_name,
-                            "no signature verifies with the public key given",
-                        )),
-                        Err(e) => findings.push(finding(
-                            Code::EvidenceMalformed,
-                            &envelope_name,
-                            e.to_string(),
-                        )),
-                    }
-                }
-            }
-            Err(e) => findings.push(finding(
-                Code::EvidenceMalformed,
-                &envelope_name,
-                e.to_string(),
-            )),
-        },
-        None => {
-            if public_key.is_some() {
-                findings.push(finding(
-                    Code::EvidenceSignature,
-                    &envelope_name,
-                    "missing: the bundle is not signed, and a public key was given",
-                ));
-            }
-        }
-    }
+    let signature = signature_of(&at, public_key, &mut findings);
 
     // 3. The metadata verified again from the recorded anchor at the recorded time, offline.
     let mut reverified = None;
     let mut recomputed = None;
-    if let (Some(r), Some(bytes)) = (&report, root_bytes) {
+    if let (Some(r), Some(bytes)) = (&recorded.report, root_bytes) {
         match reverify(&base, r, bytes).await {
             Ok(fresh) => {
-                findings.extend(compare_reverified(prefix, r, &fresh, statement.as_ref()));
+                let statement = recorded.statement.as_ref();
+                findings.extend(compare_reverified(prefix, r, &fresh, statement));
                 // 4. The releases, from the recorded manifest.
                 if let Some(repo) = &fresh.listing {
-                    recomputed =
-                        check_releases(&base, prefix, r, repo, releases.as_ref(), &mut findings);
+                    let releases = recorded.releases.as_ref();
+                    recomputed = check_releases(&base, prefix, r, repo, releases, &mut findings);
                 }
                 reverified = Some(fresh.report.verdict);
             }
             Err(e) => findings.push(finding(
                 Code::EvidenceInconsistent,
-                &name(METADATA_DIR),
+                &at.name(METADATA_DIR),
                 format!("cannot be verified again: {e}"),
             )),
         }
     }
-    for (file, present) in [
-        (STATEMENT_FILE, statement.is_some()),
-        (REPORT_FILE, report.is_some()),
-        (ROOT_FILE, root_sha512.is_some()),
-    ] {
-        let file = name(file);
-        if !present && !findings.iter().any(|f| f.target.as_deref() == Some(&file)) {
-            findings.push(finding(Code::EvidenceMissing, &file, "missing"));
-        }
-    }
-    if releases.is_none() && read(MANIFEST_FILE).is_some() {
-        findings.push(finding(
-            Code::EvidenceMissing,
-            &name(RELEASES_FILE),
-            "missing, though the bundle holds targets/manifest.json",
-        ));
-    }
+    findings.extend(missing_files(
+        &at,
+        &recorded,
+        root_sha512.is_some(),
+        &findings,
+    ));
     Piece {
         summary: RepoCheck {
             name: String::new(),
             dir: prefix.trim_end_matches('/').to_owned(),
-            recorded_result: statement.as_ref().map(|s| s.predicate.verification_result),
+            recorded_result: recorded
+                .statement
+                .as_ref()
+                .map(|s| s.predicate.verification_result),
             trusted_root_sha512: root_sha512,
             reverified,
-            signed_by,
-            signature_verified,
+            signed_by: signature.signed_by,
+            signature_verified: signature.verified,
         },
         findings,
-        report,
-        releases,
+        report: recorded.report,
+        releases: recorded.releases,
         tracks: recomputed,
     }
+}
+
+/// The files of one repository's evidence: where they are, and how findings name them.
+struct Files<'a> {
+    base: &'a Path,
+    prefix: &'a str,
+}
+
+impl Files<'_> {
+    /// A file of the evidence, when it is there and a regular file within the limit.
+    fn read(&self, rel: &str) -> Option<Vec<u8>> {
+        read_file(&self.base.join(rel))
+    }
+
+    /// A file's name in the bundle.
+    fn name(&self, rel: &str) -> String {
+        format!("{}{rel}", self.prefix)
+    }
+}
+
+/// What a repository's evidence records, each file read when it is there and well formed.
+struct Recorded {
+    statement: Option<Statement>,
+    report: Option<Report>,
+    /// `releases.json` as recorded.
+    releases: Option<Value>,
+    /// The images `releases.json` lists.
+    images: Vec<TargetReport>,
+}
+
+impl Recorded {
+    /// Read the statement, the report and the releases; a file that is not well formed is a
+    /// finding.
+    fn read(at: &Files<'_>, findings: &mut Vec<Finding>) -> Self {
+        let mut malformed = |file: &str, why: String| {
+            findings.push(finding(Code::EvidenceMalformed, &at.name(file), why))
+        };
+        let statement = at.read(STATEMENT_FILE).and_then(|b| {
+            serde_json::from_slice::<Statement>(&b)
+                .map_err(|e| e.to_string())
+                .and_then(|s| s.check().map(|()| s).map_err(|e| e.to_string()))
+                .map_err(|e| malformed(STATEMENT_FILE, e))
+                .ok()
+        });
+        let report = at.read(REPORT_FILE).and_then(|b| {
+            serde_json::from_slice::<Report>(&b)
+                .map_err(|e| malformed(REPORT_FILE, e.to_string()))
+                .ok()
+        });
+        let releases = at.read(RELEASES_FILE).and_then(|b| {
+            serde_json::from_slice::<Value>(&b)
+                .map_err(|e| malformed(RELEASES_FILE, e.to_string()))
+                .ok()
+        });
+        let images = match releases.as_ref().map(|v| v.get("images").cloned()) {
+            None => Vec::new(),
+            Some(images) => {
+                serde_json::from_value(images.unwrap_or(Value::Null)).unwrap_or_else(|e| {
+                    malformed(RELEASES_FILE, format!("images: {e}"));
+                    Vec::new()
+                })
+            }
+        };
+        Recorded {
+            statement,
+            report,
+            releases,
+            images,
+        }
+    }
+}
+
+/// The statement against the report: its result, resource, time, and every subject a metadata
+/// file of the bundle (each digest recomputed) or a target the report verified or an image
+/// `releases.json` lists, with these digests.
+fn statement_agrees(
+    at: &Files<'_>,
+    s: &Statement,
+    r: &Report,
+    images: &[TargetReport],
+) -> Vec<Finding> {
+    let statement_name = at.name(STATEMENT_FILE);
+    let inconsistent = |why: String| finding(Code::EvidenceInconsistent, &statement_name, why);
+    let mut found = Vec::new();
+    if s.predicate.verification_result != VerificationResult::of(r.verdict) {
+        found.push(inconsistent(format!(
+            "says {} but the report's verdict is {:?}",
+            s.predicate.verification_result, r.verdict
+        )));
+    }
+    if s.predicate.resource_uri != r.repository.metadata_url {
+        found.push(inconsistent(
+            "resourceUri is not the report's metadata URL".to_owned(),
+        ));
+    }
+    let time_verified = chrono::DateTime::parse_from_rfc3339(&s.predicate.time_verified)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok();
+    if time_verified != Some(r.reference_time) {
+        found.push(inconsistent(
+            "timeVerified is not the report's reference time".to_owned(),
+        ));
+    }
+    for subject in &s.subject {
+        let metadata_file = subject
+            .name
+            .strip_prefix(METADATA_DIR)
+            .is_some_and(|rest| rest.starts_with('/'));
+        let matches = if metadata_file {
+            // A metadata file of the bundle: every digest recomputed from its bytes.
+            at.read(&subject.name).is_some_and(|b| {
+                !subject.digest.is_empty()
+                    && subject.digest.iter().all(|(alg, hex)| match alg.as_str() {
+                        "sha256" => &sha256_hex(&b) == hex,
+                        "sha512" => &sha512_hex(&b) == hex,
+                        _ => false,
+                    })
+            })
+        } else {
+            let same = |t: &TargetReport| t.name == subject.name && t.hashes == subject.digest;
+            r.targets.iter().any(|t| t.verified && same(t)) || images.iter().any(same)
+        };
+        if !matches {
+            found.push(inconsistent(format!(
+                "subject {:?} is neither a target the report verified nor an image releases.json lists, with these digests",
+                subject.name
+            )));
+        }
+    }
+    found
+}
+
+/// The anchor against the statement's policy, the report, and the SHA-512 the auditor demands.
+fn root_agrees(
+    at: &Files<'_>,
+    bytes: &[u8],
+    recorded: &Recorded,
+    expected_root: Option<&str>,
+) -> Vec<Finding> {
+    let root_name = at.name(ROOT_FILE);
+    let sha = sha512_hex(bytes);
+    let mut found = Vec::new();
+    if let Some(s) = &recorded.statement {
+        if s.predicate.policy.digest.get("sha512") != Some(&sha)
+            || s.predicate.policy.digest.get("sha256") != Some(&sha256_hex(bytes))
+        {
+            found.push(finding(
+                Code::EvidenceInconsistent,
+                &root_name,
+                "its SHA-512 is not the one the statement's policy names",
+            ));
+        }
+    }
+    if let Some(r) = &recorded.report {
+        if r.trusted_root.sha512 != sha {
+            found.push(finding(
+                Code::EvidenceInconsistent,
+                &root_name,
+                "its SHA-512 is not the one the report names",
+            ));
+        }
+    }
+    if let Some(expected) = expected_root.filter(|e| *e != sha) {
+        found.push(finding(
+            Code::UntrustedRoot,
+            &root_name,
+            format!("its SHA-512 is {sha}, not the {expected} demanded"),
+        ));
+    }
+    found
+}
+
+/// Who signed a statement, and whether the public key given verified it.
+struct SignatureCheck {
+    signed_by: Vec<String>,
+    verified: bool,
+}
+
+/// The signature over the statement: its payload is the statement's bytes, and, with a public
+/// key, one of its signatures verifies.
+fn signature_of(
+    at: &Files<'_>,
+    public_key: Option<&[u8]>,
+    findings: &mut Vec<Finding>,
+) -> SignatureCheck {
+    let mut check = SignatureCheck {
+        signed_by: Vec::new(),
+        verified: false,
+    };
+    let envelope_name = at.name(dsse::FILE);
+    let Some(bytes) = at.read(dsse::FILE) else {
+        if public_key.is_some() {
+            findings.push(finding(
+                Code::EvidenceSignature,
+                &envelope_name,
+                "missing: the bundle is not signed, and a public key was given",
+            ));
+        }
+        return check;
+    };
+    let env = match serde_json::from_slice::<dsse::Envelope>(&bytes) {
+        Ok(env) => env,
+        Err(e) => {
+            findings.push(finding(
+                Code::EvidenceMalformed,
+                &envelope_name,
+                e.to_string(),
+            ));
+            return check;
+        }
+    };
+    check.signed_by = env.signatures.iter().map(|s| s.keyid.clone()).collect();
+    if env.payload_bytes().ok() != at.read(STATEMENT_FILE) {
+        findings.push(finding(
+            Code::EvidenceInconsistent,
+            &envelope_name,
+            "its payload is not statement.json",
+        ));
+    }
+    let Some(key) = public_key else {
+        return check;
+    };
+    match env.verified_by(key) {
+        Ok(true) => {
+            check.verified = true;
+            check.signed_by = vec![sha256_hex(key)];
+        }
+        Ok(false) => findings.push(finding(
+            Code::EvidenceSignature,
+            &envelope_name,
+            "no signature verifies with the public key given",
+        )),
+        Err(e) => findings.push(finding(
+            Code::EvidenceMalformed,
+            &envelope_name,
+            e.to_string(),
+        )),
+    }
+    check
+}
+
+/// The files a repository's evidence must hold and does not, unless a finding names them
+/// already; `releases.json` when the bundle holds the manifest.
+fn missing_files(
+    at: &Files<'_>,
+    recorded: &Recorded,
+    root_present: bool,
+    findings: &[Finding],
+) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for (file, present) in [
+        (STATEMENT_FILE, recorded.statement.is_some()),
+        (REPORT_FILE, recorded.report.is_some()),
+        (ROOT_FILE, root_present),
+    ] {
+        let file = at.name(file);
+        if !present && !findings.iter().any(|f| f.target.as_deref() == Some(&file)) {
+            found.push(finding(Code::EvidenceMissing, &file, "missing"));
+        }
+    }
+    if recorded.releases.is_none() && at.read(MANIFEST_FILE).is_some() {
+        found.push(finding(
+            Code::EvidenceMissing,
+            &at.name(RELEASES_FILE),
+            "missing, though the bundle holds targets/manifest.json",
+        ));
+    }
+    found
 }
 
 /// What the metadata verified again must give: the findings the report records about the roles
