@@ -330,73 +330,12 @@ pub fn judge(
 
     for (source, list) in inventories {
         for node in list {
-            let mut variant = node.variant.clone();
-            let mut arch = tuf_arch(node.arch.as_deref());
-            let mut version = node.version.clone();
-            let mut early: Option<(NodeStatus, String)> = None;
-            if let Some(os) = &node.other_os {
-                early = Some((NodeStatus::NotBottlerocket, format!("runs {os:?}")));
-            } else if node.evidence == Evidence::LaunchAmi {
-                let ami = node.image_id.as_deref().unwrap_or_default();
-                match (ssm, &node.region) {
-                    (None, _) => {
-                        early = Some((
-                            NodeStatus::Unchecked,
-                            "no SSM data to map its launch AMI to a version".to_owned(),
-                        ))
-                    }
-                    (_, None) => {
-                        early = Some((
-                            NodeStatus::Unchecked,
-                            "no availability zone, so no region for its AMI".to_owned(),
-                        ))
-                    }
-                    (Some(o), Some(region)) => {
-                        let read = o
-                            .regions
-                            .iter()
-                            .any(|r| &r.region == region && r.error.is_none());
-                        match o.image(region, ami) {
-                            Some(image) => {
-                                variant = Some(image.variant.clone());
-                                arch = Some(image.arch.clone());
-                                version = Some(image.version.clone());
-                            }
-                            None if !read => {
-                                early = Some((
-                                    NodeStatus::Unchecked,
-                                    format!("SSM was not read in {region}"),
-                                ))
-                            }
-                            None if o.images_complete() => {
-                                early = Some((
-                                    NodeStatus::NotBottlerocket,
-                                    format!(
-                                        "launch AMI {ami} is not a Bottlerocket AMI that SSM lists in {region}"
-                                    ),
-                                ))
-                            }
-                            None => {
-                                early = Some((
-                                    NodeStatus::Unchecked,
-                                    format!(
-                                        "launch AMI {ami} is not among the AMIs SSM lists in {region} for {}: another variant, a private AMI, or not Bottlerocket",
-                                        o.variants.join(", ")
-                                    ),
-                                ))
-                            }
-                        }
-                    }
-                }
-            }
-            if let (None, Some(v)) = (&early, &variant) {
-                if crate::source::bottlerocket::check_variant(v).is_err() {
-                    early = Some((
-                        NodeStatus::Unchecked,
-                        format!("{v:?} is not a Bottlerocket variant name"),
-                    ));
-                }
-            }
+            let Identified {
+                variant,
+                arch,
+                version,
+                early,
+            } = identify(node, ssm);
             let track = match (&variant, &arch) {
                 (Some(v), Some(a)) => index.get(&(v.as_str(), a.as_str())),
                 _ => None,
@@ -407,25 +346,11 @@ pub fn judge(
                     reason: Some(reason),
                     ..Judgement::default()
                 },
-                (None, None, _) => Judgement {
-                    status: NodeStatus::Unchecked,
-                    reason: Some(match (&variant, &arch) {
-                        (Some(v), Some(a)) => {
-                            format!("no verified manifest lists releases of {v} {a}")
-                        }
-                        _ => "its variant or architecture is unknown".to_owned(),
-                    }),
-                    ..Judgement::default()
-                },
-                (None, Some(_), None) => Judgement {
-                    status: NodeStatus::Unchecked,
-                    reason: Some("no version given".to_owned()),
-                    ..Judgement::default()
-                },
                 (None, Some(t), Some(v)) => memo
                     .entry((t.track.variant.clone(), t.track.arch.clone(), v.clone()))
                     .or_insert_with(|| t.judge(v))
                     .clone(),
+                (None, track, _) => unchecked(track.is_some(), &variant, &arch),
             };
             let behind_seconds = judgement
                 .behind_since
@@ -444,19 +369,10 @@ pub fn judge(
                         due: track.and_then(|t| t.track.due.clone()),
                         ..VariantSummary::default()
                     });
-                s.nodes += 1;
-                match judgement.status {
-                    NodeStatus::Current => s.current += 1,
-                    NodeStatus::RollingOut => s.rolling_out += 1,
-                    NodeStatus::Behind => {
-                        s.behind += 1;
-                        if finding && node.evidence != Evidence::LaunchAmi {
-                            s.behind_findings += 1;
-                        }
-                    }
-                    NodeStatus::UnknownVersion => s.unknown_version += 1,
-                    NodeStatus::NotBottlerocket | NodeStatus::Unchecked => s.unchecked += 1,
-                }
+                s.count(
+                    judgement.status,
+                    finding && node.evidence != Evidence::LaunchAmi,
+                );
             }
             if let (Evidence::LaunchAmi, Some(region), Some(ami)) =
                 (node.evidence, &node.region, &node.image_id)
@@ -511,6 +427,115 @@ pub fn judge(
         summary: summary.into_values().collect(),
         not_bottlerocket,
         amis,
+    }
+}
+
+/// A node's variant, architecture and version as far as they are known (an EC2 instance's from
+/// its launch AMI, by SSM's map), and the status it has before any release is compared: not
+/// Bottlerocket, or unchecked, and why.
+struct Identified {
+    variant: Option<String>,
+    arch: Option<String>,
+    version: Option<String>,
+    early: Option<(NodeStatus, String)>,
+}
+
+fn identify(node: &Node, ssm: Option<&Observations>) -> Identified {
+    let mut id = Identified {
+        variant: node.variant.clone(),
+        arch: tuf_arch(node.arch.as_deref()),
+        version: node.version.clone(),
+        early: None,
+    };
+    if let Some(os) = &node.other_os {
+        id.early = Some((NodeStatus::NotBottlerocket, format!("runs {os:?}")));
+    } else if node.evidence == Evidence::LaunchAmi {
+        launch_ami(node, ssm, &mut id);
+    }
+    if let (None, Some(v)) = (&id.early, &id.variant) {
+        if crate::source::bottlerocket::check_variant(v).is_err() {
+            id.early = Some((
+                NodeStatus::Unchecked,
+                format!("{v:?} is not a Bottlerocket variant name"),
+            ));
+        }
+    }
+    id
+}
+
+/// An EC2 instance's variant, architecture and version, from its launch AMI by SSM's map; or
+/// why they cannot be known.
+fn launch_ami(node: &Node, ssm: Option<&Observations>, id: &mut Identified) {
+    let ami = node.image_id.as_deref().unwrap_or_default();
+    let unchecked = |why: String| Some((NodeStatus::Unchecked, why));
+    let (o, region) = match (ssm, &node.region) {
+        (None, _) => {
+            id.early = unchecked("no SSM data to map its launch AMI to a version".to_owned());
+            return;
+        }
+        (_, None) => {
+            id.early = unchecked("no availability zone, so no region for its AMI".to_owned());
+            return;
+        }
+        (Some(o), Some(region)) => (o, region),
+    };
+    let read = o
+        .regions
+        .iter()
+        .any(|r| &r.region == region && r.error.is_none());
+    match o.image(region, ami) {
+        Some(image) => {
+            id.variant = Some(image.variant.clone());
+            id.arch = Some(image.arch.clone());
+            id.version = Some(image.version.clone());
+        }
+        None if !read => id.early = unchecked(format!("SSM was not read in {region}")),
+        None if o.images_complete() => {
+            id.early = Some((
+                NodeStatus::NotBottlerocket,
+                format!("launch AMI {ami} is not a Bottlerocket AMI that SSM lists in {region}"),
+            ))
+        }
+        None => {
+            id.early = unchecked(format!(
+                "launch AMI {ami} is not among the AMIs SSM lists in {region} for {}: another variant, a private AMI, or not Bottlerocket",
+                o.variants.join(", ")
+            ))
+        }
+    }
+}
+
+/// A node that no release can judge: no verified manifest lists its variant and architecture,
+/// or it gives no version.
+fn unchecked(tracked: bool, variant: &Option<String>, arch: &Option<String>) -> Judgement {
+    let reason = match (tracked, variant, arch) {
+        (true, _, _) => "no version given".to_owned(),
+        (false, Some(v), Some(a)) => format!("no verified manifest lists releases of {v} {a}"),
+        (false, _, _) => "its variant or architecture is unknown".to_owned(),
+    };
+    Judgement {
+        status: NodeStatus::Unchecked,
+        reason: Some(reason),
+        ..Judgement::default()
+    }
+}
+
+impl VariantSummary {
+    /// Count a node of this variant and architecture.
+    fn count(&mut self, status: NodeStatus, behind_finding: bool) {
+        self.nodes += 1;
+        match status {
+            NodeStatus::Current => self.current += 1,
+            NodeStatus::RollingOut => self.rolling_out += 1,
+            NodeStatus::Behind => {
+                self.behind += 1;
+                if behind_finding {
+                    self.behind_findings += 1;
+                }
+            }
+            NodeStatus::UnknownVersion => self.unknown_version += 1,
+            NodeStatus::NotBottlerocket | NodeStatus::Unchecked => self.unchecked += 1,
+        }
     }
 }
 
