@@ -51,6 +51,20 @@ pub fn render(r: &JobReport, last_success: Option<f64>) -> String {
     let mut o = Out {
         text: String::new(),
     };
+    run_metrics(&mut o, r, last_success);
+    repository_metrics(&mut o, r);
+    if let Some(ssm) = &r.ssm {
+        ssm_metrics(&mut o, ssm);
+    }
+    if let Some(fleet) = &r.fleet {
+        fleet_metrics(&mut o, fleet);
+    }
+    finding_metrics(&mut o, r);
+    o.text
+}
+
+/// When the run finished, when a run last passed, and the verdict.
+fn run_metrics(o: &mut Out, r: &JobReport, last_success: Option<f64>) {
     let now = r.finished_at.timestamp() as f64;
     o.metric(
         "tufwatch_last_run_timestamp_seconds",
@@ -73,7 +87,10 @@ pub fn render(r: &JobReport, last_success: Option<f64>) -> String {
         "Outcome of the last run: 0 pass, 1 findings, 2 incomplete (the exit code).",
     );
     o.sample("tufwatch_verdict", &[], f64::from(r.exit_code()));
+}
 
+/// Each repository verified, its roles' expiry, and the releases due.
+fn repository_metrics(o: &mut Out, r: &JobReport) {
     o.metric(
         "tufwatch_repository_verified",
         "1 when the repository verified and its manifest was read, else 0.",
@@ -121,110 +138,118 @@ pub fn render(r: &JobReport, last_success: Option<f64>) -> String {
             1.0,
         );
     }
-    if let Some(ssm) = &r.ssm {
-        o.metric(
+}
+
+/// SSM against the signed manifests, its regions, and the calls made.
+fn ssm_metrics(o: &mut Out, ssm: &crate::job::SsmReport) {
+    o.metric(
+        "tufwatch_ssm_mismatch",
+        "1 for each variant, arch and region where SSM disagrees with the signed manifest.",
+    );
+    for c in &ssm.cross_check {
+        o.sample(
             "tufwatch_ssm_mismatch",
-            "1 for each variant, arch and region where SSM disagrees with the signed manifest.",
-        );
-        for c in &ssm.cross_check {
-            o.sample(
-                "tufwatch_ssm_mismatch",
-                &[
-                    ("variant", &c.variant),
-                    ("arch", &c.arch),
-                    ("region", &c.region),
-                    ("status", c.status.as_str()),
-                ],
-                if c.status == crate::ssm::check::Status::Agree {
-                    0.0
-                } else {
-                    1.0
-                },
-            );
-        }
-        o.metric(
-            "tufwatch_ssm_region_up",
-            "1 when SSM was read completely in the region, else 0.",
-        );
-        for region in &ssm.observations.regions {
-            o.sample(
-                "tufwatch_ssm_region_up",
-                &[("region", &region.region)],
-                if region.error.is_none() { 1.0 } else { 0.0 },
-            );
-        }
-        o.metric("tufwatch_ssm_calls", "SSM calls made by the last run.");
-        let c = ssm.observations.calls;
-        o.sample(
-            "tufwatch_ssm_calls",
-            &[("operation", "GetParameters")],
-            c.get_parameters as f64,
-        );
-        o.sample(
-            "tufwatch_ssm_calls",
-            &[("operation", "GetParametersByPath")],
-            c.get_parameters_by_path as f64,
-        );
-        o.sample(
-            "tufwatch_ssm_calls",
-            &[("operation", "attempts")],
-            c.attempts as f64,
+            &[
+                ("variant", &c.variant),
+                ("arch", &c.arch),
+                ("region", &c.region),
+                ("status", c.status.as_str()),
+            ],
+            if c.status == crate::ssm::check::Status::Agree {
+                0.0
+            } else {
+                1.0
+            },
         );
     }
-    if let Some(fleet) = &r.fleet {
-        o.metric(
+    o.metric(
+        "tufwatch_ssm_region_up",
+        "1 when SSM was read completely in the region, else 0.",
+    );
+    for region in &ssm.observations.regions {
+        o.sample(
+            "tufwatch_ssm_region_up",
+            &[("region", &region.region)],
+            if region.error.is_none() { 1.0 } else { 0.0 },
+        );
+    }
+    o.metric("tufwatch_ssm_calls", "SSM calls made by the last run.");
+    let c = ssm.observations.calls;
+    o.sample(
+        "tufwatch_ssm_calls",
+        &[("operation", "GetParameters")],
+        c.get_parameters as f64,
+    );
+    o.sample(
+        "tufwatch_ssm_calls",
+        &[("operation", "GetParametersByPath")],
+        c.get_parameters_by_path as f64,
+    );
+    o.sample(
+        "tufwatch_ssm_calls",
+        &[("operation", "attempts")],
+        c.attempts as f64,
+    );
+}
+
+/// The fleet: nodes per status, behind, not Bottlerocket; stale AMIs.
+fn fleet_metrics(o: &mut Out, fleet: &crate::fleet::Fleet) {
+    o.metric(
             "tufwatch_nodes",
             "Nodes per variant, arch and status (current, rolling_out, behind, unknown_version, unchecked).",
         );
-        for s in &fleet.summary {
-            for (status, n) in [
-                (NodeStatus::Current, s.current),
-                (NodeStatus::RollingOut, s.rolling_out),
-                (NodeStatus::Behind, s.behind),
-                (NodeStatus::UnknownVersion, s.unknown_version),
-                (NodeStatus::Unchecked, s.unchecked),
-            ] {
-                o.sample(
-                    "tufwatch_nodes",
-                    &[
-                        ("variant", &s.variant),
-                        ("arch", &s.arch),
-                        ("status", status.as_str()),
-                    ],
-                    n as f64,
-                );
-            }
-        }
-        o.metric(
-            "tufwatch_nodes_behind",
-            "Nodes behind a due release beyond the policy, per variant and arch.",
-        );
-        for s in &fleet.summary {
+    for s in &fleet.summary {
+        for (status, n) in [
+            (NodeStatus::Current, s.current),
+            (NodeStatus::RollingOut, s.rolling_out),
+            (NodeStatus::Behind, s.behind),
+            (NodeStatus::UnknownVersion, s.unknown_version),
+            (NodeStatus::Unchecked, s.unchecked),
+        ] {
             o.sample(
-                "tufwatch_nodes_behind",
-                &[("variant", &s.variant), ("arch", &s.arch)],
-                s.behind_findings as f64,
+                "tufwatch_nodes",
+                &[
+                    ("variant", &s.variant),
+                    ("arch", &s.arch),
+                    ("status", status.as_str()),
+                ],
+                n as f64,
             );
         }
-        o.metric(
-            "tufwatch_nodes_not_bottlerocket",
-            "Nodes in the inventories that do not run Bottlerocket.",
-        );
+    }
+    o.metric(
+        "tufwatch_nodes_behind",
+        "Nodes behind a due release beyond the policy, per variant and arch.",
+    );
+    for s in &fleet.summary {
         o.sample(
-            "tufwatch_nodes_not_bottlerocket",
-            &[],
-            fleet.not_bottlerocket as f64,
-        );
-        o.metric(
-            "tufwatch_stale_amis",
-            "EC2 launch AMIs behind a due release beyond the policy.",
-        );
-        o.sample(
-            "tufwatch_stale_amis",
-            &[],
-            fleet.amis.iter().filter(|a| a.stale).count() as f64,
+            "tufwatch_nodes_behind",
+            &[("variant", &s.variant), ("arch", &s.arch)],
+            s.behind_findings as f64,
         );
     }
+    o.metric(
+        "tufwatch_nodes_not_bottlerocket",
+        "Nodes in the inventories that do not run Bottlerocket.",
+    );
+    o.sample(
+        "tufwatch_nodes_not_bottlerocket",
+        &[],
+        fleet.not_bottlerocket as f64,
+    );
+    o.metric(
+        "tufwatch_stale_amis",
+        "EC2 launch AMIs behind a due release beyond the policy.",
+    );
+    o.sample(
+        "tufwatch_stale_amis",
+        &[],
+        fleet.amis.iter().filter(|a| a.stale).count() as f64,
+    );
+}
+
+/// The findings per severity and code.
+fn finding_metrics(o: &mut Out, r: &JobReport) {
     o.metric(
         "tufwatch_findings",
         "Findings of the last run per severity and code.",
@@ -242,7 +267,6 @@ pub fn render(r: &JobReport, last_success: Option<f64>) -> String {
             n as f64,
         );
     }
-    o.text
 }
 
 /// The `tufwatch_last_success_timestamp_seconds` value of a textfile this tool wrote before.
