@@ -405,17 +405,7 @@ pub fn render_releases(
 }
 
 fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, RenderError> {
-    let mut findings = Vec::new();
-    for repo in &r.repositories {
-        if let Some(rel) = &repo.releases {
-            for f in rel.verification.findings.iter().chain(&rel.findings) {
-                findings.push(finding_row(Some(&repo.name), f));
-            }
-        }
-    }
-    findings.extend(r.findings.iter().map(|f| finding_row(None, f)));
-    // Errors first, then warnings; within each, in the order the job found them.
-    findings.sort_by_key(|f| f.severity != Severity::Error.as_str());
+    let findings = finding_rows(r);
     let errors = findings
         .iter()
         .filter(|f| f.severity == Severity::Error.as_str())
@@ -438,67 +428,11 @@ fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, RenderError> {
         },
     );
 
-    let mut repositories = Vec::new();
-    for repo in &r.repositories {
-        let mut view = RepoView {
-            name: repo.name.clone(),
-            verdict: verdict_class(repo.verdict()),
-            error: repo.error.clone().unwrap_or_default(),
-            metadata_url: String::new(),
-            root_chain: String::new(),
-            engines: String::new(),
-            chart: String::new(),
-            roles: Vec::new(),
-        };
-        if let Some(rel) = &repo.releases {
-            let v = &rel.verification;
-            view.metadata_url = v.repository.metadata_url.clone();
-            view.root_chain = v
-                .root_chain
-                .iter()
-                .map(|n| format!("v{n}"))
-                .collect::<Vec<_>>()
-                .join(" → ");
-            view.engines = if v.engines.is_empty() {
-                v.engine.clone()
-            } else {
-                v.engines
-                    .iter()
-                    .map(|e| {
-                        let verdict = match e.verdict {
-                            crate::report::EngineVerdict::Accepted => "accepted",
-                            crate::report::EngineVerdict::Rejected => "rejected",
-                            crate::report::EngineVerdict::Unfinished => "unfinished",
-                        };
-                        format!("{} {verdict}", e.engine)
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            view.chart = expiry_chart(v)?;
-            view.roles = v
-                .roles
-                .iter()
-                .map(|role| RoleRow {
-                    role: role.role.clone(),
-                    version: role.version,
-                    expires: time(role.expires),
-                    verdict: match role.verdict {
-                        RoleVerdict::Ok => "ok",
-                        RoleVerdict::Warning => "warning",
-                        RoleVerdict::Fail => "fail",
-                    },
-                    signatures: format!(
-                        "{} of {} needed",
-                        role.signatures.valid_keyids.len(),
-                        role.signatures.threshold
-                    ),
-                })
-                .collect();
-        }
-        repositories.push(view);
-    }
-
+    let repositories = r
+        .repositories
+        .iter()
+        .map(repo_view)
+        .collect::<Result<Vec<_>, _>>()?;
     let mut tracks = Vec::new();
     for t in r.tracks() {
         tracks.push(TrackView {
@@ -514,109 +448,8 @@ fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, RenderError> {
         });
     }
 
-    let fleet = match &r.fleet {
-        None => None,
-        Some(f) => {
-            let mut variants: Vec<String> = f
-                .nodes
-                .iter()
-                .filter(|n| n.status != NodeStatus::NotBottlerocket)
-                .map(|n| n.variant.clone().unwrap_or_else(|| "unknown".to_owned()))
-                .collect();
-            variants.sort();
-            variants.dedup();
-            let mut charts = Vec::new();
-            for v in variants {
-                let nodes: Vec<&crate::fleet::NodeView> = f
-                    .nodes
-                    .iter()
-                    .filter(|n| n.status != NodeStatus::NotBottlerocket)
-                    .filter(|n| n.variant.as_deref().unwrap_or("unknown") == v)
-                    .collect();
-                charts.push((v, fleet_chart(&nodes)?));
-            }
-            let mut behind: Vec<&crate::fleet::NodeView> = f
-                .nodes
-                .iter()
-                .filter(|n| n.status == NodeStatus::Behind)
-                .collect();
-            behind.sort_by(|a, b| {
-                b.releases_behind
-                    .cmp(&a.releases_behind)
-                    .then(b.behind_seconds.cmp(&a.behind_seconds))
-            });
-            let limit = super::sections::NODE_LIST_LIMIT;
-            let behind_caption = if behind.len() > limit {
-                format!(
-                    "Nodes behind: {}, the {limit} furthest behind",
-                    behind.len()
-                )
-            } else {
-                format!("Nodes behind: {}", behind.len())
-            };
-            Some(FleetView {
-                nodes: f.nodes.len(),
-                not_bottlerocket: f.not_bottlerocket,
-                charts,
-                behind: behind
-                    .iter()
-                    .take(limit)
-                    .map(|n| BehindRow {
-                        name: n.name.clone(),
-                        track: format!("{} / {}", opt(&n.variant), opt(&n.arch)),
-                        version: opt(&n.version),
-                        due: opt(&n.due),
-                        releases_behind: n.releases_behind,
-                        since: n.behind_seconds.map_or("-".to_owned(), |x| {
-                            crate::engine::expiry::human_duration(Duration::seconds(x))
-                        }),
-                    })
-                    .collect(),
-                behind_caption,
-                amis: f
-                    .amis
-                    .iter()
-                    .map(|a| AmiRow {
-                        stale: a.stale,
-                        region: a.region.clone(),
-                        image_id: a.image_id.clone(),
-                        track: match (&a.variant, &a.arch) {
-                            (Some(v), Some(ar)) => format!("{v} / {ar}"),
-                            _ => "-".to_owned(),
-                        },
-                        version: opt(&a.version),
-                        instances: a.instances,
-                        status: a.status.as_str(),
-                        due: opt(&a.due),
-                    })
-                    .collect(),
-            })
-        }
-    };
-
-    let ssm = r.ssm.as_ref().map(|s| {
-        let mut rows: Vec<SsmRow> = s
-            .cross_check
-            .iter()
-            .map(|c| SsmRow {
-                status: c.status.as_str(),
-                agrees: c.status == crate::ssm::check::Status::Agree,
-                track: format!("{} / {}", c.variant, c.arch),
-                region: c.region.clone(),
-                ssm_version: opt(&c.ssm_version),
-                newest: opt(&c.newest),
-                due: opt(&c.due),
-                message: c.message.clone(),
-            })
-            .collect();
-        // Mismatches first.
-        rows.sort_by_key(|row| row.agrees);
-        SsmView {
-            cross_checked: s.cross_checked,
-            rows,
-        }
-    });
-
+    let fleet = r.fleet.as_ref().map(fleet_view).transpose()?;
+    let ssm = r.ssm.as_ref().map(ssm_view);
     let page = Page {
         title: if job {
             "tufwatch report"
@@ -644,4 +477,184 @@ fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, RenderError> {
         made_from: made.from.clone().unwrap_or_else(|| "-".to_owned()),
     };
     page.render().map_err(RenderError::Template)
+}
+
+/// Every finding on the page: of each repository and of the job, errors first, then warnings,
+/// within each in the order the job found them.
+fn finding_rows(r: &JobReport) -> Vec<FindingRow> {
+    let mut findings = Vec::new();
+    for repo in &r.repositories {
+        if let Some(rel) = &repo.releases {
+            for f in rel.verification.findings.iter().chain(&rel.findings) {
+                findings.push(finding_row(Some(&repo.name), f));
+            }
+        }
+    }
+    findings.extend(r.findings.iter().map(|f| finding_row(None, f)));
+    findings.sort_by_key(|f| f.severity != Severity::Error.as_str());
+    findings
+}
+
+/// One repository on the page: its verdict, the root chain, the engines, each role and the
+/// expiry chart.
+fn repo_view(repo: &crate::job::RepoResult) -> Result<RepoView, RenderError> {
+    let mut view = RepoView {
+        name: repo.name.clone(),
+        verdict: verdict_class(repo.verdict()),
+        error: repo.error.clone().unwrap_or_default(),
+        metadata_url: String::new(),
+        root_chain: String::new(),
+        engines: String::new(),
+        chart: String::new(),
+        roles: Vec::new(),
+    };
+    if let Some(rel) = &repo.releases {
+        let v = &rel.verification;
+        view.metadata_url = v.repository.metadata_url.clone();
+        view.root_chain = v
+            .root_chain
+            .iter()
+            .map(|n| format!("v{n}"))
+            .collect::<Vec<_>>()
+            .join(" → ");
+        view.engines = if v.engines.is_empty() {
+            v.engine.clone()
+        } else {
+            v.engines
+                .iter()
+                .map(|e| {
+                    let verdict = match e.verdict {
+                        crate::report::EngineVerdict::Accepted => "accepted",
+                        crate::report::EngineVerdict::Rejected => "rejected",
+                        crate::report::EngineVerdict::Unfinished => "unfinished",
+                    };
+                    format!("{} {verdict}", e.engine)
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        view.chart = expiry_chart(v)?;
+        view.roles = v
+            .roles
+            .iter()
+            .map(|role| RoleRow {
+                role: role.role.clone(),
+                version: role.version,
+                expires: time(role.expires),
+                verdict: match role.verdict {
+                    RoleVerdict::Ok => "ok",
+                    RoleVerdict::Warning => "warning",
+                    RoleVerdict::Fail => "fail",
+                },
+                signatures: format!(
+                    "{} of {} needed",
+                    role.signatures.valid_keyids.len(),
+                    role.signatures.threshold
+                ),
+            })
+            .collect();
+    }
+    Ok(view)
+}
+
+/// The fleet on the page: a chart per variant, the nodes furthest behind, the AMIs in use.
+fn fleet_view(f: &crate::fleet::Fleet) -> Result<FleetView, RenderError> {
+    let mut variants: Vec<String> = f
+        .nodes
+        .iter()
+        .filter(|n| n.status != NodeStatus::NotBottlerocket)
+        .map(|n| n.variant.clone().unwrap_or_else(|| "unknown".to_owned()))
+        .collect();
+    variants.sort();
+    variants.dedup();
+    let mut charts = Vec::new();
+    for v in variants {
+        let nodes: Vec<&crate::fleet::NodeView> = f
+            .nodes
+            .iter()
+            .filter(|n| n.status != NodeStatus::NotBottlerocket)
+            .filter(|n| n.variant.as_deref().unwrap_or("unknown") == v)
+            .collect();
+        charts.push((v, fleet_chart(&nodes)?));
+    }
+    let mut behind: Vec<&crate::fleet::NodeView> = f
+        .nodes
+        .iter()
+        .filter(|n| n.status == NodeStatus::Behind)
+        .collect();
+    behind.sort_by(|a, b| {
+        b.releases_behind
+            .cmp(&a.releases_behind)
+            .then(b.behind_seconds.cmp(&a.behind_seconds))
+    });
+    let limit = super::sections::NODE_LIST_LIMIT;
+    let behind_caption = if behind.len() > limit {
+        format!(
+            "Nodes behind: {}, the {limit} furthest behind",
+            behind.len()
+        )
+    } else {
+        format!("Nodes behind: {}", behind.len())
+    };
+    Ok(FleetView {
+        nodes: f.nodes.len(),
+        not_bottlerocket: f.not_bottlerocket,
+        charts,
+        behind: behind
+            .iter()
+            .take(limit)
+            .map(|n| BehindRow {
+                name: n.name.clone(),
+                track: format!("{} / {}", opt(&n.variant), opt(&n.arch)),
+                version: opt(&n.version),
+                due: opt(&n.due),
+                releases_behind: n.releases_behind,
+                since: n.behind_seconds.map_or("-".to_owned(), |x| {
+                    crate::engine::expiry::human_duration(Duration::seconds(x))
+                }),
+            })
+            .collect(),
+        behind_caption,
+        amis: f
+            .amis
+            .iter()
+            .map(|a| AmiRow {
+                stale: a.stale,
+                region: a.region.clone(),
+                image_id: a.image_id.clone(),
+                track: match (&a.variant, &a.arch) {
+                    (Some(v), Some(ar)) => format!("{v} / {ar}"),
+                    _ => "-".to_owned(),
+                },
+                version: opt(&a.version),
+                instances: a.instances,
+                status: a.status.as_str(),
+                due: opt(&a.due),
+            })
+            .collect(),
+    })
+}
+
+/// SSM on the page: the cross-check, mismatches first.
+fn ssm_view(s: &crate::job::SsmReport) -> SsmView {
+    let mut rows: Vec<SsmRow> = s
+        .cross_check
+        .iter()
+        .map(|c| SsmRow {
+            status: c.status.as_str(),
+            agrees: c.status == crate::ssm::check::Status::Agree,
+            track: format!("{} / {}", c.variant, c.arch),
+            region: c.region.clone(),
+            ssm_version: opt(&c.ssm_version),
+            newest: opt(&c.newest),
+            due: opt(&c.due),
+            message: c.message.clone(),
+        })
+        .collect();
+    // Mismatches first.
+    rows.sort_by_key(|row| row.agrees);
+    SsmView {
+        cross_checked: s.cross_checked,
+        rows,
+    }
 }
