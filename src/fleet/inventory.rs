@@ -579,17 +579,21 @@ fn csv(bytes: &[u8]) -> std::result::Result<Vec<Node>, InventoryError> {
         .from_reader(text.as_bytes());
     // The line a record is on. The csv crate places a record where the previous one ended,
     // before the blank and comment lines it skipped: the line is the first after those.
-    let line_at = |p: Option<&::csv::Position>| {
+    // Lines before a byte, counted once: records come in order, so each count goes on from the
+    // last (counting from the start for every record would be quadratic in a large file).
+    let mut counted = (0usize, 0usize);
+    let mut line_at = |p: Option<&::csv::Position>| {
         let byte = p.map_or(0, |p| p.byte() as usize).min(text.len());
-        let before = text.as_bytes()[..byte]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
+        if byte < counted.0 {
+            counted = (0, 0);
+        }
+        counted.1 += memchr::memchr_iter(b'\n', &text.as_bytes()[counted.0..byte]).count();
+        counted.0 = byte;
         let skipped = text[byte..]
             .split('\n')
             .take_while(|l| l.trim_end_matches('\r').is_empty() || l.starts_with('#'))
             .count();
-        1 + (before + skipped) as u64
+        1 + (counted.1 + skipped) as u64
     };
     let mut nodes = Vec::new();
     let mut header = false;
