@@ -66,6 +66,24 @@ pub enum Error {
     #[error("{0}")]
     UntrustedRoot(String),
 
+    /// The trusted root is documented nowhere tufwatch knows (no pin, not on the chain of a
+    /// pinned root): a person who checks its value may pin it.
+    #[error("{0}")]
+    UnpinnedRoot(String),
+
+    /// The saved state of a repository cannot be read back: the rollback protection it held
+    /// is gone until a person looks.
+    #[error(
+        "state {path}: {message}; the state directory is damaged: remove it (losing rollback \
+         protection for this repository) or run without saved state"
+    )]
+    DamagedState {
+        /// The state file or directory.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+
     /// A download failed before any verification could start.
     #[error("cannot fetch {url}: {message}")]
     Fetch {
@@ -96,11 +114,16 @@ impl Error {
         )
     }
 
+    /// Whether this is a trust anchor refused (`untrusted_root`): a finding, not a fault.
+    pub fn is_untrusted_root(&self) -> bool {
+        matches!(self, Error::UntrustedRoot(_) | Error::UnpinnedRoot(_))
+    }
+
     /// The exit code for this error: 1 for a root that matches no pin (a finding about the trust
     /// anchor), 2 for everything else (tufwatch could not run).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::UntrustedRoot(_) => crate::exit::EXIT_FINDINGS,
+            Error::UntrustedRoot(_) | Error::UnpinnedRoot(_) => crate::exit::EXIT_FINDINGS,
             _ => crate::exit::EXIT_COULD_NOT_RUN,
         }
     }

@@ -81,6 +81,9 @@ pub async fn run(cli: Cli) -> i32 {
         Ok(code) => code,
         Err(e) => {
             output::note(format_args!("tufwatch: error: {e}"));
+            if let Some(hint) = names::hint(&e) {
+                output::note(format_args!("tufwatch: hint: {hint}"));
+            }
             e.exit_code()
         }
     }

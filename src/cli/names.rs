@@ -68,6 +68,21 @@ pub fn key(setting: Setting) -> Option<String> {
     })
 }
 
+/// What a person can do about an error, in the command line's words: the library names no
+/// flag or command, so the remedy that needs one is told here.
+pub fn hint(e: &Error) -> Option<&'static str> {
+    match e {
+        Error::UnpinnedRoot(_) => Some(
+            "once its sha512 is checked against Bottlerocket's documentation, \
+             `tufwatch root fetch --sha512 HEX` pins it",
+        ),
+        Error::DamagedState { .. } => Some(
+            "--no-state (trust.no_state = true in a job's configuration) runs without saved state",
+        ),
+        _ => None,
+    }
+}
+
 /// Where a run's settings came from.
 #[derive(Debug, Clone, Copy)]
 pub enum SettingsFrom<'a> {

@@ -122,11 +122,10 @@ async fn accept(
             anchor.version,
             anchor.pinned_by
         )),
-        None => Err(Error::UntrustedRoot(format!(
+        None => Err(Error::UnpinnedRoot(format!(
             "untrusted_root: {} (version {}, sha512 {}) matches none of the {} documented values in trusted-roots/bottlerocket.toml \
              and is not one of the roots v{}..v{newest} of the chain walked from {} in {chain_url}; \
-             nothing was written. Check the sha512 against Bottlerocket's documentation; if it is documented there, \
-             accept it with `tufwatch root fetch --sha512 HEX`",
+             nothing was written. Check the sha512 against Bottlerocket's documentation before pinning it",
             root.source,
             root.version,
             root.sha512,

@@ -206,7 +206,9 @@ async fn hold(
             return Err(crate::error::Error::Invalid {
                 what: "state",
                 path: store.dir().display().to_string(),
-                message: "another tufwatch run held it until the deadline (--deadline); nothing was verified".to_owned(),
+                message:
+                    "another tufwatch run held it until the run's deadline; nothing was verified"
+                        .to_owned(),
             });
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;

@@ -24,13 +24,9 @@ pub struct Previous {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(dir: &str, name: &str, bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Invalid {
-        what: "state",
+    serde_json::from_slice(bytes).map_err(|e| Error::DamagedState {
         path: format!("{dir}/{name}"),
-        message: format!(
-            "cannot be parsed ({e}); remove the state directory (losing rollback protection for \
-             this repository) or run with --no-state"
-        ),
+        message: format!("cannot be parsed ({e})"),
     })
 }
 

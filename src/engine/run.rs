@@ -274,7 +274,7 @@ async fn run_strict(
             outcome: EngineOutcome {
                 engine: strict::verify::NAME.to_owned(),
                 verdict: EngineVerdict::Unfinished,
-                reason: Some("past the deadline (--deadline)".to_owned()),
+                reason: Some("past the run's deadline".to_owned()),
             },
             error: None,
             trusted: None,
@@ -458,7 +458,7 @@ fn past_deadline(opts: &VerifyOptions, what: &str) -> Finding {
     Finding::error(
         Code::Unreachable,
         format!(
-            "{what} did not finish within the deadline of {} (--deadline)",
+            "{what} did not finish within the run's deadline of {}",
             expiry::human_duration(Duration::from_std(opts.deadline).unwrap_or(Duration::MAX))
         ),
     )

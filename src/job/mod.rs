@@ -53,7 +53,7 @@ pub async fn read_manifest(verification: &Verification, from: Option<&Version>) 
         let past_deadline = || {
             Err(Finding::error(
                 Code::Unreachable,
-                "manifest.json did not finish downloading within the run's deadline (--deadline)",
+                "manifest.json did not finish downloading within the run's deadline",
             )
             .target("manifest.json"))
         };

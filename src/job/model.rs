@@ -232,22 +232,6 @@ impl BundleRecord {
     pub fn result_str(&self) -> &'static str {
         self.result.map_or("none", VerificationResult::as_str)
     }
-
-    /// The command that checks the bundle offline, demanding its digest and (when there is one)
-    /// its anchor.
-    pub fn verify_command(&self) -> String {
-        let mut c = format!(
-            "tufwatch evidence verify {}",
-            crate::text::shell_word(&self.dir)
-        );
-        if let Some(sha) = &self.sha256 {
-            c.push_str(&format!(" --sha256 {sha}"));
-        }
-        if let Some(root) = &self.trusted_root_sha512 {
-            c.push_str(&format!(" --root-sha512 {root}"));
-        }
-        c
-    }
 }
 
 /// A bundle's result as its record reads it back.
@@ -261,38 +245,5 @@ fn result_or_none_back<'de, D: serde::Deserializer<'de>>(
         other => Err(serde::de::Error::custom(format!(
             "{other:?} is not PASSED, FAILED or none"
         ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_verify_command_quotes_the_directory() {
-        let mut r = BundleRecord {
-            dir: "evidence/2026-11-29".to_owned(),
-            sha256: Some("ab".repeat(32)),
-            files: 3,
-            result: Some(VerificationResult::Passed),
-            trusted_root_sha512: None,
-            signed: false,
-            repositories: Vec::new(),
-            error: None,
-        };
-        assert_eq!(
-            r.verify_command(),
-            format!(
-                "tufwatch evidence verify evidence/2026-11-29 --sha256 {}",
-                "ab".repeat(32)
-            )
-        );
-        r.dir = "it's here; rm -rf x".to_owned();
-        r.sha256 = None;
-        r.trusted_root_sha512 = Some("cd".to_owned());
-        assert_eq!(
-            r.verify_command(),
-            "tufwatch evidence verify 'it'\\''s here; rm -rf x' --root-sha512 cd"
-        );
     }
 }

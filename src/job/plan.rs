@@ -89,23 +89,86 @@ pub struct JobSpec {
     pub evidence: Option<crate::settings::KeepEvidence>,
 }
 
-/// Resolve a job's settings into its plan: the trust anchors read and pinned, the
-/// repositories listed, the SSM source chosen and the inventories read. Nothing is downloaded.
+/// Resolve a job's settings into its plan, in three steps: the settings checked alone, then the
+/// files they name read (trust anchors, inventories), then the plan assembled without I/O.
+/// Nothing is downloaded.
 pub fn plan(s: &JobSettings) -> Result<JobSpec> {
+    check(s)?;
+    let inputs = Inputs::read(s)?;
+    assemble(s, inputs)
+}
+
+/// The settings on their own, before any file is read.
+fn check(s: &JobSettings) -> Result<()> {
     check_names(&s.repositories)?;
     s.policy.check().map_err(|e| Error::Setting {
         setting: Setting::MaxDaysBehind,
         message: e.to_string(),
-    })?;
-    // The shared anchor, when a repository needs it: the one given, or Bottlerocket's.
-    let needs_shared_root = s.common.root.is_some()
-        || s.bottlerocket.is_some()
-        || s.derive_repositories
-        || s.repositories.iter().any(|r| r.root.is_none());
-    let common = needs_shared_root.then(|| s.common.resolve()).transpose()?;
+    })
+}
+
+/// What a job's settings name outside the process, read: the trust anchors (each read and
+/// pinned) and the inventories.
+pub struct Inputs {
+    /// The job's own anchor, when a repository needs it: the one given, or Bottlerocket's.
+    pub shared_root: Option<TrustedRoot>,
+    /// Each repository's own anchor, by its index (`None`: it takes the job's).
+    pub own_roots: Vec<Option<TrustedRoot>>,
+    /// The inventories.
+    pub inventories: Vec<Inventory>,
+}
+
+impl Inputs {
+    /// Read the anchors and the inventories the settings name.
+    pub fn read(s: &JobSettings) -> Result<Self> {
+        let needs_shared_root = s.common.root.is_some()
+            || s.bottlerocket.is_some()
+            || s.derive_repositories
+            || s.repositories.iter().any(|r| r.root.is_none());
+        let shared_root = needs_shared_root.then(|| s.common.anchor()).transpose()?;
+        let own_roots = s
+            .repositories
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.root
+                    .as_ref()
+                    .map(|path| own_root(s, i, r, path))
+                    .transpose()
+            })
+            .collect::<Result<_>>()?;
+        Ok(Inputs {
+            shared_root,
+            own_roots,
+            inventories: read_inventories(s)?,
+        })
+    }
+}
+
+/// A repository's own trust anchor, read and pinned to its own SHA-512 when one is given.
+fn own_root(
+    s: &JobSettings,
+    i: usize,
+    r: &RepositorySettings,
+    path: &std::path::Path,
+) -> Result<TrustedRoot> {
+    let expected = r
+        .root_sha512
+        .as_deref()
+        .map(|h| parse_sha512_arg(Setting::RepositoryRootSha512(i), h))
+        .transpose()?;
+    TrustedRoot::read(path, s.common.max_root_size.0)?.pin(expected.as_deref(), None)
+}
+
+/// The plan from the settings and what they name, read: no I/O.
+pub fn assemble(s: &JobSettings, inputs: Inputs) -> Result<JobSpec> {
+    let common = inputs
+        .shared_root
+        .map(|root| s.common.resolve_with(root))
+        .transpose()?;
     let mut repos = Vec::new();
-    for (i, r) in s.repositories.iter().enumerate() {
-        repos.push(explicit_repo(s, common.as_ref(), i, r)?);
+    for (i, (r, own)) in s.repositories.iter().zip(inputs.own_roots).enumerate() {
+        repos.push(explicit_repo(s, common.as_ref(), i, r, own)?);
     }
     if let (Some(b), Some(c)) = (&s.bottlerocket, &common) {
         let (variants, archs) = variants_and_archs(&b.variants, &b.archs)?;
@@ -125,8 +188,10 @@ pub fn plan(s: &JobSettings) -> Result<JobSpec> {
         }
         _ => None,
     };
-    let inventories = read_inventories(s)?;
-    let launch_amis = inventories.iter().any(|i| i.format == InventoryFormat::Ec2);
+    let launch_amis = inputs
+        .inventories
+        .iter()
+        .any(|i| i.format == InventoryFormat::Ec2);
     let ssm = match &s.ssm {
         Some(ssm) if launch_amis || !ssm.only_for_launch_amis => Some(ssm_spec(ssm, s)?),
         _ => None,
@@ -135,7 +200,7 @@ pub fn plan(s: &JobSettings) -> Result<JobSpec> {
         repos,
         derive_repo,
         ssm,
-        inventories,
+        inventories: inputs.inventories,
         policy: s.policy,
         from: None,
         at: s.common.at,
@@ -179,22 +244,11 @@ fn explicit_repo(
     common: Option<&Resolved>,
     i: usize,
     r: &RepositorySettings,
+    own_root: Option<TrustedRoot>,
 ) -> Result<RepoSpec> {
-    let (root, base) = match (&r.root, common) {
-        (Some(path), _) => {
-            let expected = r
-                .root_sha512
-                .as_deref()
-                .map(|h| parse_sha512_arg(Setting::RepositoryRootSha512(i), h))
-                .transpose()?;
-            let root = TrustedRoot::read(path, s.common.max_root_size.0)?
-                .pin(expected.as_deref(), None)?;
-            let base = match common {
-                Some(c) => c.clone(),
-                None => s.common.resolve_with(root.clone())?,
-            };
-            (root, base)
-        }
+    let (root, base) = match (own_root, common) {
+        (Some(root), Some(c)) => (root, c.clone()),
+        (Some(root), None) => (root.clone(), s.common.resolve_with(root)?),
         (None, Some(c)) => (c.root.clone(), c.clone()),
         (None, None) => {
             return Err(Error::Setting {
@@ -291,4 +345,73 @@ fn read_inventories(s: &JobSettings) -> Result<Vec<Inventory>> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{BottlerocketSettings, StateDir};
+
+    fn anchor() -> TrustedRoot {
+        let bytes = include_bytes!("../../fixtures/demo-repo/root.json").to_vec();
+        TrustedRoot::parse("demo root.json", bytes).unwrap()
+    }
+
+    /// The plan is assembled from what was read alone: two Bottlerocket variants in both
+    /// architectures and a named repository, with no file or network touched.
+    #[test]
+    fn a_plan_is_assembled_without_io() {
+        let mut s = JobSettings::default();
+        s.common.state_dir = StateDir::None;
+        s.bottlerocket = Some(BottlerocketSettings {
+            variants: vec!["aws-k8s-1.31".to_owned(), "aws-ecs-2".to_owned()],
+            archs: Vec::new(),
+        });
+        s.repositories = vec![RepositorySettings {
+            name: "mirror".to_owned(),
+            metadata_url: "https://mirror.example/metadata".to_owned(),
+            targets_url: "https://mirror.example/targets".to_owned(),
+            root: Some(PathBuf::from("/nonexistent/root.json")),
+            root_sha512: None,
+        }];
+        let inputs = Inputs {
+            shared_root: Some(anchor()),
+            own_roots: vec![Some(anchor())],
+            inventories: Vec::new(),
+        };
+        let spec = assemble(&s, inputs).unwrap();
+        let names: Vec<&str> = spec.repos.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "mirror",
+                "aws-k8s-1.31/x86_64",
+                "aws-k8s-1.31/aarch64",
+                "aws-ecs-2/x86_64",
+                "aws-ecs-2/aarch64"
+            ]
+        );
+        assert!(spec.derive_repo.is_some() && spec.ssm.is_none());
+    }
+
+    /// The settings are checked before any file is read: a bad name is the error, not the
+    /// anchor that does not exist.
+    #[test]
+    fn settings_are_checked_before_files_are_read() {
+        let repo = |name: &str| RepositorySettings {
+            name: name.to_owned(),
+            metadata_url: "https://a.example/m".to_owned(),
+            targets_url: "https://a.example/t".to_owned(),
+            root: Some(PathBuf::from("/nonexistent/root.json")),
+            root_sha512: None,
+        };
+        let s = JobSettings {
+            repositories: vec![repo("a"), repo("a")],
+            ..JobSettings::default()
+        };
+        let Err(Error::Setting { setting, .. }) = plan(&s) else {
+            panic!("a duplicate name must be refused first");
+        };
+        assert_eq!(setting, Setting::RepositoryName(1));
+    }
 }

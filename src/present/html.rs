@@ -5,11 +5,11 @@
 //! and plotters escapes the text in it.
 
 use super::charts::{self, Row, RowsChart, Segment, Tone};
-use super::RenderError;
+use super::{words, RenderError};
 use crate::fleet::NodeStatus;
 use crate::job::JobReport;
 use crate::releases::{waves::Rollout, Track};
-use crate::report::{Finding, RoleVerdict, Severity, Verdict};
+use crate::report::{Finding, Severity, Verdict};
 use askama::Template;
 use chrono::{DateTime, Duration, Utc};
 
@@ -136,14 +136,6 @@ fn time(t: DateTime<Utc>) -> String {
 
 fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "-".to_owned())
-}
-
-fn verdict_class(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Incomplete => "incomplete",
-    }
 }
 
 /// Days from `at` to `t`.
@@ -457,7 +449,7 @@ fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, RenderError> {
             "tufwatch releases"
         },
         job,
-        verdict: verdict_class(r.verdict),
+        verdict: words::verdict(r.verdict),
         headline,
         counts,
         findings,
@@ -469,7 +461,7 @@ fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, RenderError> {
         bundle_command: r
             .evidence_bundle
             .as_ref()
-            .map(|b| b.verify_command())
+            .map(words::verify_command)
             .unwrap_or_default(),
         tool: r.tool.clone(),
         reference_time: time(r.reference_time),
@@ -500,7 +492,7 @@ fn finding_rows(r: &JobReport) -> Vec<FindingRow> {
 fn repo_view(repo: &crate::job::RepoResult) -> Result<RepoView, RenderError> {
     let mut view = RepoView {
         name: repo.name.clone(),
-        verdict: verdict_class(repo.verdict()),
+        verdict: words::verdict(repo.verdict()),
         error: repo.error.clone().unwrap_or_default(),
         metadata_url: String::new(),
         root_chain: String::new(),
@@ -522,14 +514,7 @@ fn repo_view(repo: &crate::job::RepoResult) -> Result<RepoView, RenderError> {
         } else {
             v.engines
                 .iter()
-                .map(|e| {
-                    let verdict = match e.verdict {
-                        crate::report::EngineVerdict::Accepted => "accepted",
-                        crate::report::EngineVerdict::Rejected => "rejected",
-                        crate::report::EngineVerdict::Unfinished => "unfinished",
-                    };
-                    format!("{} {verdict}", e.engine)
-                })
+                .map(|e| format!("{} {}", e.engine, words::engine(e.verdict)))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -541,11 +526,7 @@ fn repo_view(repo: &crate::job::RepoResult) -> Result<RepoView, RenderError> {
                 role: role.role.clone(),
                 version: role.version,
                 expires: time(role.expires),
-                verdict: match role.verdict {
-                    RoleVerdict::Ok => "ok",
-                    RoleVerdict::Warning => "warning",
-                    RoleVerdict::Fail => "fail",
-                },
+                verdict: words::role(role.verdict),
                 signatures: format!(
                     "{} of {} needed",
                     role.signatures.valid_keyids.len(),

@@ -1,7 +1,8 @@
 //! The report for a person at a terminal: short, aligned, the verdict last.
 
+use super::words;
 use crate::engine::expiry::human_duration;
-use crate::report::{Report, RoleVerdict, Severity, SignatureStatus, Signatures, Verdict};
+use crate::report::{Report, Severity, SignatureStatus, Signatures, Verdict};
 use crate::text::clean;
 use std::fmt::Write;
 
@@ -33,7 +34,7 @@ pub fn render(r: &Report) -> String {
     let when = if r.reference_time == r.started_at {
         "now".to_owned()
     } else {
-        "--at".to_owned()
+        "the time asked for".to_owned()
     };
     let _ = writeln!(
         s,
@@ -44,14 +45,7 @@ pub fn render(r: &Report) -> String {
         let engines: Vec<String> = r
             .engines
             .iter()
-            .map(|e| {
-                let verdict = match e.verdict {
-                    crate::report::EngineVerdict::Accepted => "accepts",
-                    crate::report::EngineVerdict::Rejected => "rejects",
-                    crate::report::EngineVerdict::Unfinished => "did not finish",
-                };
-                format!("{} {verdict}", e.engine)
-            })
+            .map(|e| format!("{} {}", e.engine, words::engine(e.verdict)))
             .collect();
         let _ = writeln!(s, "engines     {}", engines.join(", "));
     }
@@ -81,11 +75,7 @@ pub fn render(r: &Report) -> String {
         if let Some(rot) = &role.rotation_signatures {
             signed.push_str(&format!("; previous root's keys {}", signed_by(rot)));
         }
-        let verdict = match role.verdict {
-            RoleVerdict::Ok => "ok",
-            RoleVerdict::Warning => "warning",
-            RoleVerdict::Fail => "FAIL",
-        };
+        let verdict = words::role(role.verdict);
         let _ = writeln!(
             s,
             "{:<w$}  {:>7}  {:<34}  {verdict:<7}  {signed}",
@@ -99,13 +89,18 @@ pub fn render(r: &Report) -> String {
         let ok = r.targets.iter().filter(|t| t.verified).count();
         let _ = writeln!(s, "targets     {ok} of {} verified", r.targets.len());
         for t in &r.targets {
-            let mark = if t.verified { "ok  " } else { "FAIL" };
+            let mark = words::target(t.verified);
             let dest = t
                 .written_to
                 .as_ref()
                 .map(|d| format!(" -> {}", clean(d)))
                 .unwrap_or_default();
-            let _ = writeln!(s, "  {mark} {} ({} bytes){dest}", clean(&t.name), t.length);
+            let _ = writeln!(
+                s,
+                "  {mark:<4} {} ({} bytes){dest}",
+                clean(&t.name),
+                t.length
+            );
         }
     }
     if let Some(dir) = &r.state.dir {
@@ -158,10 +153,11 @@ pub fn render(r: &Report) -> String {
         .count();
     let warnings = r.findings.len() - errors;
     let verdict = match r.verdict {
-        Verdict::Pass => "PASS: the repository verified",
-        Verdict::Fail => "FAIL: the repository did not verify",
-        Verdict::Incomplete => "INCOMPLETE: the verification could not finish",
+        Verdict::Pass => "the repository verified",
+        Verdict::Fail => "the repository did not verify",
+        Verdict::Incomplete => "the verification could not finish",
     };
+    let verdict = format!("{}: {verdict}", words::verdict(r.verdict));
     let _ = writeln!(
         s,
         "{verdict} ({errors} error{}, {warnings} warning{})",
@@ -295,15 +291,12 @@ pub fn render_releases(r: &crate::releases::ReleasesReport) -> String {
         }
     }
     let _ = writeln!(s);
-    let _ = writeln!(
-        s,
-        "{}",
-        match r.verdict {
-            Verdict::Pass => "PASS: the repository verified and its manifest was read",
-            Verdict::Fail => "FAIL: see the findings",
-            Verdict::Incomplete => "INCOMPLETE: the verification could not finish",
-        }
-    );
+    let verdict = match r.verdict {
+        Verdict::Pass => "the repository verified and its manifest was read",
+        Verdict::Fail => "see the findings",
+        Verdict::Incomplete => "the verification could not finish",
+    };
+    let _ = writeln!(s, "{}: {verdict}", words::verdict(r.verdict));
     crate::text::page(s)
 }
 

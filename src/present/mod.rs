@@ -1,5 +1,5 @@
 //! The presenters: a report in each output format, from the report's model only (`report`,
-//! `job::JobReport`), one file per format: text and Markdown (`sections.rs`, which lays out the
+//! `job::JobReport`), one file per format, in one vocabulary (`words.rs`): text and Markdown (`sections.rs`, which lays out the
 //! tables once for both), the text of one repository (`human.rs`), HTML (`html.rs`, its charts
 //! in `charts.rs`), Prometheus (`prometheus.rs`), and JSON (here). Then written to files
 //! atomically (a complete new file or the old one, never a mix of two runs).
@@ -9,6 +9,7 @@ pub mod html;
 pub mod human;
 pub mod prometheus;
 pub mod sections;
+pub mod words;
 
 use crate::config::OutputFormat;
 use crate::error::{Error, Result};

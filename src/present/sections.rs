@@ -2,6 +2,7 @@
 //! rendered as aligned text for a terminal ([`text`]) or as Markdown for a chat message or a CI
 //! step summary ([`markdown`]).
 
+use super::words;
 use crate::engine::expiry::human_duration;
 use crate::fleet::NodeStatus;
 use crate::job::JobReport;
@@ -58,7 +59,7 @@ pub fn sections(r: &JobReport) -> Vec<Section> {
         out.push(evidence_section(b));
     }
     out.push(Section {
-        lines: vec![verdict_line(r.verdict).to_owned()],
+        lines: vec![verdict_line(r.verdict)],
         ..Section::default()
     });
     out
@@ -96,11 +97,7 @@ fn repositories(r: &JobReport) -> Vec<Section> {
         rows: Vec::new(),
     };
     for repo in &r.repositories {
-        let verdict = match repo.verdict() {
-            Verdict::Pass => "verified",
-            Verdict::Fail => "FAILED",
-            Verdict::Incomplete => "incomplete",
-        };
+        let verdict = words::verdict(repo.verdict());
         match &repo.releases {
             Some(rel) => {
                 let v = &rel.verification;
@@ -500,7 +497,7 @@ fn evidence_section(b: &crate::job::BundleRecord) -> Section {
             s.lines
                 .push(format!("digest: sha256 {sha} (the SHA-256 of SHA256SUMS)"));
             s.lines.push("check it offline:".to_owned());
-            s.commands.push(b.verify_command());
+            s.commands.push(words::verify_command(b));
         }
         (None, error) => s.lines.push(format!(
             "{}: no bundle written: {}",
@@ -529,12 +526,13 @@ fn evidence(e: crate::fleet::inventory::Evidence) -> &'static str {
 }
 
 /// The last line: the verdict in words.
-pub fn verdict_line(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "PASS: every check passed",
-        Verdict::Fail => "FAIL: see the findings",
-        Verdict::Incomplete => "INCOMPLETE: some checks could not run",
-    }
+pub fn verdict_line(v: Verdict) -> String {
+    let why = match v {
+        Verdict::Pass => "every check passed",
+        Verdict::Fail => "see the findings",
+        Verdict::Incomplete => "some checks could not run",
+    };
+    format!("{}: {why}", words::verdict(v))
 }
 
 /// Render the sections as aligned text for a terminal.

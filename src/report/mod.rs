@@ -531,7 +531,7 @@ pub struct ErrorReport {
 impl ErrorReport {
     /// The document for an error that stopped the run.
     pub fn of(e: &crate::error::Error) -> Self {
-        let untrusted = matches!(e, crate::error::Error::UntrustedRoot(_));
+        let untrusted = e.is_untrusted_root();
         ErrorReport {
             report_format: REPORT_FORMAT,
             tool: format!("tufwatch {}", env!("CARGO_PKG_VERSION")),

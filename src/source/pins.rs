@@ -241,10 +241,9 @@ impl TrustedRoot {
                     self.pinned_by = set.describe(pin);
                     Ok(self)
                 }
-                None => Err(Error::UntrustedRoot(format!(
+                None => Err(Error::UnpinnedRoot(format!(
                     "untrusted_root: {} (sha512 {}) matches none of the {} {} pins in trusted-roots/; \
-                     check the value against Bottlerocket's documentation, then accept it with \
-                     `tufwatch root fetch --sha512 HEX`",
+                     check the value against Bottlerocket's documentation before pinning it",
                     self.source,
                     self.sha512,
                     set.pins.len(),
@@ -256,7 +255,7 @@ impl TrustedRoot {
                 if let Some(pin) = known.find(&self.sha512) {
                     self.pinned_by = known.describe(pin);
                 } else {
-                    self.pinned_by = "none: trusted as given with --root".to_owned();
+                    self.pinned_by = "none: trusted as given".to_owned();
                 }
                 Ok(self)
             }

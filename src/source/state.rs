@@ -371,13 +371,9 @@ fn is_generation_name(name: &str) -> bool {
 }
 
 fn corrupt(path: &Path, message: &str) -> Error {
-    Error::Invalid {
-        what: "state",
+    Error::DamagedState {
         path: path.display().to_string(),
-        message: format!(
-            "{message}; the state directory is damaged: remove it (losing rollback protection \
-             for this repository) or run with --no-state"
-        ),
+        message: message.to_owned(),
     }
 }
 
@@ -519,7 +515,10 @@ mod tests {
         fs::create_dir_all(store.dir()).unwrap();
         fs::write(store.dir().join(CURRENT), "../../etc").unwrap();
         let e = store.load().unwrap_err().to_string();
-        assert!(e.contains("CURRENT") && e.contains("--no-state"), "{e}");
+        assert!(
+            e.contains("CURRENT") && e.contains("without saved state"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -992,7 +992,7 @@ fn ssm_reads_are_under_the_deadline() {
     assert!(
         report
             .to_string()
-            .contains("within the run's deadline of 2 s (--deadline)"),
+            .contains("within the run's deadline of 2 s"),
         "{report:#}"
     );
 }

@@ -346,7 +346,7 @@ fn a_server_that_trickles_cannot_hold_the_run_past_its_deadline() {
     assert!(r["findings"][0]["message"]
         .as_str()
         .unwrap()
-        .contains("--deadline"));
+        .contains("the run's deadline"));
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }
 

@@ -1,0 +1,93 @@
+//! The one vocabulary of the outputs people read (text, Markdown, HTML): each state has one
+//! word, written here once, so a repository that text calls `FAIL` is not `FAILED` in Markdown
+//! and `fail` on the page. JSON and Prometheus keep the model's own names (`fail`, `rejected`),
+//! which are the same words in lower case.
+
+use crate::job::BundleRecord;
+use crate::report::{EngineVerdict, RoleVerdict, Verdict};
+
+/// A run's or a repository's verdict.
+pub fn verdict(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+        Verdict::Incomplete => "INCOMPLETE",
+    }
+}
+
+/// One role's verdict; a target's is `ok` or `FAIL` too.
+pub fn role(v: RoleVerdict) -> &'static str {
+    match v {
+        RoleVerdict::Ok => "ok",
+        RoleVerdict::Warning => "warning",
+        RoleVerdict::Fail => "FAIL",
+    }
+}
+
+/// A target's check: its length and hashes match, or not.
+pub fn target(verified: bool) -> &'static str {
+    role(if verified {
+        RoleVerdict::Ok
+    } else {
+        RoleVerdict::Fail
+    })
+}
+
+/// What one engine made of the repository.
+pub fn engine(v: EngineVerdict) -> &'static str {
+    match v {
+        EngineVerdict::Accepted => "accepted",
+        EngineVerdict::Rejected => "rejected",
+        EngineVerdict::Unfinished => "unfinished",
+    }
+}
+
+/// The command that checks a bundle offline, demanding its digest and (when there is one) its
+/// anchor: what a reader of any output copies.
+pub fn verify_command(bundle: &BundleRecord) -> String {
+    let mut c = format!(
+        "tufwatch evidence verify {}",
+        crate::text::shell_word(&bundle.dir)
+    );
+    if let Some(sha) = &bundle.sha256 {
+        c.push_str(&format!(" --sha256 {sha}"));
+    }
+    if let Some(root) = &bundle.trusted_root_sha512 {
+        c.push_str(&format!(" --root-sha512 {root}"));
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::VerificationResult;
+
+    #[test]
+    fn the_verify_command_quotes_the_directory() {
+        let mut r = BundleRecord {
+            dir: "evidence/2026-11-29".to_owned(),
+            sha256: Some("ab".repeat(32)),
+            files: 3,
+            result: Some(VerificationResult::Passed),
+            trusted_root_sha512: None,
+            signed: false,
+            repositories: Vec::new(),
+            error: None,
+        };
+        assert_eq!(
+            verify_command(&r),
+            format!(
+                "tufwatch evidence verify evidence/2026-11-29 --sha256 {}",
+                "ab".repeat(32)
+            )
+        );
+        r.dir = "it's here; rm -rf x".to_owned();
+        r.sha256 = None;
+        r.trusted_root_sha512 = Some("cd".to_owned());
+        assert_eq!(
+            verify_command(&r),
+            "tufwatch evidence verify 'it'\\''s here; rm -rf x' --root-sha512 cd"
+        );
+    }
+}
