@@ -6,7 +6,32 @@ use tufwatch::cli::{run, Cli};
 
 fn main() {
     let cli = Cli::parse();
-    let filter = match cli.verbose {
+    init_logging(cli.verbose);
+    // The TUF client's protocol knows two exit codes, 0 and 1: a panic (a bug) must still say 1.
+    // It runs on one thread: it fetches one file at a time anyway, and a clock faked with
+    // LD_PRELOAD (the conformance suite's faketime) is safest without threads.
+    let client = matches!(cli.command, tufwatch::cli::Command::Client(_));
+    if client {
+        std::panic::set_hook(Box::new(|info| {
+            tufwatch::cli::output::note(format_args!("tufwatch client: internal error: {info}"));
+            std::process::exit(1);
+        }));
+    }
+    let code = match runtime(client) {
+        Ok(rt) => run_on(rt, cli, client),
+        Err(e) => {
+            tufwatch::cli::output::note(format_args!(
+                "tufwatch: error: cannot start the async runtime: {e}"
+            ));
+            tufwatch::report::EXIT_COULD_NOT_RUN
+        }
+    };
+    std::process::exit(code);
+}
+
+/// Log on stderr, as `-v` asks, or as `TUFWATCH_LOG` says.
+fn init_logging(verbose: u8) {
+    let filter = match verbose {
         0 => "warn",
         1 => "info,tough=info",
         _ => "debug,tough=debug",
@@ -18,19 +43,13 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    // The TUF client's protocol knows two exit codes, 0 and 1: a panic (a bug) must still say 1.
-    // It runs on one thread: it fetches one file at a time anyway, and a clock faked with
-    // LD_PRELOAD (the conformance suite's faketime) is safest without threads.
-    let client = matches!(cli.command, tufwatch::cli::Command::Client(_));
-    if client {
-        std::panic::set_hook(Box::new(|info| {
-            tufwatch::cli::output::note(format_args!("tufwatch client: internal error: {info}"));
-            std::process::exit(1);
-        }));
-    }
+}
+
+/// The async runtime: on one thread for the TUF client, on several otherwise.
+fn runtime(client: bool) -> std::io::Result<tokio::runtime::Runtime> {
     // tokio panics where it cannot make its signal pipe or its threads (no file descriptor
     // left, a process limit): that is this machine's fault, exit 2, not a panic.
-    let runtime = without_panic(|| {
+    without_panic(|| {
         if client {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -41,56 +60,59 @@ fn main() {
                 .build()
         }
     })
-    .unwrap_or_else(|why| Err(std::io::Error::other(why)));
-    let code = match runtime {
-        Ok(rt) => {
-            // SIGTERM (systemd, Kubernetes on a timeout) and SIGINT end the run here: its
-            // futures are dropped, which removes its temporary files (tough's datastore,
-            // partial targets, an unfinished bundle); then the writers on blocking threads get
-            // a moment to finish removing theirs. The signal is awaited on a task of its own, so
-            // that a run stuck in a blocking read (a FIFO, a hung file system) still ends: then
-            // after a grace period, without its cleanup.
-            let stopped_code = if client {
-                1 // the client protocol's only failure code
-            } else {
-                tufwatch::report::EXIT_COULD_NOT_RUN
-            };
-            let (tell, told) = tokio::sync::oneshot::channel();
-            let stop = {
-                let _in_runtime = rt.enter();
-                // Where the signal handlers cannot be made, the run goes on without them.
-                without_panic(stopped).ok()
-            };
-            rt.spawn(async move {
-                let Some(stop) = stop else {
-                    return std::future::pending().await;
-                };
-                let signal = stop.await;
-                let _ = tell.send(signal);
-                tokio::time::sleep(GRACE).await;
-                tufwatch::cli::output::note(format_args!("tufwatch: stopped by {signal}: the run did not stop within {} s; its temporary files may remain (a later run removes them)", GRACE.as_secs()));
-                std::process::exit(stopped_code);
-            });
-            let code = rt.block_on(async {
-                tokio::select! {
-                    code = run(cli) => code,
-                    Ok(signal) = told => {
-                        tufwatch::cli::output::note(format_args!("tufwatch: stopped by {signal}: no verdict; the run's temporary files are removed"));
-                        stopped_code
-                    }
-                }
-            });
-            rt.shutdown_timeout(std::time::Duration::from_secs(5));
-            code
-        }
-        Err(e) => {
-            tufwatch::cli::output::note(format_args!(
-                "tufwatch: error: cannot start the async runtime: {e}"
-            ));
-            tufwatch::report::EXIT_COULD_NOT_RUN
-        }
+    .unwrap_or_else(|why| Err(std::io::Error::other(why)))
+}
+
+/// Run the command line on `rt` until it ends, or a signal stops it; the exit code.
+fn run_on(rt: tokio::runtime::Runtime, cli: Cli, client: bool) -> i32 {
+    // SIGTERM (systemd, Kubernetes on a timeout) and SIGINT end the run here: its
+    // futures are dropped, which removes its temporary files (tough's datastore,
+    // partial targets, an unfinished bundle); then the writers on blocking threads get
+    // a moment to finish removing theirs. The signal is awaited on a task of its own, so
+    // that a run stuck in a blocking read (a FIFO, a hung file system) still ends: then
+    // after a grace period, without its cleanup.
+    let stopped_code = if client {
+        1 // the client protocol's only failure code
+    } else {
+        tufwatch::report::EXIT_COULD_NOT_RUN
     };
-    std::process::exit(code);
+    let told = watch_signals(&rt, stopped_code);
+    let code = rt.block_on(async {
+        tokio::select! {
+            code = run(cli) => code,
+            Ok(signal) = told => {
+                tufwatch::cli::output::note(format_args!("tufwatch: stopped by {signal}: no verdict; the run's temporary files are removed"));
+                stopped_code
+            }
+        }
+    });
+    rt.shutdown_timeout(std::time::Duration::from_secs(5));
+    code
+}
+
+/// Listen for SIGTERM and SIGINT on a task of `rt`: the receiver hears the first, and the
+/// process ends with `stopped_code` when the run has not stopped within [`GRACE`].
+fn watch_signals(
+    rt: &tokio::runtime::Runtime,
+    stopped_code: i32,
+) -> tokio::sync::oneshot::Receiver<&'static str> {
+    let (tell, told) = tokio::sync::oneshot::channel();
+    let stop = {
+        let _in_runtime = rt.enter();
+        // Where the signal handlers cannot be made, the run goes on without them.
+        without_panic(stopped).ok()
+    };
+    rt.spawn(async move {
+        let Some(stop) = stop else {
+            return std::future::pending().await;
+        };
+        let signal = stop.await;
+        let _ = tell.send(signal);
+        tokio::time::sleep(GRACE).await;
+        tufwatch::cli::output::note(format_args!("tufwatch: stopped by {signal}: the run did not stop within {} s; its temporary files may remain (a later run removes them)", GRACE.as_secs()));
+        std::process::exit(stopped_code);
+    });
+    told
 }
 
 /// `make()`, or the message it panicked with (silently: the caller says what failed).

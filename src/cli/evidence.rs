@@ -13,7 +13,7 @@ use crate::settings::{defaults, CommonSettings, Setting};
 use crate::source::pins::{parse_sha256_arg, parse_sha512_arg};
 use crate::text::clean;
 use clap::{Args, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Audit evidence: bundles that prove what was verified, checkable again offline.
 #[derive(Debug, Subcommand)]
@@ -152,42 +152,14 @@ async fn create(a: CreateArgs) -> Result<i32> {
     // From the anchor through every root: the bundle holds the whole chain.
     options.state_root = None;
     let verification = crate::engine::verify(&options, &root).await?;
-    // The signed manifest, when the repository lists one: the releases it records.
-    let listed = verification
-        .listing
-        .as_ref()
-        .is_some_and(|l| l.find("manifest.json").is_some());
-    let mut manifest = None;
-    if listed {
-        let mut read = crate::job::read_manifest(&verification, None).await;
-        crate::releases::retain_own(
-            &mut read.tracks,
-            options.variant.as_deref(),
-            options.arch.as_deref(),
-        );
-        manifest = Some(read);
-    }
+    let manifest = signed_releases(&verification, &options).await;
     let mut files = evidence::files(&verification, &root, &[], manifest.as_ref());
     // The verdict of the bundle is its report's: the verification and the manifest together.
     let report: crate::report::Report = files
         .get(evidence::REPORT_FILE)
         .and_then(|b| serde_json::from_slice(b).ok())
         .unwrap_or(verification.report);
-    // A run that could not finish (the network, the deadline) proves nothing about the
-    // repository: no bundle, exit 2.
-    if report.verdict == Verdict::Incomplete {
-        for f in &report.findings {
-            output::note(format_args!(
-                "tufwatch: {}: {}",
-                f.code.as_str(),
-                clean(&f.message)
-            ));
-        }
-        return Err(Error::Fetch {
-            url: report.repository.metadata_url.clone(),
-            message: "the verification could not finish; no bundle written".to_owned(),
-        });
-    }
+    refuse_incomplete(&report)?;
     evidence::sign(&mut files, key.as_ref(), a.sign_key.as_deref())?;
     let sha256 = evidence::write(&a.out, &files, Setting::BundleDir)?;
     let created = Created {
@@ -208,6 +180,47 @@ async fn create(a: CreateArgs) -> Result<i32> {
         .collect();
     print_created(&created, &errors, a.format).map_err(|e| withdraw(&a.out, e))?;
     Ok(report.exit_code())
+}
+
+/// The signed manifest, when the repository lists one: the releases it records, of the
+/// repository's own variant and architecture.
+async fn signed_releases(
+    verification: &crate::engine::Verification,
+    options: &crate::engine::VerifyOptions,
+) -> Option<crate::releases::ManifestRead> {
+    let listed = verification
+        .listing
+        .as_ref()
+        .is_some_and(|l| l.find("manifest.json").is_some());
+    if !listed {
+        return None;
+    }
+    let mut read = crate::job::read_manifest(verification, None).await;
+    crate::releases::retain_own(
+        &mut read.tracks,
+        options.variant.as_deref(),
+        options.arch.as_deref(),
+    );
+    Some(read)
+}
+
+/// A run that could not finish (the network, the deadline) proves nothing about the
+/// repository: its findings on stderr, no bundle, exit 2.
+fn refuse_incomplete(report: &crate::report::Report) -> Result<()> {
+    if report.verdict == Verdict::Incomplete {
+        for f in &report.findings {
+            output::note(format_args!(
+                "tufwatch: {}: {}",
+                f.code.as_str(),
+                clean(&f.message)
+            ));
+        }
+        return Err(Error::Fetch {
+            url: report.repository.metadata_url.clone(),
+            message: "the verification could not finish; no bundle written".to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// `evidence create --config`: the bundle of a whole job.
@@ -312,18 +325,7 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
         .as_deref()
         .map(|h| parse_sha512_arg(Setting::RootSha512, h))
         .transpose()?;
-    let public = match &a.pubkey {
-        Some(path) => Some(
-            crate::pem::public_key(&read_pem(path, "public key")?).map_err(|message| {
-                Error::Invalid {
-                    what: "public key",
-                    path: path.display().to_string(),
-                    message: message.to_string(),
-                }
-            })?,
-        ),
-        None => None,
-    };
+    let public = a.pubkey.as_deref().map(read_public_key).transpose()?;
     let digest = a
         .sha256
         .as_deref()
@@ -348,64 +350,92 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
     };
     match a.format {
         Format::Json => print_json(&check)?,
-        Format::Human => output::print_with(|out| {
-            writeln!(
-                out,
-                "bundle      {} ({} files in SHA256SUMS)",
-                check.bundle, check.files
-            )?;
-            if let Some(sha) = &check.sha256 {
-                writeln!(out, "digest      sha256 {sha} (of SHA256SUMS)")?;
-                if a.sha256.is_none() {
-                    writeln!(out, "            (not compared: give --sha256 to demand the digest you were given)")?;
-                }
-            }
-            writeln!(
-                out,
-                "recorded    {} at {}",
-                check
-                    .recorded_result
-                    .map_or("?", evidence::VerificationResult::as_str),
-                clean(check.reference_time.as_deref().unwrap_or("?"))
-            )?;
-            if let Some(sha) = &check.trusted_root_sha512 {
-                writeln!(out, "anchor      sha512 {}", clean(sha))?;
-                if a.root_sha512.is_none() {
-                    writeln!(out, "            (not compared with a pin: give --root-sha512 to demand the anchor you trust)")?;
-                }
-            }
-            if check.signature_verified {
-                writeln!(
-                    out,
-                    "signed      by {} (verified with the key given)",
-                    clean(&check.signed_by.join(", "))
-                )?;
-            } else if !check.signed_by.is_empty() {
-                writeln!(
-                    out,
-                    "signed      by {} (not checked: give --pubkey)",
-                    clean(&check.signed_by.join(", "))
-                )?;
-            }
-            if let Some(v) = check.reverified {
-                let v = if v == Verdict::Pass { "pass" } else { "fail" };
-                writeln!(
-                    out,
-                    "re-verified {v} (offline, from the bundle's anchor, at the recorded time)"
-                )?;
-            }
-            for f in &check.findings {
-                writeln!(out, "  error {}: {}", f.code.as_str(), clean(&f.message))?;
-            }
-            writeln!(
-                out,
-                "{}",
-                match check.verdict {
-                    Verdict::Pass => "PASS: the bundle is intact and its result reproduces",
-                    _ => "FAIL: see the findings",
-                }
-            )
-        })?,
+        Format::Human => print_check(&check, &a)?,
     }
     Ok(check.exit_code())
+}
+
+/// The public key `--pubkey` names (PEM "PUBLIC KEY"), as DER.
+fn read_public_key(path: &Path) -> Result<Vec<u8>> {
+    crate::pem::public_key(&read_pem(path, "public key")?).map_err(|message| Error::Invalid {
+        what: "public key",
+        path: path.display().to_string(),
+        message: message.to_string(),
+    })
+}
+
+/// The check of a bundle, for a person; `a` says what the command line demanded.
+fn print_check(check: &evidence::BundleCheck, a: &VerifyArgs) -> Result<()> {
+    output::print_with(|out| {
+        write_recorded(out, check, a)?;
+        if check.signature_verified {
+            writeln!(
+                out,
+                "signed      by {} (verified with the key given)",
+                clean(&check.signed_by.join(", "))
+            )?;
+        } else if !check.signed_by.is_empty() {
+            writeln!(
+                out,
+                "signed      by {} (not checked: give --pubkey)",
+                clean(&check.signed_by.join(", "))
+            )?;
+        }
+        if let Some(v) = check.reverified {
+            let v = if v == Verdict::Pass { "pass" } else { "fail" };
+            writeln!(
+                out,
+                "re-verified {v} (offline, from the bundle's anchor, at the recorded time)"
+            )?;
+        }
+        for f in &check.findings {
+            writeln!(out, "  error {}: {}", f.code.as_str(), clean(&f.message))?;
+        }
+        writeln!(
+            out,
+            "{}",
+            match check.verdict {
+                Verdict::Pass => "PASS: the bundle is intact and its result reproduces",
+                _ => "FAIL: see the findings",
+            }
+        )
+    })
+}
+
+/// What the bundle is and records: its files, its digest, its result and its anchor, each
+/// with a hint when the command line did not demand it.
+fn write_recorded(
+    out: &mut dyn std::io::Write,
+    check: &evidence::BundleCheck,
+    a: &VerifyArgs,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "bundle      {} ({} files in SHA256SUMS)",
+        check.bundle, check.files
+    )?;
+    if let Some(sha) = &check.sha256 {
+        writeln!(out, "digest      sha256 {sha} (of SHA256SUMS)")?;
+        if a.sha256.is_none() {
+            writeln!(
+                out,
+                "            (not compared: give --sha256 to demand the digest you were given)"
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "recorded    {} at {}",
+        check
+            .recorded_result
+            .map_or("?", evidence::VerificationResult::as_str),
+        clean(check.reference_time.as_deref().unwrap_or("?"))
+    )?;
+    if let Some(sha) = &check.trusted_root_sha512 {
+        writeln!(out, "anchor      sha512 {}", clean(sha))?;
+        if a.root_sha512.is_none() {
+            writeln!(out, "            (not compared with a pin: give --root-sha512 to demand the anchor you trust)")?;
+        }
+    }
+    Ok(())
 }

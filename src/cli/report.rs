@@ -92,8 +92,62 @@ const BUNDLE_FLAG: &[(Setting, &str)] = &[(Setting::BundleDir, "--evidence")];
 
 /// Run `report`; the result is the exit code.
 pub async fn run(a: ReportArgs) -> Result<i32> {
-    let result = async {
-        let config = Config::read(&a.config)?;
+    let result = run_report(&a).await;
+    // A job asked for JSON on standard output still prints one JSON document when it cannot run.
+    if let Err(e) = &result {
+        if a.formats == [OutputFormat::Json] && a.out_dir.is_none() && a.out.is_none() {
+            // The run's own error is what to tell, even when stdout fails too.
+            let _ = print_json(&crate::report::ErrorReport::of(e));
+        }
+    }
+    result
+}
+
+/// The job: its outputs and its evidence directory checked first, then run, its bundle
+/// written, its report written or printed.
+async fn run_report(a: &ReportArgs) -> Result<i32> {
+    let config = Config::read(&a.config)?;
+    let outputs = Outputs::of(a, &config)?;
+    outputs.check_writable()?;
+    let made = Made {
+        from: Some(a.config.display().to_string()),
+    };
+    // A bad key or an evidence directory that cannot take the bundle stops the run before
+    // anything is verified.
+    let key = super::bundle::signing_key(a.sign_key.as_deref())?;
+    if let Some(dir) = &a.evidence {
+        crate::evidence::check_out(dir, Setting::BundleDir)
+            .map_err(|e| named(e, SettingsFrom::Flags, BUNDLE_FLAG))?;
+        apart(dir, &outputs.paths())?;
+    }
+    let settings = job_settings(a, &config)?;
+    let mut report =
+        super::run_job(&settings, SettingsFrom::Config(&a.config), BUNDLE_FLAG).await?;
+    if let Some(dir) = &a.evidence {
+        add_evidence_bundle(&mut report, dir, key.as_ref(), a.sign_key.as_deref())?;
+    }
+    let written = outputs.write(&report, a.out.is_none(), &made);
+    let bundle_written = report
+        .evidence_bundle
+        .as_ref()
+        .is_some_and(|r| r.sha256.is_some());
+    match (written, &a.evidence) {
+        (Err(e), Some(dir)) if bundle_written => Err(super::bundle::withdraw(dir, e)),
+        (written, _) => written.map(|()| report.exit_code()),
+    }
+}
+
+/// Where the report goes: the formats asked, and the directory each is written to, or the one
+/// file the one format asked is written to; printed when neither.
+struct Outputs {
+    formats: Vec<OutputFormat>,
+    out_dir: Option<PathBuf>,
+    one: Option<(PathBuf, OutputFormat)>,
+}
+
+impl Outputs {
+    /// The outputs the flags ask, else the configuration; `--out` takes one format.
+    fn of(a: &ReportArgs, config: &Config) -> Result<Self> {
         let formats = if a.formats.is_empty() {
             config.output.formats.clone()
         } else {
@@ -113,91 +167,95 @@ pub async fn run(a: ReportArgs) -> Result<i32> {
                 })
             }
         };
-        match (&one, &out_dir) {
+        Ok(Outputs {
+            formats,
+            out_dir,
+            one,
+        })
+    }
+
+    /// Each file the report is to be written to can be replaced, before anything is verified.
+    fn check_writable(&self) -> Result<()> {
+        match (&self.one, &self.out_dir) {
             (Some((path, _)), _) => super::output::output_file("--out", path)?,
             (None, Some(dir)) => {
-                for f in &formats {
+                for f in &self.formats {
                     super::output::output_file("--out-dir", &dir.join(f.file_name()))?;
                 }
             }
             (None, None) => {}
         }
-        let made = Made {
-            from: Some(a.config.display().to_string()),
-        };
-        // A bad key or an evidence directory that cannot take the bundle stops the run before
-        // anything is verified.
-        let key = super::bundle::signing_key(a.sign_key.as_deref())?;
-        if let Some(dir) = &a.evidence {
-            crate::evidence::check_out(dir, Setting::BundleDir).map_err(|e| named(e, SettingsFrom::Flags, BUNDLE_FLAG))?;
-            let outputs: Vec<PathBuf> = match (&one, &out_dir) {
-                (Some((path, _)), _) => vec![path.clone()],
-                (None, Some(d)) => std::iter::once(d.clone())
-                    .chain(formats.iter().map(|f| d.join(f.file_name())))
-                    .collect(),
-                (None, None) => Vec::new(),
-            };
-            apart(dir, &outputs)?;
+        Ok(())
+    }
+
+    /// The paths the report is written to: the output directory and its files, or the one file.
+    fn paths(&self) -> Vec<PathBuf> {
+        match (&self.one, &self.out_dir) {
+            (Some((path, _)), _) => vec![path.clone()],
+            (None, Some(d)) => std::iter::once(d.clone())
+                .chain(self.formats.iter().map(|f| d.join(f.file_name())))
+                .collect(),
+            (None, None) => Vec::new(),
         }
-        let run = CommonSettings {
-            at: a.at,
-            timeout_secs: a.timeout,
-            deadline: a.deadline,
-            progress: !a.no_progress,
-            ..CommonSettings::default()
-        };
-        let mut settings = config
-            .job(run, a.concurrency)
-            .map_err(|e| named(e, SettingsFrom::Config(&a.config), &[]))?;
-        settings.evidence = a
-            .evidence
-            .is_some()
-            .then_some(crate::evidence::repository_files as crate::settings::KeepEvidence);
-        let mut report =
-            super::run_job(&settings, SettingsFrom::Config(&a.config), BUNDLE_FLAG).await?;
-        if let Some(dir) = &a.evidence {
-            let record = evidence_bundle(&mut report, dir, key.as_ref(), a.sign_key.as_deref())?;
-            if let Some(error) = &record.error {
-                super::output::note(format_args!(
-                    "tufwatch: --evidence {}: no bundle written: {error}",
-                    dir.display()
-                ));
-                // The report says it too, and its verdict (and exit code) count it.
-                report.findings.push(
-                    Finding::error(
-                        Code::EvidenceNotWritten,
-                        format!("no evidence bundle written in {}: {error}", record.dir),
-                    )
-                    .target(record.dir.clone()),
-                );
-                report.judge();
-            }
-            report.evidence_bundle = Some(record);
-        }
-        let written = match one {
-            Some((path, format)) => crate::present::write_file(&report, format, &path, &made)
+    }
+
+    /// Write the report to its one file, or in each format to the output directory or
+    /// standard output (`printed`: no `--out` was given).
+    fn write(&self, report: &crate::job::JobReport, printed: bool, made: &Made) -> Result<()> {
+        match &self.one {
+            Some((path, format)) => crate::present::write_file(report, *format, path, made)
                 .map(|()| super::output::note(format_args!("tufwatch: wrote {}", path.display()))),
-            None if a.out.is_none() => emit(&report, &formats, out_dir.as_deref(), &made),
+            None if printed => emit(report, &self.formats, self.out_dir.as_deref(), made),
             None => Ok(()),
-        };
-        let bundle_written = report
-            .evidence_bundle
-            .as_ref()
-            .is_some_and(|r| r.sha256.is_some());
-        match (written, &a.evidence) {
-            (Err(e), Some(dir)) if bundle_written => Err(super::bundle::withdraw(dir, e)),
-            (written, _) => written.map(|()| report.exit_code()),
         }
     }
-    .await;
-    // A job asked for JSON on standard output still prints one JSON document when it cannot run.
-    if let Err(e) = &result {
-        if a.formats == [OutputFormat::Json] && a.out_dir.is_none() && a.out.is_none() {
-            // The run's own error is what to tell, even when stdout fails too.
-            let _ = print_json(&crate::report::ErrorReport::of(e));
-        }
+}
+
+/// The job's settings: the configuration's, with the run's flags.
+fn job_settings(a: &ReportArgs, config: &Config) -> Result<crate::settings::JobSettings> {
+    let run = CommonSettings {
+        at: a.at,
+        timeout_secs: a.timeout,
+        deadline: a.deadline,
+        progress: !a.no_progress,
+        ..CommonSettings::default()
+    };
+    let mut settings = config
+        .job(run, a.concurrency)
+        .map_err(|e| named(e, SettingsFrom::Config(&a.config), &[]))?;
+    settings.evidence = a
+        .evidence
+        .is_some()
+        .then_some(crate::evidence::repository_files as crate::settings::KeepEvidence);
+    Ok(settings)
+}
+
+/// Write the run's evidence bundle in `dir` and name it in the report. A bundle not written is
+/// said on stderr and is a finding of the report.
+fn add_evidence_bundle(
+    report: &mut crate::job::JobReport,
+    dir: &std::path::Path,
+    key: Option<&crate::evidence::dsse::SigningKey>,
+    key_path: Option<&std::path::Path>,
+) -> Result<()> {
+    let record = evidence_bundle(report, dir, key, key_path)?;
+    if let Some(error) = &record.error {
+        super::output::note(format_args!(
+            "tufwatch: --evidence {}: no bundle written: {error}",
+            dir.display()
+        ));
+        // The report says it too, and its verdict (and exit code) count it.
+        report.findings.push(
+            Finding::error(
+                Code::EvidenceNotWritten,
+                format!("no evidence bundle written in {}: {error}", record.dir),
+            )
+            .target(record.dir.clone()),
+        );
+        report.judge();
     }
-    result
+    report.evidence_bundle = Some(record);
+    Ok(())
 }
 
 /// Refuse an evidence directory that is or holds an output of the report (the output

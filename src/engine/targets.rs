@@ -261,91 +261,21 @@ pub async fn fetch_targets(
         .map(|out| missing_dirs(out, &names))
         .unwrap_or_default();
     if let Some(out) = &out {
-        // What a killed run left half-written where these targets go (see `atomic::sweep`),
-        // in directories that are really below `out`.
-        let dirs: std::collections::BTreeSet<PathBuf> = names
-            .iter()
-            .filter(|n| unsafe_name(n).is_none())
-            .filter_map(|n| safe_parent(out, n, false).ok())
-            .collect();
-        for dir in dirs {
-            crate::atomic::sweep(&dir);
-        }
+        sweep_partials(out, &names);
     }
-    // A name that is also a directory of another (`a` and `a/b`) cannot be both; the first in
-    // name order is written, as if one at a time, whatever order the downloads finish in.
-    let wanted: std::collections::HashSet<String> = names.iter().cloned().collect();
-    let file_in_the_way = |name: &str| -> Option<String> {
-        let mut prefix = name;
-        while let Some((parent, _)) = prefix.rsplit_once('/') {
-            if wanted.contains(parent) {
-                return Some(parent.to_owned());
-            }
-            prefix = parent;
-        }
-        None
-    };
-    let bars = indicatif::MultiProgress::new();
-    let one = |name: String| {
-        let (out, bars) = (out.as_deref(), &bars);
-        let in_the_way = out.and_then(|_| file_in_the_way(&name));
-        async move {
-            if let Some(file) = in_the_way {
-                let f = Finding::error(
-                    Code::PathConflict,
-                    format!("cannot write target {name:?}: {file:?} is another target's file, not a directory"),
-                )
-                .target(&name);
-                return Ok((None, Some(f)));
-            }
-            // A name no file system holds is the repository's (a host could not keep that
-            // target either), not a fault of this machine.
-            if out.is_some() && name.split('/').any(|part| part.len() > NAME_MAX) {
-                let f = Finding::error(
-                    Code::UnsafeTargetName,
-                    format!("cannot write target {name:?} under --out: a part of its name is longer than the {NAME_MAX} bytes a file name may have"),
-                )
-                .target(&name);
-                return Ok((None, Some(f)));
-            }
-            if let Some(why) = unsafe_name(&name) {
-                let f = Finding::error(
-                    Code::UnsafeTargetName,
-                    format!(
-                        "refusing target {name:?}: {why}, so it could escape the output directory"
-                    ),
-                )
-                .target(&name);
-                return Ok((None, Some(f)));
-            }
-            // The entry the deciding engine downloads by: the search through delegations (5.7).
-            let Some(target) = listing.find(&name) else {
-                let f = Finding::error(
-                    Code::TargetMissing,
-                    format!("target {name:?} is not listed by the signed targets metadata"),
-                )
-                .target(&name);
-                return Ok((None, Some(f)));
-            };
-            let bar = progress_bar(progress, &name, target.length).map(|b| bars.add(b));
-            let fetch = fetch_one(source, &name, &target, out, bar, false);
-            match tokio::time::timeout_at(deadline, fetch).await {
-                Ok(result) => result.map(|(report, finding, _)| (Some(report), finding)),
-                Err(_elapsed) => {
-                    let f = Finding::error(
-                        Code::Unreachable,
-                        format!("target {name:?} did not finish downloading within the deadline (--deadline)"),
-                    )
-                    .target(&name);
-                    Ok((None, Some(f)))
-                }
-            }
-        }
+    let batch = Batch {
+        listing,
+        source,
+        out: out.as_deref(),
+        progress,
+        deadline,
+        wanted: names.iter().cloned().collect(),
+        bars: indicatif::MultiProgress::new(),
     };
     // The first fault of this machine stops the others at once (their partial files go with
     // them): the run stops anyway.
     let results: Result<Vec<(Option<TargetReport>, Option<Finding>)>> =
-        futures::stream::iter(names.into_iter().map(one))
+        futures::stream::iter(names.into_iter().map(|name| batch.fetch(name)))
             .buffered(parallel())
             .try_collect()
             .await;
@@ -357,6 +287,110 @@ pub async fn fetch_targets(
         reports.into_iter().flatten().collect(),
         findings.into_iter().flatten().collect(),
     ))
+}
+
+/// Remove what a killed run left half-written where these targets go (see `atomic::sweep`),
+/// in directories that are really below `out`.
+fn sweep_partials(out: &Path, names: &[String]) {
+    let dirs: std::collections::BTreeSet<PathBuf> = names
+        .iter()
+        .filter(|n| unsafe_name(n).is_none())
+        .filter_map(|n| safe_parent(out, n, false).ok())
+        .collect();
+    for dir in dirs {
+        crate::atomic::sweep(&dir);
+    }
+}
+
+/// What every target of one [`fetch_targets`] is fetched with.
+struct Batch<'a> {
+    listing: &'a Listing,
+    source: &'a TargetSource,
+    /// The output directory, made and canonical.
+    out: Option<&'a Path>,
+    progress: bool,
+    deadline: tokio::time::Instant,
+    /// Every target name selected.
+    wanted: std::collections::HashSet<String>,
+    bars: indicatif::MultiProgress,
+}
+
+impl Batch<'_> {
+    /// Check, download and (with `out`) write the target `name`: its report when it was
+    /// downloaded, and the finding against it, if any.
+    async fn fetch(&self, name: String) -> Result<(Option<TargetReport>, Option<Finding>)> {
+        if let Some(f) = self.refusal(&name) {
+            return Ok((None, Some(f)));
+        }
+        // The entry the deciding engine downloads by: the search through delegations (5.7).
+        let Some(target) = self.listing.find(&name) else {
+            let f = Finding::error(
+                Code::TargetMissing,
+                format!("target {name:?} is not listed by the signed targets metadata"),
+            )
+            .target(&name);
+            return Ok((None, Some(f)));
+        };
+        let bar = progress_bar(self.progress, &name, target.length).map(|b| self.bars.add(b));
+        let fetch = fetch_one(self.source, &name, &target, self.out, bar, false);
+        match tokio::time::timeout_at(self.deadline, fetch).await {
+            Ok(result) => result.map(|(report, finding, _)| (Some(report), finding)),
+            Err(_elapsed) => {
+                let f = Finding::error(
+                    Code::Unreachable,
+                    format!("target {name:?} did not finish downloading within the deadline (--deadline)"),
+                )
+                .target(&name);
+                Ok((None, Some(f)))
+            }
+        }
+    }
+
+    /// Why the target `name` is refused before it is even looked up, if it is: it could not be
+    /// written below `out`, or could escape it.
+    fn refusal(&self, name: &str) -> Option<Finding> {
+        if let Some(file) = self.out.and_then(|_| self.file_in_the_way(name)) {
+            let f = Finding::error(
+                Code::PathConflict,
+                format!("cannot write target {name:?}: {file:?} is another target's file, not a directory"),
+            )
+            .target(name);
+            return Some(f);
+        }
+        // A name no file system holds is the repository's (a host could not keep that
+        // target either), not a fault of this machine.
+        if self.out.is_some() && name.split('/').any(|part| part.len() > NAME_MAX) {
+            let f = Finding::error(
+                Code::UnsafeTargetName,
+                format!("cannot write target {name:?} under --out: a part of its name is longer than the {NAME_MAX} bytes a file name may have"),
+            )
+            .target(name);
+            return Some(f);
+        }
+        if let Some(why) = unsafe_name(name) {
+            let f = Finding::error(
+                Code::UnsafeTargetName,
+                format!("refusing target {name:?}: {why}, so it could escape the output directory"),
+            )
+            .target(name);
+            return Some(f);
+        }
+        None
+    }
+
+    /// The selected target whose file would be a directory of `name`, if one is.
+    fn file_in_the_way(&self, name: &str) -> Option<String> {
+        // A name that is also a directory of another (`a` and `a/b`) cannot be both; the first
+        // in name order is written, as if one at a time, whatever order the downloads finish in.
+        let mut prefix = name;
+        while let Some((parent, _)) = prefix.rsplit_once('/') {
+            if self.wanted.contains(parent) {
+                return Some(parent.to_owned());
+            }
+            prefix = parent;
+        }
+        None
+    }
 }
 
 /// The directories below `out` that the targets `names` go into and that do not exist, in an
@@ -496,41 +530,58 @@ async fn fetch_one(
     bar: Option<indicatif::ProgressBar>,
     keep_bytes: bool,
 ) -> Result<(TargetReport, Option<Finding>, Vec<u8>)> {
-    let hashes = target.hashes.clone();
     let mut report = TargetReport {
         name: name.to_owned(),
         length: target.length,
-        hashes: hashes.clone(),
+        hashes: target.hashes.clone(),
         verified: false,
         written_to: None,
     };
-    let fail = |code: Code, message: String| Some(Finding::error(code, message).target(name));
-
     let url = match source.url(&target.file) {
         Ok(u) => u,
         Err(why) => {
-            return Ok((
-                report,
-                fail(Code::UnsafeTargetName, why.to_string()),
-                Vec::new(),
-            ))
+            let f = Finding::error(Code::UnsafeTargetName, why.to_string()).target(name);
+            return Ok((report, Some(f), Vec::new()));
         }
     };
     // Where the file goes: below `out`, checked again after the directories exist, since a
     // symbolic link inside `out` could point elsewhere.
-    let mut sink = out.map(|dir| Sink::create(dir, name)).transpose()?;
-    let transport_failed = |e: &tough::TransportError| {
-        let mut f = super::findings::from_transport(&url, e);
-        f.target = Some(name.to_owned());
-        Some(f)
-    };
+    let sink = out.map(|dir| Sink::create(dir, name)).transpose()?;
     let mut stream = match source.fetcher.fetch(url.clone()).await {
         Ok(s) => s,
-        Err(e) => return Ok((report, transport_failed(&e), Vec::new())),
+        Err(e) => return Ok((report, Some(transport_failed(&url, name, &e)), Vec::new())),
     };
+    let hasher = match hasher_for(name, target) {
+        Ok(h) => h,
+        Err(f) => return Ok((report, Some(f), Vec::new())),
+    };
+    let (queue, chunks) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
+    // The worker is never sent more than the signed length: `feed` stops first.
+    let worker = spawn_worker(chunks, hasher, sink, bar, keep_bytes);
+    let failed = feed(&mut stream, queue, &url, name, target.length).await;
+    let checked = worker.await.unwrap_or_else(|e| Err(stopped(e, name)));
+    // The repository's fault first: a write that failed because the download stopped early
+    // says nothing more.
+    if failed.is_some() {
+        return Ok((report, failed, Vec::new()));
+    }
+    let (hasher, sink, kept) = checked?;
+    if let Some(f) = mismatch(name, target, hasher) {
+        return Ok((report, Some(f), Vec::new()));
+    }
+    report.verified = true;
+    if let Some(s) = sink {
+        let path = commit_off_runtime(s, name).await?;
+        report.written_to = Some(path.display().to_string());
+    }
+    Ok((report, None, kept))
+}
+
+/// A hasher for the target `name`, or the finding that it lists no hash tufwatch can check.
+fn hasher_for(name: &str, target: &Listed) -> std::result::Result<MultiHasher, Finding> {
     // Every listed hash tufwatch knows, in one pass. Names outside the SHA-2 family are not
     // checked; the SHA-256, which tough's schema requires of every target, always is.
-    let (mut hasher, unknown) = MultiHasher::new(hashes.keys().map(String::as_str));
+    let (hasher, unknown) = MultiHasher::new(target.hashes.keys().map(String::as_str));
     if hasher.is_empty() {
         // Only the strict engine lists such a target (tough requires a SHA-256): nothing here
         // could tell its bytes from any others.
@@ -538,11 +589,36 @@ async fn fetch_one(
             "target {name:?} lists no hash tufwatch can check (only {})",
             unknown.join(", ")
         );
-        return Ok((report, fail(Code::Rejected, why), Vec::new()));
+        return Err(Finding::error(Code::Rejected, why).target(name));
     }
-    let (queue, mut chunks) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
-    // The worker is never sent more than the signed length: the loop below stops first.
-    let worker = tokio::task::spawn_blocking(move || -> Checked {
+    Ok(hasher)
+}
+
+/// Rename the checked file of target `name` into place, on a blocking thread.
+async fn commit_off_runtime(sink: Sink, name: &str) -> Result<PathBuf> {
+    // Syncing to disk is blocking work too.
+    tokio::task::spawn_blocking(move || sink.commit())
+        .await
+        .unwrap_or_else(|e| Err(stopped(e, name)))
+}
+
+/// The finding against target `name` for a transport error while fetching it from `url`.
+fn transport_failed(url: &Url, name: &str, e: &tough::TransportError) -> Finding {
+    let mut f = super::findings::from_transport(url, e);
+    f.target = Some(name.to_owned());
+    f
+}
+
+/// Hash, keep (with `keep_bytes`) and write each chunk that arrives on `chunks`, on a blocking
+/// thread of its own, until the queue closes.
+fn spawn_worker(
+    mut chunks: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    mut hasher: MultiHasher,
+    mut sink: Option<Sink>,
+    bar: Option<indicatif::ProgressBar>,
+    keep_bytes: bool,
+) -> tokio::task::JoinHandle<Checked> {
+    tokio::task::spawn_blocking(move || -> Checked {
         let mut kept = Vec::new();
         while let Some(chunk) = chunks.blocking_recv() {
             hasher.update(&chunk);
@@ -560,80 +636,60 @@ async fn fetch_one(
             b.finish_and_clear();
         }
         Ok((hasher, sink, kept))
-    });
+    })
+}
+
+/// Pass the body of target `name` on to the worker through `queue`, never more than its signed
+/// `length`: the repository's fault that stopped it early, if any.
+async fn feed(
+    stream: &mut tough::TransportStream,
+    queue: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    url: &Url,
+    name: &str,
+    length: u64,
+) -> Option<Finding> {
     let mut received = 0u64;
-    let mut failed = None;
     while let Some(chunk) = stream.next().await {
         match chunk {
             Ok(c) => {
                 // Endless data stops here, without waiting for the worker to notice.
                 received += c.len() as u64;
-                if received > target.length {
-                    failed = fail(
-                        Code::LengthExceeded,
-                        format!(
-                            "target {name:?} sent more than its signed length of {} bytes",
-                            target.length
-                        ),
+                if received > length {
+                    let why = format!(
+                        "target {name:?} sent more than its signed length of {length} bytes"
                     );
-                    break;
+                    return Some(Finding::error(Code::LengthExceeded, why).target(name));
                 }
                 if queue.send(c).await.is_err() {
                     break; // the worker stopped: its reason follows
                 }
             }
-            Err(e) => {
-                failed = transport_failed(&e);
-                break;
-            }
+            Err(e) => return Some(transport_failed(url, name, &e)),
         }
     }
-    drop(queue);
-    let checked = worker.await.unwrap_or_else(|e| Err(stopped(e, name)));
-    // The repository's fault first: a write that failed because the download stopped early
-    // says nothing more.
-    if failed.is_some() {
-        return Ok((report, failed, Vec::new()));
-    }
-    let (hasher, sink, kept) = checked?;
+    None
+}
+
+/// The finding when the bytes received are not the signed length, or one of their hashes is not
+/// the signed one (5.7.3).
+fn mismatch(name: &str, target: &Listed, hasher: MultiHasher) -> Option<Finding> {
     let (digests, length) = hasher.finish();
     if length != target.length {
-        return Ok((
-            report,
-            fail(
-                Code::LengthMismatch,
-                format!(
-                    "target {name:?} has {length} bytes, but its signed length is {}",
-                    target.length
-                ),
-            ),
-            Vec::new(),
-        ));
+        let why = format!(
+            "target {name:?} has {length} bytes, but its signed length is {}",
+            target.length
+        );
+        return Some(Finding::error(Code::LengthMismatch, why).target(name));
     }
     for (alg, actual) in &digests {
-        let expected = &hashes[alg];
+        let expected = &target.hashes[alg];
         if actual != expected {
-            return Ok((
-                report,
-                fail(
-                    Code::HashMismatch,
-                    format!(
-                        "target {name:?} has {alg} {actual}, but the signed {alg} is {expected}"
-                    ),
-                ),
-                Vec::new(),
-            ));
+            let why =
+                format!("target {name:?} has {alg} {actual}, but the signed {alg} is {expected}");
+            return Some(Finding::error(Code::HashMismatch, why).target(name));
         }
     }
-    report.verified = true;
-    if let Some(s) = sink {
-        // Syncing to disk is blocking work too.
-        let path = tokio::task::spawn_blocking(move || s.commit())
-            .await
-            .unwrap_or_else(|e| Err(stopped(e, name)))?;
-        report.written_to = Some(path.display().to_string());
-    }
-    Ok((report, None, kept))
+    None
 }
 
 fn progress_bar(enabled: bool, name: &str, length: u64) -> Option<indicatif::ProgressBar> {

@@ -119,70 +119,13 @@ pub async fn check(
     let mut findings = Vec::new();
 
     // 1. The sums: every file listed, none altered, none added.
-    let contents = sums::digests(dir)?;
-    for (file, why) in &contents.odd {
-        findings.push(finding(Code::EvidenceMalformed, file, why.clone()));
-    }
-    let mut actual = contents.digests;
-    // The bundle's digest: SHA256SUMS's own SHA-256, which it cannot list.
-    let sha256 = actual.remove(sums::FILE);
-    if let Some(expected) = expected_digest {
-        if sha256.as_deref() != Some(expected) {
-            findings.push(finding(
-                Code::EvidenceAltered,
-                sums::FILE,
-                format!(
-                    "the bundle's digest (the SHA-256 of SHA256SUMS) is {}, not {expected} as demanded",
-                    sha256.as_deref().unwrap_or("absent")
-                ),
-            ));
-        }
-    }
-    let listed =
-        match read_file(&dir.join(sums::FILE)).map(|b| String::from_utf8_lossy(&b).into_owned()) {
-            None => {
-                findings.push(finding(Code::EvidenceMissing, sums::FILE, "missing"));
-                BTreeMap::new()
-            }
-            Some(text) => sums::parse(&text).unwrap_or_else(|e| {
-                findings.push(finding(Code::EvidenceMalformed, sums::FILE, e.to_string()));
-                BTreeMap::new()
-            }),
-        };
-    let (altered, missing, extra) = sums::compare(&listed, &actual);
-    for f in altered {
-        findings.push(finding(
-            Code::EvidenceAltered,
-            &f,
-            "its SHA-256 is not the one SHA256SUMS lists",
-        ));
-    }
-    for f in missing {
-        findings.push(finding(
-            Code::EvidenceMissing,
-            &f,
-            "listed in SHA256SUMS, absent",
-        ));
-    }
-    for f in extra {
-        findings.push(finding(Code::EvidenceExtra, &f, "not listed in SHA256SUMS"));
-    }
+    let Sums { sha256, listed } = check_sums(dir, expected_digest, &mut findings)?;
 
     let job_path = dir.join(JOB_FILE);
     let mut outcome = if job_path.exists() || listed.contains_key(JOB_FILE) {
         check_job(dir, expected_root, public_key).await
     } else {
-        let piece = check_piece(dir, "", expected_root, public_key).await;
-        Outcome {
-            recorded_result: piece.summary.recorded_result,
-            reference_time: piece.report.as_ref().map(|r| r.reference_time.to_rfc3339()),
-            trusted_root_sha512: piece.summary.trusted_root_sha512.clone(),
-            reverified: piece.summary.reverified,
-            signed_by: piece.summary.signed_by.clone(),
-            signature_verified: piece.summary.signature_verified,
-            repositories: Vec::new(),
-            findings: piece.findings,
-        }
+        check_single(dir, expected_root, public_key).await
     };
     findings.append(&mut outcome.findings);
     findings.sort_by(|a, b| (a.code, &a.target).cmp(&(b.code, &b.target)));
@@ -203,6 +146,95 @@ pub async fn check(
         verdict: verdict_of(&findings),
         findings,
     })
+}
+
+/// What step 1 gives the later steps.
+struct Sums {
+    /// The bundle's digest: SHA256SUMS's own SHA-256, which it cannot list.
+    sha256: Option<String>,
+    /// What `SHA256SUMS` lists: each file's SHA-256.
+    listed: BTreeMap<String, String>,
+}
+
+/// Step 1: every file `SHA256SUMS` lists is there with that SHA-256, no other file is, and the
+/// bundle's digest is the one demanded.
+fn check_sums(
+    dir: &Path,
+    expected_digest: Option<&str>,
+    findings: &mut Vec<Finding>,
+) -> Result<Sums> {
+    let contents = sums::digests(dir)?;
+    for (file, why) in &contents.odd {
+        findings.push(finding(Code::EvidenceMalformed, file, why.clone()));
+    }
+    let mut actual = contents.digests;
+    // The bundle's digest: SHA256SUMS's own SHA-256, which it cannot list.
+    let sha256 = actual.remove(sums::FILE);
+    if let Some(expected) = expected_digest {
+        if sha256.as_deref() != Some(expected) {
+            findings.push(finding(
+                Code::EvidenceAltered,
+                sums::FILE,
+                format!(
+                    "the bundle's digest (the SHA-256 of SHA256SUMS) is {}, not {expected} as demanded",
+                    sha256.as_deref().unwrap_or("absent")
+                ),
+            ));
+        }
+    }
+    let listed = read_sums(dir, findings);
+    let (altered, missing, extra) = sums::compare(&listed, &actual);
+    for f in altered {
+        findings.push(finding(
+            Code::EvidenceAltered,
+            &f,
+            "its SHA-256 is not the one SHA256SUMS lists",
+        ));
+    }
+    for f in missing {
+        findings.push(finding(
+            Code::EvidenceMissing,
+            &f,
+            "listed in SHA256SUMS, absent",
+        ));
+    }
+    for f in extra {
+        findings.push(finding(Code::EvidenceExtra, &f, "not listed in SHA256SUMS"));
+    }
+    Ok(Sums { sha256, listed })
+}
+
+/// What `SHA256SUMS` lists; nothing, and a finding, when it is missing or not well formed.
+fn read_sums(dir: &Path, findings: &mut Vec<Finding>) -> BTreeMap<String, String> {
+    match read_file(&dir.join(sums::FILE)).map(|b| String::from_utf8_lossy(&b).into_owned()) {
+        None => {
+            findings.push(finding(Code::EvidenceMissing, sums::FILE, "missing"));
+            BTreeMap::new()
+        }
+        Some(text) => sums::parse(&text).unwrap_or_else(|e| {
+            findings.push(finding(Code::EvidenceMalformed, sums::FILE, e.to_string()));
+            BTreeMap::new()
+        }),
+    }
+}
+
+/// Steps 2 to 4 for a bundle of one repository, whose evidence is at the top of the bundle.
+async fn check_single(
+    dir: &Path,
+    expected_root: Option<&str>,
+    public_key: Option<&[u8]>,
+) -> Outcome {
+    let piece = check_piece(dir, "", expected_root, public_key).await;
+    Outcome {
+        recorded_result: piece.summary.recorded_result,
+        reference_time: piece.report.as_ref().map(|r| r.reference_time.to_rfc3339()),
+        trusted_root_sha512: piece.summary.trusted_root_sha512.clone(),
+        reverified: piece.summary.reverified,
+        signed_by: piece.summary.signed_by.clone(),
+        signature_verified: piece.summary.signature_verified,
+        repositories: Vec::new(),
+        findings: piece.findings,
+    }
 }
 
 /// What steps 2 to 5 found.
@@ -256,27 +288,7 @@ async fn check_piece(
     let signature = signature_of(&at, public_key, &mut findings);
 
     // 3. The metadata verified again from the recorded anchor at the recorded time, offline.
-    let mut reverified = None;
-    let mut recomputed = None;
-    if let (Some(r), Some(bytes)) = (&recorded.report, root_bytes) {
-        match reverify(&base, r, bytes).await {
-            Ok(fresh) => {
-                let statement = recorded.statement.as_ref();
-                findings.extend(compare_reverified(prefix, r, &fresh, statement));
-                // 4. The releases, from the recorded manifest.
-                if let Some(repo) = &fresh.listing {
-                    let releases = recorded.releases.as_ref();
-                    recomputed = check_releases(&base, prefix, r, repo, releases, &mut findings);
-                }
-                reverified = Some(fresh.report.verdict);
-            }
-            Err(e) => findings.push(finding(
-                Code::EvidenceInconsistent,
-                &at.name(METADATA_DIR),
-                format!("cannot be verified again: {e}"),
-            )),
-        }
-    }
+    let (reverified, recomputed) = check_again(&at, &recorded, root_bytes, &mut findings).await;
     findings.extend(missing_files(
         &at,
         &recorded,
@@ -301,6 +313,38 @@ async fn check_piece(
         releases: recorded.releases,
         tracks: recomputed,
     }
+}
+
+/// Steps 3 and 4 for one repository's evidence: its metadata verified again, and its releases
+/// recomputed. Returns the verdict of verifying again and the recomputed tracks.
+async fn check_again(
+    at: &Files<'_>,
+    recorded: &Recorded,
+    root_bytes: Option<Vec<u8>>,
+    findings: &mut Vec<Finding>,
+) -> (Option<Verdict>, Option<Vec<Track>>) {
+    let mut reverified = None;
+    let mut recomputed = None;
+    if let (Some(r), Some(bytes)) = (&recorded.report, root_bytes) {
+        match reverify(at.base, r, bytes).await {
+            Ok(fresh) => {
+                let statement = recorded.statement.as_ref();
+                findings.extend(compare_reverified(at.prefix, r, &fresh, statement));
+                // 4. The releases, from the recorded manifest.
+                if let Some(repo) = &fresh.listing {
+                    let releases = recorded.releases.as_ref();
+                    recomputed = check_releases(at.base, at.prefix, r, repo, releases, findings);
+                }
+                reverified = Some(fresh.report.verdict);
+            }
+            Err(e) => findings.push(finding(
+                Code::EvidenceInconsistent,
+                &at.name(METADATA_DIR),
+                format!("cannot be verified again: {e}"),
+            )),
+        }
+    }
+    (reverified, recomputed)
 }
 
 /// The files of one repository's evidence: where they are, and how findings name them.
@@ -491,26 +535,8 @@ fn signature_of(
         verified: false,
     };
     let envelope_name = at.name(dsse::FILE);
-    let Some(bytes) = at.read(dsse::FILE) else {
-        if public_key.is_some() {
-            findings.push(finding(
-                Code::EvidenceSignature,
-                &envelope_name,
-                "missing: the bundle is not signed, and a public key was given",
-            ));
-        }
+    let Some(env) = read_envelope(at, &envelope_name, public_key.is_some(), findings) else {
         return check;
-    };
-    let env = match serde_json::from_slice::<dsse::Envelope>(&bytes) {
-        Ok(env) => env,
-        Err(e) => {
-            findings.push(finding(
-                Code::EvidenceMalformed,
-                &envelope_name,
-                e.to_string(),
-            ));
-            return check;
-        }
     };
     check.signed_by = env.signatures.iter().map(|s| s.keyid.clone()).collect();
     if env.payload_bytes().ok() != at.read(STATEMENT_FILE) {
@@ -540,6 +566,37 @@ fn signature_of(
         )),
     }
     check
+}
+
+/// The DSSE envelope over the statement, when it is there and well formed; a finding when it is
+/// not well formed, or missing though a public key was given.
+fn read_envelope(
+    at: &Files<'_>,
+    envelope_name: &str,
+    key_given: bool,
+    findings: &mut Vec<Finding>,
+) -> Option<dsse::Envelope> {
+    let Some(bytes) = at.read(dsse::FILE) else {
+        if key_given {
+            findings.push(finding(
+                Code::EvidenceSignature,
+                envelope_name,
+                "missing: the bundle is not signed, and a public key was given",
+            ));
+        }
+        return None;
+    };
+    match serde_json::from_slice::<dsse::Envelope>(&bytes) {
+        Ok(env) => Some(env),
+        Err(e) => {
+            findings.push(finding(
+                Code::EvidenceMalformed,
+                envelope_name,
+                e.to_string(),
+            ));
+            None
+        }
+    }
 }
 
 /// The files a repository's evidence must hold and does not, unless a finding names them
@@ -581,47 +638,7 @@ fn compare_reverified(
     statement: Option<&Statement>,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let key = |f: &Finding| (f.code, f.severity, f.role.clone());
-    let of = |fs: &[Finding]| {
-        let mut v: Vec<(Code, Severity, Option<String>)> =
-            fs.iter().filter(|f| f.target.is_none()).map(key).collect();
-        v.sort();
-        v.dedup();
-        v
-    };
-    let (was, now) = (of(&recorded.findings), of(&fresh.report.findings));
-    if was != now {
-        // Name what differs, with the fresh finding's own words and file, so that the file at
-        // fault is named.
-        let mut differences: Vec<String> = fresh
-            .report
-            .findings
-            .iter()
-            .filter(|f| f.target.is_none() && !was.contains(&key(f)))
-            .map(|f| {
-                let at = f
-                    .url
-                    .as_deref()
-                    .map(|u| format!(" at {u}"))
-                    .unwrap_or_default();
-                format!("now {}{}: {}", describe(&key(f)), at, f.message)
-            })
-            .collect();
-        differences.extend(
-            was.iter()
-                .filter(|k| !now.contains(k))
-                .map(|k| format!("recorded {}, not found now", describe(k))),
-        );
-        findings.push(finding(
-            Code::EvidenceInconsistent,
-            &format!("{prefix}{METADATA_DIR}"),
-            format!(
-                "verified again at {}, the metadata gives other findings than the report records: {}",
-                recorded.reference_time,
-                differences.join("; ")
-            ),
-        ));
-    }
+    findings.extend(findings_differ(prefix, recorded, fresh));
     let roles = |x: &Report| {
         let mut v: Vec<(String, u64, String)> = x
             .roles
@@ -638,6 +655,65 @@ fn compare_reverified(
             "its roles (names, versions, bytes) are not those of the metadata",
         ));
     }
+    findings.extend(subjects_unlisted(prefix, fresh, statement));
+    findings
+}
+
+/// The findings about the roles the metadata verified again gives, against those the report
+/// records: when they differ, one finding that names each difference.
+fn findings_differ(prefix: &str, recorded: &Report, fresh: &Verification) -> Option<Finding> {
+    let key = |f: &Finding| (f.code, f.severity, f.role.clone());
+    let of = |fs: &[Finding]| {
+        let mut v: Vec<(Code, Severity, Option<String>)> =
+            fs.iter().filter(|f| f.target.is_none()).map(key).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let (was, now) = (of(&recorded.findings), of(&fresh.report.findings));
+    if was == now {
+        return None;
+    }
+    // Name what differs, with the fresh finding's own words and file, so that the file at
+    // fault is named.
+    let mut differences: Vec<String> = fresh
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.target.is_none() && !was.contains(&key(f)))
+        .map(|f| {
+            let at = f
+                .url
+                .as_deref()
+                .map(|u| format!(" at {u}"))
+                .unwrap_or_default();
+            format!("now {}{}: {}", describe(&key(f)), at, f.message)
+        })
+        .collect();
+    differences.extend(
+        was.iter()
+            .filter(|k| !now.contains(k))
+            .map(|k| format!("recorded {}, not found now", describe(k))),
+    );
+    Some(finding(
+        Code::EvidenceInconsistent,
+        &format!("{prefix}{METADATA_DIR}"),
+        format!(
+            "verified again at {}, the metadata gives other findings than the report records: {}",
+            recorded.reference_time,
+            differences.join("; ")
+        ),
+    ))
+}
+
+/// The statement's target subjects that the verified targets metadata does not list with their
+/// SHA-256.
+fn subjects_unlisted(
+    prefix: &str,
+    fresh: &Verification,
+    statement: Option<&Statement>,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
     if let (Some(repo), Some(s)) = (&fresh.listing, statement) {
         for subject in s
             .subject
@@ -682,59 +758,13 @@ fn check_releases(
     let recorded = recorded?;
     let releases_name = format!("{prefix}{RELEASES_FILE}");
     let manifest_name = format!("{prefix}{MANIFEST_FILE}");
-    let mut inconsistent = |file: &str, message: String| {
-        findings.push(finding(Code::EvidenceInconsistent, file, message));
-    };
-    let Some(bytes) = read_file(&base.join(MANIFEST_FILE)) else {
-        findings.push(finding(
-            Code::EvidenceMissing,
-            &manifest_name,
-            "missing, though releases.json records releases",
-        ));
-        return None;
-    };
-    let signed = crate::engine::targets::listed(repo, "manifest.json");
-    let matches = signed.as_ref().is_some_and(|t| {
-        t.length == bytes.len() as u64
-            && !t.hashes.is_empty()
-            && t.hashes.iter().all(|(alg, hex)| match alg.as_str() {
-                "sha256" => &sha256_hex(&bytes) == hex,
-                "sha512" => &sha512_hex(&bytes) == hex,
-                _ => true,
-            })
-    });
-    if !matches {
-        inconsistent(
-            &manifest_name,
-            "not the manifest.json the verified targets metadata lists (length, hashes)".to_owned(),
-        );
-        return None;
-    }
-    let recorded_manifest = recorded
-        .get("manifest")
-        .cloned()
-        .and_then(|v| serde_json::from_value::<TargetReport>(v).ok());
-    if recorded_manifest.is_none_or(|m| {
-        signed
-            .as_ref()
-            .is_none_or(|s| m.length != s.length || m.hashes != s.hashes)
-    }) {
-        inconsistent(
-            &releases_name,
-            "manifest: not the length and hashes the verified targets metadata lists".to_owned(),
-        );
-    }
-    let observed = recorded
-        .get("observed_at")
-        .and_then(Value::as_str)
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&chrono::Utc));
-    if observed != Some(report.reference_time) {
-        inconsistent(
-            &releases_name,
-            "observed_at: not the report's reference time".to_owned(),
-        );
-    }
+    let (bytes, signed) = signed_manifest(base, &manifest_name, repo, findings)?;
+    findings.extend(manifest_read_agrees(
+        &releases_name,
+        report,
+        recorded,
+        &signed,
+    ));
     let from = match recorded.get("from") {
         None | Some(Value::Null) => None,
         Some(v) => match v.as_str().map(semver::Version::parse) {
@@ -752,7 +782,11 @@ fn check_releases(
     let parsed = match manifest::parse(&bytes) {
         Ok(m) => m,
         Err(e) => {
-            inconsistent(&manifest_name, format!("cannot be read: {e}"));
+            findings.push(finding(
+                Code::EvidenceInconsistent,
+                &manifest_name,
+                format!("cannot be read: {e}"),
+            ));
             return None;
         }
     };
@@ -762,24 +796,108 @@ fn check_releases(
         report.repository.variant.as_deref(),
         report.repository.arch.as_deref(),
     );
-    if serde_json::to_value(&tracks).ok().as_ref() != recorded.get("tracks") {
-        inconsistent(
-            &releases_name,
-            format!(
-                "tracks: not what the manifest says at {}",
-                report.reference_time
-            ),
-        );
+    findings.extend(releases_agree(
+        &releases_name,
+        report,
+        repo,
+        recorded,
+        &tracks,
+    ));
+    Some(tracks)
+}
+
+/// The recorded manifest's bytes, when they have the length and hashes the verified targets
+/// metadata lists, with that listing; otherwise a finding.
+fn signed_manifest(
+    base: &Path,
+    manifest_name: &str,
+    repo: &crate::engine::targets::Listing,
+    findings: &mut Vec<Finding>,
+) -> Option<(Vec<u8>, TargetReport)> {
+    let Some(bytes) = read_file(&base.join(MANIFEST_FILE)) else {
+        findings.push(finding(
+            Code::EvidenceMissing,
+            manifest_name,
+            "missing, though releases.json records releases",
+        ));
+        return None;
+    };
+    let signed = crate::engine::targets::listed(repo, "manifest.json").filter(|t| {
+        t.length == bytes.len() as u64
+            && !t.hashes.is_empty()
+            && t.hashes.iter().all(|(alg, hex)| match alg.as_str() {
+                "sha256" => &sha256_hex(&bytes) == hex,
+                "sha512" => &sha512_hex(&bytes) == hex,
+                _ => true,
+            })
+    });
+    let Some(signed) = signed else {
+        findings.push(finding(
+            Code::EvidenceInconsistent,
+            manifest_name,
+            "not the manifest.json the verified targets metadata lists (length, hashes)",
+        ));
+        return None;
+    };
+    Some((bytes, signed))
+}
+
+/// What `releases.json` says of the manifest it read and of when: the length and hashes the
+/// verified targets metadata lists, and the report's reference time.
+fn manifest_read_agrees(
+    releases_name: &str,
+    report: &Report,
+    recorded: &Value,
+    signed: &TargetReport,
+) -> Vec<Finding> {
+    let inconsistent = |message: &str| finding(Code::EvidenceInconsistent, releases_name, message);
+    let mut found = Vec::new();
+    let recorded_manifest = recorded
+        .get("manifest")
+        .cloned()
+        .and_then(|v| serde_json::from_value::<TargetReport>(v).ok());
+    if recorded_manifest.is_none_or(|m| m.length != signed.length || m.hashes != signed.hashes) {
+        found.push(inconsistent(
+            "manifest: not the length and hashes the verified targets metadata lists",
+        ));
     }
-    let images = release_images(repo, &tracks);
+    let observed = recorded
+        .get("observed_at")
+        .and_then(Value::as_str)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    if observed != Some(report.reference_time) {
+        found.push(inconsistent("observed_at: not the report's reference time"));
+    }
+    found
+}
+
+/// The releases recomputed from the manifest against what `releases.json` records: the tracks,
+/// and the images of those releases as the verified targets metadata lists them.
+fn releases_agree(
+    releases_name: &str,
+    report: &Report,
+    repo: &crate::engine::targets::Listing,
+    recorded: &Value,
+    tracks: &[Track],
+) -> Vec<Finding> {
+    let inconsistent =
+        |message: String| finding(Code::EvidenceInconsistent, releases_name, message);
+    let mut found = Vec::new();
+    if serde_json::to_value(tracks).ok().as_ref() != recorded.get("tracks") {
+        found.push(inconsistent(format!(
+            "tracks: not what the manifest says at {}",
+            report.reference_time
+        )));
+    }
+    let images = release_images(repo, tracks);
     if serde_json::to_value(&images).ok().as_ref() != recorded.get("images") {
-        inconsistent(
-            &releases_name,
+        found.push(inconsistent(
             "images: not the images of the releases checked as the verified targets metadata lists them"
                 .to_owned(),
-        );
+        ));
     }
-    Some(tracks)
+    found
 }
 
 /// Steps 2 to 5 for a bundle of a job. `job.json` is read into the types that wrote it: a

@@ -471,32 +471,6 @@ fn ec2(bytes: &[u8]) -> std::result::Result<Vec<Node>, InventoryError> {
         #[serde(borrow, rename = "Instances")]
         instances: Vec<&'a RawValue>,
     }
-    #[derive(Deserialize, Default)]
-    #[serde(default, rename_all = "PascalCase")]
-    struct Instance {
-        instance_id: Option<Value>,
-        image_id: Option<Value>,
-        architecture: Option<Value>,
-        placement: Option<Placement>,
-        state: Option<State>,
-        tags: Option<Vec<Tag>>,
-    }
-    #[derive(Deserialize, Default)]
-    #[serde(default, rename_all = "PascalCase")]
-    struct Placement {
-        availability_zone: Option<Value>,
-    }
-    #[derive(Deserialize, Default)]
-    #[serde(default, rename_all = "PascalCase")]
-    struct State {
-        name: Option<Value>,
-    }
-    #[derive(Deserialize, Default)]
-    #[serde(default, rename_all = "PascalCase")]
-    struct Tag {
-        key: Option<Value>,
-        value: Option<Value>,
-    }
     let top: Top = serde_json::from_slice(bytes).map_err(InventoryError::NotJson)?;
     let reservations = top.reservations.ok_or_else(|| {
         FieldError::new(
@@ -509,58 +483,107 @@ fn ec2(bytes: &[u8]) -> std::result::Result<Vec<Node>, InventoryError> {
         let res: Reservation = serde_json::from_str(raw.get())
             .map_err(|e| FieldError::new(format!("Reservations[{r}]"), e.to_string()))?;
         for (i, raw) in res.instances.into_iter().enumerate() {
-            let field = |f: &str| format!("Reservations[{r}].Instances[{i}].{f}");
             let inst: Instance = serde_json::from_str(raw.get()).map_err(|e| {
                 FieldError::new(format!("Reservations[{r}].Instances[{i}]"), e.to_string())
             })?;
-            let state = text(&inst.state.as_ref().and_then(|s| s.name.clone()), || {
-                field("State.Name")
-            })?;
-            if matches!(state.as_deref(), Some("terminated" | "shutting-down")) {
-                continue;
+            if let Some(node) = ec2_node(r, i, &inst)? {
+                nodes.push(node);
             }
-            let id = text(&inst.instance_id, || field("InstanceId"))?
-                .ok_or_else(|| FieldError::new(field("InstanceId"), "missing"))?;
-            let image_id = text(&inst.image_id, || field("ImageId"))?
-                .ok_or_else(|| FieldError::new(field("ImageId"), "missing"))?;
-            let zone = text(
-                &inst
-                    .placement
-                    .as_ref()
-                    .and_then(|p| p.availability_zone.clone()),
-                || field("Placement.AvailabilityZone"),
-            )?;
-            let region = match zone {
-                Some(z) => Some(region_of_zone(&z).ok_or_else(|| {
-                    FieldError::new(
-                        field("Placement.AvailabilityZone"),
-                        format!("{z:?} is not an availability zone"),
-                    )
-                })?),
-                None => None,
-            };
-            let mut name = id.clone();
-            for (t, tag) in inst.tags.iter().flatten().enumerate() {
-                let key = text(&tag.key, || field(&format!("Tags[{t}].Key")))?;
-                if key.as_deref() == Some("Name") {
-                    if let Some(v) = text(&tag.value, || field(&format!("Tags[{t}].Value")))? {
-                        name = format!("{id} ({v})");
-                    }
-                }
-            }
-            nodes.push(Node {
-                name,
-                evidence: Evidence::LaunchAmi,
-                variant: None,
-                arch: text(&inst.architecture, || field("Architecture"))?,
-                version: None,
-                other_os: None,
-                image_id: Some(image_id),
-                region,
-            });
         }
     }
     Ok(nodes)
+}
+
+/// An instance of an EC2 instance list, as far as it is read.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct Instance {
+    instance_id: Option<Value>,
+    image_id: Option<Value>,
+    architecture: Option<Value>,
+    placement: Option<Placement>,
+    state: Option<State>,
+    tags: Option<Vec<Tag>>,
+}
+/// An instance's placement.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct Placement {
+    availability_zone: Option<Value>,
+}
+/// An instance's state.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct State {
+    name: Option<Value>,
+}
+/// One of an instance's tags.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "PascalCase")]
+struct Tag {
+    key: Option<Value>,
+    value: Option<Value>,
+}
+
+/// Instance `i` of reservation `r` as a node, or `None` when it is terminated or shutting down.
+fn ec2_node(r: usize, i: usize, inst: &Instance) -> std::result::Result<Option<Node>, FieldError> {
+    let field = |f: &str| format!("Reservations[{r}].Instances[{i}].{f}");
+    let state = text(&inst.state.as_ref().and_then(|s| s.name.clone()), || {
+        field("State.Name")
+    })?;
+    if matches!(state.as_deref(), Some("terminated" | "shutting-down")) {
+        return Ok(None);
+    }
+    let id = text(&inst.instance_id, || field("InstanceId"))?
+        .ok_or_else(|| FieldError::new(field("InstanceId"), "missing"))?;
+    let image_id = text(&inst.image_id, || field("ImageId"))?
+        .ok_or_else(|| FieldError::new(field("ImageId"), "missing"))?;
+    let zone = text(
+        &inst
+            .placement
+            .as_ref()
+            .and_then(|p| p.availability_zone.clone()),
+        || field("Placement.AvailabilityZone"),
+    )?;
+    let region = match zone {
+        Some(z) => Some(region_of_zone(&z).ok_or_else(|| {
+            FieldError::new(
+                field("Placement.AvailabilityZone"),
+                format!("{z:?} is not an availability zone"),
+            )
+        })?),
+        None => None,
+    };
+    let tags = inst.tags.as_deref().unwrap_or_default();
+    let name = ec2_name(&id, tags, &field)?;
+    Ok(Some(Node {
+        name,
+        evidence: Evidence::LaunchAmi,
+        variant: None,
+        arch: text(&inst.architecture, || field("Architecture"))?,
+        version: None,
+        other_os: None,
+        image_id: Some(image_id),
+        region,
+    }))
+}
+
+/// An instance's name: its id `id`, with the value of its `Name` tag when it has one.
+fn ec2_name(
+    id: &str,
+    tags: &[Tag],
+    field: &dyn Fn(&str) -> String,
+) -> std::result::Result<String, FieldError> {
+    let mut name = id.to_owned();
+    for (t, tag) in tags.iter().enumerate() {
+        let key = text(&tag.key, || field(&format!("Tags[{t}].Key")))?;
+        if key.as_deref() == Some("Name") {
+            if let Some(v) = text(&tag.value, || field(&format!("Tags[{t}].Value")))? {
+                name = format!("{id} ({v})");
+            }
+        }
+    }
+    Ok(name)
 }
 
 /// The columns of a CSV inventory, in order.

@@ -318,115 +318,163 @@ pub fn judge(
     at: DateTime<Utc>,
     policy: &Policy,
 ) -> Fleet {
-    let index: HashMap<(&str, &str), TrackIndex> = tracks
-        .iter()
-        .map(|t| ((t.variant.as_str(), t.arch.as_str()), TrackIndex::new(t)))
-        .collect();
-    let mut memo: HashMap<(String, String, String), Judgement> = HashMap::new();
-    let mut nodes = Vec::new();
-    let mut summary: BTreeMap<(String, String), VariantSummary> = BTreeMap::new();
-    let mut not_bottlerocket = 0u64;
-    let mut amis: BTreeMap<(String, String), AmiView> = BTreeMap::new();
-
+    let mut judging = Judging {
+        index: tracks
+            .iter()
+            .map(|t| ((t.variant.as_str(), t.arch.as_str()), TrackIndex::new(t)))
+            .collect(),
+        memo: HashMap::new(),
+        ssm,
+        at,
+        policy,
+    };
+    let mut tally = Tally::default();
     for (source, list) in inventories {
         for node in list {
-            let Identified {
-                variant,
-                arch,
-                version,
-                early,
-            } = identify(node, ssm);
-            let track = match (&variant, &arch) {
-                (Some(v), Some(a)) => index.get(&(v.as_str(), a.as_str())),
-                _ => None,
-            };
-            let judgement = match (early, track, &version) {
-                (Some((status, reason)), _, _) => Judgement {
-                    status,
-                    reason: Some(reason),
-                    ..Judgement::default()
-                },
-                (None, Some(t), Some(v)) => memo
-                    .entry((t.track.variant.clone(), t.track.arch.clone(), v.clone()))
-                    .or_insert_with(|| t.judge(v))
-                    .clone(),
-                (None, track, _) => unchecked(track.is_some(), &variant, &arch),
-            };
-            let behind_seconds = judgement
-                .behind_since
-                .map(|s| (at - s).num_seconds().max(0));
-            let finding = judgement.status == NodeStatus::Behind
-                && policy.is_finding(judgement.releases_behind, behind_seconds);
-            if judgement.status == NodeStatus::NotBottlerocket {
-                not_bottlerocket += 1;
-            } else if let (Some(v), Some(a)) = (&variant, &arch) {
-                let s = summary
-                    .entry((v.clone(), a.clone()))
-                    .or_insert_with(|| VariantSummary {
-                        variant: v.clone(),
-                        arch: a.clone(),
-                        newest: track.and_then(|t| t.track.newest.clone()),
-                        due: track.and_then(|t| t.track.due.clone()),
-                        ..VariantSummary::default()
-                    });
-                s.count(
-                    judgement.status,
-                    finding && node.evidence != Evidence::LaunchAmi,
-                );
-            }
-            if let (Evidence::LaunchAmi, Some(region), Some(ami)) =
-                (node.evidence, &node.region, &node.image_id)
-            {
-                let entry = amis
-                    .entry((region.clone(), ami.clone()))
-                    .or_insert_with(|| AmiView {
-                        region: region.clone(),
-                        image_id: ami.clone(),
-                        variant: variant.clone(),
-                        arch: arch.clone(),
-                        version: version.clone(),
-                        instances: 0,
-                        status: judgement.status,
-                        releases_behind: judgement.releases_behind,
-                        due: track.and_then(|t| t.track.due.clone()),
-                        stale: finding,
-                    });
-                entry.instances += 1;
-            }
-            nodes.push(NodeView {
-                name: node.name.clone(),
-                inventory: source.clone(),
-                evidence: node.evidence,
-                status: judgement.status,
-                variant: variant.clone(),
-                arch: arch.clone(),
-                version,
-                newest: track.and_then(|t| t.track.newest.clone()),
-                due: track.and_then(|t| t.track.due.clone()),
-                releases_behind: judgement.releases_behind,
-                due_since: judgement.due_since,
-                behind_seconds,
-                finding,
-                image_id: node.image_id.clone(),
-                region: node.region.clone(),
-                reason: judgement.reason,
-            });
+            tally.add(judging.node(source, node));
         }
     }
-    let mut amis: Vec<AmiView> = amis.into_values().collect();
-    amis.sort_by(|a, b| {
-        b.stale
-            .cmp(&a.stale)
-            .then(b.releases_behind.cmp(&a.releases_behind))
-            .then(b.instances.cmp(&a.instances))
-            .then(a.region.cmp(&b.region))
-            .then(a.image_id.cmp(&b.image_id))
-    });
-    Fleet {
-        nodes,
-        summary: summary.into_values().collect(),
-        not_bottlerocket,
-        amis,
+    tally.into_fleet()
+}
+
+/// What [`judge`] judges nodes by: the tracks, the judgements made so far, the SSM data, the
+/// time and the policy.
+struct Judging<'a> {
+    /// The tracks by variant and architecture.
+    index: HashMap<(&'a str, &'a str), TrackIndex<'a>>,
+    /// What a track says of a version (by variant, architecture and version), judged once.
+    memo: HashMap<(String, String, String), Judgement>,
+    ssm: Option<&'a Observations>,
+    at: DateTime<Utc>,
+    policy: &'a Policy,
+}
+
+impl Judging<'_> {
+    /// One node of the inventory `source`, judged.
+    fn node(&mut self, source: &str, node: &Node) -> NodeView {
+        let Identified {
+            variant,
+            arch,
+            version,
+            early,
+        } = identify(node, self.ssm);
+        let track = match (&variant, &arch) {
+            (Some(v), Some(a)) => self.index.get(&(v.as_str(), a.as_str())),
+            _ => None,
+        };
+        let judgement = match (early, track, &version) {
+            (Some((status, reason)), _, _) => Judgement {
+                status,
+                reason: Some(reason),
+                ..Judgement::default()
+            },
+            (None, Some(t), Some(v)) => self
+                .memo
+                .entry((t.track.variant.clone(), t.track.arch.clone(), v.clone()))
+                .or_insert_with(|| t.judge(v))
+                .clone(),
+            (None, track, _) => unchecked(track.is_some(), &variant, &arch),
+        };
+        let behind_seconds = judgement
+            .behind_since
+            .map(|s| (self.at - s).num_seconds().max(0));
+        let finding = judgement.status == NodeStatus::Behind
+            && self
+                .policy
+                .is_finding(judgement.releases_behind, behind_seconds);
+        NodeView {
+            name: node.name.clone(),
+            inventory: source.to_owned(),
+            evidence: node.evidence,
+            status: judgement.status,
+            variant: variant.clone(),
+            arch: arch.clone(),
+            version,
+            newest: track.and_then(|t| t.track.newest.clone()),
+            due: track.and_then(|t| t.track.due.clone()),
+            releases_behind: judgement.releases_behind,
+            due_since: judgement.due_since,
+            behind_seconds,
+            finding,
+            image_id: node.image_id.clone(),
+            region: node.region.clone(),
+            reason: judgement.reason,
+        }
+    }
+}
+
+/// The fleet as it is counted, node by node.
+#[derive(Default)]
+struct Tally {
+    nodes: Vec<NodeView>,
+    summary: BTreeMap<(String, String), VariantSummary>,
+    not_bottlerocket: u64,
+    amis: BTreeMap<(String, String), AmiView>,
+}
+
+impl Tally {
+    /// Count a judged node in the summary of its variant and architecture and in its launch
+    /// AMI's, and keep it.
+    fn add(&mut self, view: NodeView) {
+        if view.status == NodeStatus::NotBottlerocket {
+            self.not_bottlerocket += 1;
+        } else if let (Some(v), Some(a)) = (&view.variant, &view.arch) {
+            let s = self
+                .summary
+                .entry((v.clone(), a.clone()))
+                .or_insert_with(|| VariantSummary {
+                    variant: v.clone(),
+                    arch: a.clone(),
+                    newest: view.newest.clone(),
+                    due: view.due.clone(),
+                    ..VariantSummary::default()
+                });
+            s.count(
+                view.status,
+                view.finding && view.evidence != Evidence::LaunchAmi,
+            );
+        }
+        if let (Evidence::LaunchAmi, Some(region), Some(ami)) =
+            (view.evidence, &view.region, &view.image_id)
+        {
+            let entry = self
+                .amis
+                .entry((region.clone(), ami.clone()))
+                .or_insert_with(|| AmiView {
+                    region: region.clone(),
+                    image_id: ami.clone(),
+                    variant: view.variant.clone(),
+                    arch: view.arch.clone(),
+                    version: view.version.clone(),
+                    instances: 0,
+                    status: view.status,
+                    releases_behind: view.releases_behind,
+                    due: view.due.clone(),
+                    stale: view.finding,
+                });
+            entry.instances += 1;
+        }
+        self.nodes.push(view);
+    }
+
+    /// The fleet report: the nodes in inventory order, the summaries, and the AMIs in use,
+    /// stale ones first.
+    fn into_fleet(self) -> Fleet {
+        let mut amis: Vec<AmiView> = self.amis.into_values().collect();
+        amis.sort_by(|a, b| {
+            b.stale
+                .cmp(&a.stale)
+                .then(b.releases_behind.cmp(&a.releases_behind))
+                .then(b.instances.cmp(&a.instances))
+                .then(a.region.cmp(&b.region))
+                .then(a.image_id.cmp(&b.image_id))
+        });
+        Fleet {
+            nodes: self.nodes,
+            summary: self.summary.into_values().collect(),
+            not_bottlerocket: self.not_bottlerocket,
+            amis,
+        }
     }
 }
 

@@ -197,191 +197,283 @@ fn scan(
     max: u64,
     mut hand_over: impl FnMut(usize, Vec<u8>, Vec<(usize, usize)>) -> Result<(), Stopped>,
 ) -> Result<(), ScanError> {
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK * 2);
-    let mut s = Scanner {
-        phase: Phase::Top,
-        depth: 0,
-        in_string: false,
-        escape: false,
-        key_start: None,
-        items_key: false,
-        item_start: 0,
-    };
-    let mut pos = 0usize;
-    let mut total = 0u64;
-    // Completed elements of `buf`, handed over with it (no copy) once it is scanned.
-    let mut ranges: Vec<(usize, usize)> = Vec::new();
-    let mut first = 0usize;
-    let mut count = 0usize;
-    // Everything outside the elements, each element replaced by `{}`: checked as JSON at the end,
-    // so that the list around the elements (commas, brackets, other keys) is as strict as they are.
-    let mut skeleton: Vec<u8> = Vec::new();
-    let mut skel_from = 0usize;
+    let mut state = ScanState::new();
     loop {
-        if s.phase != Phase::Item {
-            skeleton.extend_from_slice(&buf[skel_from..pos]);
-            skel_from = pos;
-        }
-        // Keep only what is still needed: the current element, or nothing.
-        let keep_from = match s.phase {
-            Phase::Item => s.item_start,
-            // A key may be split between chunks.
-            Phase::Top => s.key_start.map_or(pos, |k| k.min(pos)),
-            _ => pos,
-        };
-        if ranges.is_empty() {
-            buf.drain(..keep_from);
-        } else {
-            let mut next = Vec::with_capacity(CHUNK * 2);
-            next.extend_from_slice(&buf[keep_from..]);
-            let done = std::mem::replace(&mut buf, next);
-            hand_over(first, done, std::mem::take(&mut ranges))?;
-            first = count;
-        }
-        pos -= keep_from;
-        skel_from -= keep_from.min(skel_from);
-        s.item_start -= keep_from.min(s.item_start);
-        if let Some(k) = s.key_start.as_mut() {
-            *k = k.saturating_sub(keep_from);
-        }
-        let n = (&mut reader)
-            .take(CHUNK as u64)
-            .read_to_end(&mut buf)
-            .map_err(ListError::Read)?;
-        total += n as u64;
-        if total > max {
-            return Err(ListError::TooLarge(max).into());
-        }
-        if n == 0 {
+        state.make_room(&mut hand_over)?;
+        if state.read_chunk(&mut reader, max)? == 0 {
             break;
         }
-        while pos < buf.len() {
-            let b = buf[pos];
-            if s.escape {
-                s.escape = false;
-                pos += 1;
-                continue;
-            }
-            if s.in_string {
-                // Jump to the next quote or backslash.
-                match memchr::memchr2(b'"', b'\\', &buf[pos..]) {
-                    None => {
-                        pos = buf.len();
-                        continue;
-                    }
-                    Some(i) => pos += i,
-                }
-                if buf[pos] == b'\\' {
-                    // Skip the escaped byte too (it may be in the next chunk).
-                    if pos + 1 < buf.len() {
-                        pos += 2;
-                    } else {
-                        s.escape = true;
-                        pos += 1;
-                    }
-                    continue;
-                }
-                s.in_string = false;
-                if s.depth == 1 && s.phase == Phase::Top {
-                    s.items_key = s.key_start.is_some_and(|k| &buf[k..pos] == b"items");
-                }
-                s.key_start = None;
-                pos += 1;
-                continue;
-            }
-            if s.phase == Phase::Item && s.depth > 2 {
-                // Inside an element: the tight loop, until it closes or the buffer ends.
-                match skip_in_item(&buf, &mut pos, &mut s) {
-                    Some(end) => {
-                        ranges.push((s.item_start, end + 1));
-                        count += 1;
-                        s.phase = Phase::Between;
-                        pos = end + 1;
-                        skel_from = pos;
-                    }
-                    None => pos = buf.len(),
-                }
-                continue;
-            }
-            match b {
-                b'"' => {
-                    if s.phase == Phase::Between {
-                        return Err(ListError::from(FieldError::new(
-                            format!("items[{count}]"),
-                            "not an object",
-                        ))
-                        .into());
-                    }
-                    s.in_string = true;
-                    s.key_start = Some(pos + 1);
-                }
-                b':' if s.phase == Phase::Top && s.depth == 1 && s.items_key => {
-                    s.phase = Phase::AfterKey;
-                }
-                b'[' | b'{' => {
-                    if s.phase == Phase::AfterKey {
-                        if b != b'[' {
-                            return Err(
-                                ListError::from(FieldError::new("items", "not a list")).into()
-                            );
-                        }
-                        s.phase = Phase::Between;
-                    } else if s.phase == Phase::Between {
-                        if b != b'{' {
-                            return Err(ListError::from(FieldError::new(
-                                format!("items[{count}]"),
-                                "not an object",
-                            ))
-                            .into());
-                        }
-                        s.phase = Phase::Item;
-                        s.item_start = pos;
-                        skeleton.extend_from_slice(&buf[skel_from..pos]);
-                        skeleton.extend_from_slice(b"{}");
-                        skel_from = pos;
-                    }
-                    s.depth += 1;
-                }
-                b']' | b'}' => {
-                    s.depth = s.depth.checked_sub(1).ok_or(ListError::Unbalanced)?;
-                    if s.phase == Phase::Item && s.depth == 2 {
-                        ranges.push((s.item_start, pos + 1));
-                        count += 1;
-                        s.phase = Phase::Between;
-                        skel_from = pos + 1;
-                    } else if s.phase == Phase::Between && s.depth == 1 {
-                        s.phase = Phase::Done;
-                    }
-                }
-                b',' | b' ' | b'\n' | b'\r' | b'\t' => {}
-                _ => {
-                    if s.phase == Phase::AfterKey {
-                        return Err(ListError::from(FieldError::new("items", "not a list")).into());
-                    }
-                    if s.phase == Phase::Between {
-                        return Err(ListError::from(FieldError::new(
-                            format!("items[{count}]"),
-                            "not an object",
-                        ))
-                        .into());
-                    }
-                    if s.depth == 1 && s.phase == Phase::Top {
-                        s.items_key = false;
-                    }
-                }
-            }
-            pos += 1;
+        state.scan_buffer()?;
+    }
+    state.finish(&mut hand_over)
+}
+
+/// A scan under way: the buffer, where the scanner is in it, the elements completed in it, and
+/// the list around the elements.
+struct ScanState {
+    buf: Vec<u8>,
+    s: Scanner,
+    /// The next byte to scan, relative to the buffer.
+    pos: usize,
+    /// Bytes read in all.
+    total: u64,
+    /// Completed elements of `buf`, handed over with it (no copy) once it is scanned.
+    ranges: Vec<(usize, usize)>,
+    /// The index of the first element in `ranges`.
+    first: usize,
+    /// Elements completed so far.
+    count: usize,
+    /// Everything outside the elements, each element replaced by `{}`: checked as JSON at the
+    /// end, so that the list around the elements (commas, brackets, other keys) is as strict as
+    /// they are.
+    skeleton: Vec<u8>,
+    /// Start of what is not yet in `skeleton`, relative to the buffer.
+    skel_from: usize,
+}
+
+/// The error for an `items` list that is not a list.
+fn not_a_list() -> ListError {
+    ListError::from(FieldError::new("items", "not a list"))
+}
+
+impl ScanState {
+    /// A scan before the first byte.
+    fn new() -> Self {
+        ScanState {
+            buf: Vec::with_capacity(CHUNK * 2),
+            s: Scanner {
+                phase: Phase::Top,
+                depth: 0,
+                in_string: false,
+                escape: false,
+                key_start: None,
+                items_key: false,
+                item_start: 0,
+            },
+            pos: 0,
+            total: 0,
+            ranges: Vec::new(),
+            first: 0,
+            count: 0,
+            skeleton: Vec::new(),
+            skel_from: 0,
         }
     }
-    if s.phase != Phase::Done || s.depth != 0 || s.in_string {
-        return Err(ListError::Incomplete.into());
+
+    /// Drop from the buffer what is scanned and no longer needed, handing over the elements
+    /// completed in it.
+    fn make_room(
+        &mut self,
+        hand_over: &mut impl FnMut(usize, Vec<u8>, Vec<(usize, usize)>) -> Result<(), Stopped>,
+    ) -> Result<(), Stopped> {
+        if self.s.phase != Phase::Item {
+            self.skeleton
+                .extend_from_slice(&self.buf[self.skel_from..self.pos]);
+            self.skel_from = self.pos;
+        }
+        // Keep only what is still needed: the current element, or nothing.
+        let keep_from = match self.s.phase {
+            Phase::Item => self.s.item_start,
+            // A key may be split between chunks.
+            Phase::Top => self.s.key_start.map_or(self.pos, |k| k.min(self.pos)),
+            _ => self.pos,
+        };
+        if self.ranges.is_empty() {
+            self.buf.drain(..keep_from);
+        } else {
+            let mut next = Vec::with_capacity(CHUNK * 2);
+            next.extend_from_slice(&self.buf[keep_from..]);
+            let done = std::mem::replace(&mut self.buf, next);
+            hand_over(self.first, done, std::mem::take(&mut self.ranges))?;
+            self.first = self.count;
+        }
+        self.pos -= keep_from;
+        self.skel_from -= keep_from.min(self.skel_from);
+        self.s.item_start -= keep_from.min(self.s.item_start);
+        if let Some(k) = self.s.key_start.as_mut() {
+            *k = k.saturating_sub(keep_from);
+        }
+        Ok(())
     }
-    skeleton.extend_from_slice(&buf[skel_from.min(buf.len())..]);
-    serde_json::from_slice::<serde::de::IgnoredAny>(&skeleton).map_err(ListError::NotJson)?;
-    if !ranges.is_empty() {
-        hand_over(first, buf, ranges)?;
+
+    /// Read the next chunk onto the end of the buffer, refusing more than `max` bytes in all;
+    /// how many bytes were read (0 at the end of the text).
+    fn read_chunk(&mut self, reader: &mut impl Read, max: u64) -> Result<usize, ListError> {
+        let n = reader
+            .take(CHUNK as u64)
+            .read_to_end(&mut self.buf)
+            .map_err(ListError::Read)?;
+        self.total += n as u64;
+        if self.total > max {
+            return Err(ListError::TooLarge(max));
+        }
+        Ok(n)
     }
-    Ok(())
+
+    /// Scan the buffer from where the scan stopped to its end.
+    fn scan_buffer(&mut self) -> Result<(), ListError> {
+        while self.pos < self.buf.len() {
+            if self.s.escape {
+                self.s.escape = false;
+                self.pos += 1;
+            } else if self.s.in_string {
+                self.skip_string();
+            } else if self.s.phase == Phase::Item && self.s.depth > 2 {
+                // Inside an element: the tight loop, until it closes or the buffer ends.
+                self.skip_item();
+            } else {
+                let b = self.buf[self.pos];
+                self.structural(b)?;
+                self.pos += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// In a string: on to its closing quote (noting whether it closes the `items` key), past an
+    /// escaped byte, or to the end of the buffer.
+    fn skip_string(&mut self) {
+        // Jump to the next quote or backslash.
+        match memchr::memchr2(b'"', b'\\', &self.buf[self.pos..]) {
+            None => {
+                self.pos = self.buf.len();
+                return;
+            }
+            Some(i) => self.pos += i,
+        }
+        if self.buf[self.pos] == b'\\' {
+            // Skip the escaped byte too (it may be in the next chunk).
+            if self.pos + 1 < self.buf.len() {
+                self.pos += 2;
+            } else {
+                self.s.escape = true;
+                self.pos += 1;
+            }
+            return;
+        }
+        self.s.in_string = false;
+        if self.s.depth == 1 && self.s.phase == Phase::Top {
+            let pos = self.pos;
+            self.s.items_key = self
+                .s
+                .key_start
+                .is_some_and(|k| &self.buf[k..pos] == b"items");
+        }
+        self.s.key_start = None;
+        self.pos += 1;
+    }
+
+    /// Inside an element: on to the brace that closes it, or to the end of the buffer.
+    fn skip_item(&mut self) {
+        match skip_in_item(&self.buf, &mut self.pos, &mut self.s) {
+            Some(end) => {
+                self.end_item(end);
+                self.pos = end + 1;
+            }
+            None => self.pos = self.buf.len(),
+        }
+    }
+
+    /// The current element ends with the brace at `end`: note it, and go on between elements.
+    fn end_item(&mut self, end: usize) {
+        self.ranges.push((self.s.item_start, end + 1));
+        self.count += 1;
+        self.s.phase = Phase::Between;
+        self.skel_from = end + 1;
+    }
+
+    /// A byte `b` outside strings and elements: follow the keys and nesting to the `items` list
+    /// and its elements, refusing what cannot be there.
+    fn structural(&mut self, b: u8) -> Result<(), ListError> {
+        match b {
+            b'"' => {
+                if self.s.phase == Phase::Between {
+                    return Err(self.not_an_object());
+                }
+                self.s.in_string = true;
+                self.s.key_start = Some(self.pos + 1);
+            }
+            b':' if self.s.phase == Phase::Top && self.s.depth == 1 && self.s.items_key => {
+                self.s.phase = Phase::AfterKey;
+            }
+            b'[' | b'{' => self.open(b)?,
+            b']' | b'}' => self.close()?,
+            b',' | b' ' | b'\n' | b'\r' | b'\t' => {}
+            _ => {
+                if self.s.phase == Phase::AfterKey {
+                    return Err(not_a_list());
+                }
+                if self.s.phase == Phase::Between {
+                    return Err(self.not_an_object());
+                }
+                if self.s.depth == 1 && self.s.phase == Phase::Top {
+                    self.s.items_key = false;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An opening bracket or brace `b`: the `items` list, or one of its elements, may begin.
+    fn open(&mut self, b: u8) -> Result<(), ListError> {
+        if self.s.phase == Phase::AfterKey {
+            if b != b'[' {
+                return Err(not_a_list());
+            }
+            self.s.phase = Phase::Between;
+        } else if self.s.phase == Phase::Between {
+            if b != b'{' {
+                return Err(self.not_an_object());
+            }
+            self.s.phase = Phase::Item;
+            self.s.item_start = self.pos;
+            self.skeleton
+                .extend_from_slice(&self.buf[self.skel_from..self.pos]);
+            self.skeleton.extend_from_slice(b"{}");
+            self.skel_from = self.pos;
+        }
+        self.s.depth += 1;
+        Ok(())
+    }
+
+    /// A closing bracket or brace: an element, or the `items` list, may end.
+    fn close(&mut self) -> Result<(), ListError> {
+        self.s.depth = self.s.depth.checked_sub(1).ok_or(ListError::Unbalanced)?;
+        if self.s.phase == Phase::Item && self.s.depth == 2 {
+            let end = self.pos;
+            self.end_item(end);
+        } else if self.s.phase == Phase::Between && self.s.depth == 1 {
+            self.s.phase = Phase::Done;
+        }
+        Ok(())
+    }
+
+    /// The error for a value in `items` that is not an object: the next element.
+    fn not_an_object(&self) -> ListError {
+        ListError::from(FieldError::new(
+            format!("items[{}]", self.count),
+            "not an object",
+        ))
+    }
+
+    /// At the end of the text: refuse a list that is incomplete, or whose skeleton is not JSON;
+    /// then hand over the last elements.
+    fn finish(
+        mut self,
+        hand_over: &mut impl FnMut(usize, Vec<u8>, Vec<(usize, usize)>) -> Result<(), Stopped>,
+    ) -> Result<(), ScanError> {
+        if self.s.phase != Phase::Done || self.s.depth != 0 || self.s.in_string {
+            return Err(ListError::Incomplete.into());
+        }
+        self.skeleton
+            .extend_from_slice(&self.buf[self.skel_from.min(self.buf.len())..]);
+        serde_json::from_slice::<serde::de::IgnoredAny>(&self.skeleton)
+            .map_err(ListError::NotJson)?;
+        if !self.ranges.is_empty() {
+            hand_over(self.first, self.buf, self.ranges)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

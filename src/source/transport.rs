@@ -481,109 +481,13 @@ impl Fetcher {
     /// (TUF's threat model) or a network no better than one: it fails.
     async fn open_http(&self, url: &Url) -> Result<TransportStream, TransportError> {
         let first = self.send(url).await?;
-        struct Body {
-            fetcher: Fetcher,
-            url: Url,
-            length: Option<u64>,
-            current: Option<Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send + Sync>>>,
-            delivered: u64,
-            skip: u64,
-            attempt: u32,
-            pause: std::time::Duration,
-            started: std::time::Instant,
-            done: bool,
-        }
-        let body = Body {
-            fetcher: self.clone(),
-            url: url.clone(),
-            length: first.content_length(),
-            current: Some(Box::pin(first.bytes_stream())),
-            delivered: 0,
-            skip: 0,
-            attempt: 1,
-            pause: self.options.backoff,
-            started: std::time::Instant::now(),
-            done: false,
-        };
-        let fail = |url: &Url, kind: NetErrorKind, detail: String| {
-            TransportError::new_with_cause(
-                TransportErrorKind::Other,
-                url,
-                NetError { kind, detail },
-            )
-        };
-        let stream = futures::stream::unfold(body, move |mut b| async move {
+        let body = HttpBody::new(self, url, first);
+        let stream = futures::stream::unfold(body, |mut b| async move {
             if b.done {
                 return None;
             }
-            loop {
-                let Some(current) = b.current.as_mut() else {
-                    match b.fetcher.send(&b.url).await {
-                        Ok(resp) => {
-                            if let (Some(was), Some(now)) = (b.length, resp.content_length()) {
-                                if was != now {
-                                    b.done = true;
-                                    let detail = format!("the answer broke off, and asked again the server sent {now} bytes instead of {was}");
-                                    return Some((
-                                        Err(fail(&b.url, NetErrorKind::Unreachable, detail)),
-                                        b,
-                                    ));
-                                }
-                            }
-                            b.skip = b.delivered;
-                            b.current = Some(Box::pin(resp.bytes_stream()));
-                            continue;
-                        }
-                        Err(e) => {
-                            b.done = true;
-                            return Some((Err(e), b));
-                        }
-                    }
-                };
-                match current.next().await {
-                    None => return None,
-                    Some(Ok(mut chunk)) => {
-                        if b.skip > 0 {
-                            let n = usize::try_from(b.skip)
-                                .unwrap_or(usize::MAX)
-                                .min(chunk.len());
-                            let _ = chunk.split_to(n);
-                            b.skip -= n as u64;
-                            if chunk.is_empty() {
-                                continue;
-                            }
-                        }
-                        b.delivered += chunk.len() as u64;
-                        let elapsed = b.started.elapsed();
-                        let min_rate = b.fetcher.options.min_rate;
-                        if min_rate > 0
-                            && elapsed > b.fetcher.options.read_timeout
-                            && (b.delivered as f64) < min_rate as f64 * elapsed.as_secs_f64()
-                        {
-                            b.done = true;
-                            let detail = format!(
-                                "slow retrieval: {} bytes in {:.0} s, below the minimum of {min_rate} bytes a second (--min-rate)",
-                                b.delivered,
-                                elapsed.as_secs_f64()
-                            );
-                            return Some((Err(fail(&b.url, NetErrorKind::Slow, detail)), b));
-                        }
-                        return Some((Ok(chunk), b));
-                    }
-                    Some(Err(e)) => {
-                        if b.attempt >= b.fetcher.options.tries {
-                            b.done = true;
-                            let detail = describe_reqwest(&e);
-                            return Some((Err(fail(&b.url, NetErrorKind::Unreachable, detail)), b));
-                        }
-                        tracing::debug!(url = %b.url, attempt = b.attempt, "the answer broke off; asking again");
-                        b.attempt += 1;
-                        tokio::time::sleep(b.pause).await;
-                        b.pause *= 2;
-                        b.current = None;
-                    }
-                }
-            }
+            let item = b.next_chunk().await?;
+            Some((item, b))
         });
         Ok(Box::pin(stream))
     }
@@ -610,6 +514,133 @@ impl Fetcher {
         let stream = tokio_util_stream(file).map_err(move |e| io_error(&url_text, &e));
         Ok(Box::pin(stream))
     }
+}
+
+/// The body of one HTTP answer as [`Fetcher::open_http`] streams it: asked again when it breaks
+/// off, skipping what was passed on already, and failed when it comes too slowly.
+struct HttpBody {
+    fetcher: Fetcher,
+    url: Url,
+    length: Option<u64>,
+    current: Option<Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send + Sync>>>,
+    delivered: u64,
+    skip: u64,
+    attempt: u32,
+    pause: std::time::Duration,
+    started: std::time::Instant,
+    done: bool,
+}
+
+impl HttpBody {
+    /// The body of `first`, the answer to a GET of `url` through `fetcher`.
+    fn new(fetcher: &Fetcher, url: &Url, first: reqwest::Response) -> Self {
+        HttpBody {
+            fetcher: fetcher.clone(),
+            url: url.clone(),
+            length: first.content_length(),
+            current: Some(Box::pin(first.bytes_stream())),
+            delivered: 0,
+            skip: 0,
+            attempt: 1,
+            pause: fetcher.options.backoff,
+            started: std::time::Instant::now(),
+            done: false,
+        }
+    }
+
+    /// The next chunk passed on, or the failure that ends the body; `None` at its end.
+    async fn next_chunk(&mut self) -> Option<Result<Bytes, TransportError>> {
+        loop {
+            let Some(current) = self.current.as_mut() else {
+                if let Err(e) = self.ask_again().await {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                continue;
+            };
+            match current.next().await {
+                None => return None,
+                Some(Ok(chunk)) => {
+                    let Some(chunk) = self.unseen(chunk) else {
+                        continue;
+                    };
+                    self.delivered += chunk.len() as u64;
+                    if let Some(e) = self.too_slow() {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                    return Some(Ok(chunk));
+                }
+                Some(Err(e)) => {
+                    if self.attempt >= self.fetcher.options.tries {
+                        self.done = true;
+                        let detail = describe_reqwest(&e);
+                        let failed = net_error(&self.url, NetErrorKind::Unreachable, detail);
+                        return Some(Err(failed));
+                    }
+                    tracing::debug!(url = %self.url, attempt = self.attempt, "the answer broke off; asking again");
+                    self.attempt += 1;
+                    tokio::time::sleep(self.pause).await;
+                    self.pause *= 2;
+                    self.current = None;
+                }
+            }
+        }
+    }
+
+    /// Send the GET again after the answer broke off; the new answer must have the same length,
+    /// when the server gives one, and what was passed on already is skipped in it.
+    async fn ask_again(&mut self) -> Result<(), TransportError> {
+        let resp = self.fetcher.send(&self.url).await?;
+        if let (Some(was), Some(now)) = (self.length, resp.content_length()) {
+            if was != now {
+                let detail = format!("the answer broke off, and asked again the server sent {now} bytes instead of {was}");
+                return Err(net_error(&self.url, NetErrorKind::Unreachable, detail));
+            }
+        }
+        self.skip = self.delivered;
+        self.current = Some(Box::pin(resp.bytes_stream()));
+        Ok(())
+    }
+
+    /// What of `chunk` was not passed on before the answer broke off; `None` when nothing is.
+    fn unseen(&mut self, mut chunk: Bytes) -> Option<Bytes> {
+        if self.skip > 0 {
+            let n = usize::try_from(self.skip)
+                .unwrap_or(usize::MAX)
+                .min(chunk.len());
+            let _ = chunk.split_to(n);
+            self.skip -= n as u64;
+            if chunk.is_empty() {
+                return None;
+            }
+        }
+        Some(chunk)
+    }
+
+    /// The slow-retrieval failure, when the body came slower than `min_rate` once the read
+    /// timeout has passed.
+    fn too_slow(&self) -> Option<TransportError> {
+        let elapsed = self.started.elapsed();
+        let min_rate = self.fetcher.options.min_rate;
+        if min_rate > 0
+            && elapsed > self.fetcher.options.read_timeout
+            && (self.delivered as f64) < min_rate as f64 * elapsed.as_secs_f64()
+        {
+            let detail = format!(
+                "slow retrieval: {} bytes in {:.0} s, below the minimum of {min_rate} bytes a second (--min-rate)",
+                self.delivered,
+                elapsed.as_secs_f64()
+            );
+            return Some(net_error(&self.url, NetErrorKind::Slow, detail));
+        }
+        None
+    }
+}
+
+/// A failed fetch of `url`, of this kind, as tough's transport error.
+fn net_error(url: &Url, kind: NetErrorKind, detail: String) -> TransportError {
+    TransportError::new_with_cause(TransportErrorKind::Other, url, NetError { kind, detail })
 }
 
 fn io_error(url: impl AsRef<str>, e: &std::io::Error) -> TransportError {

@@ -130,6 +130,10 @@ struct RegionClient {
     attempts: Arc<AtomicU64>,
 }
 
+/// What one job gave: the index of its region's client, the calls made, and the parameters or
+/// why they could not be read.
+type JobResult = (usize, Calls, Result<Vec<Parameter>, CallError>);
+
 /// Read what `query` asks from SSM. Every region gets a result: the calls made and, when it could
 /// not be read completely, why. Parameters of a failed region are still returned.
 pub async fn observe(
@@ -137,6 +141,19 @@ pub async fn observe(
     options: &LiveOptions,
     query: &Query,
 ) -> (Vec<RegionResult>, Vec<Parameter>) {
+    let names = latest_names(query);
+    let clients: Vec<RegionClient> = regions_read(query)
+        .iter()
+        .map(|region| region_client(config, options, region))
+        .collect();
+    let jobs = jobs_for(query, &clients, &names);
+    let results = run_all(&clients, jobs, options).await;
+    tally(&clients, results)
+}
+
+/// The names of the `latest` parameters asked: the AMI id and version of each variant and
+/// architecture.
+fn latest_names(query: &Query) -> Vec<String> {
     let mut names = Vec::new();
     for variant in &query.variants {
         for arch in query.archs() {
@@ -144,41 +161,55 @@ pub async fn observe(
             names.push(latest_name(variant, arch, Field::ImageVersion));
         }
     }
+    names
+}
+
+/// The regions read: those whose `latest` values are asked, then those only the AMI map needs.
+fn regions_read(query: &Query) -> Vec<&String> {
     let mut regions: Vec<&String> = query.regions.iter().collect();
     for r in &query.image_regions {
         if !regions.contains(&r) {
             regions.push(r);
         }
     }
-    let clients: Vec<RegionClient> = regions
-        .iter()
-        .map(|region| {
-            let attempts = Arc::new(AtomicU64::new(0));
-            let conf = aws_sdk_ssm::config::Builder::from(config)
-                .region(Region::new((*region).clone()))
-                .retry_config(
-                    RetryConfig::standard()
-                        .with_max_attempts(options.max_attempts.max(1))
-                        .with_initial_backoff(options.initial_backoff)
-                        .with_max_backoff(Duration::from_secs(20)),
-                )
-                .timeout_config(
-                    TimeoutConfig::builder()
-                        .operation_attempt_timeout(options.attempt_timeout)
-                        .connect_timeout(options.attempt_timeout)
-                        .build(),
-                )
-                .interceptor(CountAttempts(attempts.clone()))
-                .interceptor(CapResponse(MAX_RESPONSE))
-                .build();
-            RegionClient {
-                region: (*region).clone(),
-                client: aws_sdk_ssm::Client::from_conf(conf),
-                attempts,
-            }
-        })
-        .collect();
+    regions
+}
 
+/// A client for `region`, with the retries, timeouts, attempt count and response cap of
+/// `options`.
+fn region_client(
+    config: &aws_config::SdkConfig,
+    options: &LiveOptions,
+    region: &str,
+) -> RegionClient {
+    let attempts = Arc::new(AtomicU64::new(0));
+    let conf = aws_sdk_ssm::config::Builder::from(config)
+        .region(Region::new(region.to_owned()))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(options.max_attempts.max(1))
+                .with_initial_backoff(options.initial_backoff)
+                .with_max_backoff(Duration::from_secs(20)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(options.attempt_timeout)
+                .connect_timeout(options.attempt_timeout)
+                .build(),
+        )
+        .interceptor(CountAttempts(attempts.clone()))
+        .interceptor(CapResponse(MAX_RESPONSE))
+        .build();
+    RegionClient {
+        region: region.to_owned(),
+        client: aws_sdk_ssm::Client::from_conf(conf),
+        attempts,
+    }
+}
+
+/// The calls to make, each with the index of its region's client: `GetParameters` for the
+/// `latest` names, `GetParametersByPath` where the AMI map is read.
+fn jobs_for(query: &Query, clients: &[RegionClient], names: &[String]) -> Vec<(usize, Job)> {
     let mut jobs: Vec<(usize, Job)> = Vec::new();
     for (i, c) in clients.iter().enumerate() {
         // Where the AMI map is read, its pages (the whole variant-arch path, recursively) carry
@@ -199,9 +230,18 @@ pub async fn observe(
             }
         }
     }
+    jobs
+}
 
+/// Run `jobs`, up to `options.concurrency` at once, each within the run's deadline; the results
+/// come in the order they finish.
+async fn run_all(
+    clients: &[RegionClient],
+    jobs: Vec<(usize, Job)>,
+    options: &LiveOptions,
+) -> Vec<JobResult> {
     let deadline = tokio::time::Instant::now() + options.deadline;
-    let results: Vec<(usize, Calls, Result<Vec<Parameter>, CallError>)> = stream::iter(jobs)
+    stream::iter(jobs)
         .map(|(i, job)| {
             let c = &clients[i];
             async move {
@@ -217,8 +257,11 @@ pub async fn observe(
         })
         .buffer_unordered(options.concurrency.max(1))
         .collect()
-        .await;
+        .await
+}
 
+/// Each region's result (its calls, its first error, its attempts) and every parameter read.
+fn tally(clients: &[RegionClient], results: Vec<JobResult>) -> (Vec<RegionResult>, Vec<Parameter>) {
     let mut out: Vec<RegionResult> = clients
         .iter()
         .map(|c| RegionResult {
@@ -240,7 +283,7 @@ pub async fn observe(
             }
         }
     }
-    for (r, c) in out.iter_mut().zip(&clients) {
+    for (r, c) in out.iter_mut().zip(clients) {
         r.calls.attempts = c.attempts.load(Ordering::Relaxed);
     }
     (out, parameters)

@@ -216,20 +216,17 @@ struct Dir {
     last_modified: Option<DateTime<Utc>>,
 }
 
-impl Observations {
-    /// Build the observations from the parameters read. `regions` says which regions were read
-    /// and how; `query` which variants and architectures to report `latest` for (for an empty
-    /// variant list, every variant seen).
-    pub fn from_parameters(
-        source: &str,
-        from: Vec<String>,
-        observed_at: DateTime<Utc>,
-        query: &Query,
-        regions: Vec<RegionResult>,
-        parameters: &[Parameter],
-    ) -> Self {
-        // (region, variant, ssm arch, pointer) -> the two values.
-        let mut dirs: BTreeMap<(&str, &str, &str, &str), Dir> = BTreeMap::new();
+/// (region, variant, ssm arch, pointer): where a parameter's values belong.
+type DirKey<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+/// The parameters read, by the directory they are in: (region, variant, ssm arch, pointer) ->
+/// the two values.
+struct Dirs<'a>(BTreeMap<DirKey<'a>, Dir>);
+
+impl<'a> Dirs<'a> {
+    /// Group the Bottlerocket parameters among `parameters` by directory; others are skipped.
+    fn of(parameters: &'a [Parameter]) -> Self {
+        let mut dirs: BTreeMap<DirKey<'a>, Dir> = BTreeMap::new();
         for p in parameters {
             let Some(n) = parse_name(&p.name) else {
                 continue;
@@ -245,26 +242,39 @@ impl Observations {
                 }
             }
         }
-        let archs = query.archs();
+        Dirs(dirs)
+    }
+
+    /// The variants to report `latest` for: those asked, else every variant seen, sorted.
+    fn variants(&self, query: &Query) -> Vec<String> {
         let mut variants: Vec<String> = query.variants.clone();
         if variants.is_empty() {
-            variants = dirs.keys().map(|k| k.1.to_owned()).collect();
+            variants = self.0.keys().map(|k| k.1.to_owned()).collect();
             variants.sort();
             variants.dedup();
         }
-        let latest_regions: Vec<String> = regions
-            .iter()
-            .filter(|r| r.error.is_none())
-            .filter(|r| query.regions.contains(&r.region))
-            .map(|r| r.region.clone())
-            .collect();
+        variants
+    }
+
+    /// `latest` for each region of `regions` in `latest_regions`, and each variant and
+    /// architecture; with no variant asked, only those SSM has.
+    fn latest(
+        &self,
+        query: &Query,
+        regions: &[RegionResult],
+        latest_regions: &[String],
+        variants: &[String],
+        archs: &[Arch],
+    ) -> Vec<Latest> {
+        // Looked up by keys that live shorter than the parameters.
+        let dirs: &BTreeMap<DirKey<'_>, Dir> = &self.0;
         let mut latest = Vec::new();
         for r in regions
             .iter()
             .filter(|r| latest_regions.contains(&r.region))
         {
-            for variant in &variants {
-                for arch in &archs {
+            for variant in variants {
+                for arch in archs {
                     let dir = dirs.get(&(
                         r.region.as_str(),
                         variant.as_str(),
@@ -285,8 +295,14 @@ impl Observations {
                 }
             }
         }
+        latest
+    }
+
+    /// The AMIs listed under a version in the regions whose AMI map is asked, one per region
+    /// and AMI id, in that order.
+    fn images(&self, query: &Query) -> Vec<Image> {
         let mut images: BTreeMap<(&str, &str), Image> = BTreeMap::new();
-        for ((region, variant, arch, pointer), dir) in &dirs {
+        for ((region, variant, arch, pointer), dir) in &self.0 {
             let (Some(id), Some(tuf_arch)) = (&dir.image_id, arch_of_ssm(arch)) else {
                 continue;
             };
@@ -306,6 +322,33 @@ impl Observations {
                 version,
             });
         }
+        images.into_values().collect()
+    }
+}
+
+impl Observations {
+    /// Build the observations from the parameters read. `regions` says which regions were read
+    /// and how; `query` which variants and architectures to report `latest` for (for an empty
+    /// variant list, every variant seen).
+    pub fn from_parameters(
+        source: &str,
+        from: Vec<String>,
+        observed_at: DateTime<Utc>,
+        query: &Query,
+        regions: Vec<RegionResult>,
+        parameters: &[Parameter],
+    ) -> Self {
+        let dirs = Dirs::of(parameters);
+        let archs = query.archs();
+        let variants = dirs.variants(query);
+        let latest_regions: Vec<String> = regions
+            .iter()
+            .filter(|r| r.error.is_none())
+            .filter(|r| query.regions.contains(&r.region))
+            .map(|r| r.region.clone())
+            .collect();
+        let latest = dirs.latest(query, &regions, &latest_regions, &variants, &archs);
+        let images = dirs.images(query);
         let calls = regions
             .iter()
             .fold(Calls::default(), |c, r| c.plus(r.calls));
@@ -318,7 +361,7 @@ impl Observations {
             variants: query.variants.clone(),
             archs: archs.iter().map(|a| a.to_string()).collect(),
             latest,
-            images: images.into_values().collect(),
+            images,
             calls,
         }
     }
