@@ -132,7 +132,7 @@ fn releases_and_fleet(c: &mut Criterion) {
     g.bench_function("kubectl inventory, 10,000 nodes", |b| {
         b.iter(|| {
             tufwatch::fleet::inventory::parse(
-                tufwatch::fleet::inventory::Format::Kubectl,
+                tufwatch::fleet::inventory::InventoryFormat::Kubectl,
                 black_box(&nodes),
             )
             .unwrap()

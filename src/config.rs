@@ -4,7 +4,7 @@
 //! `docs/nightly.md` describes every key.
 
 use crate::error::{Error, Result};
-use crate::fleet::inventory::Format as InventoryFormat;
+use crate::fleet::inventory::InventoryFormat;
 use crate::settings::{
     BottlerocketSettings, CommonSettings, InventorySettings, JobSettings, RepositorySettings,
     Setting, SsmSettings, StateDir,
@@ -273,7 +273,7 @@ impl Config {
                     format: i.format,
                 })
                 .collect(),
-            policy: crate::fleet::Policy {
+            policy: crate::fleet::BehindLimits {
                 max_releases_behind: self.policy.max_releases_behind,
                 max_days_behind: self.policy.max_days_behind,
             },

@@ -568,7 +568,7 @@ pub struct InventorySettings {
     /// The file, or `-` for standard input.
     pub path: PathBuf,
     /// Its format; detected from the content when `None`.
-    pub format: Option<crate::fleet::inventory::Format>,
+    pub format: Option<crate::fleet::inventory::InventoryFormat>,
 }
 
 /// A job, as given: by a configuration file (`report`, `evidence create --config`) or by the
@@ -588,7 +588,7 @@ pub struct JobSettings {
     /// Inventories of the fleet.
     pub inventories: Vec<InventorySettings>,
     /// When nodes behind are findings.
-    pub policy: crate::fleet::Policy,
+    pub policy: crate::fleet::BehindLimits,
     /// Repositories verified at once.
     pub concurrency: usize,
     /// Keep each repository's evidence files, for an evidence bundle of the job (the caller
@@ -605,7 +605,7 @@ impl Default for JobSettings {
             derive_repositories: false,
             ssm: None,
             inventories: Vec::new(),
-            policy: crate::fleet::Policy::default(),
+            policy: crate::fleet::BehindLimits::default(),
             concurrency: defaults::CONCURRENCY,
             evidence: None,
         }

@@ -4,7 +4,7 @@
 
 use crate::config::OutputFormat;
 use crate::engine::Engines;
-use crate::fleet::inventory::Format as InventoryFormat;
+use crate::fleet::inventory::InventoryFormat;
 use clap::builder::PossibleValue;
 use clap::ValueEnum;
 
@@ -32,11 +32,11 @@ choices!(Engines {
 });
 
 choices!(OutputFormat {
-    Human => "human", "Aligned text for a terminal (`report.txt`)";
-    Json => "json", "The whole report as JSON (`report.json`)";
-    Markdown => "markdown", "Markdown tables for a chat message or a CI step summary (`report.md`)";
-    Prometheus => "prometheus", "A Prometheus textfile (`tufwatch.prom`)";
-    Html => "html", "One self-contained HTML page with charts, for people (`report.html`)";
+    Human => "human", "Aligned text for a terminal (a job's report.txt)";
+    Json => "json", "The whole report as one JSON document, fields in docs/report.md (a job's report.json)";
+    Markdown => "markdown", "Markdown tables for a chat message or a CI step summary (a job's report.md)";
+    Prometheus => "prometheus", "A Prometheus textfile (a job's tufwatch.prom)";
+    Html => "html", "One self-contained HTML page with charts, for people (a job's report.html)";
 });
 
 choices!(InventoryFormat {

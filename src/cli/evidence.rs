@@ -1,10 +1,11 @@
 //! `tufwatch evidence create` and `tufwatch evidence verify`.
 
 use super::bundle::{read_pem, signing_key, withdraw};
-use super::flags::{Format, RepoArgs};
+use super::flags::{formats_of, RepoArgs, HUMAN_OR_JSON};
 use super::names::{named, SettingsFrom};
 use super::output;
 use super::output::print_json;
+use crate::config::OutputFormat;
 use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
 use crate::evidence;
@@ -41,7 +42,7 @@ pub enum EvidenceCommand {
     #[command(
         after_help = "Example:\n  tufwatch evidence verify evidence/demo --sha256 <DIGEST> --root-sha512 <HEX>"
     )]
-    Verify(VerifyArgs),
+    Verify(BundleVerifyArgs),
 }
 
 /// `evidence create`.
@@ -79,13 +80,13 @@ pub struct CreateArgs {
     pub sign_key: Option<PathBuf>,
 
     /// Output format of the summary.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
+    #[arg(long, value_parser = formats_of(HUMAN_OR_JSON), default_value = "human")]
+    pub format: OutputFormat,
 }
 
 /// `evidence verify`.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub struct BundleVerifyArgs {
     /// The bundle's directory.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
@@ -105,8 +106,8 @@ pub struct VerifyArgs {
     pub pubkey: Option<PathBuf>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
+    #[arg(long, value_parser = formats_of(HUMAN_OR_JSON), default_value = "human")]
+    pub format: OutputFormat,
 }
 
 /// The summary `evidence create` prints.
@@ -278,11 +279,12 @@ async fn create_job(
 fn print_created(
     created: &Created,
     findings: &[&crate::report::Finding],
-    format: Format,
+    format: OutputFormat,
 ) -> Result<()> {
     match format {
-        Format::Json => print_json(created)?,
-        Format::Human => output::print_with(|out| {
+        OutputFormat::Json => print_json(created)?,
+        // `--format` takes human or json only.
+        _ => output::print_with(|out| {
             writeln!(
                 out,
                 "wrote {}: {} files and SHA256SUMS, verification {}",
@@ -319,7 +321,7 @@ fn print_created(
     Ok(())
 }
 
-async fn verify(a: VerifyArgs) -> Result<i32> {
+async fn verify(a: BundleVerifyArgs) -> Result<i32> {
     let expected = a
         .root_sha512
         .as_deref()
@@ -341,7 +343,7 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
     let check = match result {
         Ok(c) => c,
         Err(e) => {
-            if a.format == Format::Json {
+            if a.format == OutputFormat::Json {
                 // The run's own error is what to tell, even when stdout fails too.
                 let _ = print_json(&crate::report::ErrorReport::of(&e));
             }
@@ -349,8 +351,9 @@ async fn verify(a: VerifyArgs) -> Result<i32> {
         }
     };
     match a.format {
-        Format::Json => print_json(&check)?,
-        Format::Human => print_check(&check, &a)?,
+        OutputFormat::Json => print_json(&check)?,
+        // `--format` takes human or json only.
+        _ => print_check(&check, &a)?,
     }
     Ok(check.exit_code())
 }
@@ -365,7 +368,7 @@ fn read_public_key(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// The check of a bundle, for a person; `a` says what the command line demanded.
-fn print_check(check: &evidence::BundleCheck, a: &VerifyArgs) -> Result<()> {
+fn print_check(check: &evidence::BundleCheck, a: &BundleVerifyArgs) -> Result<()> {
     output::print_with(|out| {
         write_recorded(out, check, a)?;
         if check.signature_verified {
@@ -407,7 +410,7 @@ fn print_check(check: &evidence::BundleCheck, a: &VerifyArgs) -> Result<()> {
 fn write_recorded(
     out: &mut dyn std::io::Write,
     check: &evidence::BundleCheck,
-    a: &VerifyArgs,
+    a: &BundleVerifyArgs,
 ) -> std::io::Result<()> {
     writeln!(
         out,

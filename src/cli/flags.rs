@@ -2,6 +2,7 @@
 //! takes: the trust anchor and network (`CommonArgs`), one repository (`RepoArgs`), SSM
 //! (`SsmArgs`), the fleet's policy (`PolicyArgs`), and the output format of one report.
 
+use crate::config::OutputFormat;
 use crate::engine::{Engines, TargetSelection};
 use crate::settings::{
     defaults, CommonSettings, Duration, Location, RepoSettings, Size, SsmSettings, StateDir,
@@ -21,13 +22,17 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, crate::settings::ValueError>
         })
 }
 
-/// The output formats of a report of one repository.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A short table for a person.
-    Human,
-    /// The report as one JSON document (fields documented in docs/report.md).
-    Json,
+/// The formats a report of one repository is printed in.
+pub const HUMAN_OR_JSON: &[OutputFormat] = &[OutputFormat::Human, OutputFormat::Json];
+
+/// The value parser of a `--format` that takes only `some` of the output formats (each named
+/// and explained as `report --format` names it).
+pub fn formats_of(
+    some: &'static [OutputFormat],
+) -> impl clap::builder::TypedValueParser<Value = OutputFormat> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(some.iter().filter_map(ValueEnum::to_possible_value))
+        .try_map(|name| OutputFormat::from_str(&name, false))
 }
 
 /// Where the repository is, what anchors trust in it, and how to reach it.
@@ -266,8 +271,8 @@ pub struct PolicyArgs {
 
 impl PolicyArgs {
     /// The policy these flags give.
-    pub fn policy(&self) -> crate::fleet::Policy {
-        crate::fleet::Policy {
+    pub fn policy(&self) -> crate::fleet::BehindLimits {
+        crate::fleet::BehindLimits {
             max_releases_behind: self.max_releases_behind,
             max_days_behind: self.max_days_behind,
         }

@@ -4,7 +4,7 @@ use super::flags::{CommonArgs, PolicyArgs, SsmArgs};
 use super::output::finish;
 use crate::config::OutputFormat;
 use crate::error::Result;
-use crate::fleet::inventory::Format as InventoryFormat;
+use crate::fleet::inventory::InventoryFormat;
 use crate::settings::{defaults, InventorySettings, JobSettings, SsmSettings};
 use clap::Args;
 use std::path::PathBuf;

@@ -1,26 +1,20 @@
 //! `tufwatch releases`.
 
-use super::flags::{Format, RepoArgs};
+use super::flags::{formats_of, RepoArgs};
 use super::output;
 use super::verify::verify_for;
+use crate::config::OutputFormat;
 use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
 use crate::present::{html, human};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use semver::Version;
 use std::path::PathBuf;
 
-/// Output formats of `releases`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReleasesFormat {
-    /// A short table for a person.
-    Human,
-    /// The report as one JSON document (fields documented in docs/report.md).
-    Json,
-    /// One self-contained HTML page: the verification with each role's expiry, and each
-    /// track's release timeline with its waves (the page `report --format html` makes).
-    Html,
-}
+/// The formats `releases` prints: the HTML page shows the verification with each role's
+/// expiry, and each track's release timeline with its waves (the page `report` makes).
+const RELEASES_FORMATS: &[OutputFormat] =
+    &[OutputFormat::Human, OutputFormat::Json, OutputFormat::Html];
 
 /// List the releases in a verified repository's signed manifest.json.
 ///
@@ -44,9 +38,10 @@ pub struct ReleasesArgs {
     #[arg(long, value_name = "VERSION")]
     pub from: Option<String>,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: ReleasesFormat,
+    /// Output format. The HTML page shows the verification with each role's expiry, and each
+    /// track's release timeline with its waves.
+    #[arg(long, value_parser = formats_of(RELEASES_FORMATS), default_value = "human")]
+    pub format: OutputFormat,
 
     /// Write the output to FILE instead of printing it (atomically: a complete new file or the
     /// old one).
@@ -71,17 +66,12 @@ pub async fn run(a: ReleasesArgs) -> Result<i32> {
         })
         .transpose()?;
     // A run that cannot verify still prints one JSON document when JSON is asked.
-    let error_format = match format {
-        ReleasesFormat::Json => Format::Json,
-        ReleasesFormat::Human | ReleasesFormat::Html => Format::Human,
-    };
-    let verification = verify_for(a.repo, TargetSelection::None, None, error_format).await?;
+    let verification = verify_for(a.repo, TargetSelection::None, None, format).await?;
     let report = crate::job::releases_of(verification, from.as_ref()).await;
     let code = report.exit_code();
     let text = match format {
-        ReleasesFormat::Human => human::render_releases(&report),
-        ReleasesFormat::Json => crate::present::json_text(&report)? + "\n",
-        ReleasesFormat::Html => {
+        OutputFormat::Json => crate::present::json_text(&report)? + "\n",
+        OutputFormat::Html => {
             let made = html::Made {
                 from: Some(command_line()),
             };
@@ -94,6 +84,8 @@ pub async fn run(a: ReleasesArgs) -> Result<i32> {
                 message: message.to_string(),
             })?
         }
+        // `--format` takes human, json or html only.
+        _ => human::render_releases(&report),
     };
     match &a.out {
         Some(path) => super::output::write_text(path, &text)?,

@@ -1,8 +1,9 @@
 //! `tufwatch verify`.
 
-use super::flags::{Format, RepoArgs};
+use super::flags::{formats_of, RepoArgs, HUMAN_OR_JSON};
 use super::output;
 use super::output::print_json;
+use crate::config::OutputFormat;
 use crate::engine::TargetSelection;
 use crate::error::{Error, Result};
 use crate::present::human;
@@ -42,8 +43,8 @@ pub struct VerifyArgs {
     pub out: Option<PathBuf>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
+    #[arg(long, value_parser = formats_of(HUMAN_OR_JSON), default_value = "human")]
+    pub format: OutputFormat,
 }
 
 /// Run `verify`; the result is the exit code.
@@ -66,8 +67,9 @@ pub async fn run(a: VerifyArgs) -> Result<i32> {
     let verification = verify_for(a.repo, targets, a.out, format).await?;
     let report = &verification.report;
     match format {
-        Format::Human => output::print(&human::render(report))?,
-        Format::Json => print_json(report)?,
+        OutputFormat::Json => print_json(report)?,
+        // `--format` takes human or json only.
+        _ => output::print(&human::render(report))?,
     }
     Ok(report.exit_code())
 }
@@ -78,7 +80,7 @@ pub(super) async fn verify_for(
     a: RepoArgs,
     targets: TargetSelection,
     out: Option<PathBuf>,
-    format: Format,
+    format: OutputFormat,
 ) -> Result<crate::engine::Verification> {
     let verified = async {
         let settings = a.settings(targets, out)?;
@@ -89,7 +91,7 @@ pub(super) async fn verify_for(
     let result = verified
         .await
         .map_err(|e| super::names::named(e, super::names::SettingsFrom::Flags, &[]));
-    if let (Err(e), Format::Json) = (&result, format) {
+    if let (Err(e), OutputFormat::Json) = (&result, format) {
         // The run's own error is what to tell, even when stdout fails too.
         let _ = print_json(&crate::report::ErrorReport::of(e));
     }

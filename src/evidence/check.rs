@@ -223,9 +223,9 @@ async fn check_single(
     dir: &Path,
     expected_root: Option<&str>,
     public_key: Option<&[u8]>,
-) -> Outcome {
+) -> StepsFound {
     let piece = check_piece(dir, "", expected_root, public_key).await;
-    Outcome {
+    StepsFound {
         recorded_result: piece.summary.recorded_result,
         reference_time: piece.report.as_ref().map(|r| r.reference_time.to_rfc3339()),
         trusted_root_sha512: piece.summary.trusted_root_sha512.clone(),
@@ -239,7 +239,7 @@ async fn check_single(
 
 /// What steps 2 to 5 found.
 #[derive(Default)]
-struct Outcome {
+struct StepsFound {
     recorded_result: Option<VerificationResult>,
     reference_time: Option<String>,
     trusted_root_sha512: Option<String>,
@@ -518,7 +518,7 @@ fn root_agrees(
 }
 
 /// Who signed a statement, and whether the public key given verified it.
-struct SignatureCheck {
+struct StatementSignature {
     signed_by: Vec<String>,
     verified: bool,
 }
@@ -529,8 +529,8 @@ fn signature_of(
     at: &Files<'_>,
     public_key: Option<&[u8]>,
     findings: &mut Vec<Finding>,
-) -> SignatureCheck {
-    let mut check = SignatureCheck {
+) -> StatementSignature {
+    let mut check = StatementSignature {
         signed_by: Vec::new(),
         verified: false,
     };
@@ -902,8 +902,12 @@ fn releases_agree(
 
 /// Steps 2 to 5 for a bundle of a job. `job.json` is read into the types that wrote it: a
 /// field renamed on one side is a malformed bundle, never a check that silently passes.
-async fn check_job(dir: &Path, expected_root: Option<&str>, public_key: Option<&[u8]>) -> Outcome {
-    let mut out = Outcome::default();
+async fn check_job(
+    dir: &Path,
+    expected_root: Option<&str>,
+    public_key: Option<&[u8]>,
+) -> StepsFound {
+    let mut out = StepsFound::default();
     let job: JobReport = match crate::source::read_at_most(&dir.join(JOB_FILE), sums::MAX_FILE)
         .map_err(|e| e.to_string())
         .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
@@ -958,7 +962,7 @@ async fn check_job(dir: &Path, expected_root: Option<&str>, public_key: Option<&
 /// The directory of a repository's evidence that `job.json` names: a directory of its own under
 /// `repositories/`. A repository verified without one is malformed.
 fn own_dir<'a>(
-    out: &mut Outcome,
+    out: &mut StepsFound,
     i: usize,
     entry: &'a RepoResult,
     named: &mut BTreeSet<String>,

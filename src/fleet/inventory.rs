@@ -103,7 +103,7 @@ impl From<super::stream::StreamError<InventoryError>> for InventoryError {
 /// An inventory format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Format {
+pub enum InventoryFormat {
     /// The JSON of `kubectl get nodes -o json`.
     Kubectl,
     /// The JSON of `aws ec2 describe-instances`.
@@ -148,10 +148,10 @@ pub struct Node {
 }
 
 /// Detect the format of an inventory from its first bytes and keys.
-pub fn detect(bytes: &[u8]) -> Option<Format> {
+pub fn detect(bytes: &[u8]) -> Option<InventoryFormat> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
     if *first != b'{' {
-        return Some(Format::Csv);
+        return Some(InventoryFormat::Csv);
     }
     // Look at the top-level keys only.
     #[derive(Deserialize)]
@@ -164,9 +164,9 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
     }
     let top: Top = serde_json::from_slice(bytes).ok()?;
     if top.reservations.is_some() {
-        Some(Format::Ec2)
+        Some(InventoryFormat::Ec2)
     } else if top.items.is_some() || top.kind.as_deref() == Some("Node") {
-        Some(Format::Kubectl)
+        Some(InventoryFormat::Kubectl)
     } else {
         None
     }
@@ -175,7 +175,7 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
 /// Read an inventory file (`-` for stdin), in the format given or detected. A kubectl list in a
 /// file is read as a stream (up to [`MAX_FILE`]); the other formats and standard input are read
 /// whole (up to [`MAX_WHOLE`]); a UTF-8 byte order mark is skipped.
-pub fn read(path: &Path, format: Option<Format>) -> Result<(Format, Vec<Node>)> {
+pub fn read(path: &Path, format: Option<InventoryFormat>) -> Result<(InventoryFormat, Vec<Node>)> {
     let invalid = |e: InventoryError| Error::Invalid {
         what: "inventory",
         path: path.display().to_string(),
@@ -203,8 +203,8 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<(Format, Vec<Node>)> 
     let head = crate::source::without_bom(&head).to_vec();
     let given = format;
     let format = given.unwrap_or_else(|| guess(&head));
-    if format != Format::Kubectl {
-        if format == Format::Csv {
+    if format != InventoryFormat::Kubectl {
+        if format == InventoryFormat::Csv {
             // A file that is no CSV at all (a disk image) fails on its first line, unread.
             csv_first_line(&head, whole_file).map_err(invalid)?;
         }
@@ -213,7 +213,7 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<(Format, Vec<Node>)> 
     }
     let stream = std::io::Cursor::new(head).chain(file);
     let streamed = match super::stream::items(stream, MAX_FILE, kubectl_item) {
-        Ok(nodes) => return Ok((Format::Kubectl, nodes)),
+        Ok(nodes) => return Ok((InventoryFormat::Kubectl, nodes)),
         Err(e) => InventoryError::from(e),
     };
     // Not a clean list (a single Node, an EC2 list, an error): a file small enough is read again
@@ -229,11 +229,11 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<(Format, Vec<Node>)> 
 
 /// The format the first bytes of an inventory suggest: CSV unless it starts as a JSON object;
 /// an EC2 list when `Reservations` is among them; else a kubectl list.
-fn guess(head: &[u8]) -> Format {
+fn guess(head: &[u8]) -> InventoryFormat {
     match head.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') if head.windows(14).any(|w| w == b"\"Reservations\"") => Format::Ec2,
-        Some(b'{') => Format::Kubectl,
-        _ => Format::Csv,
+        Some(b'{') if head.windows(14).any(|w| w == b"\"Reservations\"") => InventoryFormat::Ec2,
+        Some(b'{') => InventoryFormat::Kubectl,
+        _ => InventoryFormat::Csv,
     }
 }
 
@@ -254,9 +254,9 @@ fn csv_first_line(head: &[u8], whole_file: bool) -> std::result::Result<(), Inve
 
 /// Parse an inventory in the format given, else in the one its content shows.
 fn parse_as(
-    given: Option<Format>,
+    given: Option<InventoryFormat>,
     bytes: &[u8],
-) -> std::result::Result<(Format, Vec<Node>), InventoryError> {
+) -> std::result::Result<(InventoryFormat, Vec<Node>), InventoryError> {
     match given {
         Some(f) => Ok((f, parse(f, bytes)?)),
         None => detect_and_parse(bytes),
@@ -266,19 +266,21 @@ fn parse_as(
 /// Parse an inventory of unknown format. A large node list is read in one pass: the format that
 /// the first bytes suggest is tried first, and only when no format reads cleanly is the file
 /// examined again to say what is wrong with it.
-pub fn detect_and_parse(bytes: &[u8]) -> std::result::Result<(Format, Vec<Node>), InventoryError> {
+pub fn detect_and_parse(
+    bytes: &[u8],
+) -> std::result::Result<(InventoryFormat, Vec<Node>), InventoryError> {
     let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
         return Err(InventoryError::Empty);
     };
     if *first != b'{' {
-        return Ok((Format::Csv, csv(bytes)?));
+        return Ok((InventoryFormat::Csv, csv(bytes)?));
     }
     let head = &bytes[..bytes.len().min(4096)];
     let ec2_first = head.windows(14).any(|w| w == b"\"Reservations\"");
     let order = if ec2_first {
-        [Format::Ec2, Format::Kubectl]
+        [InventoryFormat::Ec2, InventoryFormat::Kubectl]
     } else {
-        [Format::Kubectl, Format::Ec2]
+        [InventoryFormat::Kubectl, InventoryFormat::Ec2]
     };
     for f in order {
         if let Ok(nodes) = parse(f, bytes) {
@@ -297,11 +299,14 @@ pub fn detect_and_parse(bytes: &[u8]) -> std::result::Result<(Format, Vec<Node>)
 }
 
 /// Parse an inventory's bytes in a format; the error names the item and field.
-pub fn parse(format: Format, bytes: &[u8]) -> std::result::Result<Vec<Node>, InventoryError> {
+pub fn parse(
+    format: InventoryFormat,
+    bytes: &[u8],
+) -> std::result::Result<Vec<Node>, InventoryError> {
     match format {
-        Format::Kubectl => kubectl(bytes),
-        Format::Ec2 => ec2(bytes),
-        Format::Csv => csv(bytes),
+        InventoryFormat::Kubectl => kubectl(bytes),
+        InventoryFormat::Ec2 => ec2(bytes),
+        InventoryFormat::Csv => csv(bytes),
     }
 }
 
@@ -773,10 +778,16 @@ mod tests {
     fn detection() {
         assert_eq!(
             detect(br#"{"apiVersion":"v1","items":[],"kind":"List"}"#),
-            Some(Format::Kubectl)
+            Some(InventoryFormat::Kubectl)
         );
-        assert_eq!(detect(br#"{"Reservations":[]}"#), Some(Format::Ec2));
-        assert_eq!(detect(b"name,variant,arch,version\n"), Some(Format::Csv));
+        assert_eq!(
+            detect(br#"{"Reservations":[]}"#),
+            Some(InventoryFormat::Ec2)
+        );
+        assert_eq!(
+            detect(b"name,variant,arch,version\n"),
+            Some(InventoryFormat::Csv)
+        );
         assert_eq!(detect(br#"{"other":1}"#), None);
     }
 

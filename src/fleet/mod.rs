@@ -58,14 +58,14 @@ impl NodeStatus {
 /// is one; otherwise a node is a finding when it passes a limit that is set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Policy {
+pub struct BehindLimits {
     /// More releases behind than this is a finding.
     pub max_releases_behind: Option<u32>,
     /// Behind a release due for longer than this many days is a finding.
     pub max_days_behind: Option<f64>,
 }
 
-impl Policy {
+impl BehindLimits {
     /// Refuse a limit that means nothing: days that are negative or not a number.
     pub fn check(&self) -> Result<(), crate::error::ValueError> {
         match self.max_days_behind {
@@ -316,7 +316,7 @@ pub fn judge(
     tracks: &[Track],
     ssm: Option<&Observations>,
     at: DateTime<Utc>,
-    policy: &Policy,
+    policy: &BehindLimits,
 ) -> Fleet {
     let mut judging = Judging {
         index: tracks
@@ -346,7 +346,7 @@ struct Judging<'a> {
     memo: HashMap<(String, String, String), Judgement>,
     ssm: Option<&'a Observations>,
     at: DateTime<Utc>,
-    policy: &'a Policy,
+    policy: &'a BehindLimits,
 }
 
 impl Judging<'_> {
@@ -647,16 +647,16 @@ mod tests {
 
     #[test]
     fn policy_limits() {
-        let any = Policy::default();
+        let any = BehindLimits::default();
         assert!(any.is_finding(1, None));
         assert!(!any.is_finding(0, Some(1_000_000)));
-        let two = Policy {
+        let two = BehindLimits {
             max_releases_behind: Some(2),
             max_days_behind: None,
         };
         assert!(!two.is_finding(2, Some(100 * 86_400)));
         assert!(two.is_finding(3, None));
-        let week = Policy {
+        let week = BehindLimits {
             max_releases_behind: None,
             max_days_behind: Some(7.0),
         };

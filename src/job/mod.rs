@@ -12,18 +12,22 @@ mod ssm;
 
 pub use model::{BundleRecord, BundleRepo, InventoryReport, JobReport, RepoResult, SsmReport};
 pub use plan::{
-    both_when_empty, bottlerocket_repos, plan, Inventory, JobSpec, RepoMaker, RepoSpec, SsmSource,
-    SsmSpec,
+    both_when_empty, bottlerocket_repos, plan, JobSpec, LoadedInventory, RepoMaker, RepoSpec,
+    SsmSource, SsmSpec,
 };
 
 use crate::engine::{targets::read_verified, Verification};
 use crate::error::Result;
 use crate::fleet::inventory::{Evidence, Node};
-use crate::releases::{manifest, one_per_track, retain_own, tracks, ManifestRead, ReleasesReport};
+use crate::fleet::Fleet;
+use crate::releases::{
+    manifest, one_per_track, retain_own, tracks, ManifestRead, ReleasesReport, Track,
+};
 use crate::report::{verdict_of, Code, Finding, Report, Verdict, REPORT_FORMAT};
 use crate::source::bottlerocket::Arch;
 use crate::ssm::check::cross_check;
-use chrono::Utc;
+use crate::ssm::Observations;
+use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use semver::Version;
 use std::collections::BTreeSet;
@@ -99,25 +103,59 @@ pub async fn releases_of(verification: Verification, from: Option<&Version>) -> 
     releases_report(verification.report, read)
 }
 
-/// Run a job.
+/// Run a job, stage by stage: read SSM, verify the repositories in play, cross-check SSM against
+/// their signed manifests, judge the fleet, and make one report of it all.
 pub async fn run(spec: JobSpec) -> Result<JobReport> {
     let started_at = Utc::now();
     let at = spec.at.unwrap_or(started_at);
     let mut findings = Vec::new();
 
     // SSM first: EC2 instances need the AMI -> version map to know their variants.
-    let ssm = match &spec.ssm {
-        Some(s) => Some(ssm::read_ssm(s, &spec, started_at).await?),
-        None => None,
-    };
+    let ssm = read_ssm(&spec, started_at).await?;
     if let Some(o) = &ssm {
         findings.extend(o.findings());
     }
 
     // The repositories: those given, and those the fleet and SSM bring into play.
+    let repos = repos_to_verify(&spec, ssm.as_ref())?;
+    let repositories = verify_all(repos, &spec).await?;
+    findings.extend(not_verified(&repositories));
+    let all_tracks = tracks_of(&repositories);
+
+    let ssm_report = ssm.map(|observations| cross_check_ssm(&spec, &all_tracks, observations));
+    if let Some(s) = &ssm_report {
+        findings.extend(crate::ssm::check::findings(&s.cross_check));
+    }
+    let fleet = judge_fleet(&spec, &all_tracks, ssm_report.as_ref(), at);
+    if let Some(f) = &fleet {
+        findings.extend(f.findings());
+    }
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
+
+    Ok(assemble(
+        &spec,
+        started_at,
+        at,
+        repositories,
+        ssm_report,
+        fleet,
+        findings,
+    ))
+}
+
+/// Read SSM, when the job asks for it.
+async fn read_ssm(spec: &JobSpec, started_at: DateTime<Utc>) -> Result<Option<Observations>> {
+    Ok(match &spec.ssm {
+        Some(s) => Some(ssm::read_ssm(s, spec, started_at).await?),
+        None => None,
+    })
+}
+
+/// The repositories to verify: those given, and those the fleet and SSM bring into play.
+fn repos_to_verify(spec: &JobSpec, ssm: Option<&Observations>) -> Result<Vec<RepoSpec>> {
     let mut repos = spec.repos.clone();
     if let Some(derive) = &spec.derive_repo {
-        for (variant, arch) in in_play(&spec, ssm.as_ref()) {
+        for (variant, arch) in in_play(spec, ssm) {
             let covered = repos.iter().any(|r| {
                 r.options.variant.as_deref() == Some(variant.as_str())
                     && r.options.arch.as_deref() == Some(arch.as_str())
@@ -135,38 +173,57 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
             r.options.state_root = None;
         }
     }
-    let repositories = verify_all(repos, &spec).await?;
-    for r in &repositories {
-        if let Some(e) = &r.error {
-            findings.push(Finding::error(
-                Code::NotVerified,
-                format!("{}: could not verify: {e}", r.name),
-            ));
-        }
-    }
-    let all_tracks = one_per_track(
+    Ok(repos)
+}
+
+/// One finding per repository that could not be verified at all, in the order verified.
+fn not_verified(repositories: &[RepoResult]) -> Vec<Finding> {
+    repositories
+        .iter()
+        .filter_map(|r| {
+            r.error.as_ref().map(|e| {
+                Finding::error(
+                    Code::NotVerified,
+                    format!("{}: could not verify: {e}", r.name),
+                )
+            })
+        })
+        .collect()
+}
+
+/// One track per variant and architecture, from the releases of the repositories verified.
+fn tracks_of(repositories: &[RepoResult]) -> Vec<Track> {
+    one_per_track(
         repositories
             .iter()
             .filter_map(|r| r.releases.as_ref())
             .flat_map(|r| r.tracks.iter()),
-    );
+    )
+}
 
+/// SSM's part of the report: what it said, cross-checked against the tracks when asked.
+fn cross_check_ssm(spec: &JobSpec, tracks: &[Track], observations: Observations) -> SsmReport {
     let cross_checked = spec.ssm.as_ref().is_some_and(|s| s.cross_check);
-    let ssm_report = ssm.map(|observations| {
-        let rows = if cross_checked {
-            cross_check(&all_tracks, &observations)
-        } else {
-            Vec::new()
-        };
-        findings.extend(crate::ssm::check::findings(&rows));
-        SsmReport {
-            observations,
-            cross_checked,
-            cross_check: rows,
-        }
-    });
+    let rows = if cross_checked {
+        cross_check(tracks, &observations)
+    } else {
+        Vec::new()
+    };
+    SsmReport {
+        observations,
+        cross_checked,
+        cross_check: rows,
+    }
+}
 
-    let fleet = (!spec.inventories.is_empty()).then(|| {
+/// Judge the fleet, when the job has inventories: every node against the tracks, at `at`.
+fn judge_fleet(
+    spec: &JobSpec,
+    tracks: &[Track],
+    ssm: Option<&SsmReport>,
+    at: DateTime<Utc>,
+) -> Option<Fleet> {
+    (!spec.inventories.is_empty()).then(|| {
         let inventories: Vec<(String, Vec<Node>)> = spec
             .inventories
             .iter()
@@ -174,17 +231,24 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
             .collect();
         crate::fleet::judge(
             &inventories,
-            &all_tracks,
-            ssm_report.as_ref().map(|s| &s.observations),
+            tracks,
+            ssm.map(|s| &s.observations),
             at,
             &spec.policy,
         )
-    });
-    if let Some(f) = &fleet {
-        findings.extend(f.findings());
-    }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
+    })
+}
 
+/// The job's report from its parts, finished now, with its verdict.
+fn assemble(
+    spec: &JobSpec,
+    started_at: DateTime<Utc>,
+    at: DateTime<Utc>,
+    repositories: Vec<RepoResult>,
+    ssm: Option<SsmReport>,
+    fleet: Option<Fleet>,
+    findings: Vec<Finding>,
+) -> JobReport {
     let mut report = JobReport {
         report_format: REPORT_FORMAT,
         tool: format!("tufwatch {}", env!("CARGO_PKG_VERSION")),
@@ -192,7 +256,7 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
         finished_at: Utc::now(),
         reference_time: at,
         repositories,
-        ssm: ssm_report,
+        ssm,
         inventories: spec
             .inventories
             .iter()
@@ -208,14 +272,14 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
         evidence_bundle: None,
     };
     report.judge();
-    Ok(report)
+    report
 }
 
 /// The Bottlerocket variants and architectures the job brings into play: those its inventories'
 /// nodes run (or the AMIs EC2 instances were launched from, by SSM's map), and those SSM is
 /// cross-checked for. A name that is not a Bottlerocket variant (an odd CSV line, a custom
 /// osImage) makes no repository: its nodes are judged unchecked, and the run goes on.
-fn in_play(spec: &JobSpec, ssm: Option<&crate::ssm::Observations>) -> BTreeSet<(String, Arch)> {
+fn in_play(spec: &JobSpec, ssm: Option<&Observations>) -> BTreeSet<(String, Arch)> {
     let mut wanted: BTreeSet<(String, Arch)> = BTreeSet::new();
     let mut want = |variant: &str, arch: &str| {
         if let Ok(a) = Arch::parse(arch) {

@@ -1,7 +1,7 @@
 //! The typed model of a job's report: what every presenter renders and what an evidence
 //! bundle's `job.json` holds.
 
-use crate::fleet::inventory::Format as InventoryFormat;
+use crate::fleet::inventory::InventoryFormat;
 use crate::fleet::Fleet;
 use crate::releases::{ReleasesReport, Track};
 use crate::report::{verdict_of, Finding, Verdict, VerificationResult, REPORT_FORMAT};

@@ -4,8 +4,8 @@
 
 use crate::engine::VerifyOptions;
 use crate::error::{Error, Result};
-use crate::fleet::inventory::{Format as InventoryFormat, Node};
-use crate::fleet::Policy;
+use crate::fleet::inventory::{InventoryFormat, Node};
+use crate::fleet::BehindLimits;
 use crate::settings::{
     self, variants_and_archs, JobSettings, RepositorySettings, Resolved, Setting, SsmSettings,
 };
@@ -57,7 +57,7 @@ pub struct SsmSpec {
 
 /// An inventory, already read.
 #[derive(Debug, Clone)]
-pub struct Inventory {
+pub struct LoadedInventory {
     /// Its file name (or `-`).
     pub name: String,
     /// Its format.
@@ -76,9 +76,9 @@ pub struct JobSpec {
     /// SSM, when asked.
     pub ssm: Option<SsmSpec>,
     /// Inventories.
-    pub inventories: Vec<Inventory>,
+    pub inventories: Vec<LoadedInventory>,
     /// When being behind is a finding.
-    pub policy: Policy,
+    pub policy: BehindLimits,
     /// Migrations from this version, when asked.
     pub from: Option<Version>,
     /// The reference time (`--at`), when not now.
@@ -115,7 +115,7 @@ pub struct Inputs {
     /// Each repository's own anchor, by its index (`None`: it takes the job's).
     pub own_roots: Vec<Option<TrustedRoot>>,
     /// The inventories.
-    pub inventories: Vec<Inventory>,
+    pub inventories: Vec<LoadedInventory>,
 }
 
 impl Inputs {
@@ -326,7 +326,7 @@ fn ssm_spec(ssm: &SsmSettings, s: &JobSettings) -> Result<SsmSpec> {
 }
 
 /// Read the inventories (standard input at most once).
-fn read_inventories(s: &JobSettings) -> Result<Vec<Inventory>> {
+fn read_inventories(s: &JobSettings) -> Result<Vec<LoadedInventory>> {
     let stdin = s.inventories.iter().filter(|i| i.path.as_os_str() == "-");
     if stdin.count() > 1 {
         return Err(Error::Setting {
@@ -338,7 +338,7 @@ fn read_inventories(s: &JobSettings) -> Result<Vec<Inventory>> {
         .iter()
         .map(|i| {
             let (format, nodes) = crate::fleet::inventory::read(&i.path, i.format)?;
-            Ok(Inventory {
+            Ok(LoadedInventory {
                 name: i.path.display().to_string(),
                 format,
                 nodes,

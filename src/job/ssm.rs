@@ -5,9 +5,11 @@ use super::plan::{JobSpec, SsmSource, SsmSpec};
 use crate::error::Setting;
 use crate::error::{Error, Result};
 use crate::fleet::inventory::Evidence;
-use crate::ssm::{Observations, Query};
+use crate::ssm::live::LiveOptions;
+use crate::ssm::{Observations, Parameter, Query, RegionResult};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 /// Read SSM for a job: the parameters of the variants asked (or in play), in the regions asked
 /// (or the configuration's default), and the AMIs of the regions EC2 instances run in.
@@ -16,15 +18,27 @@ pub(super) async fn read_ssm(
     spec: &JobSpec,
     now: DateTime<Utc>,
 ) -> Result<Observations> {
-    let ec2_regions: Vec<String> = spec
-        .inventories
+    let ec2_regions = ec2_regions(spec);
+    match &s.source {
+        SsmSource::Files(paths) => read_files(s, paths, ec2_regions, now),
+        SsmSource::Live(options) => read_live(s, spec, options, ec2_regions, now).await,
+    }
+}
+
+/// The regions the inventories' EC2 instances run in, sorted, each once.
+fn ec2_regions(spec: &JobSpec) -> Vec<String> {
+    spec.inventories
         .iter()
         .flat_map(|i| i.nodes.iter())
         .filter(|n| n.evidence == Evidence::LaunchAmi)
         .filter_map(|n| n.region.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
-        .collect();
+        .collect()
+}
+
+/// The variants to read live: those asked, else those of the repositories and the inventories.
+fn variants_in_play(s: &SsmSpec, spec: &JobSpec) -> Vec<String> {
     let mut variants = s.variants.clone();
     if variants.is_empty() {
         variants = spec
@@ -46,94 +60,129 @@ pub(super) async fn read_ssm(
         }
         variants.sort();
     }
-    match &s.source {
-        SsmSource::Files(paths) => {
-            let default_region = match s.regions.as_slice() {
-                [one] => Some(one.as_str()),
-                _ => None,
-            };
-            let mut params = Vec::new();
-            for p in paths {
-                params.extend(crate::ssm::file::read(p, default_region)?);
-            }
-            let mut regions: Vec<String> = s.regions.clone();
-            if regions.is_empty() {
-                regions = params
-                    .iter()
-                    .map(|p| p.region.clone())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-            }
-            let query = Query {
-                regions: regions.clone(),
-                variants: s.variants.clone(),
-                archs: s.archs.clone(),
-                image_regions: ec2_regions,
-            };
-            let mut read: Vec<&String> = regions.iter().collect();
-            for r in &query.image_regions {
-                if !read.contains(&r) {
-                    read.push(r);
-                }
-            }
-            let results = read
-                .into_iter()
-                .map(|r| crate::ssm::RegionResult {
-                    region: r.clone(),
-                    calls: crate::ssm::Calls::default(),
-                    error: (!params.iter().any(|p| &p.region == r))
-                        .then(|| "the SSM files hold no parameter of this region".to_owned()),
-                })
-                .collect();
-            Ok(Observations::from_parameters(
-                "file",
-                paths.iter().map(|p| p.display().to_string()).collect(),
-                now,
-                &query,
-                results,
-                &params,
-            ))
-        }
-        SsmSource::Live(options) => {
-            let config = crate::ssm::live::load_config(options).await;
-            let mut regions = s.regions.clone();
-            // `latest` is read in the regions named, else in the configuration's default region;
-            // a job that only maps EC2 launch AMIs needs no default region.
-            let latest_needed = s.cross_check || ec2_regions.is_empty();
-            if regions.is_empty() && latest_needed {
-                match config.region() {
-                    Some(r) => regions.push(r.to_string()),
-                    None => {
-                        return Err(Error::Setting {
-                            setting: Setting::Region,
-                            message: "no region: name one, or set one in the AWS configuration (AWS_REGION, a profile's region)".to_owned(),
-                        })
-                    }
-                }
-            }
-            if variants.is_empty() {
-                return Err(Error::Setting {
-                    setting: Setting::SsmVariant,
-                    message: "name the variants to read from SSM".to_owned(),
-                });
-            }
-            let query = Query {
-                regions,
-                variants,
-                archs: s.archs.clone(),
-                image_regions: ec2_regions,
-            };
-            let (results, params) = crate::ssm::live::observe(&config, options, &query).await;
-            let from = vec![options
-                .endpoint_url
-                .clone()
-                .or_else(|| std::env::var("AWS_ENDPOINT_URL_SSM").ok())
-                .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
-                .unwrap_or_else(|| "AWS".to_owned())];
-            Ok(Observations::from_parameters(
-                "live", from, now, &query, results, &params,
-            ))
+    variants
+}
+
+/// Read SSM from files: in the regions asked, else in every region the files hold.
+fn read_files(
+    s: &SsmSpec,
+    paths: &[PathBuf],
+    ec2_regions: Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<Observations> {
+    let default_region = match s.regions.as_slice() {
+        [one] => Some(one.as_str()),
+        _ => None,
+    };
+    let mut params = Vec::new();
+    for p in paths {
+        params.extend(crate::ssm::file::read(p, default_region)?);
+    }
+    let mut regions: Vec<String> = s.regions.clone();
+    if regions.is_empty() {
+        regions = params
+            .iter()
+            .map(|p| p.region.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+    }
+    let query = Query {
+        regions,
+        variants: s.variants.clone(),
+        archs: s.archs.clone(),
+        image_regions: ec2_regions,
+    };
+    let results = file_results(&query, &params);
+    Ok(Observations::from_parameters(
+        "file",
+        paths.iter().map(|p| p.display().to_string()).collect(),
+        now,
+        &query,
+        results,
+        &params,
+    ))
+}
+
+/// How each region a file read covers went: the regions asked, then those of EC2 instances; a
+/// region the files hold no parameter of is an error.
+fn file_results(query: &Query, params: &[Parameter]) -> Vec<RegionResult> {
+    let mut read: Vec<&String> = query.regions.iter().collect();
+    for r in &query.image_regions {
+        if !read.contains(&r) {
+            read.push(r);
         }
     }
+    read.into_iter()
+        .map(|r| RegionResult {
+            region: r.clone(),
+            calls: crate::ssm::Calls::default(),
+            error: (!params.iter().any(|p| &p.region == r))
+                .then(|| "the SSM files hold no parameter of this region".to_owned()),
+        })
+        .collect()
+}
+
+/// Read SSM live from the API (or the endpoint named), for the variants in play.
+async fn read_live(
+    s: &SsmSpec,
+    spec: &JobSpec,
+    options: &LiveOptions,
+    ec2_regions: Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<Observations> {
+    let variants = variants_in_play(s, spec);
+    let config = crate::ssm::live::load_config(options).await;
+    let regions = live_regions(s, &config, &ec2_regions)?;
+    if variants.is_empty() {
+        return Err(Error::Setting {
+            setting: Setting::SsmVariant,
+            message: "name the variants to read from SSM".to_owned(),
+        });
+    }
+    let query = Query {
+        regions,
+        variants,
+        archs: s.archs.clone(),
+        image_regions: ec2_regions,
+    };
+    let (results, params) = crate::ssm::live::observe(&config, options, &query).await;
+    let from = vec![live_endpoint(options)];
+    Ok(Observations::from_parameters(
+        "live", from, now, &query, results, &params,
+    ))
+}
+
+/// The regions whose `latest` values are read live.
+fn live_regions(
+    s: &SsmSpec,
+    config: &aws_config::SdkConfig,
+    ec2_regions: &[String],
+) -> Result<Vec<String>> {
+    let mut regions = s.regions.clone();
+    // `latest` is read in the regions named, else in the configuration's default region;
+    // a job that only maps EC2 launch AMIs needs no default region.
+    let latest_needed = s.cross_check || ec2_regions.is_empty();
+    if regions.is_empty() && latest_needed {
+        match config.region() {
+            Some(r) => regions.push(r.to_string()),
+            None => {
+                return Err(Error::Setting {
+                    setting: Setting::Region,
+                    message: "no region: name one, or set one in the AWS configuration (AWS_REGION, a profile's region)".to_owned(),
+                })
+            }
+        }
+    }
+    Ok(regions)
+}
+
+/// Where a live read reads from: the endpoint named (in the options or the environment), else AWS.
+fn live_endpoint(options: &LiveOptions) -> String {
+    options
+        .endpoint_url
+        .clone()
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL_SSM").ok())
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+        .unwrap_or_else(|| "AWS".to_owned())
 }

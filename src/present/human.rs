@@ -2,13 +2,27 @@
 
 use super::words;
 use crate::engine::expiry::human_duration;
-use crate::report::{Report, Severity, SignatureStatus, Signatures, Verdict};
+use crate::releases::waves::Rollout;
+use crate::releases::{ReleaseView, ReleasesReport, Track};
+use crate::report::{Finding, Report, Severity, SignatureStatus, Signatures, Verdict};
 use crate::text::clean;
+use chrono::{DateTime, Utc};
 use std::fmt::Write;
 
 /// Render a report as text.
 pub fn render(r: &Report) -> String {
     let mut s = String::new();
+    write_header(&mut s, r);
+    write_roles(&mut s, r);
+    write_targets(&mut s, r);
+    write_state(&mut s, r);
+    write_findings(&mut s, r);
+    write_verdict(&mut s, r);
+    crate::text::page(s)
+}
+
+/// The header: the repository, the trust anchor, the root chain, when, and the engines.
+fn write_header(s: &mut String, r: &Report) {
     let _ = writeln!(s, "repository  {}", r.repository.metadata_url);
     if r.repository.targets_url != r.repository.metadata_url {
         let _ = writeln!(s, "targets     {}", r.repository.targets_url);
@@ -50,7 +64,10 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(s, "engines     {}", engines.join(", "));
     }
     let _ = writeln!(s);
+}
 
+/// The roles table: a role a line, its version, expiry, verdict and signatures.
+fn write_roles(s: &mut String, r: &Report) {
     let w = r
         .roles
         .iter()
@@ -84,6 +101,10 @@ pub fn render(r: &Report) -> String {
             expires
         );
     }
+}
+
+/// The targets checked, when any: how many verified, then a target a line.
+fn write_targets(s: &mut String, r: &Report) {
     if !r.targets.is_empty() {
         let _ = writeln!(s);
         let ok = r.targets.iter().filter(|t| t.verified).count();
@@ -103,6 +124,11 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+}
+
+/// The state line, when a state directory is used: what the previous run trusted, and whether
+/// it was saved.
+fn write_state(s: &mut String, r: &Report) {
     if let Some(dir) = &r.state.dir {
         let _ = writeln!(s);
         let prev = if r.state.previous.is_empty() {
@@ -123,6 +149,10 @@ pub fn render(r: &Report) -> String {
         };
         let _ = writeln!(s, "state       {dir} ({prev}; {saved})");
     }
+}
+
+/// The findings, when any: a finding a line, its subject and where it was found.
+fn write_findings(s: &mut String, r: &Report) {
     if !r.findings.is_empty() {
         let _ = writeln!(s);
         let _ = writeln!(s, "findings");
@@ -145,6 +175,10 @@ pub fn render(r: &Report) -> String {
             }
         }
     }
+}
+
+/// The verdict line, last: the verdict and how many errors and warnings.
+fn write_verdict(s: &mut String, r: &Report) {
     let _ = writeln!(s);
     let errors = r
         .findings
@@ -164,15 +198,24 @@ pub fn render(r: &Report) -> String {
         if errors == 1 { "" } else { "s" },
         if warnings == 1 { "" } else { "s" }
     );
-    crate::text::page(s)
 }
 
 /// Render a releases report as text: a line on the verification, then each variant and
 /// architecture with its releases newest first.
-pub fn render_releases(r: &crate::releases::ReleasesReport) -> String {
-    use crate::releases::waves::Rollout;
-    let v = &r.verification;
+pub fn render_releases(r: &ReleasesReport) -> String {
     let mut s = String::new();
+    write_releases_header(&mut s, r);
+    for t in &r.tracks {
+        write_track(&mut s, t, r.verification.reference_time);
+    }
+    write_releases_findings(&mut s, r);
+    write_releases_verdict(&mut s, r);
+    crate::text::page(s)
+}
+
+/// The header of a releases report: the repository and its roles' versions, when, the manifest.
+fn write_releases_header(s: &mut String, r: &ReleasesReport) {
+    let v = &r.verification;
     let role_versions: Vec<String> = v
         .roles
         .iter()
@@ -197,86 +240,98 @@ pub fn render_releases(r: &crate::releases::ReleasesReport) -> String {
             m.length
         );
     }
-    for t in &r.tracks {
-        let _ = writeln!(s);
-        let rolling = if t.rolling_out.is_empty() {
-            String::new()
+}
+
+/// A variant and architecture: its summary line, its releases table, its migrations.
+fn write_track(s: &mut String, t: &Track, checked_at: DateTime<Utc>) {
+    let _ = writeln!(s);
+    let rolling = if t.rolling_out.is_empty() {
+        String::new()
+    } else {
+        format!(", rolling out {}", t.rolling_out.join(", "))
+    };
+    let _ = writeln!(
+        s,
+        "{} {}: newest {}, due {}{rolling}",
+        clean(&t.variant),
+        clean(&t.arch),
+        t.newest.as_deref().unwrap_or("none"),
+        t.due.as_deref().unwrap_or("none"),
+    );
+    let _ = writeln!(
+        s,
+        "  {:<10}  {:<10}  {:<22}  WAVES",
+        "VERSION", "MAX", "STATUS"
+    );
+    for rel in &t.releases {
+        write_release(s, rel, checked_at);
+    }
+    if let Some(m) = &t.migrations {
+        let list = if m.migrations.is_empty() {
+            "none".to_owned()
         } else {
-            format!(", rolling out {}", t.rolling_out.join(", "))
+            m.migrations
+                .iter()
+                .map(|x| clean(x))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
-        let _ = writeln!(
-            s,
-            "{} {}: newest {}, due {}{rolling}",
-            clean(&t.variant),
-            clean(&t.arch),
-            t.newest.as_deref().unwrap_or("none"),
-            t.due.as_deref().unwrap_or("none"),
-        );
-        let _ = writeln!(
-            s,
-            "  {:<10}  {:<10}  {:<22}  WAVES",
-            "VERSION", "MAX", "STATUS"
-        );
-        for rel in &t.releases {
-            let status = match rel.rollout {
-                Rollout::Complete => "complete".to_owned(),
-                Rollout::NotStarted => "not started".to_owned(),
-                Rollout::RollingOut { share } => format!("rolling out, {:.0}%", share * 100.0),
-            };
-            let status = if rel.beyond_max_version {
-                format!("{status} (above max)")
+        let _ = writeln!(s, "  migrations {} -> {}: {list}", m.from, m.to);
+    }
+}
+
+/// A release's row (version, max, status, waves), then its waves while it rolls out.
+fn write_release(s: &mut String, rel: &ReleaseView, checked_at: DateTime<Utc>) {
+    let status = match rel.rollout {
+        Rollout::Complete => "complete".to_owned(),
+        Rollout::NotStarted => "not started".to_owned(),
+        Rollout::RollingOut { share } => format!("rolling out, {:.0}%", share * 100.0),
+    };
+    let status = if rel.beyond_max_version {
+        format!("{status} (above max)")
+    } else {
+        status
+    };
+    let waves = match (rel.waves.first(), rel.waves.last()) {
+        (Some(first), Some(last)) => format!(
+            "{} waves, {} to {}",
+            rel.waves.len(),
+            first.start.format("%Y-%m-%d %H:%M"),
+            last.start.format("%Y-%m-%d %H:%M")
+        ),
+        _ => "none".to_owned(),
+    };
+    let _ = writeln!(
+        s,
+        "  {:<10}  {:<10}  {:<22}  {waves}",
+        clean(&rel.version),
+        clean(&rel.max_version),
+        status
+    );
+    // The waves of a release still rolling out: when each starts, and how much of the
+    // fleet has had its turn once it is through.
+    if rel.rollout != Rollout::Complete {
+        for w in &rel.waves {
+            let mark = if w.start <= checked_at {
+                ", started"
             } else {
-                status
-            };
-            let waves = match (rel.waves.first(), rel.waves.last()) {
-                (Some(first), Some(last)) => format!(
-                    "{} waves, {} to {}",
-                    rel.waves.len(),
-                    first.start.format("%Y-%m-%d %H:%M"),
-                    last.start.format("%Y-%m-%d %H:%M")
-                ),
-                _ => "none".to_owned(),
+                ""
             };
             let _ = writeln!(
                 s,
-                "  {:<10}  {:<10}  {:<22}  {waves}",
-                clean(&rel.version),
-                clean(&rel.max_version),
-                status
+                "  {:<48}{} -> {:>3.0}% of the fleet{mark}",
+                "",
+                w.start.format("%Y-%m-%d %H:%M"),
+                w.fleet_share * 100.0
             );
-            // The waves of a release still rolling out: when each starts, and how much of the
-            // fleet has had its turn once it is through.
-            if rel.rollout != Rollout::Complete {
-                for w in &rel.waves {
-                    let mark = if w.start <= v.reference_time {
-                        ", started"
-                    } else {
-                        ""
-                    };
-                    let _ = writeln!(
-                        s,
-                        "  {:<48}{} -> {:>3.0}% of the fleet{mark}",
-                        "",
-                        w.start.format("%Y-%m-%d %H:%M"),
-                        w.fleet_share * 100.0
-                    );
-                }
-            }
-        }
-        if let Some(m) = &t.migrations {
-            let list = if m.migrations.is_empty() {
-                "none".to_owned()
-            } else {
-                m.migrations
-                    .iter()
-                    .map(|x| clean(x))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let _ = writeln!(s, "  migrations {} -> {}: {list}", m.from, m.to);
         }
     }
-    let findings: Vec<&crate::report::Finding> = v.findings.iter().chain(&r.findings).collect();
+}
+
+/// The findings of a releases report, when any: the verification's, then the manifest's.
+fn write_releases_findings(s: &mut String, r: &ReleasesReport) {
+    let v = &r.verification;
+    let findings: Vec<&Finding> = v.findings.iter().chain(&r.findings).collect();
     if !findings.is_empty() {
         let _ = writeln!(s);
         let _ = writeln!(s, "findings");
@@ -290,6 +345,10 @@ pub fn render_releases(r: &crate::releases::ReleasesReport) -> String {
             );
         }
     }
+}
+
+/// The verdict line of a releases report, last.
+fn write_releases_verdict(s: &mut String, r: &ReleasesReport) {
     let _ = writeln!(s);
     let verdict = match r.verdict {
         Verdict::Pass => "the repository verified and its manifest was read",
@@ -297,7 +356,6 @@ pub fn render_releases(r: &crate::releases::ReleasesReport) -> String {
         Verdict::Incomplete => "the verification could not finish",
     };
     let _ = writeln!(s, "{}: {verdict}", words::verdict(r.verdict));
-    crate::text::page(s)
 }
 
 fn count(sig: &Signatures) -> String {

@@ -5,8 +5,9 @@
 use super::words;
 use crate::engine::expiry::human_duration;
 use crate::fleet::NodeStatus;
-use crate::job::JobReport;
-use crate::report::Verdict;
+use crate::job::{JobReport, RepoResult};
+use crate::releases::Track;
+use crate::report::{Report, Verdict};
 use std::fmt::Write;
 
 /// How many nodes each list shows (the JSON has them all).
@@ -86,6 +87,23 @@ fn repositories(r: &JobReport) -> Vec<Section> {
         title: "Repositories".to_owned(),
         ..Section::default()
     };
+    s.tables.push((None, repositories_table(&r.repositories)));
+    out.push(s);
+
+    let t = releases_table(r);
+    if !t.rows.is_empty() {
+        out.push(Section {
+            title: "Signed releases".to_owned(),
+            lines: vec!["due: every wave has started, so every host should have it".to_owned()],
+            tables: vec![(None, t)],
+            ..Section::default()
+        });
+    }
+    out
+}
+
+/// The table of the repositories: one row each.
+fn repositories_table(repos: &[RepoResult]) -> Table {
     let mut t = Table {
         headers: vec![
             "REPOSITORY",
@@ -96,94 +114,103 @@ fn repositories(r: &JobReport) -> Vec<Section> {
         ],
         rows: Vec::new(),
     };
-    for repo in &r.repositories {
-        let verdict = words::verdict(repo.verdict());
-        match &repo.releases {
-            Some(rel) => {
-                let v = &rel.verification;
-                let roles: Vec<String> = v
-                    .roles
-                    .iter()
-                    .filter(|x| x.delegated_by.is_none())
-                    .map(|x| format!("{} v{}", x.role, x.version))
-                    .collect();
-                let first = v.roles.iter().min_by_key(|x| x.expires_in_seconds);
-                let expiry = first.map_or("-".to_owned(), |x| {
-                    let d = chrono::Duration::seconds(x.expires_in_seconds);
-                    if x.expires_in_seconds > 0 {
-                        format!("{} in {}", x.role, human_duration(d))
-                    } else {
-                        format!("{} EXPIRED {} ago", x.role, human_duration(-d))
-                    }
-                });
-                t.rows.push(vec![
-                    repo.name.clone(),
-                    verdict.to_owned(),
-                    roles.join(", "),
-                    expiry,
-                    format!(
-                        "root v{} sha512 {}…",
-                        v.trusted_root.version,
-                        &v.trusted_root.sha512[..12.min(v.trusted_root.sha512.len())]
-                    ),
-                ]);
-            }
-            None => t.rows.push(vec![
+    for repo in repos {
+        t.rows.push(repository_row(repo));
+    }
+    t
+}
+
+/// A repository's row: its verdict, top-level roles, first expiry and trust anchor, or why it
+/// could not be verified.
+fn repository_row(repo: &RepoResult) -> Vec<String> {
+    let verdict = words::verdict(repo.verdict());
+    match &repo.releases {
+        Some(rel) => {
+            let v = &rel.verification;
+            let roles: Vec<String> = v
+                .roles
+                .iter()
+                .filter(|x| x.delegated_by.is_none())
+                .map(|x| format!("{} v{}", x.role, x.version))
+                .collect();
+            vec![
                 repo.name.clone(),
                 verdict.to_owned(),
-                opt(&repo.error),
-                "-".to_owned(),
-                "-".to_owned(),
-            ]),
+                roles.join(", "),
+                first_expiry(v),
+                format!(
+                    "root v{} sha512 {}…",
+                    v.trusted_root.version,
+                    &v.trusted_root.sha512[..12.min(v.trusted_root.sha512.len())]
+                ),
+            ]
         }
+        None => vec![
+            repo.name.clone(),
+            verdict.to_owned(),
+            opt(&repo.error),
+            "-".to_owned(),
+            "-".to_owned(),
+        ],
     }
-    s.tables.push((None, t));
-    out.push(s);
+}
 
+/// The FIRST EXPIRY cell: the role that expires first, and when (or how long ago).
+fn first_expiry(v: &Report) -> String {
+    let first = v.roles.iter().min_by_key(|x| x.expires_in_seconds);
+    first.map_or("-".to_owned(), |x| {
+        let d = chrono::Duration::seconds(x.expires_in_seconds);
+        if x.expires_in_seconds > 0 {
+            format!("{} in {}", x.role, human_duration(d))
+        } else {
+            format!("{} EXPIRED {} ago", x.role, human_duration(-d))
+        }
+    })
+}
+
+/// The table of the signed releases: one row per variant and architecture.
+fn releases_table(r: &JobReport) -> Table {
     let mut t = Table {
         headers: vec!["VARIANT", "ARCH", "NEWEST", "DUE", "ROLLING OUT"],
         rows: Vec::new(),
     };
     for track in r.tracks() {
-        let rolling: Vec<String> = track
-            .rolling_out
-            .iter()
-            .map(|v| {
-                let share = track
-                    .releases
-                    .iter()
-                    .find(|x| &x.version == v)
-                    .and_then(|x| match x.rollout {
-                        crate::releases::waves::Rollout::RollingOut { share } => Some(share),
-                        _ => None,
-                    });
-                match share {
-                    Some(s) => format!("{v} ({:.0}%)", s * 100.0),
-                    None => v.clone(),
-                }
-            })
-            .collect();
-        t.rows.push(vec![
-            track.variant.clone(),
-            track.arch.clone(),
-            opt(&track.newest),
-            opt(&track.due),
-            if rolling.is_empty() {
-                "-".to_owned()
-            } else {
-                rolling.join(", ")
-            },
-        ]);
+        t.rows.push(track_row(track));
     }
-    if !t.rows.is_empty() {
-        out.push(Section {
-            title: "Signed releases".to_owned(),
-            lines: vec!["due: every wave has started, so every host should have it".to_owned()],
-            tables: vec![(None, t)],
-            ..Section::default()
-        });
-    }
-    out
+    t
+}
+
+/// A track's row: its newest and due releases, and those rolling out with their share.
+fn track_row(track: &Track) -> Vec<String> {
+    let rolling: Vec<String> = track
+        .rolling_out
+        .iter()
+        .map(|v| {
+            let share = track
+                .releases
+                .iter()
+                .find(|x| &x.version == v)
+                .and_then(|x| match x.rollout {
+                    crate::releases::waves::Rollout::RollingOut { share } => Some(share),
+                    _ => None,
+                });
+            match share {
+                Some(s) => format!("{v} ({:.0}%)", s * 100.0),
+                None => v.clone(),
+            }
+        })
+        .collect();
+    vec![
+        track.variant.clone(),
+        track.arch.clone(),
+        opt(&track.newest),
+        opt(&track.due),
+        if rolling.is_empty() {
+            "-".to_owned()
+        } else {
+            rolling.join(", ")
+        },
+    ]
 }
 
 /// What SSM says, and how it agrees with the signed releases.
@@ -209,48 +236,60 @@ fn ssm_section(ssm: &crate::job::SsmReport) -> Section {
             opt(&region.error)
         ));
     }
-    if ssm.cross_check.is_empty() {
-        let mut t = Table {
-            headers: vec!["REGION", "VARIANT", "ARCH", "LATEST", "IMAGE"],
-            rows: Vec::new(),
-        };
-        for l in &o.latest {
-            t.rows.push(vec![
-                l.region.clone(),
-                l.variant.clone(),
-                l.arch.clone(),
-                opt(&l.image_version),
-                opt(&l.image_id),
-            ]);
-        }
-        s.tables.push((None, t));
+    let t = if ssm.cross_check.is_empty() {
+        ssm_latest_table(ssm)
     } else {
-        let mut t = Table {
-            headers: vec![
-                "STATUS",
-                "VARIANT",
-                "ARCH",
-                "REGION",
-                "SSM LATEST",
-                "IMAGE",
-                "SIGNED DUE",
-            ],
-            rows: Vec::new(),
-        };
-        for c in &ssm.cross_check {
-            t.rows.push(vec![
-                c.status.as_str().to_owned(),
-                c.variant.clone(),
-                c.arch.clone(),
-                c.region.clone(),
-                opt(&c.ssm_version),
-                opt(&c.ssm_image_id),
-                opt(&c.due),
-            ]);
-        }
-        s.tables.push((None, t));
-    }
+        ssm_cross_check_table(ssm)
+    };
+    s.tables.push((None, t));
     s
+}
+
+/// The SSM table when nothing was cross-checked: the latest image of each region, variant and
+/// architecture.
+fn ssm_latest_table(ssm: &crate::job::SsmReport) -> Table {
+    let mut t = Table {
+        headers: vec!["REGION", "VARIANT", "ARCH", "LATEST", "IMAGE"],
+        rows: Vec::new(),
+    };
+    for l in &ssm.observations.latest {
+        t.rows.push(vec![
+            l.region.clone(),
+            l.variant.clone(),
+            l.arch.clone(),
+            opt(&l.image_version),
+            opt(&l.image_id),
+        ]);
+    }
+    t
+}
+
+/// The SSM table of the cross-check: SSM's latest against the signed due release.
+fn ssm_cross_check_table(ssm: &crate::job::SsmReport) -> Table {
+    let mut t = Table {
+        headers: vec![
+            "STATUS",
+            "VARIANT",
+            "ARCH",
+            "REGION",
+            "SSM LATEST",
+            "IMAGE",
+            "SIGNED DUE",
+        ],
+        rows: Vec::new(),
+    };
+    for c in &ssm.cross_check {
+        t.rows.push(vec![
+            c.status.as_str().to_owned(),
+            c.variant.clone(),
+            c.arch.clone(),
+            c.region.clone(),
+            opt(&c.ssm_version),
+            opt(&c.ssm_image_id),
+            opt(&c.due),
+        ]);
+    }
+    t
 }
 
 /// The fleet: a summary per variant and architecture, the nodes behind, the nodes not judged,
