@@ -153,13 +153,9 @@ async fn create(a: CreateArgs) -> Result<i32> {
     // From the anchor through every root: the bundle holds the whole chain.
     options.state_root = None;
     let verification = crate::engine::verify(&options, &root).await?;
-    let manifest = signed_releases(&verification, &options).await;
-    let mut files = evidence::files(&verification, &root, &[], manifest.as_ref());
-    // The verdict of the bundle is its report's: the verification and the manifest together.
-    let report: crate::report::Report = files
-        .get(evidence::REPORT_FILE)
-        .and_then(|b| serde_json::from_slice(b).ok())
-        .unwrap_or(verification.report);
+    let manifest = crate::job::own_releases(&verification, &options).await;
+    let (mut files, report) =
+        evidence::files_and_report(&verification, &root, &[], manifest.as_ref());
     refuse_incomplete(&report)?;
     evidence::sign(&mut files, key.as_ref(), a.sign_key.as_deref())?;
     let sha256 = evidence::write(&a.out, &files, Setting::BundleDir)?;
@@ -181,28 +177,6 @@ async fn create(a: CreateArgs) -> Result<i32> {
         .collect();
     print_created(&created, &errors, a.format).map_err(|e| withdraw(&a.out, e))?;
     Ok(report.exit_code())
-}
-
-/// The signed manifest, when the repository lists one: the releases it records, of the
-/// repository's own variant and architecture.
-async fn signed_releases(
-    verification: &crate::engine::Verification,
-    options: &crate::engine::VerifyOptions,
-) -> Option<crate::releases::ManifestRead> {
-    let listed = verification
-        .listing
-        .as_ref()
-        .is_some_and(|l| l.find("manifest.json").is_some());
-    if !listed {
-        return None;
-    }
-    let mut read = crate::job::read_manifest(verification, None).await;
-    crate::releases::retain_own(
-        &mut read.tracks,
-        options.variant.as_deref(),
-        options.arch.as_deref(),
-    );
-    Some(read)
 }
 
 /// A run that could not finish (the network, the deadline) proves nothing about the

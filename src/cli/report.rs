@@ -6,7 +6,6 @@ use super::output::{emit, print_json};
 use crate::config::{Config, OutputFormat};
 use crate::error::{Error, Result};
 use crate::present::html::Made;
-use crate::report::{Code, Finding};
 use crate::settings::{defaults, CommonSettings, Duration, Setting};
 use chrono::{DateTime, Utc};
 use clap::Args;
@@ -230,31 +229,26 @@ fn job_settings(a: &ReportArgs, config: &Config) -> Result<crate::settings::JobS
     Ok(settings)
 }
 
-/// Write the run's evidence bundle in `dir` and name it in the report. A bundle not written is
-/// said on stderr and is a finding of the report.
+/// Write the run's evidence bundle in `dir` and name it in the report; a bundle not written is
+/// said on stderr too.
 fn add_evidence_bundle(
     report: &mut crate::job::JobReport,
     dir: &std::path::Path,
     key: Option<&crate::evidence::dsse::SigningKey>,
     key_path: Option<&std::path::Path>,
 ) -> Result<()> {
-    let record = evidence_bundle(report, dir, key, key_path)?;
-    if let Some(error) = &record.error {
+    crate::evidence::job::bundle_job(report, dir, key, key_path)
+        .map_err(|e| named(e, SettingsFrom::Flags, BUNDLE_FLAG))?;
+    let error = report
+        .evidence_bundle
+        .as_ref()
+        .and_then(|b| b.error.as_ref());
+    if let Some(error) = error {
         super::output::note(format_args!(
             "tufwatch: --evidence {}: no bundle written: {error}",
             dir.display()
         ));
-        // The report says it too, and its verdict (and exit code) count it.
-        report.findings.push(
-            Finding::error(
-                Code::EvidenceNotWritten,
-                format!("no evidence bundle written in {}: {error}", record.dir),
-            )
-            .target(record.dir.clone()),
-        );
-        report.judge();
     }
-    report.evidence_bundle = Some(record);
     Ok(())
 }
 
@@ -278,34 +272,4 @@ fn apart(evidence: &std::path::Path, outputs: &[PathBuf]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Write the run's evidence bundle. A run that could not finish proves nothing: that is
-/// recorded, and the report says why there is no bundle. A fault of this machine while writing
-/// it (a full disk, a permission) stops the run (exit 2): no report, no metrics.
-fn evidence_bundle(
-    report: &mut crate::job::JobReport,
-    dir: &std::path::Path,
-    key: Option<&crate::evidence::dsse::SigningKey>,
-    key_path: Option<&std::path::Path>,
-) -> Result<crate::job::BundleRecord> {
-    use crate::job::BundleRecord;
-    if report.verdict == crate::report::Verdict::Incomplete {
-        return Ok(BundleRecord::not_written(
-            dir,
-            "the run could not finish, and so proves nothing".to_owned(),
-        ));
-    }
-    match crate::evidence::write_job_bundle(report, dir, key, key_path)
-        .map_err(|e| named(e, SettingsFrom::Flags, BUNDLE_FLAG))
-    {
-        Ok(record) => Ok(record),
-        Err(e) if e.is_local_fault() => Err(e),
-        Err(e) => {
-            for r in &mut report.repositories {
-                r.evidence_dir = None;
-            }
-            Ok(BundleRecord::not_written(dir, e.to_string()))
-        }
-    }
 }

@@ -5,8 +5,50 @@
 use crate::error::{Result, Setting};
 use crate::evidence;
 use crate::job::{BundleRecord, BundleRepo, JobReport};
-use crate::report::VerificationResult;
+use crate::report::{Code, Finding, Verdict, VerificationResult};
 use std::path::Path;
+
+/// Write a finished job's evidence bundle into `out` and record it in the report. A run that
+/// could not finish proves nothing: no bundle, and the record says why. A bundle that cannot be
+/// written for a reason of its own (a directory that is not empty, say) is a finding of the
+/// report, whose verdict counts it; the records of the repositories' evidence are cleared. A
+/// fault of this machine while writing it (a full disk, a permission) is the error: no report.
+pub fn bundle_job(
+    report: &mut JobReport,
+    out: &Path,
+    key: Option<&evidence::dsse::SigningKey>,
+    key_path: Option<&Path>,
+) -> Result<()> {
+    let record = if report.verdict == Verdict::Incomplete {
+        BundleRecord::not_written(
+            out,
+            "the run could not finish, and so proves nothing".to_owned(),
+        )
+    } else {
+        match write_job_bundle(report, out, key, key_path) {
+            Ok(record) => record,
+            Err(e) if e.is_local_fault() => return Err(e),
+            Err(e) => {
+                for r in &mut report.repositories {
+                    r.evidence_dir = None;
+                }
+                BundleRecord::not_written(out, e.to_string())
+            }
+        }
+    };
+    if let Some(error) = &record.error {
+        report.findings.push(
+            Finding::error(
+                Code::EvidenceNotWritten,
+                format!("no evidence bundle written in {}: {error}", record.dir),
+            )
+            .target(record.dir.clone()),
+        );
+        report.judge();
+    }
+    report.evidence_bundle = Some(record);
+    Ok(())
+}
 
 /// Write the evidence bundle of a finished job (which kept its repositories' evidence, see
 /// `JobSpec::evidence`) into `out`. Each repository's evidence goes under `repositories/`, and

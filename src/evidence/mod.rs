@@ -173,6 +173,17 @@ pub fn files(
     checked: &[TargetReport],
     manifest: Option<&ManifestRead>,
 ) -> Files {
+    files_and_report(verification, root, checked, manifest).0
+}
+
+/// The evidence files of one repository, with the report they record: its verdict is the
+/// bundle's (the verification and the signed manifest together).
+pub fn files_and_report(
+    verification: &Verification,
+    root: &TrustedRoot,
+    checked: &[TargetReport],
+    manifest: Option<&ManifestRead>,
+) -> (Files, Report) {
     let mut files = Files::new();
     files.insert(ROOT_FILE.to_owned(), root.bytes.clone());
     let c = &verification.collected;
@@ -230,7 +241,7 @@ pub fn files(
     let statement = statement_of(&report, root, &files, &images);
     files.insert(REPORT_FILE.to_owned(), json(&report));
     files.insert(STATEMENT_FILE.to_owned(), json(&statement));
-    files
+    (files, report)
 }
 
 /// The statement of a report: the verified targets and the images of the releases checked as

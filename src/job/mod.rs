@@ -333,6 +333,28 @@ async fn verify_all(repos: Vec<RepoSpec>, spec: &JobSpec) -> Result<Vec<RepoResu
     Ok(verified.into_iter().map(|(_, r)| r).collect())
 }
 
+/// The signed manifest, when the repository lists one: the releases it records, of the
+/// repository's own variant and architecture.
+pub async fn own_releases(
+    verification: &crate::engine::Verification,
+    options: &crate::engine::VerifyOptions,
+) -> Option<crate::releases::ManifestRead> {
+    let listed = verification
+        .listing
+        .as_ref()
+        .is_some_and(|l| l.find("manifest.json").is_some());
+    if !listed {
+        return None;
+    }
+    let mut read = read_manifest(verification, None).await;
+    crate::releases::retain_own(
+        &mut read.tracks,
+        options.variant.as_deref(),
+        options.arch.as_deref(),
+    );
+    Some(read)
+}
+
 /// One repository's verification and releases (and its evidence, when the job keeps it). A
 /// repository that cannot be verified at all is a result; a fault of this machine (a full
 /// disk, an unwritable directory) is the run's error: no repository's verdict can stand on it.
