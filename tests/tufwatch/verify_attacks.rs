@@ -573,3 +573,35 @@ fn metadata_with_two_readings_is_refused_even_where_tough_accepts_it() {
         .unwrap();
     assert!(why.contains("twice"), "{why}");
 }
+
+/// A damaged state stops the run (exit 2, no verdict): the error says what is damaged, and the
+/// command line's hint names the flag that runs without it.
+#[test]
+fn a_damaged_state_stops_the_run_and_the_hint_names_the_flag() {
+    let site = Site::new();
+    site.publish_with_anchor(&demo_repo(Utc::now()));
+    let server = Server::start(site.path());
+    assert_eq!(verify_http(&site, &server, &[]).0, 0);
+    let mut damaged = 0;
+    for dir in std::fs::read_dir(site.state()).unwrap() {
+        let current = dir.unwrap().path().join("CURRENT");
+        if current.is_file() {
+            std::fs::write(&current, "../../etc").unwrap();
+            damaged += 1;
+        }
+    }
+    assert_eq!(damaged, 1);
+    let out = tufwatch(site.path())
+        .args(["verify", "--root"])
+        .arg(site.anchor())
+        .args(["--metadata-url", &server.url("repo/metadata/")])
+        .args(["--targets-url", &server.url("repo/targets/")])
+        .arg("--state-dir")
+        .arg(site.state())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("the state directory is damaged"), "{err}");
+    assert!(err.contains("tufwatch: hint: --no-state"), "{err}");
+}
