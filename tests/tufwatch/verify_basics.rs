@@ -275,13 +275,22 @@ fn exit_code_2_for_what_cannot_run() {
     // A format the command does not print is refused with the ones it does.
     for (args, possible) in [
         (vec!["verify", "--format", "prometheus"], "human, json"),
-        (vec!["evidence", "verify", "x", "--format", "html"], "human, json"),
-        (vec!["releases", "--format", "markdown"], "human, json, html"),
+        (
+            vec!["evidence", "verify", "x", "--format", "html"],
+            "human, json",
+        ),
+        (
+            vec!["releases", "--format", "markdown"],
+            "human, json, html",
+        ),
     ] {
         let out = tufwatch(site.path()).args(&args).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(&format!("[possible values: {possible}]")), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("[possible values: {possible}]")),
+            "{args:?}: {err}"
+        );
     }
     // --help explains and exits 0.
     let out = tufwatch(site.path())
