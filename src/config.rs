@@ -29,6 +29,11 @@ pub struct Config {
     pub repositories: Vec<Repository>,
     /// SSM public parameters.
     pub ssm: Option<Ssm>,
+    /// The fleet read from EC2 itself.
+    pub ec2: Option<Ec2>,
+    /// Accounts EC2 is read in, each through a role.
+    #[serde(default, rename = "account")]
+    pub accounts: Vec<Account>,
     /// Inventories of the fleet.
     #[serde(default, rename = "inventory")]
     pub inventories: Vec<Inventory>,
@@ -111,6 +116,30 @@ pub struct Ssm {
     pub max_attempts: Option<u32>,
     /// Cross-check against the signed manifests (default true).
     pub cross_check: Option<bool>,
+}
+
+/// `[ec2]`: the fleet read from EC2 itself (its profile, endpoint and retries are `[ssm]`'s).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ec2 {
+    /// Regions; the `[ssm]` regions, else the AWS configuration's default region, when empty.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// Accounts whose copies of Bottlerocket's AMIs are trusted besides its publisher.
+    #[serde(default)]
+    pub image_owners: Vec<String>,
+}
+
+/// `[[account]]`: an account EC2 is read in, through a role assumed from the base credentials.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// The role's ARN.
+    pub role_arn: String,
+    /// The external id its trust policy demands.
+    pub external_id: Option<String>,
+    /// The session name CloudTrail shows (default `tufwatch`).
+    pub session_name: Option<String>,
 }
 
 /// `[[inventory]]`.
@@ -265,6 +294,7 @@ impl Config {
                 cross_check: s.cross_check.unwrap_or(true),
                 only_for_launch_amis: false,
             }),
+            ec2: self.ec2_settings(),
             inventories: self
                 .inventories
                 .iter()
@@ -279,6 +309,27 @@ impl Config {
             },
             concurrency,
             evidence: None,
+        })
+    }
+
+    /// EC2's settings, when the configuration has `[ec2]` or `[[account]]`.
+    fn ec2_settings(&self) -> Option<crate::settings::Ec2Settings> {
+        if self.ec2.is_none() && self.accounts.is_empty() {
+            return None;
+        }
+        let ec2 = self.ec2.clone().unwrap_or_default();
+        Some(crate::settings::Ec2Settings {
+            regions: ec2.regions,
+            roles: self
+                .accounts
+                .iter()
+                .map(|a| crate::aws::ec2::AssumeRole {
+                    role_arn: a.role_arn.clone(),
+                    external_id: a.external_id.clone(),
+                    session_name: a.session_name.clone(),
+                })
+                .collect(),
+            image_owners: ec2.image_owners,
         })
     }
 

@@ -181,6 +181,12 @@ pub enum Setting {
     BundleDigest,
     /// Where a root to fetch is.
     RootUrl,
+    /// The AWS regions EC2 is read in.
+    Ec2Region,
+    /// A role an account is read through (by its index).
+    AssumeRole(usize),
+    /// Accounts whose copies of Bottlerocket's AMIs are trusted.
+    ImageOwners,
 }
 
 impl Setting {
@@ -211,6 +217,9 @@ impl Setting {
             Setting::Bundle => "bundle",
             Setting::BundleDigest => "bundle digest",
             Setting::RootUrl => "root url",
+            Setting::Ec2Region => "ec2 regions",
+            Setting::AssumeRole(_) => "account role_arn",
+            Setting::ImageOwners => "ec2 image_owners",
         }
     }
 }

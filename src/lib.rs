@@ -9,6 +9,7 @@
 //! [`cli`] is the command line over all of it.
 
 pub mod atomic;
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod digest;

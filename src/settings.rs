@@ -508,6 +508,19 @@ pub struct RepositorySettings {
     pub root_sha512: Option<String>,
 }
 
+/// EC2 read live: the fleet's running instances and the AMIs they and SSM name. How to reach AWS
+/// (profile, endpoint, calls at once, attempts, backoff) is SSM's settings'.
+#[derive(Debug, Clone, Default)]
+pub struct Ec2Settings {
+    /// Regions; the SSM regions, else the AWS configuration's default region, when empty.
+    pub regions: Vec<String>,
+    /// Accounts read through roles assumed from the base credentials; the base credentials'
+    /// own account when empty.
+    pub roles: Vec<crate::aws::ec2::AssumeRole>,
+    /// Accounts whose copies of Bottlerocket's AMIs are trusted besides its publisher.
+    pub image_owners: Vec<String>,
+}
+
 /// Where SSM values come from and how to reach the API.
 #[derive(Debug, Clone)]
 pub struct SsmSettings {
@@ -585,6 +598,8 @@ pub struct JobSettings {
     pub derive_repositories: bool,
     /// SSM, when read.
     pub ssm: Option<SsmSettings>,
+    /// EC2 read live, when asked.
+    pub ec2: Option<Ec2Settings>,
     /// Inventories of the fleet.
     pub inventories: Vec<InventorySettings>,
     /// When nodes behind are findings.
@@ -604,6 +619,7 @@ impl Default for JobSettings {
             repositories: Vec::new(),
             derive_repositories: false,
             ssm: None,
+            ec2: None,
             inventories: Vec::new(),
             policy: crate::fleet::BehindLimits::default(),
             concurrency: defaults::CONCURRENCY,

@@ -27,6 +27,9 @@ pub fn flag(setting: Setting) -> Option<&'static str> {
         Setting::Bundle => "DIR",
         Setting::BundleDigest => "--sha256",
         Setting::RootUrl => "--url",
+        Setting::Ec2Region => "--region",
+        Setting::AssumeRole(_) => "--assume-role",
+        Setting::ImageOwners => "--image-owner",
         Setting::Repositories
         | Setting::RepositoryName(_)
         | Setting::RepositoryRoot(_)
@@ -58,6 +61,9 @@ pub fn key(setting: Setting) -> Option<String> {
         Setting::RepositoryRootSha512(i) => repository(i, "root_sha512"),
         Setting::RepositoryMetadataUrl(i) => repository(i, "metadata_url"),
         Setting::RepositoryTargetsUrl(i) => repository(i, "targets_url"),
+        Setting::Ec2Region => "ec2.regions".to_owned(),
+        Setting::AssumeRole(i) => format!("account[{i}].role_arn"),
+        Setting::ImageOwners => "ec2.image_owners".to_owned(),
         Setting::MetadataUrl
         | Setting::TargetsUrl
         | Setting::Deadline

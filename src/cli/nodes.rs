@@ -5,7 +5,7 @@ use super::output::finish;
 use crate::config::OutputFormat;
 use crate::error::Result;
 use crate::fleet::inventory::InventoryFormat;
-use crate::settings::{defaults, InventorySettings, JobSettings, SsmSettings};
+use crate::settings::{defaults, Ec2Settings, InventorySettings, JobSettings, SsmSettings};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -28,12 +28,35 @@ use std::path::PathBuf;
     kubectl get nodes -o json > nodes.json && tufwatch nodes --inventory nodes.json\n  \
     kubectl get nodes -o json | tufwatch nodes --inventory - --max-releases-behind 1\n  \
     aws ec2 describe-instances > ec2.json\n  \
-    tufwatch nodes --inventory ec2.json --variant aws-ecs-2 --region us-west-2")]
+    tufwatch nodes --inventory ec2.json --variant aws-ecs-2 --region us-west-2\n  \
+    tufwatch nodes --ec2 --region us-west-2 --region eu-west-1\n  \
+    tufwatch nodes --ec2 --region us-east-1 --assume-role arn:aws:iam::111122223333:role/tufwatch-read")]
 pub struct NodesArgs {
     /// An inventory file, `-` for standard input (repeatable). A kubectl list in a file is read
     /// as a stream up to 2 GiB; an EC2 or CSV inventory, or standard input, up to 256 MiB.
-    #[arg(long = "inventory", value_name = "FILE", required = true)]
+    #[arg(
+        long = "inventory",
+        value_name = "FILE",
+        required_unless_present = "ec2"
+    )]
     pub inventories: Vec<PathBuf>,
+
+    /// Read the running and pending instances from EC2 itself (in each --region, with the
+    /// credentials SSM uses), and describe the AMIs they were launched from: each instance's
+    /// version is its launch AMI's name, and an AMI gone, deprecated or not from Bottlerocket's
+    /// publisher is said.
+    #[arg(long)]
+    pub ec2: bool,
+
+    /// Read EC2 in this account, through this role assumed from the base credentials
+    /// (repeatable; with --ec2) [default: the base credentials' own account].
+    #[arg(long = "assume-role", value_name = "ARN", requires = "ec2")]
+    pub assume_roles: Vec<String>,
+
+    /// Trust copies of Bottlerocket's AMIs owned by this account, besides Bottlerocket's
+    /// publisher (repeatable; with --ec2).
+    #[arg(long = "image-owner", value_name = "ACCOUNT", requires = "ec2")]
+    pub image_owners: Vec<String>,
 
     /// The inventories' format [default: detected from the content].
     #[arg(long, value_enum)]
@@ -87,6 +110,19 @@ pub async fn run(a: NodesArgs) -> Result<i32> {
             // whenever they are given.
             only_for_launch_amis: a.ssm.ssm_file.is_empty(),
             ..a.ssm.settings(&a.variants, &a.archs, false)
+        }),
+        ec2: a.ec2.then(|| Ec2Settings {
+            regions: a.ssm.regions.clone(),
+            roles: a
+                .assume_roles
+                .iter()
+                .map(|arn| crate::aws::ec2::AssumeRole {
+                    role_arn: arn.clone(),
+                    external_id: None,
+                    session_name: None,
+                })
+                .collect(),
+            image_owners: a.image_owners.clone(),
         }),
         inventories,
         policy: a.policy.policy(),

@@ -145,6 +145,11 @@ pub struct Node {
     pub image_id: Option<String>,
     /// The region (EC2, from the availability zone).
     pub region: Option<String>,
+    /// The account (EC2 read live).
+    pub account: Option<String>,
+    /// What EC2 says of the launch AMI (EC2 read live); `None` when its images were not
+    /// described, as for an exported inventory.
+    pub launch_image: Option<super::ami::LaunchImage>,
 }
 
 /// Detect the format of an inventory from its first bytes and keys.
@@ -416,6 +421,8 @@ fn kubectl_node(i: usize, item: Item) -> std::result::Result<Node, FieldError> {
         other_os,
         image_id: None,
         region: None,
+        account: None,
+        launch_image: None,
     })
 }
 
@@ -570,6 +577,8 @@ fn ec2_node(r: usize, i: usize, inst: &Instance) -> std::result::Result<Option<N
         other_os: None,
         image_id: Some(image_id),
         region,
+        account: None,
+        launch_image: None,
     }))
 }
 
@@ -683,6 +692,8 @@ fn csv_node(record: &[&str]) -> std::result::Result<Node, LineError> {
         other_os: None,
         image_id: None,
         region: None,
+        account: None,
+        launch_image: None,
     })
 }
 

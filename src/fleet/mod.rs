@@ -5,6 +5,7 @@
 //! `not_bottlerocket`, or `unchecked` (no verified manifest for its variant and architecture, or
 //! no way to tell its version). EC2 instances are judged by their launch AMI and say so.
 
+pub mod ami;
 pub mod inventory;
 pub mod stream;
 
@@ -131,6 +132,9 @@ pub struct NodeView {
     /// The region (EC2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The account (EC2 read live).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// Why, when the status needs explaining.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -166,16 +170,23 @@ pub struct VariantSummary {
 /// An AMI that EC2 instances were launched from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AmiView {
+    /// The account whose instances run it (EC2 read live).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// The region.
     pub region: String,
     /// The AMI id.
     pub image_id: String,
-    /// Its variant, when SSM lists it.
+    /// Its variant, from its name (EC2 read live) or SSM's map.
     pub variant: Option<String>,
-    /// Its architecture, when SSM lists it.
+    /// Its architecture, from its name or SSM's map.
     pub arch: Option<String>,
-    /// Its build version, when SSM lists it.
+    /// Its build version, from its name or SSM's map.
     pub version: Option<String>,
+    /// What EC2 says of it (EC2 read live): a Bottlerocket release (deprecated or not), an image
+    /// of another owner or not Bottlerocket's, or gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ami::LaunchImage>,
     /// Instances launched from it.
     pub instances: u64,
     /// Its standing, as a node running it would have.
@@ -331,7 +342,7 @@ pub fn judge(
     let mut tally = Tally::default();
     for (source, list) in inventories {
         for node in list {
-            tally.add(judging.node(source, node));
+            tally.add(judging.node(source, node), node.launch_image.as_ref());
         }
     }
     tally.into_fleet()
@@ -398,6 +409,7 @@ impl Judging<'_> {
             finding,
             image_id: node.image_id.clone(),
             region: node.region.clone(),
+            account: node.account.clone(),
             reason: judgement.reason,
         }
     }
@@ -409,13 +421,13 @@ struct Tally {
     nodes: Vec<NodeView>,
     summary: BTreeMap<(String, String), VariantSummary>,
     not_bottlerocket: u64,
-    amis: BTreeMap<(String, String), AmiView>,
+    amis: BTreeMap<(Option<String>, String, String), AmiView>,
 }
 
 impl Tally {
     /// Count a judged node in the summary of its variant and architecture and in its launch
     /// AMI's, and keep it.
-    fn add(&mut self, view: NodeView) {
+    fn add(&mut self, view: NodeView, image: Option<&ami::LaunchImage>) {
         if view.status == NodeStatus::NotBottlerocket {
             self.not_bottlerocket += 1;
         } else if let (Some(v), Some(a)) = (&view.variant, &view.arch) {
@@ -439,13 +451,15 @@ impl Tally {
         {
             let entry = self
                 .amis
-                .entry((region.clone(), ami.clone()))
+                .entry((view.account.clone(), region.clone(), ami.clone()))
                 .or_insert_with(|| AmiView {
+                    account: view.account.clone(),
                     region: region.clone(),
                     image_id: ami.clone(),
                     variant: view.variant.clone(),
                     arch: view.arch.clone(),
                     version: view.version.clone(),
+                    image: image.cloned(),
                     instances: 0,
                     status: view.status,
                     releases_behind: view.releases_behind,
@@ -497,6 +511,8 @@ fn identify(node: &Node, ssm: Option<&Observations>) -> Identified {
     };
     if let Some(os) = &node.other_os {
         id.early = Some((NodeStatus::NotBottlerocket, format!("runs {os:?}")));
+    } else if let Some(image) = &node.launch_image {
+        described_ami(node, image, ssm, &mut id);
     } else if node.evidence == Evidence::LaunchAmi {
         launch_ami(node, ssm, &mut id);
     }
@@ -553,6 +569,43 @@ fn launch_ami(node: &Node, ssm: Option<&Observations>, id: &mut Identified) {
     }
 }
 
+/// An EC2 instance whose launch AMI EC2 described: a Bottlerocket release by its name (already
+/// the node's version), another image, one named like Bottlerocket's but owned by someone else,
+/// or one that is gone (then SSM's map may still know it).
+fn described_ami(
+    node: &Node,
+    image: &ami::LaunchImage,
+    ssm: Option<&Observations>,
+    id: &mut Identified,
+) {
+    let ami = node.image_id.as_deref().unwrap_or_default();
+    match image {
+        ami::LaunchImage::Bottlerocket { .. } => {}
+        ami::LaunchImage::Other { name } => {
+            id.early = Some((
+                NodeStatus::NotBottlerocket,
+                format!("launch AMI {ami} ({name:?}) is not a Bottlerocket AMI"),
+            ))
+        }
+        ami::LaunchImage::ForeignOwner { name, owner } => {
+            id.early = Some((
+                NodeStatus::Unchecked,
+                format!(
+                    "launch AMI {ami} is named {name:?} but owned by account {owner}, not Bottlerocket's publisher: its name proves nothing"
+                ),
+            ))
+        }
+        ami::LaunchImage::Missing => {
+            launch_ami(node, ssm, id);
+            if let Some((NodeStatus::NotBottlerocket | NodeStatus::Unchecked, why)) = &mut id.early
+            {
+                *why = format!("launch AMI {ami} no longer exists, and {why}");
+                id.early = Some((NodeStatus::Unchecked, why.clone()));
+            }
+        }
+    }
+}
+
 /// A node that no release can judge: no verified manifest lists its variant and architecture,
 /// or it gives no version.
 fn unchecked(tracked: bool, variant: &Option<String>, arch: &Option<String>) -> Judgement {
@@ -587,6 +640,41 @@ impl VariantSummary {
     }
 }
 
+impl AmiView {
+    /// Where EC2 says so: the AMI is gone, deprecated, or owned by someone other than
+    /// Bottlerocket's publisher.
+    fn image_finding(&self) -> Option<Finding> {
+        let place = match &self.account {
+            Some(account) => format!("{} in {} (account {account})", self.image_id, self.region),
+            None => format!("{} in {}", self.image_id, self.region),
+        };
+        let n = self.instances;
+        let finding = match self.image.as_ref()? {
+            ami::LaunchImage::Missing => Finding::warning(
+                Code::AmiMissing,
+                format!("{place} no longer exists (deregistered); {n} instance(s) run it, and none can be launched from it again"),
+            ),
+            ami::LaunchImage::Bottlerocket {
+                deprecated_since: Some(since),
+                version,
+                ..
+            } => Finding::warning(
+                Code::AmiDeprecated,
+                format!(
+                    "{place} (Bottlerocket {version}) has been deprecated since {}; {n} instance(s) run it",
+                    since.format("%Y-%m-%d")
+                ),
+            ),
+            ami::LaunchImage::ForeignOwner { name, owner } => Finding::error(
+                Code::AmiForeignOwner,
+                format!("{place} is named {name:?} but owned by account {owner}, not Bottlerocket's publisher (owner alias amazon) nor an account the job trusts; {n} instance(s) run it"),
+            ),
+            _ => return None,
+        };
+        Some(finding.target(self.image_id.clone()))
+    }
+}
+
 impl Fleet {
     /// The findings: nodes behind beyond the policy and nodes on unknown versions, per variant
     /// and architecture; stale AMIs one by one.
@@ -616,6 +704,7 @@ impl Fleet {
                 ));
             }
         }
+        out.extend(self.amis.iter().filter_map(AmiView::image_finding));
         for a in self.amis.iter().filter(|a| a.stale) {
             out.push(Finding::error(
                 Code::StaleAmi,

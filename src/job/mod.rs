@@ -6,14 +6,15 @@
 //! version map), then the repositories of every variant and architecture in play, concurrently
 //! with a bound, then the judgements, which are plain functions of those values.
 
+mod ec2;
 mod model;
 mod plan;
 mod ssm;
 
 pub use model::{BundleRecord, BundleRepo, InventoryReport, JobReport, RepoResult, SsmReport};
 pub use plan::{
-    both_when_empty, bottlerocket_repos, plan, JobSpec, LoadedInventory, RepoMaker, RepoSpec,
-    SsmSource, SsmSpec,
+    both_when_empty, bottlerocket_repos, plan, Ec2Spec, JobSpec, LoadedInventory, RepoMaker,
+    RepoSpec, SsmSource, SsmSpec,
 };
 
 use crate::engine::{targets::read_verified, Verification};
@@ -105,15 +106,24 @@ pub async fn releases_of(verification: Verification, from: Option<&Version>) -> 
 
 /// Run a job, stage by stage: read SSM, verify the repositories in play, cross-check SSM against
 /// their signed manifests, judge the fleet, and make one report of it all.
-pub async fn run(spec: JobSpec) -> Result<JobReport> {
+pub async fn run(mut spec: JobSpec) -> Result<JobReport> {
     let started_at = Utc::now();
     let at = spec.at.unwrap_or(started_at);
     let mut findings = Vec::new();
 
-    // SSM first: EC2 instances need the AMI -> version map to know their variants.
+    // EC2 first: its instances are inventories, whose variants SSM reads.
+    let mut ec2 = read_ec2(&mut spec, at).await?;
+    if let Some(o) = &ec2 {
+        findings.extend(o.report.findings());
+    }
+
+    // Then SSM: EC2 instances whose AMIs EC2 could not describe need its AMI -> version map.
     let ssm = read_ssm(&spec, started_at).await?;
     if let Some(o) = &ssm {
         findings.extend(o.findings());
+    }
+    if let (Some(e), Some(o), Some(s)) = (&spec.ec2, &mut ec2, &ssm) {
+        findings.extend(ec2::check_ssm_images(e, o, s, &ec2::trust(e, at)).await);
     }
 
     // The repositories: those given, and those the fleet and SSM bring into play.
@@ -132,7 +142,7 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
     }
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
 
-    Ok(assemble(
+    let mut report = assemble(
         &spec,
         started_at,
         at,
@@ -140,12 +150,29 @@ pub async fn run(spec: JobSpec) -> Result<JobReport> {
         ssm_report,
         fleet,
         findings,
-    ))
+    );
+    report.ec2 = ec2.map(|o| o.report);
+    Ok(report)
+}
+
+/// Read EC2 live, when the job asks for it; its instances join the inventories.
+async fn read_ec2(
+    spec: &mut JobSpec,
+    at: DateTime<Utc>,
+) -> Result<Option<crate::aws::ec2::Ec2Observations>> {
+    let Some(e) = spec.ec2.clone() else {
+        return Ok(None);
+    };
+    let observed = ec2::read_ec2(&e, spec).await?;
+    spec.inventories
+        .extend(ec2::inventories(&observed, &ec2::trust(&e, at)));
+    Ok(Some(observed))
 }
 
 /// Read SSM, when the job asks for it.
 async fn read_ssm(spec: &JobSpec, started_at: DateTime<Utc>) -> Result<Option<Observations>> {
     Ok(match &spec.ssm {
+        Some(s) if s.optional && !ssm::needed(s, spec) => None,
         Some(s) => Some(ssm::read_ssm(s, spec, started_at).await?),
         None => None,
     })
@@ -257,6 +284,7 @@ fn assemble(
         reference_time: at,
         repositories,
         ssm,
+        ec2: None,
         inventories: spec
             .inventories
             .iter()

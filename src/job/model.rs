@@ -79,6 +79,9 @@ pub struct JobReport {
     /// SSM, when read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ssm: Option<SsmReport>,
+    /// EC2 read live: the accounts and regions, and the calls made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ec2: Option<crate::aws::ec2::Ec2Report>,
     /// The inventories read.
     pub inventories: Vec<InventoryReport>,
     /// The fleet, when inventories were given.
@@ -118,6 +121,7 @@ impl JobReport {
                 evidence: None,
             }],
             ssm: None,
+            ec2: None,
             inventories: Vec::new(),
             fleet: None,
             findings: Vec::new(),

@@ -2,17 +2,18 @@
 //! options and trust anchor), the SSM source, the inventories read, and the policy. Every
 //! error names the setting at fault.
 
+use crate::aws::client::LiveOptions;
 use crate::engine::VerifyOptions;
 use crate::error::{Error, Result};
 use crate::fleet::inventory::{InventoryFormat, Node};
 use crate::fleet::BehindLimits;
 use crate::settings::{
-    self, variants_and_archs, JobSettings, RepositorySettings, Resolved, Setting, SsmSettings,
+    self, variants_and_archs, Ec2Settings, JobSettings, RepositorySettings, Resolved, Setting,
+    SsmSettings,
 };
 use crate::source::bottlerocket::Arch;
 use crate::source::location::parse_location;
 use crate::source::pins::{parse_sha512_arg, TrustedRoot};
-use crate::ssm::live::LiveOptions;
 use chrono::{DateTime, Utc};
 use semver::Version;
 use std::path::PathBuf;
@@ -53,6 +54,21 @@ pub struct SsmSpec {
     pub archs: Vec<Arch>,
     /// Cross-check against the signed manifests.
     pub cross_check: bool,
+    /// Read only when a variant is in play (SSM then only maps launch AMIs to versions).
+    pub optional: bool,
+}
+
+/// The EC2 part of a job, read live.
+#[derive(Debug, Clone)]
+pub struct Ec2Spec {
+    /// Regions; the SSM regions, else the AWS configuration's default region, when empty.
+    pub regions: Vec<String>,
+    /// Accounts through roles; the base credentials' own when empty.
+    pub roles: Vec<crate::aws::ec2::AssumeRole>,
+    /// Accounts whose copies of Bottlerocket's AMIs are trusted besides its publisher.
+    pub image_owners: Vec<String>,
+    /// How to reach AWS.
+    pub live: LiveOptions,
 }
 
 /// An inventory, already read.
@@ -75,6 +91,8 @@ pub struct JobSpec {
     pub derive_repo: Option<RepoMaker>,
     /// SSM, when asked.
     pub ssm: Option<SsmSpec>,
+    /// EC2 read live, when asked.
+    pub ec2: Option<Ec2Spec>,
     /// Inventories.
     pub inventories: Vec<LoadedInventory>,
     /// When being behind is a finding.
@@ -191,7 +209,8 @@ pub fn assemble(s: &JobSettings, inputs: Inputs) -> Result<JobSpec> {
     let launch_amis = inputs
         .inventories
         .iter()
-        .any(|i| i.format == InventoryFormat::Ec2);
+        .any(|i| i.format == InventoryFormat::Ec2)
+        || s.ec2.is_some();
     let ssm = match &s.ssm {
         Some(ssm) if launch_amis || !ssm.only_for_launch_amis => Some(ssm_spec(ssm, s)?),
         _ => None,
@@ -200,6 +219,7 @@ pub fn assemble(s: &JobSettings, inputs: Inputs) -> Result<JobSpec> {
         repos,
         derive_repo,
         ssm,
+        ec2: s.ec2.as_ref().map(|e| ec2_spec(e, s)).transpose()?,
         inventories: inputs.inventories,
         policy: s.policy,
         from: None,
@@ -304,15 +324,7 @@ fn ssm_spec(ssm: &SsmSettings, s: &JobSettings) -> Result<SsmSpec> {
         e => e,
     })?;
     let source = if ssm.files.is_empty() {
-        SsmSource::Live(LiveOptions {
-            profile: ssm.profile.clone(),
-            endpoint_url: ssm.endpoint_url.clone(),
-            concurrency: ssm.concurrency.clamp(1, 64),
-            max_attempts: ssm.max_attempts.clamp(1, 20),
-            initial_backoff: ssm.backoff.to_std(),
-            attempt_timeout: settings::timeout(s.common.timeout_secs),
-            deadline: settings::deadline(s.common.deadline)?,
-        })
+        SsmSource::Live(live_options(ssm, s)?)
     } else {
         SsmSource::Files(ssm.files.clone())
     };
@@ -322,6 +334,65 @@ fn ssm_spec(ssm: &SsmSettings, s: &JobSettings) -> Result<SsmSpec> {
         variants,
         archs,
         cross_check: ssm.cross_check,
+        optional: ssm.only_for_launch_amis,
+    })
+}
+
+/// How to reach AWS: SSM's settings, and the run's timeouts and deadline.
+fn live_options(ssm: &SsmSettings, s: &JobSettings) -> Result<LiveOptions> {
+    Ok(LiveOptions {
+        profile: ssm.profile.clone(),
+        endpoint_url: ssm.endpoint_url.clone(),
+        concurrency: ssm.concurrency.clamp(1, 64),
+        max_attempts: ssm.max_attempts.clamp(1, 20),
+        initial_backoff: ssm.backoff.to_std(),
+        attempt_timeout: settings::timeout(s.common.timeout_secs),
+        deadline: settings::deadline(s.common.deadline)?,
+    })
+}
+
+/// The EC2 part of a job: its regions, roles and trusted image owners checked.
+fn ec2_spec(ec2: &Ec2Settings, s: &JobSettings) -> Result<Ec2Spec> {
+    let mut regions: Vec<String> = Vec::new();
+    for r in &ec2.regions {
+        crate::ssm::check_region(r).map_err(|e| match e {
+            Error::Setting { message, .. } => Error::Setting {
+                setting: Setting::Ec2Region,
+                message,
+            },
+            e => e,
+        })?;
+        if !regions.contains(r) {
+            regions.push(r.clone());
+        }
+    }
+    for (i, role) in ec2.roles.iter().enumerate() {
+        if role.account().is_none() || !role.role_arn.contains(":role/") {
+            return Err(Error::Setting {
+                setting: Setting::AssumeRole(i),
+                message: format!(
+                    "{:?} is not a role ARN like arn:aws:iam::111122223333:role/tufwatch-read",
+                    role.role_arn
+                ),
+            });
+        }
+    }
+    if let Some(bad) = ec2
+        .image_owners
+        .iter()
+        .find(|o| o.len() != 12 || !o.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(Error::Setting {
+            setting: Setting::ImageOwners,
+            message: format!("{bad:?} is not an AWS account id (12 digits)"),
+        });
+    }
+    let defaults = SsmSettings::default();
+    Ok(Ec2Spec {
+        regions,
+        roles: ec2.roles.clone(),
+        image_owners: ec2.image_owners.clone(),
+        live: live_options(s.ssm.as_ref().unwrap_or(&defaults), s)?,
     })
 }
 

@@ -2,10 +2,10 @@
 //! variants in play.
 
 use super::plan::{JobSpec, SsmSource, SsmSpec};
+use crate::aws::client::LiveOptions;
 use crate::error::Setting;
 use crate::error::{Error, Result};
 use crate::fleet::inventory::Evidence;
-use crate::ssm::live::LiveOptions;
 use crate::ssm::{Observations, Parameter, Query, RegionResult};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
@@ -25,12 +25,30 @@ pub(super) async fn read_ssm(
     }
 }
 
-/// The regions the inventories' EC2 instances run in, sorted, each once.
+/// Whether SSM, read only to map launch AMIs to versions, has anything to map: an EC2 instance
+/// whose AMI EC2 did not describe, and a variant in play (a file is read whenever given).
+pub(super) fn needed(s: &SsmSpec, spec: &JobSpec) -> bool {
+    match s.source {
+        SsmSource::Files(_) => true,
+        SsmSource::Live(_) => {
+            !ec2_regions(spec).is_empty() && !variants_in_play(s, spec).is_empty()
+        }
+    }
+}
+
+/// The regions of the inventories' EC2 instances whose launch AMIs only SSM can map to a version
+/// (EC2 did not describe them), sorted, each once.
 fn ec2_regions(spec: &JobSpec) -> Vec<String> {
     spec.inventories
         .iter()
         .flat_map(|i| i.nodes.iter())
         .filter(|n| n.evidence == Evidence::LaunchAmi)
+        .filter(|n| {
+            matches!(
+                n.launch_image,
+                None | Some(crate::fleet::ami::LaunchImage::Missing)
+            )
+        })
         .filter_map(|n| n.region.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
@@ -132,7 +150,7 @@ async fn read_live(
     now: DateTime<Utc>,
 ) -> Result<Observations> {
     let variants = variants_in_play(s, spec);
-    let config = crate::ssm::live::load_config(options).await;
+    let config = crate::aws::client::load_config(options).await;
     let regions = live_regions(s, &config, &ec2_regions)?;
     if variants.is_empty() {
         return Err(Error::Setting {

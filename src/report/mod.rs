@@ -91,6 +91,20 @@ pub enum Code {
     UnknownVersion,
     /// Instances were launched from an AMI older than the due release, beyond the policy.
     StaleAmi,
+    /// An EC2 account or region could not be read: a role that cannot be assumed, calls
+    /// refused or out of reach (the run is incomplete).
+    Ec2Unavailable,
+    /// Instances run an AMI that no longer exists (deregistered): no replacement can launch
+    /// from it (a warning).
+    AmiMissing,
+    /// Instances run an AMI whose deprecation time has passed (a warning).
+    AmiDeprecated,
+    /// An AMI named like a Bottlerocket release, owned by an account that is not Bottlerocket's
+    /// publisher (nor one the job trusts): its name proves nothing.
+    AmiForeignOwner,
+    /// An AMI that SSM's `latest` names does not exist, is not public, is not Bottlerocket's
+    /// publisher's, or is named for another version than SSM's `image_version`.
+    SsmBadImage,
     /// A file of an evidence bundle whose SHA-256 is not the one `SHA256SUMS` lists.
     EvidenceAltered,
     /// A file of an evidence bundle that is missing.
@@ -150,6 +164,11 @@ impl Code {
             Code::NodesBehind => "nodes_behind",
             Code::UnknownVersion => "unknown_version",
             Code::StaleAmi => "stale_ami",
+            Code::Ec2Unavailable => "ec2_unavailable",
+            Code::AmiMissing => "ami_missing",
+            Code::AmiDeprecated => "ami_deprecated",
+            Code::AmiForeignOwner => "ami_foreign_owner",
+            Code::SsmBadImage => "ssm_bad_image",
             Code::EvidenceAltered => "evidence_altered",
             Code::EvidenceMissing => "evidence_missing",
             Code::EvidenceExtra => "evidence_extra",
@@ -170,6 +189,7 @@ impl Code {
             self,
             Code::Unreachable
                 | Code::SsmUnavailable
+                | Code::Ec2Unavailable
                 | Code::NotVerified
                 | Code::SlowRetrieval
                 | Code::EvidenceNotWritten

@@ -9,113 +9,17 @@
 //! the SDK's standard retry strategy; every attempt is counted.
 
 use super::{latest_name, Calls, Field, Parameter, Query, RegionResult, PREFIX};
-use aws_sdk_ssm::config::interceptors::{
-    BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+use crate::aws::client::{
+    describe, to_chrono, CallError, CapResponse, CountAttempts, LiveOptions, MAX_PAGES,
 };
-use aws_sdk_ssm::config::retry::RetryConfig;
-use aws_sdk_ssm::config::timeout::TimeoutConfig;
-use aws_sdk_ssm::config::{ConfigBag, Intercept, Region, RuntimeComponents};
-use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use chrono::{DateTime, TimeZone, Utc};
+use aws_sdk_ssm::config::Region;
 use futures::stream::{self, StreamExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How to reach SSM.
-#[derive(Debug, Clone)]
-pub struct LiveOptions {
-    /// The AWS profile (`--profile`, else `AWS_PROFILE`, else the default).
-    pub profile: Option<String>,
-    /// Another endpoint (`--endpoint-url`; `AWS_ENDPOINT_URL_SSM` is honoured without it).
-    pub endpoint_url: Option<String>,
-    /// How many calls may run at once.
-    pub concurrency: usize,
-    /// Attempts per call, the first included.
-    pub max_attempts: u32,
-    /// The first retry's backoff; it doubles (with jitter) up to 20 s.
-    pub initial_backoff: Duration,
-    /// The longest one attempt may take.
-    pub attempt_timeout: Duration,
-    /// The longest the whole read may take, retries and pages included (the run's
-    /// `--deadline`): a region not read by then is a region that could not be read.
-    pub deadline: Duration,
-}
-
-impl Default for LiveOptions {
-    fn default() -> Self {
-        LiveOptions {
-            profile: None,
-            endpoint_url: None,
-            concurrency: 8,
-            max_attempts: 5,
-            initial_backoff: Duration::from_millis(500),
-            attempt_timeout: Duration::from_secs(30),
-            deadline: Duration::from_secs(3600),
-        }
-    }
-}
-
-/// The shared AWS configuration: credentials chain, profile, default region, endpoint.
-pub async fn load_config(options: &LiveOptions) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(p) = &options.profile {
-        loader = loader.profile_name(p);
-    }
-    if let Some(u) = &options.endpoint_url {
-        loader = loader.endpoint_url(u);
-    }
-    loader.load().await
-}
-
-/// Counts the HTTP attempts a client makes, retries included.
-#[derive(Debug)]
-struct CountAttempts(Arc<AtomicU64>);
-
-impl Intercept for CountAttempts {
-    fn name(&self) -> &'static str {
-        "tufwatch::CountAttempts"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-}
 
 /// The largest response body read from SSM: a page of 10 parameters is a few kB, so anything
 /// near this is not SSM's answer, and an endless body stops here instead of filling memory.
 pub const MAX_RESPONSE: usize = 1 << 20;
-
-/// Caps each response body the SDK reads (it reads a body whole before parsing it).
-#[derive(Debug)]
-struct CapResponse(usize);
-
-impl Intercept for CapResponse {
-    fn name(&self) -> &'static str {
-        "tufwatch::CapResponse"
-    }
-
-    fn modify_before_deserialization(
-        &self,
-        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let max = self.0;
-        let response = context.response_mut();
-        let body = response.take_body().map(move |body| {
-            aws_smithy_types::body::SdkBody::from_body_1_x(http_body_util::Limited::new(body, max))
-        });
-        *response.body_mut() = body;
-        Ok(())
-    }
-}
 
 enum Job {
     /// `GetParameters` for up to 10 names.
@@ -182,22 +86,12 @@ fn region_client(
     options: &LiveOptions,
     region: &str,
 ) -> RegionClient {
-    let attempts = Arc::new(AtomicU64::new(0));
+    let (count, attempts) = CountAttempts::new();
     let conf = aws_sdk_ssm::config::Builder::from(config)
         .region(Region::new(region.to_owned()))
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(options.max_attempts.max(1))
-                .with_initial_backoff(options.initial_backoff)
-                .with_max_backoff(Duration::from_secs(20)),
-        )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_attempt_timeout(options.attempt_timeout)
-                .connect_timeout(options.attempt_timeout)
-                .build(),
-        )
-        .interceptor(CountAttempts(attempts.clone()))
+        .retry_config(options.retry_config())
+        .timeout_config(options.timeout_config())
+        .interceptor(count)
         .interceptor(CapResponse(MAX_RESPONSE))
         .build();
     RegionClient {
@@ -289,39 +183,6 @@ fn tally(clients: &[RegionClient], results: Vec<JobResult>) -> (Vec<RegionResult
     (out, parameters)
 }
 
-/// Why an SSM read failed; the region's result in the report says it.
-#[derive(Debug, thiserror::Error)]
-pub enum CallError {
-    /// Not within the run's deadline.
-    #[error("not read within the run's deadline of {} s (--deadline)", .0.as_secs())]
-    PastDeadline(std::time::Duration),
-    /// An endpoint that never ends its paging.
-    #[error("GetParametersByPath {0}: more than {MAX_PAGES} pages; stopped")]
-    TooManyPages(String),
-    /// The service refused the call (after every retry for throttling).
-    #[error("{operation}: {code}: {message}{}", if .code == "ThrottlingException" { " (still throttled after every retry; try again later, or read fewer regions at once)" } else { "" })]
-    Service {
-        /// The operation and its argument.
-        operation: String,
-        /// The service's error code.
-        code: String,
-        /// Its message.
-        message: String,
-    },
-    /// The call did not reach the service, or its answer could not be read.
-    #[error("{operation}: {why}")]
-    Transport {
-        /// The operation and its argument.
-        operation: String,
-        /// What happened.
-        why: String,
-    },
-}
-
-/// Most pages read for one path: far beyond any real Bottlerocket variant (a few thousand
-/// parameters), and a stop for an endpoint that never ends its paging.
-const MAX_PAGES: u64 = 10_000;
-
 async fn run(c: &RegionClient, job: Job) -> (Calls, Result<Vec<Parameter>, CallError>) {
     let mut calls = Calls::default();
     let convert = |p: &aws_sdk_ssm::types::Parameter| -> Option<Parameter> {
@@ -350,7 +211,12 @@ async fn run(c: &RegionClient, job: Job) -> (Calls, Result<Vec<Parameter>, CallE
             let mut token: Option<String> = None;
             loop {
                 if calls.get_parameters_by_path >= MAX_PAGES {
-                    return (calls, Err(CallError::TooManyPages(path)));
+                    return (
+                        calls,
+                        Err(CallError::TooManyPages(format!(
+                            "GetParametersByPath {path}"
+                        ))),
+                    );
                 }
                 calls.get_parameters_by_path += 1;
                 let page = c
@@ -381,26 +247,4 @@ async fn run(c: &RegionClient, job: Job) -> (Calls, Result<Vec<Parameter>, CallE
             (calls, Ok(params))
         }
     }
-}
-
-fn describe<E, R>(operation: &str, e: &SdkError<E, R>) -> CallError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match e {
-        SdkError::ServiceError(se) => CallError::Service {
-            operation: operation.to_owned(),
-            code: se.err().code().unwrap_or("error").to_owned(),
-            message: se.err().message().unwrap_or("").to_owned(),
-        },
-        other => CallError::Transport {
-            operation: operation.to_owned(),
-            why: DisplayErrorContext(other).to_string(),
-        },
-    }
-}
-
-fn to_chrono(t: &aws_sdk_ssm::primitives::DateTime) -> Option<DateTime<Utc>> {
-    Utc.timestamp_opt(t.secs(), t.subsec_nanos()).single()
 }

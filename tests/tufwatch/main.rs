@@ -8,6 +8,7 @@ mod advisories;
 mod client;
 mod crash;
 mod docs;
+mod ec2;
 mod engines;
 mod evidence;
 mod faults;

@@ -47,6 +47,41 @@ pub const ERROR_FIRST: &str = "sa-east-1";
 /// Answers only after 20 seconds.
 pub const SILENT: &str = "af-south-1";
 
+/// EC2's fleet (`ec2_fleet`): instances of the default account and of [`SECOND_ACCOUNT`] on
+/// current, deprecated, deregistered, foreign and non-Bottlerocket AMIs; SSM holds the demo's
+/// parameters here too, and two of SSM's `latest` AMIs are wrong in EC2 (one is not there, one
+/// is named for another release).
+pub const EC2_FLEET: &str = "us-east-2";
+/// 1005 instances, one per reservation: two pages of `DescribeInstances`.
+pub const EC2_PAGES: &str = "eu-central-1";
+/// Throttles its first 2 EC2 requests (`RequestLimitExceeded`).
+pub const EC2_THROTTLE: &str = "ap-northeast-2";
+/// Answers every request with HTTP 500.
+pub const EC2_FAILING: &str = "ap-southeast-1";
+/// moto's default account: the base credentials'.
+pub const BASE_ACCOUNT: &str = "123456789012";
+/// The account read through a role.
+pub const SECOND_ACCOUNT: &str = "222233334444";
+/// A role STS refuses to assume.
+pub const DENIED_ROLE: &str = "arn:aws:iam::333344445555:role/tufwatch-read";
+/// The AMIs of the fleet, by what they are.
+pub mod ami {
+    /// aws-k8s-1.31 x86_64 1.26.1 (SSM's latest).
+    pub const CURRENT: &str = "ami-345f02a7fcee5924f";
+    /// aws-k8s-1.31 x86_64 1.26.0, deprecated since 2026-01-01.
+    pub const DEPRECATED: &str = "ami-7bf2fa1e9d376a956";
+    /// aws-k8s-1.31 x86_64 1.25.0, deregistered after its instance was launched.
+    pub const GONE: &str = "ami-8b71b201f721db95f";
+    /// aws-ecs-2 x86_64 1.26.1.
+    pub const ECS_CURRENT: &str = "ami-358b45f08bfb5df23";
+    /// Amazon Linux.
+    pub const OTHER: &str = "ami-0a1b2c3d4e5f6a7b8";
+    /// SSM's latest aws-k8s-1.31 arm64 (1.26.1), named in EC2 for 1.26.0.
+    pub const MISNAMED: &str = "ami-1b5566579be8a5cf5";
+    /// SSM's latest aws-ecs-2 x86_64 (1.25.0), which EC2 does not have.
+    pub const ABSENT: &str = "ami-2894f9bbfb44142e5";
+}
+
 /// The shared server.
 pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
@@ -65,7 +100,14 @@ fn start() -> Moto {
         .filter(|p| p["ARN"].as_str().unwrap().contains(":us-west-2:"))
         .cloned()
         .collect();
-    for region in [CLEAN, THROTTLE_FIRST_2, THROTTLE_ALL, ERROR_FIRST, SILENT] {
+    for region in [
+        CLEAN,
+        THROTTLE_FIRST_2,
+        THROTTLE_ALL,
+        ERROR_FIRST,
+        SILENT,
+        EC2_FLEET,
+    ] {
         for p in &us_west {
             let mut p = p.clone();
             p["ARN"] = Value::String(
@@ -91,14 +133,20 @@ fn start() -> Moto {
             THROTTLE_ALL: {"throttle_all": true},
             ERROR_FIRST: {"status": 500, "first": 1},
             SILENT: {"hang": 20},
+            EC2_THROTTLE: {"throttle_first": 2},
+            EC2_FAILING: {"status": 500, "first": 1_000_000},
+            "deny_roles": [DENIED_ROLE],
         })
         .to_string(),
     )
     .unwrap();
+    let ec2_seed = dir.path().join("ec2.json");
+    std::fs::write(&ec2_seed, ec2_seed_of(&us_west).to_string()).unwrap();
     let mut child = Command::new(python())
         .arg(project().join("tests/support/moto_ssm.py"))
         .arg(&seed)
         .arg(&faults)
+        .arg(&ec2_seed)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -118,6 +166,79 @@ fn start() -> Moto {
         _child: Mutex::new((child, stdin)),
         _dir: dir,
     }
+}
+
+/// The EC2 seed (`tests/support/moto_ssm.py`): an AMI of Bottlerocket's publisher for every AMI
+/// SSM lists (named as Bottlerocket names them) but [`ami::ABSENT`], [`ami::MISNAMED`] named for
+/// another release, an Amazon Linux AMI; and the instances of each region.
+fn ec2_seed_of(ssm: &[Value]) -> Value {
+    let mut amis = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for p in ssm {
+        let name = p["Name"].as_str().unwrap();
+        let parts: Vec<&str> = name.split('/').collect();
+        // /aws/service/bottlerocket/<variant>/<arch>/<version>/image_id
+        let [_, _, _, _, variant, arch, _, "image_id"] = parts.as_slice() else {
+            continue;
+        };
+        let id = p["Value"].as_str().unwrap();
+        let version_name = name.replace("image_id", "image_version");
+        let version = ssm
+            .iter()
+            .find(|q| q["Name"] == version_name.as_str())
+            .and_then(|q| q["Value"].as_str())
+            .unwrap();
+        if id == ami::ABSENT || !seen.insert(id.to_owned()) {
+            continue;
+        }
+        let (tuf_arch, ec2_arch) = if *arch == "arm64" {
+            ("aarch64", "arm64")
+        } else {
+            ("x86_64", "x86_64")
+        };
+        let version = if id == ami::MISNAMED {
+            "1.26.0-7b9d2e44"
+        } else {
+            version
+        };
+        let mut image = serde_json::json!({
+            "ami_id": id,
+            "name": format!("bottlerocket-{variant}-{tuf_arch}-v{version}"),
+            "owner_id": "092701018921",
+            "architecture": ec2_arch,
+        });
+        if id == ami::DEPRECATED {
+            image["deprecation_time"] = "2026-01-01T00:00:00.000Z".into();
+        }
+        amis.push(image);
+    }
+    amis.push(serde_json::json!({
+        "ami_id": ami::OTHER,
+        "name": "al2023-ami-2023.6.20241212.0-kernel-6.1-x86_64",
+        "owner_id": "137112412989",
+        "architecture": "x86_64",
+    }));
+    let at = |account: &str, region: &str, image: Value, count: u32, name: &str| serde_json::json!({"account": account, "region": region, "image": image, "count": count, "name": name});
+    let foreign =
+        serde_json::json!({"register": "bottlerocket-aws-k8s-1.31-x86_64-v1.26.1-c41a8f09"});
+    // moto pages DescribeInstances by reservation: one instance each.
+    let mut many = at(BASE_ACCOUNT, EC2_PAGES, ami::CURRENT.into(), 1005, "many");
+    many["per_reservation"] = 1.into();
+    serde_json::json!({
+        "amis": amis,
+        "instances": [
+            at(BASE_ACCOUNT, EC2_FLEET, ami::CURRENT.into(), 3, "web"),
+            at(BASE_ACCOUNT, EC2_FLEET, ami::DEPRECATED.into(), 2, "batch"),
+            at(BASE_ACCOUNT, EC2_FLEET, ami::GONE.into(), 1, "legacy"),
+            at(BASE_ACCOUNT, EC2_FLEET, foreign, 1, "lookalike"),
+            at(BASE_ACCOUNT, EC2_FLEET, ami::OTHER.into(), 1, "bastion"),
+            at(SECOND_ACCOUNT, EC2_FLEET, ami::ECS_CURRENT.into(), 2, "ecs"),
+            many,
+            at(BASE_ACCOUNT, EC2_THROTTLE, ami::CURRENT.into(), 2, "throttled"),
+            at(BASE_ACCOUNT, EC2_FAILING, ami::CURRENT.into(), 1, "failing"),
+        ],
+        "deregister": [{"account": BASE_ACCOUNT, "region": EC2_FLEET, "image": ami::GONE}],
+    })
 }
 
 impl Moto {

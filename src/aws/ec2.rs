@@ -1,0 +1,577 @@
+//! The fleet read from EC2 itself (aws-sdk-ec2): the running and pending instances of each
+//! region and account asked, and the AMIs they were launched from and that SSM names.
+//!
+//! The calls are as few as the question allows: per account and region, `DescribeInstances`
+//! (up to 1000 instances a page, to the last page), then one `DescribeImages` for up to 200 of
+//! the AMIs in use (and, in the first account, those SSM's `latest` names); per account read
+//! through a role, one `AssumeRole`; for the base credentials, one `GetCallerIdentity` to name
+//! the account. Calls run concurrently across regions and accounts up to a bound, throttling
+//! (`RequestLimitExceeded`) and server errors are retried with backoff by the SDK, and every
+//! attempt is counted. An account or region that cannot be read is said in the report; the
+//! others still are.
+
+use super::client::{describe, CallError, CapResponse, CountAttempts, LiveOptions, MAX_PAGES};
+use crate::fleet::ami::{ImageFacts, Images, LiveInstance};
+use crate::report::{Code, Finding};
+use aws_config::SdkConfig;
+use aws_sdk_ec2::config::Region;
+use aws_sdk_ec2::types::Filter;
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::Ordering;
+
+/// The largest EC2 response body read: a page of 1000 instances is a few MB.
+pub const MAX_RESPONSE: usize = 64 << 20;
+
+/// Images described in one `DescribeImages` call (EC2 takes up to 200 filter values).
+const IMAGES_PER_CALL: usize = 200;
+
+/// An account read through a role assumed from the base credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRole {
+    /// The role's ARN (`arn:aws:iam::111122223333:role/tufwatch-read`).
+    pub role_arn: String,
+    /// The external id the role's trust policy demands, if any.
+    pub external_id: Option<String>,
+    /// The session name CloudTrail shows (`tufwatch` when not given).
+    pub session_name: Option<String>,
+}
+
+impl AssumeRole {
+    /// The account the role belongs to, from its ARN.
+    pub fn account(&self) -> Option<&str> {
+        let mut parts = self.role_arn.split(':');
+        let account = parts.nth(4)?;
+        (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+    }
+}
+
+/// What to read.
+#[derive(Debug, Clone, Default)]
+pub struct Ec2Query {
+    /// The regions.
+    pub regions: Vec<String>,
+    /// The accounts, through their roles; empty: the base credentials' own account.
+    pub roles: Vec<AssumeRole>,
+    /// AMIs SSM's `latest` names, by region: described in the first account too.
+    pub ssm_images: Vec<(String, String)>,
+}
+
+/// Calls made to EC2 and STS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ec2Calls {
+    /// `DescribeInstances` operations (one per page).
+    pub describe_instances: u64,
+    /// `DescribeImages` operations.
+    pub describe_images: u64,
+    /// `AssumeRole` and `GetCallerIdentity` operations.
+    pub sts: u64,
+    /// HTTP requests sent, retries included.
+    pub attempts: u64,
+}
+
+impl Ec2Calls {
+    /// The sum of two counts.
+    pub fn plus(self, o: Ec2Calls) -> Ec2Calls {
+        Ec2Calls {
+            describe_instances: self.describe_instances + o.describe_instances,
+            describe_images: self.describe_images + o.describe_images,
+            sts: self.sts + o.sts,
+            attempts: self.attempts + o.attempts,
+        }
+    }
+}
+
+/// How reading one account went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRead {
+    /// The account id.
+    pub account: String,
+    /// The role it was read through; none for the base credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// Why it could not be read at all (its role could not be assumed).
+    pub error: Option<String>,
+}
+
+/// How reading one region of one account went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionRead {
+    /// The account.
+    pub account: String,
+    /// The region.
+    pub region: String,
+    /// Running and pending instances found.
+    pub instances: u64,
+    /// Calls made for it.
+    pub calls: Ec2Calls,
+    /// Why it could not be read completely; `None` when it was.
+    pub error: Option<String>,
+}
+
+/// What EC2 was asked and how each account and region went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ec2Report {
+    /// When it was read.
+    pub observed_at: DateTime<Utc>,
+    /// Each account.
+    pub accounts: Vec<AccountRead>,
+    /// Each region of each account read.
+    pub regions: Vec<RegionRead>,
+    /// Calls made in all.
+    pub calls: Ec2Calls,
+}
+
+impl Ec2Report {
+    /// An account or region that could not be read leaves the run incomplete.
+    pub fn findings(&self) -> Vec<Finding> {
+        let accounts = self.accounts.iter().filter_map(|a| {
+            let why = a.error.as_ref()?;
+            Some(Finding::error(
+                Code::Ec2Unavailable,
+                format!("account {}: {why}", a.account),
+            ))
+        });
+        let regions = self.regions.iter().filter_map(|r| {
+            let why = r.error.as_ref()?;
+            Some(Finding::error(
+                Code::Ec2Unavailable,
+                format!("EC2 in {} (account {}): {why}", r.region, r.account),
+            ))
+        });
+        accounts.chain(regions).collect()
+    }
+}
+
+/// What EC2 gave: the report, every instance, and every image described.
+pub struct Ec2Observations {
+    /// How the read went.
+    pub report: Ec2Report,
+    /// The running and pending instances.
+    pub instances: Vec<LiveInstance>,
+    /// The AMIs described.
+    pub images: Images,
+    /// The first account read, for the images SSM names once it is read.
+    first: Option<Reader>,
+}
+
+/// One account with the configuration its calls are made with.
+struct Reader {
+    account: String,
+    config: SdkConfig,
+}
+
+/// Read every region of every account `query` asks, with the base configuration `base`
+/// ([`load_config`]).
+pub async fn observe(base: &SdkConfig, options: &LiveOptions, query: &Ec2Query) -> Ec2Observations {
+    let observed_at = Utc::now();
+    let deadline = tokio::time::Instant::now() + options.deadline;
+    let (readers, accounts, sts_calls) = readers(base, options, query, deadline).await;
+    let jobs: Vec<(usize, &String)> = (0..readers.len())
+        .flat_map(|i| query.regions.iter().map(move |r| (i, r)))
+        .collect();
+    let results: Vec<RegionResult> = stream::iter(jobs)
+        .map(|(i, region)| {
+            let reader = &readers[i];
+            let ssm_images: Vec<&str> = if i == 0 {
+                query
+                    .ssm_images
+                    .iter()
+                    .filter(|(r, _)| r == region)
+                    .map(|(_, id)| id.as_str())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            read_region_in_time(reader, options, region, ssm_images, deadline)
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
+    let mut observed = assemble(observed_at, accounts, sts_calls, results);
+    observed.first = readers.into_iter().next();
+    observed
+}
+
+/// Describe more images in the first account (SSM's, once SSM is read), `(region, id)` each,
+/// skipping those already described; the calls are counted in the report. A region that
+/// cannot describe them is said in its result.
+pub async fn describe_more(
+    observed: &mut Ec2Observations,
+    options: &LiveOptions,
+    wanted: &[(String, String)],
+) {
+    let Some(reader) = &observed.first else {
+        return;
+    };
+    let deadline = tokio::time::Instant::now() + options.deadline;
+    let mut by_region: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for (region, id) in wanted {
+        let read = observed.images.was_described(&reader.account, region);
+        if read && observed.images.get(&reader.account, region, id).is_none() {
+            by_region.entry(region).or_default().push(id.clone());
+        }
+    }
+    for (region, mut ids) in by_region {
+        ids.sort();
+        ids.dedup();
+        let (count, attempts) = CountAttempts::new();
+        let client = ec2_client(reader, options, region, count);
+        let mut calls = Ec2Calls::default();
+        let described = describe_images(&client, reader, region, &ids, &mut calls);
+        let outcome = tokio::time::timeout_at(deadline, described)
+            .await
+            .unwrap_or(Err(CallError::PastDeadline(options.deadline)));
+        calls.attempts = attempts.load(Ordering::Relaxed);
+        observed.report.calls = observed.report.calls.plus(calls);
+        let result = observed
+            .report
+            .regions
+            .iter_mut()
+            .find(|r| r.account == reader.account && r.region == region);
+        if let Some(r) = result {
+            r.calls = r.calls.plus(calls);
+            if let Err(e) = &outcome {
+                r.error.get_or_insert_with(|| e.to_string());
+            }
+        }
+        match outcome {
+            Ok(images) => images.into_iter().for_each(|f| observed.images.insert(f)),
+            Err(_) => observed.images.not_described(&reader.account, region),
+        }
+    }
+}
+
+/// An EC2 client of `reader`'s account in `region`, with the retries, timeouts, attempt count
+/// and response cap of `options`.
+fn ec2_client(
+    reader: &Reader,
+    options: &LiveOptions,
+    region: &str,
+    count: CountAttempts,
+) -> aws_sdk_ec2::Client {
+    let conf = aws_sdk_ec2::config::Builder::from(&reader.config)
+        .region(Region::new(region.to_owned()))
+        .retry_config(options.retry_config())
+        .timeout_config(options.timeout_config())
+        .interceptor(count)
+        .interceptor(CapResponse(MAX_RESPONSE))
+        .build();
+    aws_sdk_ec2::Client::from_conf(conf)
+}
+
+/// The accounts to read, each with its configuration: the roles asked (each assumed once), or
+/// the base credentials' own account. An account whose role cannot be assumed is reported.
+async fn readers(
+    base: &SdkConfig,
+    options: &LiveOptions,
+    query: &Ec2Query,
+    deadline: tokio::time::Instant,
+) -> (Vec<Reader>, Vec<AccountRead>, Ec2Calls) {
+    let mut calls = Ec2Calls::default();
+    let mut readers = Vec::new();
+    let mut accounts = Vec::new();
+    // STS is asked in the first region read: a region of the partition the accounts are in.
+    let sts_region = base
+        .region()
+        .cloned()
+        .or_else(|| query.regions.first().map(|r| Region::new(r.clone())));
+    let base = &base.to_builder().region(sts_region).build();
+    if query.roles.is_empty() {
+        calls.sts += 1;
+        let (account, error) = match in_time(deadline, options, caller_account(base)).await {
+            Ok(account) => (account, None),
+            Err(e) => ("(base credentials)".to_owned(), Some(e.to_string())),
+        };
+        if error.is_none() {
+            readers.push(Reader {
+                account: account.clone(),
+                config: base.clone(),
+            });
+        }
+        accounts.push(AccountRead {
+            account,
+            role_arn: None,
+            error,
+        });
+        return (readers, accounts, calls);
+    }
+    for role in &query.roles {
+        calls.sts += 1;
+        let account = role.account().unwrap_or(&role.role_arn).to_owned();
+        let error = match in_time(deadline, options, assume(base, role)).await {
+            Ok(config) => {
+                readers.push(Reader {
+                    account: account.clone(),
+                    config,
+                });
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        accounts.push(AccountRead {
+            account,
+            role_arn: Some(role.role_arn.clone()),
+            error,
+        });
+    }
+    (readers, accounts, calls)
+}
+
+/// A future within the run's deadline.
+async fn in_time<T>(
+    deadline: tokio::time::Instant,
+    options: &LiveOptions,
+    f: impl std::future::Future<Output = Result<T, CallError>>,
+) -> Result<T, CallError> {
+    tokio::time::timeout_at(deadline, f)
+        .await
+        .unwrap_or(Err(CallError::PastDeadline(options.deadline)))
+}
+
+/// The base credentials' account (`GetCallerIdentity`).
+async fn caller_account(base: &SdkConfig) -> Result<String, CallError> {
+    let sts = aws_sdk_sts::Client::new(base);
+    let out = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| describe("GetCallerIdentity", &e))?;
+    Ok(out.account().unwrap_or("(unknown)").to_owned())
+}
+
+/// The configuration of an account read through `role`: its credentials come from `AssumeRole`
+/// with the base credentials, fetched once here (so a role that cannot be assumed is known
+/// before any region is read) and renewed by the SDK when they expire.
+async fn assume(base: &SdkConfig, role: &AssumeRole) -> Result<SdkConfig, CallError> {
+    use aws_sdk_ec2::config::{ProvideCredentials, SharedCredentialsProvider};
+    let mut builder = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
+        .session_name(role.session_name.as_deref().unwrap_or("tufwatch"))
+        .configure(base);
+    if let Some(id) = &role.external_id {
+        builder = builder.external_id(id.clone());
+    }
+    let provider = builder.build().await;
+    provider
+        .provide_credentials()
+        .await
+        .map_err(|e| CallError::Transport {
+            operation: format!("AssumeRole {}", role.role_arn),
+            why: aws_sdk_ec2::error::DisplayErrorContext(&e).to_string(),
+        })?;
+    Ok(base
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build())
+}
+
+/// What one region of one account gave.
+struct RegionResult {
+    read: RegionRead,
+    instances: Vec<LiveInstance>,
+    images: Vec<ImageFacts>,
+    /// Whether every image asked was described (so one not found is gone).
+    described: bool,
+}
+
+/// One region of one account, within the run's deadline.
+async fn read_region_in_time(
+    reader: &Reader,
+    options: &LiveOptions,
+    region: &str,
+    ssm_images: Vec<&str>,
+    deadline: tokio::time::Instant,
+) -> RegionResult {
+    let (count, attempts) = CountAttempts::new();
+    let client = ec2_client(reader, options, region, count);
+    let mut calls = Ec2Calls::default();
+    let read = read_region(&client, reader, region, &ssm_images, &mut calls);
+    let outcome = tokio::time::timeout_at(deadline, read)
+        .await
+        .unwrap_or(Err(CallError::PastDeadline(options.deadline)));
+    calls.attempts = attempts.load(Ordering::Relaxed);
+    let (instances, images, error) = match outcome {
+        Ok((instances, images)) => (instances, images, None),
+        Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
+    };
+    RegionResult {
+        read: RegionRead {
+            account: reader.account.clone(),
+            region: region.to_owned(),
+            instances: instances.len() as u64,
+            calls,
+            error: error.clone(),
+        },
+        instances,
+        images,
+        described: error.is_none(),
+    }
+}
+
+/// The instances of one region, then the images they and SSM name.
+async fn read_region(
+    client: &aws_sdk_ec2::Client,
+    reader: &Reader,
+    region: &str,
+    ssm_images: &[&str],
+    calls: &mut Ec2Calls,
+) -> Result<(Vec<LiveInstance>, Vec<ImageFacts>), CallError> {
+    let instances = describe_instances(client, reader, region, calls).await?;
+    let mut ids: Vec<String> = instances
+        .iter()
+        .filter_map(|i| i.image_id.clone())
+        .chain(ssm_images.iter().map(|s| (*s).to_owned()))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let images = describe_images(client, reader, region, &ids, calls).await?;
+    Ok((instances, images))
+}
+
+/// Every running and pending instance of the region, page after page.
+async fn describe_instances(
+    client: &aws_sdk_ec2::Client,
+    reader: &Reader,
+    region: &str,
+    calls: &mut Ec2Calls,
+) -> Result<Vec<LiveInstance>, CallError> {
+    let running = Filter::builder()
+        .name("instance-state-name")
+        .values("running")
+        .values("pending")
+        .build();
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        if calls.describe_instances >= MAX_PAGES {
+            return Err(CallError::TooManyPages("DescribeInstances".to_owned()));
+        }
+        calls.describe_instances += 1;
+        let page = client
+            .describe_instances()
+            .filters(running.clone())
+            .max_results(1000)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| describe("DescribeInstances", &e))?;
+        for reservation in page.reservations() {
+            out.extend(
+                reservation
+                    .instances()
+                    .iter()
+                    .filter_map(|i| live_instance(i, reader, region)),
+            );
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// An instance as tufwatch keeps it.
+fn live_instance(
+    i: &aws_sdk_ec2::types::Instance,
+    reader: &Reader,
+    region: &str,
+) -> Option<LiveInstance> {
+    Some(LiveInstance {
+        account: reader.account.clone(),
+        region: region.to_owned(),
+        instance_id: i.instance_id()?.to_owned(),
+        name_tag: i
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some("Name"))
+            .and_then(|t| t.value())
+            .map(str::to_owned),
+        image_id: i.image_id().map(str::to_owned),
+        architecture: i.architecture().map(|a| a.as_str().to_owned()),
+    })
+}
+
+/// The images named, `IMAGES_PER_CALL` at a time, deprecated and disabled ones included. An id
+/// EC2 does not describe is one that no longer exists (or that this account cannot see).
+async fn describe_images(
+    client: &aws_sdk_ec2::Client,
+    reader: &Reader,
+    region: &str,
+    ids: &[String],
+    calls: &mut Ec2Calls,
+) -> Result<Vec<ImageFacts>, CallError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IMAGES_PER_CALL) {
+        calls.describe_images += 1;
+        let filter = Filter::builder()
+            .name("image-id")
+            .set_values(Some(chunk.to_vec()))
+            .build();
+        let page = client
+            .describe_images()
+            .filters(filter)
+            .include_deprecated(true)
+            .include_disabled(true)
+            .send()
+            .await
+            .map_err(|e| describe("DescribeImages", &e))?;
+        out.extend(page.images().iter().filter_map(|image| {
+            Some(ImageFacts {
+                account: reader.account.clone(),
+                region: region.to_owned(),
+                image_id: image.image_id()?.to_owned(),
+                name: image.name().map(str::to_owned),
+                owner_id: image.owner_id().map(str::to_owned),
+                owner_alias: image.image_owner_alias().map(str::to_owned),
+                public: image.public().unwrap_or(false),
+                state: image.state().map(|s| s.as_str().to_owned()),
+                deprecation_time: image
+                    .deprecation_time()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.to_utc()),
+            })
+        }));
+    }
+    Ok(out)
+}
+
+/// The observations: the report (accounts, regions in the order asked, calls), the instances
+/// and the images.
+fn assemble(
+    observed_at: DateTime<Utc>,
+    accounts: Vec<AccountRead>,
+    sts_calls: Ec2Calls,
+    mut results: Vec<RegionResult>,
+) -> Ec2Observations {
+    results.sort_by(|a, b| {
+        (a.read.account.as_str(), a.read.region.as_str())
+            .cmp(&(b.read.account.as_str(), b.read.region.as_str()))
+    });
+    let mut images = Images::default();
+    let mut instances = Vec::new();
+    let mut regions = Vec::new();
+    let mut calls = sts_calls;
+    for r in results {
+        if r.described {
+            images.described(&r.read.account, &r.read.region);
+        }
+        for facts in r.images {
+            images.insert(facts);
+        }
+        calls = calls.plus(r.read.calls);
+        instances.extend(r.instances);
+        regions.push(r.read);
+    }
+    Ec2Observations {
+        report: Ec2Report {
+            observed_at,
+            accounts,
+            regions,
+            calls,
+        },
+        instances,
+        images,
+        first: None,
+    }
+}

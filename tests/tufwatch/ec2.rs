@@ -1,0 +1,224 @@
+//! `tufwatch nodes --ec2`: the fleet read from EC2 itself (moto, seeded through its API by
+//! `tests/support/moto_ssm.py`): instances judged by their launch AMIs' names, AMIs gone,
+//! deprecated or owned by someone else, SSM's AMIs checked, accounts through roles, pages,
+//! throttling and a region that fails.
+
+use crate::common::moto::{self, ami, moto};
+use crate::common::*;
+use serde_json::Value;
+
+const AT: &str = "2026-11-28T00:00:00Z";
+
+/// Run `nodes --ec2 --format json` on the demo mirror against the local endpoint, with `args`.
+fn ec2(site: &Site, args: &[&str]) -> (i32, Value) {
+    let base = bottlerocket_mirror(&site.path().join("mirror"));
+    let out = tufwatch(site.path())
+        .args([
+            "nodes",
+            "--ec2",
+            "--format",
+            "json",
+            "--no-state",
+            "--at",
+            AT,
+        ])
+        .arg("--root")
+        .arg(demo_dir().join("root.json"))
+        .arg("--repo-base")
+        .arg(&base)
+        .args(["--endpoint-url", &moto().url(), "--ssm-backoff", "10ms"])
+        .args(args)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let r = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "exit {code} ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, r)
+}
+
+/// The nodes whose Name tag is `tag`.
+fn tagged<'a>(r: &'a Value, tag: &str) -> Vec<&'a Value> {
+    r["fleet"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["name"].as_str().unwrap().ends_with(&format!("({tag})")))
+        .collect()
+}
+
+/// The status of every node tagged `tag` (all the same).
+fn status_of(r: &Value, tag: &str) -> String {
+    let nodes = tagged(r, tag);
+    assert!(!nodes.is_empty(), "no node tagged {tag}: {r:#}");
+    let s = nodes[0]["status"].as_str().unwrap().to_owned();
+    assert!(
+        nodes.iter().all(|n| n["status"] == s.as_str()),
+        "{tag}: {nodes:#?}"
+    );
+    s
+}
+
+/// The findings as `code:target`.
+fn codes(r: &Value) -> Vec<String> {
+    let mut c: Vec<String> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["code"].as_str().unwrap(),
+                f["target"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    c.sort();
+    c
+}
+
+#[test]
+fn instances_are_judged_by_their_launch_amis_names() {
+    let site = Site::new();
+    let (code, r) = ec2(&site, &["--region", moto::EC2_FLEET]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(status_of(&r, "web"), "current");
+    // 1.26.0, while 1.26.1 is still in its waves.
+    assert_eq!(status_of(&r, "batch"), "rolling_out");
+    assert_eq!(status_of(&r, "bastion"), "not_bottlerocket");
+    assert_eq!(status_of(&r, "lookalike"), "unchecked");
+    let web = tagged(&r, "web")[0];
+    assert_eq!(web["evidence"], "launch_ami");
+    assert_eq!(web["version"], "1.26.1-c41a8f09");
+    assert_eq!(web["variant"], "aws-k8s-1.31");
+    assert_eq!(web["account"], moto::BASE_ACCOUNT);
+    assert_eq!(web["inventory"], format!("aws:{}", moto::BASE_ACCOUNT));
+    let lookalike = tagged(&r, "lookalike")[0];
+    assert!(
+        lookalike["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not Bottlerocket's publisher"),
+        "{lookalike}"
+    );
+    // The AMI that is gone: SSM's map still knows its version.
+    assert_eq!(status_of(&r, "legacy"), "behind");
+    assert_eq!(tagged(&r, "legacy")[0]["version"], "1.25.0-0f3e5a1c");
+
+    let foreign = lookalike["image_id"].as_str().unwrap();
+    let c = codes(&r);
+    for expected in [
+        format!("ami_deprecated:{}", ami::DEPRECATED),
+        format!("ami_missing:{}", ami::GONE),
+        format!("ami_foreign_owner:{foreign}"),
+        format!("ssm_bad_image:{}", ami::MISNAMED),
+    ] {
+        assert!(c.contains(&expected), "{expected} not in {c:?}");
+    }
+    assert!(c.iter().any(|x| x.starts_with("stale_ami")), "{c:?}");
+
+    // One account, one region: GetCallerIdentity, one page of instances, one DescribeImages
+    // for the AMIs in use, one more for SSM's AMIs not among them.
+    let calls = &r["ec2"]["calls"];
+    assert_eq!(calls["sts"], 1, "{calls}");
+    assert_eq!(calls["describe_instances"], 1, "{calls}");
+    assert_eq!(calls["describe_images"], 2, "{calls}");
+    assert_eq!(r["ec2"]["regions"][0]["instances"], 8);
+}
+
+#[test]
+fn accounts_are_read_through_roles_and_one_refused_does_not_stop_the_others() {
+    let site = Site::new();
+    let role = format!("arn:aws:iam::{}:role/tufwatch-read", moto::SECOND_ACCOUNT);
+    let (code, r) = ec2(
+        &site,
+        &[
+            "--region",
+            moto::EC2_FLEET,
+            "--assume-role",
+            &role,
+            "--assume-role",
+            moto::DENIED_ROLE,
+        ],
+    );
+    // The refused account leaves the run incomplete; the other is judged all the same.
+    assert_eq!(code, 2, "{r:#}");
+    assert_eq!(status_of(&r, "ecs"), "current");
+    assert_eq!(tagged(&r, "ecs")[0]["account"], moto::SECOND_ACCOUNT);
+    assert!(tagged(&r, "web").is_empty(), "the base account is not read");
+    let accounts = r["ec2"]["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 2);
+    assert_eq!(accounts[0]["account"], moto::SECOND_ACCOUNT);
+    assert!(accounts[0]["error"].is_null());
+    assert_eq!(accounts[1]["account"], "333344445555");
+    assert!(
+        accounts[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("AccessDenied"),
+        "{accounts:#?}"
+    );
+    assert!(
+        codes(&r).contains(&"ec2_unavailable:-".to_owned()),
+        "{:?}",
+        codes(&r)
+    );
+}
+
+#[test]
+fn pages_throttling_and_a_failing_region() {
+    let site = Site::new();
+    let (code, r) = ec2(
+        &site,
+        &[
+            "--region",
+            moto::EC2_PAGES,
+            "--region",
+            moto::EC2_THROTTLE,
+            "--region",
+            moto::EC2_FAILING,
+            "--ssm-max-attempts",
+            "4",
+        ],
+    );
+    assert_eq!(
+        code, 2,
+        "a region that cannot be read leaves the run incomplete"
+    );
+    let region = |name: &str| {
+        r["ec2"]["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["region"] == name)
+            .unwrap_or_else(|| panic!("no region {name}"))
+            .clone()
+    };
+    let pages = region(moto::EC2_PAGES);
+    assert_eq!(pages["instances"], 1005);
+    assert_eq!(pages["calls"]["describe_instances"], 2, "{pages}");
+    assert!(pages["error"].is_null());
+    let throttled = region(moto::EC2_THROTTLE);
+    assert!(throttled["error"].is_null(), "{throttled}");
+    assert_eq!(throttled["instances"], 2);
+    assert!(
+        throttled["calls"]["attempts"].as_u64().unwrap() >= 4,
+        "the throttled requests were retried: {throttled}"
+    );
+    let failing = region(moto::EC2_FAILING);
+    assert!(failing["error"]
+        .as_str()
+        .unwrap()
+        .contains("DescribeInstances"));
+    assert_eq!(tagged(&r, "many").len(), 1005);
+    assert_eq!(status_of(&r, "throttled"), "current");
+    let unavailable: Vec<String> = codes(&r)
+        .into_iter()
+        .filter(|c| c.starts_with("ec2_unavailable"))
+        .collect();
+    assert_eq!(unavailable.len(), 1, "{unavailable:?}");
+}
