@@ -11,7 +11,7 @@
 //! others still are.
 
 use super::client::{describe, CallError, CapResponse, CountAttempts, LiveOptions, MAX_PAGES};
-use crate::fleet::ami::{ImageFacts, Images, LiveInstance};
+use super::model::{ImageFacts, Images, LiveInstance};
 use crate::report::{Code, Finding};
 use aws_config::SdkConfig;
 use aws_sdk_ec2::config::Region;

@@ -5,3 +5,4 @@
 
 pub mod client;
 pub mod ec2;
+pub mod model;

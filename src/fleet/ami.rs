@@ -4,39 +4,16 @@
 //! else, named for another version).
 
 use super::inventory::{Evidence, Node};
+pub use crate::aws::model::{ImageFacts, Images, LiveInstance};
 use crate::report::{Code, Finding};
 use crate::source::bottlerocket::Arch;
 use crate::ssm::check::split_build;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// The owner alias EC2 gives images that AWS itself publishes, Bottlerocket's among them. No
 /// other account can carry it.
 pub const BOTTLEROCKET_OWNER_ALIAS: &str = "amazon";
-
-/// One image as `DescribeImages` gives it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageFacts {
-    /// The account that described it (its instances' account).
-    pub account: String,
-    /// The region.
-    pub region: String,
-    /// The AMI id.
-    pub image_id: String,
-    /// Its name.
-    pub name: Option<String>,
-    /// The account that owns it.
-    pub owner_id: Option<String>,
-    /// `amazon` for AWS's own images.
-    pub owner_alias: Option<String>,
-    /// Whether anyone may launch it.
-    pub public: bool,
-    /// `available`, `deregistered`, `disabled`, ...
-    pub state: Option<String>,
-    /// When it is (or was) deprecated.
-    pub deprecation_time: Option<DateTime<Utc>>,
-}
 
 /// The Bottlerocket release an image's name says it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,64 +78,6 @@ pub enum LaunchImage {
     Missing,
 }
 
-/// The images described, by account, region and id; and where they were described at all.
-#[derive(Debug, Default)]
-pub struct Images {
-    by_id: HashMap<(String, String, String), ImageFacts>,
-    described: std::collections::HashSet<(String, String)>,
-}
-
-impl Images {
-    /// Note that `account` described its images in `region` (so an id not found there is gone).
-    pub fn described(&mut self, account: &str, region: &str) {
-        self.described
-            .insert((account.to_owned(), region.to_owned()));
-    }
-
-    /// Whether `account` described its images in `region`.
-    pub fn was_described(&self, account: &str, region: &str) -> bool {
-        self.described
-            .contains(&(account.to_owned(), region.to_owned()))
-    }
-
-    /// Note that describing more images failed in `region`: an id not found there may exist.
-    pub fn not_described(&mut self, account: &str, region: &str) {
-        self.described
-            .remove(&(account.to_owned(), region.to_owned()));
-    }
-
-    /// Keep an image.
-    pub fn insert(&mut self, facts: ImageFacts) {
-        let key = (
-            facts.account.clone(),
-            facts.region.clone(),
-            facts.image_id.clone(),
-        );
-        self.by_id.insert(key, facts);
-    }
-
-    /// The image, when described.
-    pub fn get(&self, account: &str, region: &str, image_id: &str) -> Option<&ImageFacts> {
-        self.by_id
-            .get(&(account.to_owned(), region.to_owned(), image_id.to_owned()))
-    }
-
-    /// What an instance's launch AMI is; `None` when its images were not described.
-    pub fn launch_image(
-        &self,
-        account: &str,
-        region: &str,
-        image_id: &str,
-        trust: &ImageTrust,
-    ) -> Option<LaunchImage> {
-        match self.get(account, region, image_id) {
-            Some(facts) => Some(trust.judge(facts)),
-            None if self.was_described(account, region) => Some(LaunchImage::Missing),
-            None => None,
-        }
-    }
-}
-
 /// Whose images are Bottlerocket's: its publisher (owner alias `amazon`), and the accounts a
 /// job names (copies of Bottlerocket's AMIs it keeps in its own accounts), at a time.
 #[derive(Debug, Clone)]
@@ -200,21 +119,19 @@ impl ImageTrust {
     }
 }
 
-/// A running instance as EC2 describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveInstance {
-    /// The account.
-    pub account: String,
-    /// The region.
-    pub region: String,
-    /// The instance id.
-    pub instance_id: String,
-    /// Its `Name` tag.
-    pub name_tag: Option<String>,
-    /// The AMI it was launched from.
-    pub image_id: Option<String>,
-    /// Its architecture as EC2 names it (`x86_64`, `arm64`).
-    pub architecture: Option<String>,
+/// What an instance's launch AMI is; `None` when its images were not described.
+pub fn launch_image(
+    images: &Images,
+    account: &str,
+    region: &str,
+    image_id: &str,
+    trust: &ImageTrust,
+) -> Option<LaunchImage> {
+    match images.get(account, region, image_id) {
+        Some(facts) => Some(trust.judge(facts)),
+        None if images.was_described(account, region) => Some(LaunchImage::Missing),
+        None => None,
+    }
 }
 
 /// An instance as a node of the fleet: its version is its launch AMI's, from the image's name
@@ -223,7 +140,7 @@ pub fn node_of(instance: &LiveInstance, images: &Images, trust: &ImageTrust) -> 
     let launch = instance
         .image_id
         .as_deref()
-        .and_then(|id| images.launch_image(&instance.account, &instance.region, id, trust));
+        .and_then(|id| launch_image(images, &instance.account, &instance.region, id, trust));
     let name = match &instance.name_tag {
         Some(tag) => format!("{} ({tag})", instance.instance_id),
         None => instance.instance_id.clone(),

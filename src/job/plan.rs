@@ -119,6 +119,9 @@ pub fn plan(s: &JobSettings) -> Result<JobSpec> {
 /// The settings on their own, before any file is read.
 fn check(s: &JobSettings) -> Result<()> {
     check_names(&s.repositories)?;
+    if let Some(e) = &s.ec2 {
+        ec2_regions(e)?;
+    }
     s.policy.check().map_err(|e| Error::Setting {
         setting: Setting::MaxDaysBehind,
         message: e.to_string(),
@@ -351,8 +354,19 @@ fn live_options(ssm: &SsmSettings, s: &JobSettings) -> Result<LiveOptions> {
     })
 }
 
-/// The EC2 part of a job: its regions, roles and trusted image owners checked.
+/// The EC2 part of a job.
 fn ec2_spec(ec2: &Ec2Settings, s: &JobSettings) -> Result<Ec2Spec> {
+    let defaults = SsmSettings::default();
+    Ok(Ec2Spec {
+        regions: ec2_regions(ec2)?,
+        roles: ec2.roles.clone(),
+        image_owners: ec2.image_owners.clone(),
+        live: live_options(s.ssm.as_ref().unwrap_or(&defaults), s)?,
+    })
+}
+
+/// EC2's settings checked (regions, roles, trusted image owners); the regions, each once.
+fn ec2_regions(ec2: &Ec2Settings) -> Result<Vec<String>> {
     let mut regions: Vec<String> = Vec::new();
     for r in &ec2.regions {
         crate::ssm::check_region(r).map_err(|e| match e {
@@ -387,13 +401,7 @@ fn ec2_spec(ec2: &Ec2Settings, s: &JobSettings) -> Result<Ec2Spec> {
             message: format!("{bad:?} is not an AWS account id (12 digits)"),
         });
     }
-    let defaults = SsmSettings::default();
-    Ok(Ec2Spec {
-        regions,
-        roles: ec2.roles.clone(),
-        image_owners: ec2.image_owners.clone(),
-        live: live_options(s.ssm.as_ref().unwrap_or(&defaults), s)?,
-    })
+    Ok(regions)
 }
 
 /// Read the inventories (standard input at most once).

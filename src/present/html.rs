@@ -92,6 +92,8 @@ struct FleetView {
     behind: Vec<BehindRow>,
     behind_caption: String,
     amis: Vec<AmiRow>,
+    /// EC2 read live: the AMIs' accounts and what EC2 says of each are shown.
+    live: bool,
 }
 
 struct BehindRow {
@@ -105,6 +107,8 @@ struct BehindRow {
 
 struct AmiRow {
     stale: bool,
+    account: String,
+    image: String,
     region: String,
     image_id: String,
     track: String,
@@ -601,6 +605,8 @@ fn fleet_view(f: &crate::fleet::Fleet) -> Result<FleetView, RenderError> {
             .iter()
             .map(|a| AmiRow {
                 stale: a.stale,
+                account: opt(&a.account),
+                image: words::image(a.image.as_ref()),
                 region: a.region.clone(),
                 image_id: a.image_id.clone(),
                 track: match (&a.variant, &a.arch) {
@@ -613,6 +619,7 @@ fn fleet_view(f: &crate::fleet::Fleet) -> Result<FleetView, RenderError> {
                 due: opt(&a.due),
             })
             .collect(),
+        live: f.amis.iter().any(|a| a.account.is_some()),
     })
 }
 

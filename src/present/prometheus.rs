@@ -56,6 +56,9 @@ pub fn render(r: &JobReport, last_success: Option<f64>) -> String {
     if let Some(ssm) = &r.ssm {
         ssm_metrics(&mut o, ssm);
     }
+    if let Some(ec2) = &r.ec2 {
+        ec2_metrics(&mut o, ec2);
+    }
     if let Some(fleet) = &r.fleet {
         fleet_metrics(&mut o, fleet);
     }
@@ -137,6 +140,45 @@ fn repository_metrics(o: &mut Out, r: &JobReport) {
             ],
             1.0,
         );
+    }
+}
+
+/// EC2 read live: each account's regions, and the calls made.
+fn ec2_metrics(o: &mut Out, ec2: &crate::aws::ec2::Ec2Report) {
+    o.metric(
+        "tufwatch_ec2_region_up",
+        "1 when EC2 was read completely in the account and region, else 0.",
+    );
+    for r in &ec2.regions {
+        o.sample(
+            "tufwatch_ec2_region_up",
+            &[("account", &r.account), ("region", &r.region)],
+            if r.error.is_none() { 1.0 } else { 0.0 },
+        );
+    }
+    o.metric(
+        "tufwatch_ec2_account_up",
+        "1 when the account could be read (its role assumed), else 0.",
+    );
+    for a in &ec2.accounts {
+        o.sample(
+            "tufwatch_ec2_account_up",
+            &[("account", &a.account)],
+            if a.error.is_none() { 1.0 } else { 0.0 },
+        );
+    }
+    o.metric(
+        "tufwatch_ec2_calls",
+        "EC2 and STS calls made by the last run.",
+    );
+    let c = ec2.calls;
+    for (operation, n) in [
+        ("DescribeInstances", c.describe_instances),
+        ("DescribeImages", c.describe_images),
+        ("STS", c.sts),
+        ("attempts", c.attempts),
+    ] {
+        o.sample("tufwatch_ec2_calls", &[("operation", operation)], n as f64);
     }
 }
 

@@ -52,6 +52,9 @@ pub fn sections(r: &JobReport) -> Vec<Section> {
     if let Some(ssm) = &r.ssm {
         out.push(ssm_section(ssm));
     }
+    if let Some(ec2) = &r.ec2 {
+        out.push(ec2_section(ec2));
+    }
     if let Some(fleet) = &r.fleet {
         out.push(fleet_section(r, fleet));
     }
@@ -241,6 +244,49 @@ fn ssm_section(ssm: &crate::job::SsmReport) -> Section {
     } else {
         ssm_cross_check_table(ssm)
     };
+    s.tables.push((None, t));
+    s
+}
+
+/// EC2 read live: the calls, then each account and region, with why one was not read.
+fn ec2_section(ec2: &crate::aws::ec2::Ec2Report) -> Section {
+    let c = ec2.calls;
+    let mut s = Section {
+        title: "EC2 (read live)".to_owned(),
+        lines: vec![format!(
+            "{} account(s), {} region(s) read; calls: {} DescribeInstances, {} DescribeImages, {} STS, {} HTTP attempts",
+            ec2.accounts.len(),
+            ec2.regions.len(),
+            c.describe_instances,
+            c.describe_images,
+            c.sts,
+            c.attempts
+        )],
+        ..Section::default()
+    };
+    for a in ec2.accounts.iter().filter(|a| a.error.is_some()) {
+        s.lines.push(format!(
+            "account {}: NOT READ: {}",
+            a.account,
+            opt(&a.error)
+        ));
+    }
+    let mut t = Table {
+        headers: vec!["ACCOUNT", "REGION", "INSTANCES", "CALLS", "READ"],
+        rows: Vec::new(),
+    };
+    for r in &ec2.regions {
+        t.rows.push(vec![
+            r.account.clone(),
+            r.region.clone(),
+            r.instances.to_string(),
+            (r.calls.describe_instances + r.calls.describe_images).to_string(),
+            match &r.error {
+                Some(e) => format!("NOT READ: {e}"),
+                None => "yes".to_owned(),
+            },
+        ]);
+    }
     s.tables.push((None, t));
     s
 }
@@ -450,13 +496,19 @@ fn amis_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Table)> {
             ],
             rows: Vec::new(),
         };
+        // EC2 read live names each AMI's account and what EC2 says of it.
+        let live = fleet.amis.iter().any(|a| a.account.is_some());
+        if live {
+            t.headers.splice(0..0, ["ACCOUNT"]);
+            t.headers.push("IMAGE");
+        }
         for a in &fleet.amis {
             let status = if a.stale {
                 format!("STALE, {} behind", releases(a.releases_behind))
             } else {
                 a.status.as_str().to_owned()
             };
-            t.rows.push(vec![
+            let mut row = vec![
                 a.image_id.clone(),
                 a.region.clone(),
                 opt(&a.variant),
@@ -465,7 +517,12 @@ fn amis_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Table)> {
                 a.instances.to_string(),
                 status,
                 opt(&a.due),
-            ]);
+            ];
+            if live {
+                row.insert(0, opt(&a.account));
+                row.push(words::image(a.image.as_ref()));
+            }
+            t.rows.push(row);
         }
         Some((
             Some(

@@ -3,6 +3,7 @@
 //! and `fail` on the page. JSON and Prometheus keep the model's own names (`fail`, `rejected`),
 //! which are the same words in lower case.
 
+use crate::fleet::ami::LaunchImage;
 use crate::job::BundleRecord;
 use crate::report::{EngineVerdict, RoleVerdict, Verdict};
 
@@ -39,6 +40,22 @@ pub fn engine(v: EngineVerdict) -> &'static str {
         EngineVerdict::Accepted => "accepted",
         EngineVerdict::Rejected => "rejected",
         EngineVerdict::Unfinished => "unfinished",
+    }
+}
+
+/// What EC2 says of an AMI in use: `available`, `DEPRECATED since <date>`, `GONE`,
+/// `FOREIGN OWNER <account>`, or `not Bottlerocket`; `-` when EC2 was not asked.
+pub fn image(image: Option<&LaunchImage>) -> String {
+    match image {
+        None => "-".to_owned(),
+        Some(LaunchImage::Bottlerocket {
+            deprecated_since: Some(t),
+            ..
+        }) => format!("DEPRECATED since {}", t.format("%Y-%m-%d")),
+        Some(LaunchImage::Bottlerocket { .. }) => "available".to_owned(),
+        Some(LaunchImage::ForeignOwner { owner, .. }) => format!("FOREIGN OWNER {owner}"),
+        Some(LaunchImage::Other { .. }) => "not Bottlerocket".to_owned(),
+        Some(LaunchImage::Missing) => "GONE".to_owned(),
     }
 }
 

@@ -222,3 +222,73 @@ fn pages_throttling_and_a_failing_region() {
         .collect();
     assert_eq!(unavailable.len(), 1, "{unavailable:?}");
 }
+
+/// The nightly job reads EC2 from its configuration (`[ec2]` in `[ssm]`'s regions), and every
+/// format shows it: the JSON's `ec2`, the text's and Markdown's section, the metrics, the page's
+/// AMI table with accounts and what EC2 says of each AMI.
+#[test]
+fn the_nightly_job_reads_ec2_from_its_configuration() {
+    let site = Site::new();
+    let base = bottlerocket_mirror(&site.path().join("mirror"));
+    let out_dir = site.path().join("out");
+    let config = site.path().join("job.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[trust]\nroot = \"{}\"\nno_state = true\n\
+             [bottlerocket]\nrepo_base = \"{}\"\nvariants = [\"aws-k8s-1.31\"]\n\
+             [ssm]\nregions = [\"{}\"]\nendpoint_url = \"{}\"\nmax_attempts = 2\n\
+             [ec2]\n\
+             [output]\nformats = [\"json\", \"human\", \"markdown\", \"prometheus\", \"html\"]\ndir = \"{}\"\n",
+            demo_dir().join("root.json").display(),
+            base.display(),
+            moto::EC2_FLEET,
+            moto().url(),
+            out_dir.display(),
+        ),
+    )
+    .unwrap();
+    let out = tufwatch(site.path())
+        .args(["report", "--config"])
+        .arg(&config)
+        .args(["--at", AT])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |name: &str| std::fs::read_to_string(out_dir.join(name)).unwrap();
+    let r: Value = serde_json::from_str(&read("report.json")).unwrap();
+    assert_eq!(r["ec2"]["accounts"][0]["account"], moto::BASE_ACCOUNT);
+    assert_eq!(
+        r["inventories"][0]["name"],
+        format!("aws:{}", moto::BASE_ACCOUNT)
+    );
+    let c = codes(&r);
+    assert!(
+        c.contains(&format!("ssm_bad_image:{}", ami::MISNAMED)),
+        "{c:?}"
+    );
+    assert!(c.contains(&format!("ami_missing:{}", ami::GONE)), "{c:?}");
+    let text = read("report.txt");
+    assert!(text.contains("EC2 (READ LIVE)"), "{text}");
+    assert!(text.contains("DEPRECATED since 2026-01-01"), "{text}");
+    assert!(read("report.md").contains("| ACCOUNT | AMI |"));
+    let prom = read("tufwatch.prom");
+    assert!(
+        prom.contains(&format!(
+            "tufwatch_ec2_region_up{{account=\"{}\",region=\"{}\"}} 1",
+            moto::BASE_ACCOUNT,
+            moto::EC2_FLEET
+        )),
+        "{prom}"
+    );
+    let html = read("report.html");
+    assert!(
+        html.contains("<th>account</th>") && html.contains("GONE"),
+        "the page's AMI table"
+    );
+}

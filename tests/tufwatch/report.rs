@@ -264,6 +264,10 @@ fn bad_configurations_name_the_file_and_the_key() {
         ("not toml at all", "job.toml"),
         ("[policy]\nmax_days_behind = -1\n[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n", "policy.max_days_behind"),
         ("[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n", "repository[1].name"),
+        ("[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n[[account]]\nrole_arn = \"arn:aws:iam::1:role/x\"\n", "account[0].role_arn"),
+        ("[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n[ec2]\nregions = [\"US West\"]\n", "ec2.regions"),
+        ("[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n[ec2]\nimage_owners = [\"amazon\"]\n", "ec2.image_owners"),
+        ("[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n[[account]]\narn = \"x\"\n", "arn"),
     ];
     for (text, expected) in cases {
         let path = site.path().join("job.toml");

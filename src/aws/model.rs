@@ -1,0 +1,89 @@
+//! What AWS read live gives, as plain data: the instances and the images EC2 described, and
+//! where it described them. Judging them is `fleet::ami`'s.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// One image as `DescribeImages` gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageFacts {
+    /// The account that described it (its instances' account).
+    pub account: String,
+    /// The region.
+    pub region: String,
+    /// The AMI id.
+    pub image_id: String,
+    /// Its name.
+    pub name: Option<String>,
+    /// The account that owns it.
+    pub owner_id: Option<String>,
+    /// `amazon` for AWS's own images.
+    pub owner_alias: Option<String>,
+    /// Whether anyone may launch it.
+    pub public: bool,
+    /// `available`, `deregistered`, `disabled`, ...
+    pub state: Option<String>,
+    /// When it is (or was) deprecated.
+    pub deprecation_time: Option<DateTime<Utc>>,
+}
+
+/// The images described, by account, region and id; and where they were described at all.
+#[derive(Debug, Default)]
+pub struct Images {
+    by_id: HashMap<(String, String, String), ImageFacts>,
+    described: HashSet<(String, String)>,
+}
+
+impl Images {
+    /// Note that `account` described its images in `region` (so an id not found there is gone).
+    pub fn described(&mut self, account: &str, region: &str) {
+        self.described
+            .insert((account.to_owned(), region.to_owned()));
+    }
+
+    /// Whether `account` described its images in `region`.
+    pub fn was_described(&self, account: &str, region: &str) -> bool {
+        self.described
+            .contains(&(account.to_owned(), region.to_owned()))
+    }
+
+    /// Note that describing more images failed in `region`: an id not found there may exist.
+    pub fn not_described(&mut self, account: &str, region: &str) {
+        self.described
+            .remove(&(account.to_owned(), region.to_owned()));
+    }
+
+    /// Keep an image.
+    pub fn insert(&mut self, facts: ImageFacts) {
+        let key = (
+            facts.account.clone(),
+            facts.region.clone(),
+            facts.image_id.clone(),
+        );
+        self.by_id.insert(key, facts);
+    }
+
+    /// The image, when described.
+    pub fn get(&self, account: &str, region: &str, image_id: &str) -> Option<&ImageFacts> {
+        self.by_id
+            .get(&(account.to_owned(), region.to_owned(), image_id.to_owned()))
+    }
+}
+
+/// A running instance as EC2 describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveInstance {
+    /// The account.
+    pub account: String,
+    /// The region.
+    pub region: String,
+    /// The instance id.
+    pub instance_id: String,
+    /// Its `Name` tag.
+    pub name_tag: Option<String>,
+    /// The AMI it was launched from.
+    pub image_id: Option<String>,
+    /// Its architecture as EC2 names it (`x86_64`, `arm64`).
+    pub architecture: Option<String>,
+}
