@@ -97,7 +97,10 @@ def main():
             env.pop(k, None)
         cmd = [args.binary, "nodes", "--ec2", "--format", "json", "--no-state", "--at", AT,
                "--root", os.path.join(ROOT, "fixtures", "demo-repo", "root.json"), "--repo-base", base,
-               "--endpoint-url", f"http://127.0.0.1:{port}"]
+               "--endpoint-url", f"http://127.0.0.1:{port}",
+               # moto answers 1,667 instances in seconds, six regions at once on 2 cores: more
+               # than the default 30 s an attempt may take (EC2 answers a page in about a second).
+               "--timeout", "300"]
         for r in REGIONS:
             cmd += ["--region", r]
         for a in ACCOUNTS:
@@ -106,14 +109,18 @@ def main():
             out = os.path.join(tmp, "out.json")
             with open(out, "w") as f:
                 t = time.perf_counter()
-                p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=f, stderr=subprocess.PIPE,
+                p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S"] + cmd, stdout=f, stderr=subprocess.PIPE,
                                    text=True, env=env)
                 wall = time.perf_counter() - t
-            rss_kib = int(p.stderr.strip().splitlines()[-1])
+            rss_kib, user, system = p.stderr.strip().splitlines()[-1].split()
+            rss_kib, cpu = int(rss_kib), float(user) + float(system)
             r = json.load(open(out))
             nodes = len(r["fleet"]["nodes"])
+            for region in r["ec2"]["regions"]:
+                if region["error"]:
+                    print(f"  {region['account']} {region['region']}: {region['error'][:300]}")
             print(f"run {run + 1}: exit {p.returncode}, {nodes} nodes judged, {wall:.2f} s wall, "
-                  f"peak RSS {rss_kib / 1024:.0f} MiB; calls {r['ec2']['calls']}")
+                  f"{cpu:.2f} s CPU in tufwatch, peak RSS {rss_kib / 1024:.0f} MiB; calls {r['ec2']['calls']}")
         server.stdin.close()
         server.wait()
 
