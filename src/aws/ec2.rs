@@ -11,7 +11,7 @@
 //! others still are.
 
 use super::client::{describe, CallError, CapResponse, CountAttempts, LiveOptions, MAX_PAGES};
-use super::model::{ImageFacts, Images, LiveInstance};
+use super::model::{ImageFacts, Images, LaunchTemplateFacts, LiveInstance};
 use crate::report::{Code, Finding};
 use aws_config::SdkConfig;
 use aws_sdk_ec2::config::Region;
@@ -65,6 +65,9 @@ pub struct Ec2Calls {
     pub describe_instances: u64,
     /// `DescribeImages` operations.
     pub describe_images: u64,
+    /// `DescribeLaunchTemplateVersions` operations (one per page).
+    #[serde(default)]
+    pub describe_launch_template_versions: u64,
     /// `AssumeRole` and `GetCallerIdentity` operations.
     pub sts: u64,
     /// HTTP requests sent, retries included.
@@ -77,6 +80,8 @@ impl Ec2Calls {
         Ec2Calls {
             describe_instances: self.describe_instances + o.describe_instances,
             describe_images: self.describe_images + o.describe_images,
+            describe_launch_template_versions: self.describe_launch_template_versions
+                + o.describe_launch_template_versions,
             sts: self.sts + o.sts,
             attempts: self.attempts + o.attempts,
         }
@@ -152,6 +157,8 @@ pub struct Ec2Observations {
     pub instances: Vec<LiveInstance>,
     /// The AMIs described.
     pub images: Images,
+    /// The default and latest version of every launch template.
+    pub launch_templates: Vec<LaunchTemplateFacts>,
     /// The first account read, for the images SSM names once it is read.
     first: Option<Reader>,
 }
@@ -371,6 +378,7 @@ struct RegionResult {
     read: RegionRead,
     instances: Vec<LiveInstance>,
     images: Vec<ImageFacts>,
+    launch_templates: Vec<LaunchTemplateFacts>,
     /// Whether every image asked was described (so one not found is gone).
     described: bool,
 }
@@ -391,10 +399,15 @@ async fn read_region_in_time(
         .await
         .unwrap_or(Err(CallError::PastDeadline(options.deadline)));
     calls.attempts = attempts.load(Ordering::Relaxed);
-    let (instances, images, error) = match outcome {
-        Ok((instances, images)) => (instances, images, None),
-        Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
+    let (read, error) = match outcome {
+        Ok(read) => (read, None),
+        Err(e) => (RegionFacts::default(), Some(e.to_string())),
     };
+    let RegionFacts {
+        instances,
+        images,
+        launch_templates,
+    } = read;
     RegionResult {
         read: RegionRead {
             account: reader.account.clone(),
@@ -405,28 +418,105 @@ async fn read_region_in_time(
         },
         instances,
         images,
+        launch_templates,
         described: error.is_none(),
     }
 }
 
-/// The instances of one region, then the images they and SSM name.
+/// What one region of one account holds.
+#[derive(Default)]
+struct RegionFacts {
+    instances: Vec<LiveInstance>,
+    images: Vec<ImageFacts>,
+    launch_templates: Vec<LaunchTemplateFacts>,
+}
+
+/// The instances and launch templates of one region, then the images they and SSM name.
 async fn read_region(
     client: &aws_sdk_ec2::Client,
     reader: &Reader,
     region: &str,
     ssm_images: &[&str],
     calls: &mut Ec2Calls,
-) -> Result<(Vec<LiveInstance>, Vec<ImageFacts>), CallError> {
+) -> Result<RegionFacts, CallError> {
     let instances = describe_instances(client, reader, region, calls).await?;
+    let launch_templates = describe_launch_templates(client, reader, region, calls).await?;
     let mut ids: Vec<String> = instances
         .iter()
         .filter_map(|i| i.image_id.clone())
+        .chain(
+            launch_templates
+                .iter()
+                .filter_map(|t| t.image.clone())
+                .filter(|image| image.starts_with("ami-")),
+        )
         .chain(ssm_images.iter().map(|s| (*s).to_owned()))
         .collect();
     ids.sort();
     ids.dedup();
     let images = describe_images(client, reader, region, &ids, calls).await?;
-    Ok((instances, images))
+    Ok(RegionFacts {
+        instances,
+        images,
+        launch_templates,
+    })
+}
+
+/// The default and the latest version of every launch template of the region, page after
+/// page (one call for them all: `Versions` `$Default` and `$Latest`, no template named).
+async fn describe_launch_templates(
+    client: &aws_sdk_ec2::Client,
+    reader: &Reader,
+    region: &str,
+    calls: &mut Ec2Calls,
+) -> Result<Vec<LaunchTemplateFacts>, CallError> {
+    let mut out: Vec<LaunchTemplateFacts> = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        if calls.describe_launch_template_versions >= MAX_PAGES {
+            return Err(CallError::TooManyPages(
+                "DescribeLaunchTemplateVersions".to_owned(),
+            ));
+        }
+        calls.describe_launch_template_versions += 1;
+        let page = client
+            .describe_launch_template_versions()
+            .versions("$Default")
+            .versions("$Latest")
+            .max_results(200)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| describe("DescribeLaunchTemplateVersions", &e))?;
+        for v in page.launch_template_versions() {
+            let (Some(id), Some(number)) = (v.launch_template_id(), v.version_number()) else {
+                continue;
+            };
+            // $Default and $Latest are often one version: kept once.
+            if out
+                .iter()
+                .any(|t| t.template_id == id && t.version == number)
+            {
+                continue;
+            }
+            out.push(LaunchTemplateFacts {
+                account: reader.account.clone(),
+                region: region.to_owned(),
+                template_id: id.to_owned(),
+                template_name: v.launch_template_name().unwrap_or(id).to_owned(),
+                version: number,
+                default: v.default_version().unwrap_or(false),
+                image: v
+                    .launch_template_data()
+                    .and_then(|d| d.image_id())
+                    .map(str::to_owned),
+            });
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(out),
+        }
+    }
 }
 
 /// Every running and pending instance of the region, page after page.
@@ -550,6 +640,7 @@ fn assemble(
     });
     let mut images = Images::default();
     let mut instances = Vec::new();
+    let mut launch_templates = Vec::new();
     let mut regions = Vec::new();
     let mut calls = sts_calls;
     for r in results {
@@ -561,6 +652,7 @@ fn assemble(
         }
         calls = calls.plus(r.read.calls);
         instances.extend(r.instances);
+        launch_templates.extend(r.launch_templates);
         regions.push(r.read);
     }
     Ec2Observations {
@@ -572,6 +664,7 @@ fn assemble(
         },
         instances,
         images,
+        launch_templates,
         first: None,
     }
 }

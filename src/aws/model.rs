@@ -87,3 +87,22 @@ pub struct LiveInstance {
     /// Its architecture as EC2 names it (`x86_64`, `arm64`).
     pub architecture: Option<String>,
 }
+
+/// A version of an EC2 launch template: what the next instance launched from it boots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchTemplateFacts {
+    /// The account.
+    pub account: String,
+    /// The region.
+    pub region: String,
+    /// The template's id.
+    pub template_id: String,
+    /// The template's name.
+    pub template_name: String,
+    /// The version number.
+    pub version: i64,
+    /// Whether it is the template's default version (what a launch without a version uses).
+    pub default: bool,
+    /// Its `ImageId`: an AMI id, or `resolve:ssm:<parameter>`; none when the launch gives it.
+    pub image: Option<String>,
+}

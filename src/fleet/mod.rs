@@ -7,6 +7,7 @@
 
 pub mod ami;
 pub mod inventory;
+pub mod launch;
 pub mod stream;
 
 use crate::releases::Track;
@@ -210,6 +211,9 @@ pub struct Fleet {
     pub not_bottlerocket: u64,
     /// AMIs in use (EC2 inventories), stale ones first.
     pub amis: Vec<AmiView>,
+    /// Launch paths (EC2 read live): what the next nodes boot, stale ones first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub launch_paths: Vec<launch::LaunchPathView>,
 }
 
 /// What a track says about one running version.
@@ -312,6 +316,56 @@ impl<'a> TrackIndex<'a> {
                 ..Judgement::default()
             }
         }
+    }
+}
+
+/// What the tracks say of one release something boots (a launch path): its standing, how many
+/// due releases are newer, the due one, and whether the policy makes it a finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseStanding {
+    /// Its standing, as a node running it would have.
+    pub status: NodeStatus,
+    /// Due releases newer than it.
+    pub releases_behind: u32,
+    /// The due release of its variant and architecture.
+    pub due: Option<String>,
+    /// Whether the policy makes it a finding.
+    pub finding: bool,
+    /// Why, when the status needs explaining.
+    pub reason: Option<String>,
+}
+
+/// Judge one release of a variant and architecture (TUF naming) against the tracks, at `at`.
+pub fn judge_release(
+    tracks: &[Track],
+    variant: &str,
+    arch: &str,
+    version: &str,
+    at: DateTime<Utc>,
+    policy: &BehindLimits,
+) -> ReleaseStanding {
+    let Some(track) = tracks
+        .iter()
+        .find(|t| t.variant == variant && t.arch == arch)
+    else {
+        let j = unchecked(false, &Some(variant.to_owned()), &Some(arch.to_owned()));
+        return ReleaseStanding {
+            status: j.status,
+            releases_behind: 0,
+            due: None,
+            finding: false,
+            reason: j.reason,
+        };
+    };
+    let j = TrackIndex::new(track).judge(version);
+    let behind_seconds = j.behind_since.map(|s| (at - s).num_seconds().max(0));
+    ReleaseStanding {
+        status: j.status,
+        releases_behind: j.releases_behind,
+        due: track.due.clone(),
+        finding: j.status == NodeStatus::Behind
+            && policy.is_finding(j.releases_behind, behind_seconds),
+        reason: j.reason,
     }
 }
 
@@ -488,6 +542,7 @@ impl Tally {
             summary: self.summary.into_values().collect(),
             not_bottlerocket: self.not_bottlerocket,
             amis,
+            launch_paths: Vec::new(),
         }
     }
 }
@@ -705,6 +760,7 @@ impl Fleet {
             }
         }
         out.extend(self.amis.iter().filter_map(AmiView::image_finding));
+        out.extend(launch::findings(&self.launch_paths));
         for a in self.amis.iter().filter(|a| a.stale) {
             out.push(Finding::error(
                 Code::StaleAmi,

@@ -68,6 +68,36 @@ pub(super) fn inventories(o: &Ec2Observations, trust: &ImageTrust) -> Vec<Loaded
         .collect()
 }
 
+/// The variants and architectures the launch templates boot, so that their repositories are
+/// verified too.
+pub(super) fn launch_paths_in_play(
+    e: &Ec2Spec,
+    o: &Ec2Observations,
+    ssm: Option<&Observations>,
+    at: DateTime<Utc>,
+) -> Vec<(String, crate::source::bottlerocket::Arch)> {
+    let trust = trust(e, at);
+    let policy = crate::fleet::BehindLimits::default();
+    let judging = crate::fleet::launch::LaunchJudging {
+        images: &o.images,
+        trust: &trust,
+        ssm,
+        tracks: &[],
+        at,
+        policy: &policy,
+    };
+    o.launch_templates
+        .iter()
+        .filter_map(|t| judging.boots(t))
+        .filter_map(|(variant, arch, _)| {
+            Some((
+                variant,
+                crate::source::bottlerocket::Arch::parse(&arch).ok()?,
+            ))
+        })
+        .collect()
+}
+
 /// Describe the AMIs SSM's `latest` names (in the first account), and judge them.
 pub(super) async fn check_ssm_images(
     e: &Ec2Spec,

@@ -126,8 +126,13 @@ pub async fn run(mut spec: JobSpec) -> Result<JobReport> {
         findings.extend(ec2::check_ssm_images(e, o, s, &ec2::trust(e, at)).await);
     }
 
-    // The repositories: those given, and those the fleet and SSM bring into play.
-    let repos = repos_to_verify(&spec, ssm.as_ref())?;
+    // The repositories: those given, and those the fleet, its launch paths and SSM bring into
+    // play.
+    let launched = match (&spec.ec2, &ec2) {
+        (Some(e), Some(o)) => ec2::launch_paths_in_play(e, o, ssm.as_ref(), at),
+        _ => Vec::new(),
+    };
+    let repos = repos_to_verify(&spec, ssm.as_ref(), &launched)?;
     let repositories = verify_all(repos, &spec).await?;
     findings.extend(not_verified(&repositories));
     let all_tracks = tracks_of(&repositories);
@@ -136,7 +141,20 @@ pub async fn run(mut spec: JobSpec) -> Result<JobReport> {
     if let Some(s) = &ssm_report {
         findings.extend(crate::ssm::check::findings(&s.cross_check));
     }
-    let fleet = judge_fleet(&spec, &all_tracks, ssm_report.as_ref(), at);
+    let mut fleet = judge_fleet(&spec, &all_tracks, ssm_report.as_ref(), at);
+    if let (Some(f), Some(e), Some(o)) = (&mut fleet, &spec.ec2, &ec2) {
+        let judging = crate::fleet::launch::LaunchJudging {
+            images: &o.images,
+            trust: &ec2::trust(e, at),
+            ssm: ssm_report.as_ref().map(|s| &s.observations),
+            tracks: &all_tracks,
+            at,
+            policy: &spec.policy,
+        };
+        f.launch_paths = judging.templates(&o.launch_templates);
+        f.launch_paths
+            .sort_by(|a, b| b.stale.cmp(&a.stale).then(a.name.cmp(&b.name)));
+    }
     if let Some(f) = &fleet {
         findings.extend(f.findings());
     }
@@ -179,10 +197,17 @@ async fn read_ssm(spec: &JobSpec, started_at: DateTime<Utc>) -> Result<Option<Ob
 }
 
 /// The repositories to verify: those given, and those the fleet and SSM bring into play.
-fn repos_to_verify(spec: &JobSpec, ssm: Option<&Observations>) -> Result<Vec<RepoSpec>> {
+fn repos_to_verify(
+    spec: &JobSpec,
+    ssm: Option<&Observations>,
+    launched: &[(String, Arch)],
+) -> Result<Vec<RepoSpec>> {
     let mut repos = spec.repos.clone();
     if let Some(derive) = &spec.derive_repo {
-        for (variant, arch) in in_play(spec, ssm) {
+        let mut wanted = in_play(spec, ssm);
+        wanted.extend(launched.iter().cloned());
+        wanted.retain(|(v, _)| crate::source::bottlerocket::check_variant(v).is_ok());
+        for (variant, arch) in wanted {
             let covered = repos.iter().any(|r| {
                 r.options.variant.as_deref() == Some(variant.as_str())
                     && r.options.arch.as_deref() == Some(arch.as_str())

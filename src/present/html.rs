@@ -94,6 +94,19 @@ struct FleetView {
     amis: Vec<AmiRow>,
     /// EC2 read live: the AMIs' accounts and what EC2 says of each are shown.
     live: bool,
+    launch_paths: Vec<LaunchPathRow>,
+}
+
+struct LaunchPathRow {
+    stale: bool,
+    name: String,
+    account: String,
+    region: String,
+    boots: String,
+    track: String,
+    version: String,
+    status: &'static str,
+    due: String,
 }
 
 struct BehindRow {
@@ -620,6 +633,24 @@ fn fleet_view(f: &crate::fleet::Fleet) -> Result<FleetView, RenderError> {
             })
             .collect(),
         live: f.amis.iter().any(|a| a.account.is_some()),
+        launch_paths: f
+            .launch_paths
+            .iter()
+            .map(|p| LaunchPathRow {
+                stale: p.stale,
+                name: p.name.clone(),
+                account: p.account.clone(),
+                region: p.region.clone(),
+                boots: opt(&p.boots),
+                track: match (&p.variant, &p.arch) {
+                    (Some(v), Some(a)) => format!("{v} / {a}"),
+                    _ => "-".to_owned(),
+                },
+                version: opt(&p.version),
+                status: p.status.as_str(),
+                due: opt(&p.due),
+            })
+            .collect(),
     })
 }
 

@@ -390,6 +390,7 @@ fn fleet_section(r: &JobReport, fleet: &crate::fleet::Fleet) -> Section {
     s.tables.extend(behind_table(fleet));
     s.tables.extend(odd_table(fleet));
     s.tables.extend(amis_table(fleet));
+    s.tables.extend(launch_paths_table(fleet));
     s
 }
 
@@ -532,6 +533,49 @@ fn amis_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Table)> {
             t,
         ))
     }
+}
+
+/// The launch paths (EC2 read live): what the next nodes boot, stale ones first.
+fn launch_paths_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Table)> {
+    if fleet.launch_paths.is_empty() {
+        return None;
+    }
+    let mut t = Table {
+        headers: vec![
+            "LAUNCH PATH",
+            "ACCOUNT",
+            "REGION",
+            "BOOTS",
+            "VARIANT",
+            "ARCH",
+            "VERSION",
+            "STATUS",
+            "DUE",
+        ],
+        rows: Vec::new(),
+    };
+    for p in &fleet.launch_paths {
+        let status = if p.stale {
+            format!("STALE, {} behind", releases(p.releases_behind))
+        } else {
+            p.status.as_str().to_owned()
+        };
+        t.rows.push(vec![
+            p.name.clone(),
+            p.account.clone(),
+            p.region.clone(),
+            opt(&p.boots),
+            opt(&p.variant),
+            opt(&p.arch),
+            opt(&p.version),
+            status,
+            opt(&p.due),
+        ]);
+    }
+    Some((
+        Some("Launch paths (what the next nodes boot: each launch template's default and latest version)".to_owned()),
+        t,
+    ))
 }
 
 /// Every finding, errors first.

@@ -102,6 +102,9 @@ pub enum Code {
     /// An AMI named like a Bottlerocket release, owned by an account that is not Bottlerocket's
     /// publisher (nor one the job trusts): its name proves nothing.
     AmiForeignOwner,
+    /// A launch path (an EC2 launch template's default or latest version) boots a release older
+    /// than the due one, beyond the policy: tomorrow's nodes start behind.
+    StaleLaunchPath,
     /// An AMI that SSM's `latest` names does not exist, is not public, is not Bottlerocket's
     /// publisher's, or is named for another version than SSM's `image_version`.
     SsmBadImage,
@@ -169,6 +172,7 @@ impl Code {
             Code::AmiDeprecated => "ami_deprecated",
             Code::AmiForeignOwner => "ami_foreign_owner",
             Code::SsmBadImage => "ssm_bad_image",
+            Code::StaleLaunchPath => "stale_launch_path",
             Code::EvidenceAltered => "evidence_altered",
             Code::EvidenceMissing => "evidence_missing",
             Code::EvidenceExtra => "evidence_extra",

@@ -21,7 +21,8 @@ deprecation, so DeprecationTime is set on its image objects), {"instances": [{"a
 "per_reservation"?}, ...]} are
 launched (an account other than moto's default through a role assumed in it; "register" makes
 the image in that account first, owned by it), {"deregister": [{"account", "region", "image"}]}
-are deregistered after.
+are deregistered after; {"launch_templates": [{"account", "region", "name", "versions": [IMAGE,
+...]}]} are made, each version's ImageId in turn (the first stays the default).
 
 GET /__stats answers {region: {operation: count}} for every request seen (faults included).
 Prints "PORT <n>" once it listens on 127.0.0.1; exits when its standard input closes (when the
@@ -173,6 +174,11 @@ def seed_ec2(doc, url):
             n = min(left, i.get("per_reservation", 500))
             ec2.run_instances(ImageId=image, MinCount=n, MaxCount=n, TagSpecifications=tags)
             left -= n
+    for t in doc.get("launch_templates", []):
+        ec2 = client("ec2", t["region"], t["account"])
+        ec2.create_launch_template(LaunchTemplateName=t["name"], LaunchTemplateData={"ImageId": t["versions"][0]})
+        for image in t["versions"][1:]:
+            ec2.create_launch_template_version(LaunchTemplateName=t["name"], LaunchTemplateData={"ImageId": image})
     for d in doc.get("deregister", []):
         client("ec2", d["region"], d["account"]).deregister_image(ImageId=d["image"])
     from moto.ec2.models import ec2_backends

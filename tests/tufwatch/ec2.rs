@@ -121,12 +121,51 @@ fn instances_are_judged_by_their_launch_amis_names() {
     }
     assert!(c.iter().any(|x| x.starts_with("stale_ami")), "{c:?}");
 
-    // One account, one region: GetCallerIdentity, one page of instances, one DescribeImages
-    // for the AMIs in use, one more for SSM's AMIs not among them.
+    // The launch templates: what the next nodes boot, stale ones first.
+    let paths: Vec<String> = r["fleet"]["launch_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let name = p["name"].as_str().unwrap();
+            format!(
+                "{} {} {}",
+                name.split(' ').next().unwrap(),
+                name.rsplit(' ')
+                    .find(|w| w.starts_with('v'))
+                    .unwrap_or("?")
+                    .trim_end_matches(','),
+                p["status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "arm v1 behind",
+            "pinned v1 behind",
+            "rolling v2 behind",
+            "follow v1 current",
+            "rolling v1 current",
+            "web v1 current",
+        ],
+        "{:#}",
+        r["fleet"]["launch_paths"]
+    );
+    let stale: Vec<&String> = c
+        .iter()
+        .filter(|x| x.starts_with("stale_launch_path"))
+        .collect();
+    assert_eq!(stale.len(), 3, "{c:?}");
+
+    // One account, one region: GetCallerIdentity, one page of instances, one page of launch
+    // templates, one DescribeImages for the AMIs in use and the templates', one more for SSM's
+    // AMIs not among them.
     let calls = &r["ec2"]["calls"];
     assert_eq!(calls["sts"], 1, "{calls}");
     assert_eq!(calls["describe_instances"], 1, "{calls}");
     assert_eq!(calls["describe_images"], 2, "{calls}");
+    assert_eq!(calls["describe_launch_template_versions"], 1, "{calls}");
     assert_eq!(r["ec2"]["regions"][0]["instances"], 8);
 }
 
@@ -291,4 +330,9 @@ fn the_nightly_job_reads_ec2_from_its_configuration() {
         html.contains("<th>account</th>") && html.contains("GONE"),
         "the page's AMI table"
     );
+    assert!(
+        html.contains("<h3>Launch paths</h3>"),
+        "the page's launch paths"
+    );
+    assert!(text.contains("LAUNCH PATH"), "{text}");
 }

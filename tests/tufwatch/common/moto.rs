@@ -48,7 +48,9 @@ pub const ERROR_FIRST: &str = "sa-east-1";
 pub const SILENT: &str = "af-south-1";
 
 /// EC2's fleet (`ec2_fleet`): instances of the default account and of [`SECOND_ACCOUNT`] on
-/// current, deprecated, deregistered, foreign and non-Bottlerocket AMIs; SSM holds the demo's
+/// current, deprecated, deregistered, foreign and non-Bottlerocket AMIs; launch templates `web`
+/// (the current AMI), `arm` (an old one), `follow` (SSM's latest), `pinned` (SSM's 1.25.0) and
+/// `rolling` (v1 the current AMI and default, v2 an old one); SSM holds the demo's
 /// parameters here too, and two of SSM's `latest` AMIs are wrong in EC2 (one is not there, one
 /// is named for another release).
 pub const EC2_FLEET: &str = "us-east-2";
@@ -74,6 +76,8 @@ pub mod ami {
     pub const GONE: &str = "ami-8b71b201f721db95f";
     /// aws-ecs-2 x86_64 1.26.1.
     pub const ECS_CURRENT: &str = "ami-358b45f08bfb5df23";
+    /// aws-k8s-1.31 aarch64 1.25.0.
+    pub const ARM_OLD: &str = "ami-abcfee953961e5d88";
     /// Amazon Linux.
     pub const OTHER: &str = "ami-0a1b2c3d4e5f6a7b8";
     /// SSM's latest aws-k8s-1.31 arm64 (1.26.1), named in EC2 for 1.26.0.
@@ -221,6 +225,7 @@ fn ec2_seed_of(ssm: &[Value]) -> Value {
     let at = |account: &str, region: &str, image: Value, count: u32, name: &str| serde_json::json!({"account": account, "region": region, "image": image, "count": count, "name": name});
     let foreign =
         serde_json::json!({"register": "bottlerocket-aws-k8s-1.31-x86_64-v1.26.1-c41a8f09"});
+    let template = |name: &str, versions: &[&str]| serde_json::json!({"account": BASE_ACCOUNT, "region": EC2_FLEET, "name": name, "versions": versions});
     // moto pages DescribeInstances by reservation: one instance each.
     let mut many = at(BASE_ACCOUNT, EC2_PAGES, ami::CURRENT.into(), 1005, "many");
     many["per_reservation"] = 1.into();
@@ -238,6 +243,13 @@ fn ec2_seed_of(ssm: &[Value]) -> Value {
             at(BASE_ACCOUNT, EC2_FAILING, ami::CURRENT.into(), 1, "failing"),
         ],
         "deregister": [{"account": BASE_ACCOUNT, "region": EC2_FLEET, "image": ami::GONE}],
+        "launch_templates": [
+            template("web", &[ami::CURRENT]),
+            template("arm", &[ami::ARM_OLD]),
+            template("follow", &["resolve:ssm:/aws/service/bottlerocket/aws-k8s-1.31/x86_64/latest/image_id"]),
+            template("pinned", &["resolve:ssm:/aws/service/bottlerocket/aws-k8s-1.31/x86_64/1.25.0/image_id"]),
+            template("rolling", &[ami::CURRENT, ami::ARM_OLD]),
+        ],
     })
 }
 

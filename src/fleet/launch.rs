@@ -1,0 +1,225 @@
+//! Launch paths: what decides the *next* node. An EC2 launch template's default and latest
+//! versions boot an AMI (by id, or through an SSM parameter, `resolve:ssm:`), judged like a node
+//! running it: a path that boots a release older than the due one is a `stale_launch_path`.
+
+use super::ami::{launch_image, ImageTrust, Images, LaunchImage};
+use super::{judge_release, BehindLimits, NodeStatus};
+use crate::aws::model::LaunchTemplateFacts;
+use crate::releases::Track;
+use crate::report::{Code, Finding};
+use crate::ssm::{arch_of_ssm, parse_name, Field, Observations};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One launch path, judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaunchPathView {
+    /// `launch_template`.
+    pub kind: String,
+    /// The template's name, id and version (`nodes (lt-0abc) v3, default`).
+    pub name: String,
+    /// The account.
+    pub account: String,
+    /// The region.
+    pub region: String,
+    /// What it boots as written: an AMI id, `resolve:ssm:<parameter>`, or none.
+    pub boots: Option<String>,
+    /// The variant, architecture (TUF naming) and build version it boots, when known.
+    pub variant: Option<String>,
+    /// The architecture.
+    pub arch: Option<String>,
+    /// The build version.
+    pub version: Option<String>,
+    /// Its standing, as a node booted from it would have.
+    pub status: NodeStatus,
+    /// Due releases newer than what it boots.
+    pub releases_behind: u32,
+    /// The due release.
+    pub due: Option<String>,
+    /// Whether the policy makes it a finding (`stale_launch_path`).
+    pub stale: bool,
+    /// Why, when the status needs explaining.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What a launch judges by: the images described, whose are Bottlerocket's, SSM, the tracks, the
+/// time and the policy.
+pub struct LaunchJudging<'a> {
+    /// The images EC2 described.
+    pub images: &'a Images,
+    /// Whose images are Bottlerocket's.
+    pub trust: &'a ImageTrust,
+    /// SSM, for `resolve:ssm:` parameters that point at `latest`.
+    pub ssm: Option<&'a Observations>,
+    /// The verified tracks.
+    pub tracks: &'a [Track],
+    /// The reference time.
+    pub at: DateTime<Utc>,
+    /// When being behind is a finding.
+    pub policy: &'a BehindLimits,
+}
+
+/// The release something boots, or why it is not known.
+type Boots = Result<(String, String, String), (NodeStatus, String)>;
+
+impl LaunchJudging<'_> {
+    /// Every launch template version, judged.
+    pub fn templates(&self, templates: &[LaunchTemplateFacts]) -> Vec<LaunchPathView> {
+        templates.iter().map(|t| self.template(t)).collect()
+    }
+
+    /// The variant, architecture and version a launch template version boots, when known (the
+    /// tracks are not needed).
+    pub fn boots(&self, t: &LaunchTemplateFacts) -> Option<(String, String, String)> {
+        self.release_of(&t.account, &t.region, t.image.as_deref()?)
+            .ok()
+    }
+
+    /// One launch template version, judged.
+    fn template(&self, t: &LaunchTemplateFacts) -> LaunchPathView {
+        let name = format!(
+            "{} ({}) v{}{}",
+            t.template_name,
+            t.template_id,
+            t.version,
+            if t.default { ", default" } else { "" }
+        );
+        let boots = match t.image.as_deref() {
+            None => Err((
+                NodeStatus::Unchecked,
+                "no image in the template: the launch gives it".to_owned(),
+            )),
+            Some(image) => self.release_of(&t.account, &t.region, image),
+        };
+        let mut view = LaunchPathView {
+            kind: "launch_template".to_owned(),
+            name,
+            account: t.account.clone(),
+            region: t.region.clone(),
+            boots: t.image.clone(),
+            variant: None,
+            arch: None,
+            version: None,
+            status: NodeStatus::Unchecked,
+            releases_behind: 0,
+            due: None,
+            stale: false,
+            reason: None,
+        };
+        match boots {
+            Ok((variant, arch, version)) => {
+                let s = judge_release(self.tracks, &variant, &arch, &version, self.at, self.policy);
+                view.status = s.status;
+                view.releases_behind = s.releases_behind;
+                view.due = s.due;
+                view.stale = s.finding;
+                view.reason = s.reason;
+                view.variant = Some(variant);
+                view.arch = Some(arch);
+                view.version = Some(version);
+            }
+            Err((status, why)) => {
+                view.status = status;
+                view.reason = Some(why);
+            }
+        }
+        view
+    }
+
+    /// The release an image reference boots: an AMI by its name and owner, or a Bottlerocket
+    /// SSM parameter by its pointer (`latest` through SSM's value, a version by itself).
+    fn release_of(&self, account: &str, region: &str, image: &str) -> Boots {
+        if let Some(parameter) = image.strip_prefix("resolve:ssm:") {
+            return self.release_of_parameter(region, parameter);
+        }
+        match launch_image(self.images, account, region, image, self.trust) {
+            Some(LaunchImage::Bottlerocket {
+                variant,
+                arch,
+                version,
+                ..
+            }) => Ok((variant, arch, version)),
+            Some(LaunchImage::Other { name }) => Err((
+                NodeStatus::NotBottlerocket,
+                format!("boots {image} ({name:?}), not a Bottlerocket AMI"),
+            )),
+            Some(LaunchImage::ForeignOwner { name, owner }) => Err((
+                NodeStatus::Unchecked,
+                format!("boots {image}, named {name:?} but owned by account {owner}, not Bottlerocket's publisher"),
+            )),
+            Some(LaunchImage::Missing) => Err((
+                NodeStatus::Unchecked,
+                format!("boots {image}, which no longer exists: a launch from it fails"),
+            )),
+            None => Err((
+                NodeStatus::Unchecked,
+                format!("boots {image}, which EC2 did not describe"),
+            )),
+        }
+    }
+
+    /// The release a `resolve:ssm:` parameter gives, when it is one of Bottlerocket's.
+    fn release_of_parameter(&self, region: &str, parameter: &str) -> Boots {
+        let private = || {
+            (
+                NodeStatus::Unchecked,
+                format!("follows the SSM parameter {parameter}, not one of Bottlerocket's public parameters"),
+            )
+        };
+        let name = parse_name(parameter).ok_or_else(private)?;
+        let arch = arch_of_ssm(name.arch).ok_or_else(private)?;
+        if name.field != Field::ImageId {
+            return Err(private());
+        }
+        if name.pointer != "latest" {
+            // A version pointer names its release: `1.26.1` or `1.26.1-c41a8f09`.
+            return Ok((
+                name.variant.to_owned(),
+                arch.to_string(),
+                name.pointer.to_owned(),
+            ));
+        }
+        let latest = self.ssm.and_then(|o| {
+            o.latest.iter().find(|l| {
+                l.region == region && l.variant == name.variant && l.arch == arch.as_str()
+            })
+        });
+        match latest.and_then(|l| l.image_version.clone()) {
+            Some(version) => Ok((name.variant.to_owned(), arch.to_string(), version)),
+            None => Err((
+                NodeStatus::Unchecked,
+                format!(
+                    "follows SSM's latest {} {arch} in {region}, which SSM did not give",
+                    name.variant
+                ),
+            )),
+        }
+    }
+}
+
+/// A `stale_launch_path` for each launch path that boots a release older than the due one,
+/// beyond the policy.
+pub fn findings(paths: &[LaunchPathView]) -> Vec<Finding> {
+    paths
+        .iter()
+        .filter(|p| p.stale)
+        .map(|p| {
+            Finding::error(
+                Code::StaleLaunchPath,
+                format!(
+                    "launch template {} in {} (account {}) boots {} {} {}, {} release(s) older than the due {}",
+                    p.name,
+                    p.region,
+                    p.account,
+                    p.variant.as_deref().unwrap_or("?"),
+                    p.arch.as_deref().unwrap_or("?"),
+                    p.version.as_deref().unwrap_or("?"),
+                    p.releases_behind,
+                    p.due.as_deref().unwrap_or("?")
+                ),
+            )
+            .target(p.name.clone())
+        })
+        .collect()
+}
