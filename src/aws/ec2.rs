@@ -11,7 +11,11 @@
 //! others still are.
 
 use super::client::{describe, CallError, CapResponse, CountAttempts, LiveOptions, MAX_PAGES};
-use super::model::{ImageFacts, Images, LaunchTemplateFacts, LiveInstance};
+use super::groups::{GroupCalls, GroupClients};
+use super::model::{
+    AutoScalingGroupFacts, GroupLaunch, ImageFacts, Images, LaunchTemplateFacts, LiveInstance,
+    NodeGroupFacts, TemplateRef,
+};
 use crate::report::{Code, Finding};
 use aws_config::SdkConfig;
 use aws_sdk_ec2::config::Region;
@@ -68,6 +72,12 @@ pub struct Ec2Calls {
     /// `DescribeLaunchTemplateVersions` operations (one per page).
     #[serde(default)]
     pub describe_launch_template_versions: u64,
+    /// `DescribeAutoScalingGroups` operations (one per page).
+    #[serde(default)]
+    pub describe_auto_scaling_groups: u64,
+    /// EKS operations: `ListClusters` and `ListNodegroups` pages, `DescribeNodegroup`.
+    #[serde(default)]
+    pub eks: u64,
     /// `AssumeRole` and `GetCallerIdentity` operations.
     pub sts: u64,
     /// HTTP requests sent, retries included.
@@ -82,6 +92,9 @@ impl Ec2Calls {
             describe_images: self.describe_images + o.describe_images,
             describe_launch_template_versions: self.describe_launch_template_versions
                 + o.describe_launch_template_versions,
+            describe_auto_scaling_groups: self.describe_auto_scaling_groups
+                + o.describe_auto_scaling_groups,
+            eks: self.eks + o.eks,
             sts: self.sts + o.sts,
             attempts: self.attempts + o.attempts,
         }
@@ -157,8 +170,12 @@ pub struct Ec2Observations {
     pub instances: Vec<LiveInstance>,
     /// The AMIs described.
     pub images: Images,
-    /// The default and latest version of every launch template.
+    /// The default and latest version of every launch template, and the versions groups name.
     pub launch_templates: Vec<LaunchTemplateFacts>,
+    /// The Auto Scaling groups.
+    pub auto_scaling_groups: Vec<AutoScalingGroupFacts>,
+    /// The EKS managed node groups.
+    pub node_groups: Vec<NodeGroupFacts>,
     /// The first account read, for the images SSM names once it is read.
     first: Option<Reader>,
 }
@@ -379,6 +396,8 @@ struct RegionResult {
     instances: Vec<LiveInstance>,
     images: Vec<ImageFacts>,
     launch_templates: Vec<LaunchTemplateFacts>,
+    auto_scaling_groups: Vec<AutoScalingGroupFacts>,
+    node_groups: Vec<NodeGroupFacts>,
     /// Whether every image asked was described (so one not found is gone).
     described: bool,
 }
@@ -393,8 +412,9 @@ async fn read_region_in_time(
 ) -> RegionResult {
     let (count, attempts) = CountAttempts::new();
     let client = ec2_client(reader, options, region, count);
+    let groups = GroupClients::new(&reader.config, options, region, &attempts);
     let mut calls = Ec2Calls::default();
-    let read = read_region(&client, reader, region, &ssm_images, &mut calls);
+    let read = read_region(&client, &groups, reader, region, &ssm_images, &mut calls);
     let outcome = tokio::time::timeout_at(deadline, read)
         .await
         .unwrap_or(Err(CallError::PastDeadline(options.deadline)));
@@ -407,6 +427,8 @@ async fn read_region_in_time(
         instances,
         images,
         launch_templates,
+        auto_scaling_groups,
+        node_groups,
     } = read;
     RegionResult {
         read: RegionRead {
@@ -419,6 +441,8 @@ async fn read_region_in_time(
         instances,
         images,
         launch_templates,
+        auto_scaling_groups,
+        node_groups,
         described: error.is_none(),
     }
 }
@@ -429,18 +453,40 @@ struct RegionFacts {
     instances: Vec<LiveInstance>,
     images: Vec<ImageFacts>,
     launch_templates: Vec<LaunchTemplateFacts>,
+    auto_scaling_groups: Vec<AutoScalingGroupFacts>,
+    node_groups: Vec<NodeGroupFacts>,
 }
 
 /// The instances and launch templates of one region, then the images they and SSM name.
 async fn read_region(
     client: &aws_sdk_ec2::Client,
+    groups: &GroupClients,
     reader: &Reader,
     region: &str,
     ssm_images: &[&str],
     calls: &mut Ec2Calls,
 ) -> Result<RegionFacts, CallError> {
     let instances = describe_instances(client, reader, region, calls).await?;
-    let launch_templates = describe_launch_templates(client, reader, region, calls).await?;
+    let mut launch_templates = describe_launch_templates(client, reader, region, calls).await?;
+    let mut group_calls = GroupCalls::default();
+    let read_groups = async {
+        let asgs =
+            super::groups::auto_scaling_groups(groups, &reader.account, region, &mut group_calls)
+                .await?;
+        let ngs =
+            super::groups::node_groups(groups, &reader.account, region, &mut group_calls).await?;
+        Ok::<_, CallError>((asgs, ngs))
+    };
+    let outcome = read_groups.await;
+    calls.describe_auto_scaling_groups += group_calls.describe_auto_scaling_groups;
+    calls.eks += group_calls.eks;
+    let (auto_scaling_groups, node_groups) = outcome?;
+    let named = named_versions(&launch_templates, &auto_scaling_groups, &node_groups);
+    for (id, versions) in named {
+        launch_templates.extend(
+            describe_template_versions(client, reader, region, &id, versions, calls).await?,
+        );
+    }
     let mut ids: Vec<String> = instances
         .iter()
         .filter_map(|i| i.image_id.clone())
@@ -459,6 +505,93 @@ async fn read_region(
         instances,
         images,
         launch_templates,
+        auto_scaling_groups,
+        node_groups,
+    })
+}
+
+/// The template versions groups name by number that are not the default or the latest (read
+/// already), by template id.
+fn named_versions(
+    read: &[LaunchTemplateFacts],
+    asgs: &[AutoScalingGroupFacts],
+    ngs: &[NodeGroupFacts],
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let refs = asgs
+        .iter()
+        .filter_map(|g| match &g.launch {
+            GroupLaunch::Template(t) => Some(t),
+            _ => None,
+        })
+        .chain(ngs.iter().filter_map(|g| g.template.as_ref()));
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for r in refs {
+        let Some(number) = r.version.as_deref().and_then(|v| v.parse::<i64>().ok()) else {
+            continue;
+        };
+        let Some(template) = read.iter().find(|t| template_is(t, r)) else {
+            continue;
+        };
+        let known = read
+            .iter()
+            .any(|t| t.template_id == template.template_id && t.version == number);
+        let wanted = out.entry(template.template_id.clone()).or_default();
+        if !known && !wanted.contains(&number.to_string()) {
+            wanted.push(number.to_string());
+        }
+    }
+    out.retain(|_, v| !v.is_empty());
+    out
+}
+
+/// Whether a template version belongs to the template a group names.
+pub fn template_is(t: &LaunchTemplateFacts, r: &TemplateRef) -> bool {
+    r.id.as_deref() == Some(t.template_id.as_str())
+        || r.name.as_deref() == Some(t.template_name.as_str())
+}
+
+/// Numbered versions of one launch template.
+async fn describe_template_versions(
+    client: &aws_sdk_ec2::Client,
+    reader: &Reader,
+    region: &str,
+    id: &str,
+    versions: Vec<String>,
+    calls: &mut Ec2Calls,
+) -> Result<Vec<LaunchTemplateFacts>, CallError> {
+    calls.describe_launch_template_versions += 1;
+    let page = client
+        .describe_launch_template_versions()
+        .launch_template_id(id)
+        .set_versions(Some(versions))
+        .send()
+        .await
+        .map_err(|e| describe(&format!("DescribeLaunchTemplateVersions {id}"), &e))?;
+    Ok(page
+        .launch_template_versions()
+        .iter()
+        .filter_map(|v| template_facts(v, reader, region))
+        .collect())
+}
+
+/// A launch template version as tufwatch keeps it.
+fn template_facts(
+    v: &aws_sdk_ec2::types::LaunchTemplateVersion,
+    reader: &Reader,
+    region: &str,
+) -> Option<LaunchTemplateFacts> {
+    let id = v.launch_template_id()?;
+    Some(LaunchTemplateFacts {
+        account: reader.account.clone(),
+        region: region.to_owned(),
+        template_id: id.to_owned(),
+        template_name: v.launch_template_name().unwrap_or(id).to_owned(),
+        version: v.version_number()?,
+        default: v.default_version().unwrap_or(false),
+        image: v
+            .launch_template_data()
+            .and_then(|d| d.image_id())
+            .map(str::to_owned),
     })
 }
 
@@ -488,29 +621,18 @@ async fn describe_launch_templates(
             .send()
             .await
             .map_err(|e| describe("DescribeLaunchTemplateVersions", &e))?;
-        for v in page.launch_template_versions() {
-            let (Some(id), Some(number)) = (v.launch_template_id(), v.version_number()) else {
-                continue;
-            };
+        for facts in page
+            .launch_template_versions()
+            .iter()
+            .filter_map(|v| template_facts(v, reader, region))
+        {
             // $Default and $Latest are often one version: kept once.
-            if out
+            let seen = out
                 .iter()
-                .any(|t| t.template_id == id && t.version == number)
-            {
-                continue;
+                .any(|t| t.template_id == facts.template_id && t.version == facts.version);
+            if !seen {
+                out.push(facts);
             }
-            out.push(LaunchTemplateFacts {
-                account: reader.account.clone(),
-                region: region.to_owned(),
-                template_id: id.to_owned(),
-                template_name: v.launch_template_name().unwrap_or(id).to_owned(),
-                version: number,
-                default: v.default_version().unwrap_or(false),
-                image: v
-                    .launch_template_data()
-                    .and_then(|d| d.image_id())
-                    .map(str::to_owned),
-            });
         }
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
@@ -641,6 +763,8 @@ fn assemble(
     let mut images = Images::default();
     let mut instances = Vec::new();
     let mut launch_templates = Vec::new();
+    let mut auto_scaling_groups = Vec::new();
+    let mut node_groups = Vec::new();
     let mut regions = Vec::new();
     let mut calls = sts_calls;
     for r in results {
@@ -653,6 +777,8 @@ fn assemble(
         calls = calls.plus(r.read.calls);
         instances.extend(r.instances);
         launch_templates.extend(r.launch_templates);
+        auto_scaling_groups.extend(r.auto_scaling_groups);
+        node_groups.extend(r.node_groups);
         regions.push(r.read);
     }
     Ec2Observations {
@@ -665,6 +791,8 @@ fn assemble(
         instances,
         images,
         launch_templates,
+        auto_scaling_groups,
+        node_groups,
         first: None,
     }
 }

@@ -5,4 +5,5 @@
 
 pub mod client;
 pub mod ec2;
+pub mod groups;
 pub mod model;

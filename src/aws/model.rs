@@ -106,3 +106,60 @@ pub struct LaunchTemplateFacts {
     /// Its `ImageId`: an AMI id, or `resolve:ssm:<parameter>`; none when the launch gives it.
     pub image: Option<String>,
 }
+
+/// A launch template a group names: by id or name, at a version (`$Default`, `$Latest` or a
+/// number; the default when none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateRef {
+    /// The template's id, when named by id.
+    pub id: Option<String>,
+    /// The template's name, when named by name.
+    pub name: Option<String>,
+    /// The version asked.
+    pub version: Option<String>,
+}
+
+/// What a group launches from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupLaunch {
+    /// A launch template.
+    Template(TemplateRef),
+    /// A launch configuration (by name): not read.
+    LaunchConfiguration(String),
+    /// Nothing tufwatch can tell.
+    Unknown,
+}
+
+/// An Auto Scaling group: what its next instance boots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoScalingGroupFacts {
+    /// The account.
+    pub account: String,
+    /// The region.
+    pub region: String,
+    /// The group's name.
+    pub name: String,
+    /// What it launches from.
+    pub launch: GroupLaunch,
+}
+
+/// An EKS managed node group: what its next node boots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeGroupFacts {
+    /// The account.
+    pub account: String,
+    /// The region.
+    pub region: String,
+    /// The cluster.
+    pub cluster: String,
+    /// The node group.
+    pub name: String,
+    /// `BOTTLEROCKET_x86_64`, `AL2023_x86_64_STANDARD`, `CUSTOM`, ...
+    pub ami_type: Option<String>,
+    /// The AMI release version EKS gives its nodes (`1.66.0-1ad6b4a4` for Bottlerocket).
+    pub release_version: Option<String>,
+    /// The Kubernetes version (`1.36`).
+    pub kubernetes_version: Option<String>,
+    /// Its launch template, when it has one.
+    pub template: Option<TemplateRef>,
+}

@@ -4,7 +4,9 @@
 
 use super::ami::{launch_image, ImageTrust, Images, LaunchImage};
 use super::{judge_release, BehindLimits, NodeStatus};
-use crate::aws::model::LaunchTemplateFacts;
+use crate::aws::model::{
+    AutoScalingGroupFacts, GroupLaunch, LaunchTemplateFacts, NodeGroupFacts, TemplateRef,
+};
 use crate::releases::Track;
 use crate::report::{Code, Finding};
 use crate::ssm::{arch_of_ssm, parse_name, Field, Observations};
@@ -14,7 +16,7 @@ use serde::{Deserialize, Serialize};
 /// One launch path, judged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LaunchPathView {
-    /// `launch_template`.
+    /// `launch_template`, `auto_scaling_group` or `eks_node_group`.
     pub kind: String,
     /// The template's name, id and version (`nodes (lt-0abc) v3, default`).
     pub name: String,
@@ -69,13 +71,6 @@ impl LaunchJudging<'_> {
         templates.iter().map(|t| self.template(t)).collect()
     }
 
-    /// The variant, architecture and version a launch template version boots, when known (the
-    /// tracks are not needed).
-    pub fn boots(&self, t: &LaunchTemplateFacts) -> Option<(String, String, String)> {
-        self.release_of(&t.account, &t.region, t.image.as_deref()?)
-            .ok()
-    }
-
     /// One launch template version, judged.
     fn template(&self, t: &LaunchTemplateFacts) -> LaunchPathView {
         let name = format!(
@@ -85,19 +80,120 @@ impl LaunchJudging<'_> {
             t.version,
             if t.default { ", default" } else { "" }
         );
-        let boots = match t.image.as_deref() {
+        let boots = self.release_of_template(t);
+        self.view(
+            "launch_template",
+            name,
+            &t.account,
+            &t.region,
+            t.image.clone(),
+            boots,
+        )
+    }
+
+    /// What a launch template version boots.
+    fn release_of_template(&self, t: &LaunchTemplateFacts) -> Boots {
+        match t.image.as_deref() {
             None => Err((
                 NodeStatus::Unchecked,
                 "no image in the template: the launch gives it".to_owned(),
             )),
             Some(image) => self.release_of(&t.account, &t.region, image),
-        };
+        }
+    }
+
+    /// Every Auto Scaling group, judged by the launch template version it launches from.
+    pub fn auto_scaling_groups(
+        &self,
+        groups: &[AutoScalingGroupFacts],
+        templates: &[LaunchTemplateFacts],
+    ) -> Vec<LaunchPathView> {
+        groups
+            .iter()
+            .map(|g| {
+                let (boots, release) = match &g.launch {
+                    GroupLaunch::Template(r) => match find_version(templates, g, r) {
+                        Some(t) => (t.image.clone(), self.release_of_template(t)),
+                        None => (None, Err(not_read(r))),
+                    },
+                    GroupLaunch::LaunchConfiguration(lc) => (
+                        None,
+                        Err((
+                            NodeStatus::Unchecked,
+                            format!(
+                                "launches from the launch configuration {lc:?}, which is not read"
+                            ),
+                        )),
+                    ),
+                    GroupLaunch::Unknown => (
+                        None,
+                        Err((NodeStatus::Unchecked, "names no launch template".to_owned())),
+                    ),
+                };
+                self.view(
+                    "auto_scaling_group",
+                    g.name.clone(),
+                    &g.account,
+                    &g.region,
+                    boots,
+                    release,
+                )
+            })
+            .collect()
+    }
+
+    /// Every EKS managed node group, judged by its launch template's AMI when it names one,
+    /// else by its AMI type and release version (`BOTTLEROCKET_x86_64`, `1.66.0-1ad6b4a4`).
+    pub fn node_groups(
+        &self,
+        groups: &[NodeGroupFacts],
+        templates: &[LaunchTemplateFacts],
+    ) -> Vec<LaunchPathView> {
+        groups
+            .iter()
+            .map(|g| {
+                let custom = g.template.as_ref().and_then(|r| {
+                    let t = templates.iter().find(|t| {
+                        t.account == g.account
+                            && t.region == g.region
+                            && crate::aws::ec2::template_is(t, r)
+                            && version_matches(t, r, templates)
+                    })?;
+                    t.image.as_ref().map(|image| (image.clone(), t))
+                });
+                let (boots, release) = match custom {
+                    Some((image, t)) => (Some(image), self.release_of_template(t)),
+                    None => (g.release_version.clone(), release_of_node_group(g)),
+                };
+                let name = format!("{}/{}", g.cluster, g.name);
+                self.view(
+                    "eks_node_group",
+                    name,
+                    &g.account,
+                    &g.region,
+                    boots,
+                    release,
+                )
+            })
+            .collect()
+    }
+
+    /// A launch path's view: what it boots, judged against the tracks.
+    fn view(
+        &self,
+        kind: &str,
+        name: String,
+        account: &str,
+        region: &str,
+        boots: Option<String>,
+        release: Boots,
+    ) -> LaunchPathView {
         let mut view = LaunchPathView {
-            kind: "launch_template".to_owned(),
+            kind: kind.to_owned(),
             name,
-            account: t.account.clone(),
-            region: t.region.clone(),
-            boots: t.image.clone(),
+            account: account.to_owned(),
+            region: region.to_owned(),
+            boots,
             variant: None,
             arch: None,
             version: None,
@@ -107,7 +203,7 @@ impl LaunchJudging<'_> {
             stale: false,
             reason: None,
         };
-        match boots {
+        match release {
             Ok((variant, arch, version)) => {
                 let s = judge_release(self.tracks, &variant, &arch, &version, self.at, self.policy);
                 view.status = s.status;
@@ -198,6 +294,93 @@ impl LaunchJudging<'_> {
     }
 }
 
+/// The template version a group launches from: the default when it names none or `$Default`,
+/// the newest for `$Latest`, else the number it names.
+fn find_version<'a>(
+    templates: &'a [LaunchTemplateFacts],
+    g: &AutoScalingGroupFacts,
+    r: &TemplateRef,
+) -> Option<&'a LaunchTemplateFacts> {
+    templates.iter().find(|t| {
+        t.account == g.account
+            && t.region == g.region
+            && crate::aws::ec2::template_is(t, r)
+            && version_matches(t, r, templates)
+    })
+}
+
+/// Whether `t` is the version `r` asks of its template.
+fn version_matches(
+    t: &LaunchTemplateFacts,
+    r: &TemplateRef,
+    templates: &[LaunchTemplateFacts],
+) -> bool {
+    match r.version.as_deref() {
+        None | Some("$Default") => t.default,
+        Some("$Latest") => templates
+            .iter()
+            .filter(|o| {
+                o.template_id == t.template_id && o.account == t.account && o.region == t.region
+            })
+            .all(|o| o.version <= t.version),
+        Some(n) => n.parse::<i64>().is_ok_and(|n| n == t.version),
+    }
+}
+
+/// Why a group's launch template version is not known.
+fn not_read(r: &TemplateRef) -> (NodeStatus, String) {
+    let template = r.id.as_deref().or(r.name.as_deref()).unwrap_or("?");
+    let version = r.version.as_deref().unwrap_or("$Default");
+    (
+        NodeStatus::Unchecked,
+        format!("its launch template {template} version {version} was not found"),
+    )
+}
+
+/// The Bottlerocket release an EKS node group boots by its AMI type and release version:
+/// `BOTTLEROCKET_ARM_64_NVIDIA` at Kubernetes 1.36 is aws-k8s-1.36-nvidia, aarch64.
+fn release_of_node_group(g: &NodeGroupFacts) -> Boots {
+    let ami_type = g.ami_type.as_deref().unwrap_or("?");
+    let Some(rest) = ami_type.strip_prefix("BOTTLEROCKET_") else {
+        return Err((
+            NodeStatus::NotBottlerocket,
+            format!("its AMI type is {ami_type}"),
+        ));
+    };
+    let (arch, flavour) = if let Some(f) = rest.strip_prefix("x86_64") {
+        ("x86_64", f)
+    } else if let Some(f) = rest.strip_prefix("ARM_64") {
+        ("aarch64", f)
+    } else {
+        return Err((
+            NodeStatus::Unchecked,
+            format!("unknown AMI type {ami_type}"),
+        ));
+    };
+    let suffix = match flavour {
+        "" => "",
+        "_NVIDIA" => "-nvidia",
+        "_FIPS" => "-fips",
+        _ => {
+            return Err((
+                NodeStatus::Unchecked,
+                format!("unknown AMI type {ami_type}"),
+            ))
+        }
+    };
+    match (&g.kubernetes_version, &g.release_version) {
+        (Some(k8s), Some(release)) => Ok((
+            format!("aws-k8s-{k8s}{suffix}"),
+            arch.to_owned(),
+            release.clone(),
+        )),
+        _ => Err((
+            NodeStatus::Unchecked,
+            "EKS gives no Kubernetes or release version".to_owned(),
+        )),
+    }
+}
+
 /// A `stale_launch_path` for each launch path that boots a release older than the due one,
 /// beyond the policy.
 pub fn findings(paths: &[LaunchPathView]) -> Vec<Finding> {
@@ -208,7 +391,12 @@ pub fn findings(paths: &[LaunchPathView]) -> Vec<Finding> {
             Finding::error(
                 Code::StaleLaunchPath,
                 format!(
-                    "launch template {} in {} (account {}) boots {} {} {}, {} release(s) older than the due {}",
+                    "{} {} in {} (account {}) boots {} {} {}, {} release(s) older than the due {}",
+                    match p.kind.as_str() {
+                        "auto_scaling_group" => "Auto Scaling group",
+                        "eks_node_group" => "EKS node group",
+                        _ => "launch template",
+                    },
                     p.name,
                     p.region,
                     p.account,

@@ -86,14 +86,14 @@ pub(super) fn launch_paths_in_play(
         at,
         policy: &policy,
     };
-    o.launch_templates
-        .iter()
-        .filter_map(|t| judging.boots(t))
-        .filter_map(|(variant, arch, _)| {
-            Some((
-                variant,
-                crate::source::bottlerocket::Arch::parse(&arch).ok()?,
-            ))
+    let mut paths = judging.templates(&o.launch_templates);
+    paths.extend(judging.auto_scaling_groups(&o.auto_scaling_groups, &o.launch_templates));
+    paths.extend(judging.node_groups(&o.node_groups, &o.launch_templates));
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            let arch = crate::source::bottlerocket::Arch::parse(p.arch.as_deref()?).ok()?;
+            Some((p.variant?, arch))
         })
         .collect()
 }

@@ -153,6 +153,10 @@ pub async fn run(mut spec: JobSpec) -> Result<JobReport> {
         };
         f.launch_paths = judging.templates(&o.launch_templates);
         f.launch_paths
+            .extend(judging.auto_scaling_groups(&o.auto_scaling_groups, &o.launch_templates));
+        f.launch_paths
+            .extend(judging.node_groups(&o.node_groups, &o.launch_templates));
+        f.launch_paths
             .sort_by(|a, b| b.stale.cmp(&a.stale).then(a.name.cmp(&b.name)));
     }
     if let Some(f) = &fleet {

@@ -22,7 +22,10 @@ deprecation, so DeprecationTime is set on its image objects), {"instances": [{"a
 launched (an account other than moto's default through a role assumed in it; "register" makes
 the image in that account first, owned by it), {"deregister": [{"account", "region", "image"}]}
 are deregistered after; {"launch_templates": [{"account", "region", "name", "versions": [IMAGE,
-...]}]} are made, each version's ImageId in turn (the first stays the default).
+...]}]} are made, each version's ImageId in turn (the first stays the default);
+{"auto_scaling_groups": [{"account", "region", "name", "template", "version"}]} launch nothing
+(desired capacity 0); {"node_groups": [{"account", "region", "cluster", "kubernetes_version",
+"name", "amiType"?, "releaseVersion"?, "template"?, "version"?}]} are made in their clusters.
 
 GET /__stats answers {region: {operation: count}} for every request seen (faults included).
 Prints "PORT <n>" once it listens on 127.0.0.1; exits when its standard input closes (when the
@@ -179,6 +182,31 @@ def seed_ec2(doc, url):
         ec2.create_launch_template(LaunchTemplateName=t["name"], LaunchTemplateData={"ImageId": t["versions"][0]})
         for image in t["versions"][1:]:
             ec2.create_launch_template_version(LaunchTemplateName=t["name"], LaunchTemplateData={"ImageId": image})
+    for g in doc.get("auto_scaling_groups", []):
+        client("autoscaling", g["region"], g["account"]).create_auto_scaling_group(
+            AutoScalingGroupName=g["name"],
+            LaunchTemplate={"LaunchTemplateName": g["template"], "Version": g["version"]},
+            MinSize=0,
+            MaxSize=1,
+            DesiredCapacity=0,
+            AvailabilityZones=[g["region"] + "a"],
+        )
+    clusters = set()
+    for n in doc.get("node_groups", []):
+        eks = client("eks", n["region"], n["account"])
+        role = "arn:aws:iam::%s:role/eks" % n["account"]
+        if (n["account"], n["region"], n["cluster"]) not in clusters:
+            clusters.add((n["account"], n["region"], n["cluster"]))
+            eks.create_cluster(
+                name=n["cluster"], version=n["kubernetes_version"], roleArn=role, resourcesVpcConfig={"subnetIds": ["subnet-1"]}
+            )
+        extra = {k: n[k] for k in ("amiType", "releaseVersion") if k in n}
+        if "template" in n:
+            extra["launchTemplate"] = {"name": n["template"], "version": n["version"]}
+        eks.create_nodegroup(
+            clusterName=n["cluster"], nodegroupName=n["name"], nodeRole=role, subnets=["subnet-1"],
+            version=n["kubernetes_version"], **extra
+        )
     for d in doc.get("deregister", []):
         client("ec2", d["region"], d["account"]).deregister_image(ImageId=d["image"])
     from moto.ec2.models import ec2_backends

@@ -143,10 +143,20 @@ fn instances_are_judged_by_their_launch_amis_names() {
         paths,
         [
             "arm v1 behind",
+            "asg-rolling-latest ? behind",
             "pinned v1 behind",
+            "prod/bottlerocket-x86 ? behind",
             "rolling v2 behind",
+            "three v1 behind",
+            "three v3 behind",
+            "asg-three-2 ? current",
+            "asg-web ? current",
             "follow v1 current",
+            "prod/al2023 ? not_bottlerocket",
+            "prod/custom ? current",
             "rolling v1 current",
+            // The version a group names is a launch path too.
+            "three v2 current",
             "web v1 current",
         ],
         "{:#}",
@@ -156,7 +166,7 @@ fn instances_are_judged_by_their_launch_amis_names() {
         .iter()
         .filter(|x| x.starts_with("stale_launch_path"))
         .collect();
-    assert_eq!(stale.len(), 3, "{c:?}");
+    assert_eq!(stale.len(), 7, "{c:?}");
 
     // One account, one region: GetCallerIdentity, one page of instances, one page of launch
     // templates, one DescribeImages for the AMIs in use and the templates', one more for SSM's
@@ -165,7 +175,11 @@ fn instances_are_judged_by_their_launch_amis_names() {
     assert_eq!(calls["sts"], 1, "{calls}");
     assert_eq!(calls["describe_instances"], 1, "{calls}");
     assert_eq!(calls["describe_images"], 2, "{calls}");
-    assert_eq!(calls["describe_launch_template_versions"], 1, "{calls}");
+    // One page of templates, and one more call for `three`'s version 2, which a group names.
+    assert_eq!(calls["describe_launch_template_versions"], 2, "{calls}");
+    assert_eq!(calls["describe_auto_scaling_groups"], 1, "{calls}");
+    // ListClusters, ListNodegroups, and DescribeNodegroup for each of the 3.
+    assert_eq!(calls["eks"], 5, "{calls}");
     assert_eq!(r["ec2"]["regions"][0]["instances"], 8);
 }
 

@@ -50,7 +50,10 @@ pub const SILENT: &str = "af-south-1";
 /// EC2's fleet (`ec2_fleet`): instances of the default account and of [`SECOND_ACCOUNT`] on
 /// current, deprecated, deregistered, foreign and non-Bottlerocket AMIs; launch templates `web`
 /// (the current AMI), `arm` (an old one), `follow` (SSM's latest), `pinned` (SSM's 1.25.0) and
-/// `rolling` (v1 the current AMI and default, v2 an old one); SSM holds the demo's
+/// `rolling` (v1 the current AMI and default, v2 an old one), `three` (old, current, old); Auto
+/// Scaling groups on `web`'s default, `rolling`'s latest and `three`'s version 2; an EKS cluster
+/// `prod` (1.31) with node groups `bottlerocket-x86` (release 1.25.0), `al2023` and `custom` (on
+/// `web` v1); SSM holds the demo's
 /// parameters here too, and two of SSM's `latest` AMIs are wrong in EC2 (one is not there, one
 /// is named for another release).
 pub const EC2_FLEET: &str = "us-east-2";
@@ -225,6 +228,19 @@ fn ec2_seed_of(ssm: &[Value]) -> Value {
     let at = |account: &str, region: &str, image: Value, count: u32, name: &str| serde_json::json!({"account": account, "region": region, "image": image, "count": count, "name": name});
     let foreign =
         serde_json::json!({"register": "bottlerocket-aws-k8s-1.31-x86_64-v1.26.1-c41a8f09"});
+    let group = |name: &str, template: &str, version: &str| serde_json::json!({"account": BASE_ACCOUNT, "region": EC2_FLEET, "name": name, "template": template, "version": version});
+    let node_group = |name: &str, mut extra: Value| {
+        for (k, v) in [
+            ("account", BASE_ACCOUNT),
+            ("region", EC2_FLEET),
+            ("cluster", "prod"),
+            ("kubernetes_version", "1.31"),
+            ("name", name),
+        ] {
+            extra[k] = v.into();
+        }
+        extra
+    };
     let template = |name: &str, versions: &[&str]| serde_json::json!({"account": BASE_ACCOUNT, "region": EC2_FLEET, "name": name, "versions": versions});
     // moto pages DescribeInstances by reservation: one instance each.
     let mut many = at(BASE_ACCOUNT, EC2_PAGES, ami::CURRENT.into(), 1005, "many");
@@ -249,6 +265,17 @@ fn ec2_seed_of(ssm: &[Value]) -> Value {
             template("follow", &["resolve:ssm:/aws/service/bottlerocket/aws-k8s-1.31/x86_64/latest/image_id"]),
             template("pinned", &["resolve:ssm:/aws/service/bottlerocket/aws-k8s-1.31/x86_64/1.25.0/image_id"]),
             template("rolling", &[ami::CURRENT, ami::ARM_OLD]),
+            template("three", &[ami::ARM_OLD, ami::CURRENT, ami::ARM_OLD]),
+        ],
+        "auto_scaling_groups": [
+            group("asg-web", "web", "$Default"),
+            group("asg-rolling-latest", "rolling", "$Latest"),
+            group("asg-three-2", "three", "2"),
+        ],
+        "node_groups": [
+            node_group("bottlerocket-x86", serde_json::json!({"amiType": "BOTTLEROCKET_x86_64", "releaseVersion": "1.25.0-0f3e5a1c"})),
+            node_group("al2023", serde_json::json!({"amiType": "AL2023_x86_64_STANDARD", "releaseVersion": "1.31.0-20241011"})),
+            node_group("custom", serde_json::json!({"template": "web", "version": "1"})),
         ],
     })
 }

@@ -1,0 +1,216 @@
+//! Launch paths beyond launch templates, read live: Auto Scaling groups (aws-sdk-autoscaling)
+//! and EKS managed node groups (aws-sdk-eks) of one account and region, each paginated to the
+//! end, with the same retries, timeouts, attempt counts and response caps as EC2.
+
+use super::client::{describe, CallError, CapResponse, CountAttempts, LiveOptions, MAX_PAGES};
+use super::model::{AutoScalingGroupFacts, GroupLaunch, NodeGroupFacts, TemplateRef};
+use aws_config::SdkConfig;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+/// The largest response body read from Auto Scaling or EKS.
+const MAX_RESPONSE: usize = 16 << 20;
+
+/// Calls made to Auto Scaling and EKS in one region.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct GroupCalls {
+    /// `DescribeAutoScalingGroups` pages.
+    pub describe_auto_scaling_groups: u64,
+    /// `ListClusters`, `ListNodegroups` pages and `DescribeNodegroup` calls.
+    pub eks: u64,
+}
+
+/// The clients of one account and region.
+pub struct GroupClients {
+    autoscaling: aws_sdk_autoscaling::Client,
+    eks: aws_sdk_eks::Client,
+}
+
+impl GroupClients {
+    /// Clients for `region`, counting their attempts in `attempts`.
+    pub fn new(
+        config: &SdkConfig,
+        options: &LiveOptions,
+        region: &str,
+        attempts: &Arc<AtomicU64>,
+    ) -> Self {
+        let autoscaling = aws_sdk_autoscaling::config::Builder::from(config)
+            .region(aws_sdk_autoscaling::config::Region::new(region.to_owned()))
+            .retry_config(options.retry_config())
+            .timeout_config(options.timeout_config())
+            .interceptor(CountAttempts(attempts.clone()))
+            .interceptor(CapResponse(MAX_RESPONSE))
+            .build();
+        let eks = aws_sdk_eks::config::Builder::from(config)
+            .region(aws_sdk_eks::config::Region::new(region.to_owned()))
+            .retry_config(options.retry_config())
+            .timeout_config(options.timeout_config())
+            .interceptor(CountAttempts(attempts.clone()))
+            .interceptor(CapResponse(MAX_RESPONSE))
+            .build();
+        GroupClients {
+            autoscaling: aws_sdk_autoscaling::Client::from_conf(autoscaling),
+            eks: aws_sdk_eks::Client::from_conf(eks),
+        }
+    }
+}
+
+/// Every Auto Scaling group of the region, page after page.
+pub async fn auto_scaling_groups(
+    clients: &GroupClients,
+    account: &str,
+    region: &str,
+    calls: &mut GroupCalls,
+) -> Result<Vec<AutoScalingGroupFacts>, CallError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        if calls.describe_auto_scaling_groups >= MAX_PAGES {
+            return Err(CallError::TooManyPages(
+                "DescribeAutoScalingGroups".to_owned(),
+            ));
+        }
+        calls.describe_auto_scaling_groups += 1;
+        let page = clients
+            .autoscaling
+            .describe_auto_scaling_groups()
+            .max_records(100)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| describe("DescribeAutoScalingGroups", &e))?;
+        for g in page.auto_scaling_groups() {
+            let Some(name) = g.auto_scaling_group_name() else {
+                continue;
+            };
+            out.push(AutoScalingGroupFacts {
+                account: account.to_owned(),
+                region: region.to_owned(),
+                name: name.to_owned(),
+                launch: group_launch(g),
+            });
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// What a group launches from: its launch template, the one of its mixed instances policy, or
+/// its launch configuration.
+fn group_launch(g: &aws_sdk_autoscaling::types::AutoScalingGroup) -> GroupLaunch {
+    let spec = g.launch_template().or_else(|| {
+        g.mixed_instances_policy()
+            .and_then(|m| m.launch_template())
+            .and_then(|t| t.launch_template_specification())
+    });
+    match (spec, g.launch_configuration_name()) {
+        (Some(s), _) => GroupLaunch::Template(TemplateRef {
+            id: s.launch_template_id().map(str::to_owned),
+            name: s.launch_template_name().map(str::to_owned),
+            version: s.version().map(str::to_owned),
+        }),
+        (None, Some(lc)) => GroupLaunch::LaunchConfiguration(lc.to_owned()),
+        (None, None) => GroupLaunch::Unknown,
+    }
+}
+
+/// Every EKS managed node group of every cluster of the region.
+pub async fn node_groups(
+    clients: &GroupClients,
+    account: &str,
+    region: &str,
+    calls: &mut GroupCalls,
+) -> Result<Vec<NodeGroupFacts>, CallError> {
+    let mut out = Vec::new();
+    for cluster in clusters(clients, calls).await? {
+        for name in nodegroup_names(clients, &cluster, calls).await? {
+            calls.eks += 1;
+            let described = clients
+                .eks
+                .describe_nodegroup()
+                .cluster_name(&cluster)
+                .nodegroup_name(&name)
+                .send()
+                .await
+                .map_err(|e| describe(&format!("DescribeNodegroup {cluster}/{name}"), &e))?;
+            let Some(g) = described.nodegroup() else {
+                continue;
+            };
+            out.push(NodeGroupFacts {
+                account: account.to_owned(),
+                region: region.to_owned(),
+                cluster: cluster.clone(),
+                name,
+                ami_type: g.ami_type().map(|t| t.as_str().to_owned()),
+                release_version: g.release_version().map(str::to_owned),
+                kubernetes_version: g.version().map(str::to_owned),
+                template: g.launch_template().map(|t| TemplateRef {
+                    id: t.id().map(str::to_owned),
+                    name: t.name().map(str::to_owned),
+                    version: t.version().map(str::to_owned),
+                }),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The region's EKS clusters, page after page.
+async fn clusters(
+    clients: &GroupClients,
+    calls: &mut GroupCalls,
+) -> Result<Vec<String>, CallError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        if calls.eks >= MAX_PAGES {
+            return Err(CallError::TooManyPages("ListClusters".to_owned()));
+        }
+        calls.eks += 1;
+        let page = clients
+            .eks
+            .list_clusters()
+            .max_results(100)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| describe("ListClusters", &e))?;
+        out.extend(page.clusters().iter().cloned());
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// A cluster's managed node groups, page after page.
+async fn nodegroup_names(
+    clients: &GroupClients,
+    cluster: &str,
+    calls: &mut GroupCalls,
+) -> Result<Vec<String>, CallError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        if calls.eks >= MAX_PAGES {
+            return Err(CallError::TooManyPages(format!("ListNodegroups {cluster}")));
+        }
+        calls.eks += 1;
+        let page = clients
+            .eks
+            .list_nodegroups()
+            .cluster_name(cluster)
+            .max_results(100)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| describe(&format!("ListNodegroups {cluster}"), &e))?;
+        out.extend(page.nodegroups().iter().cloned());
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(out),
+        }
+    }
+}
