@@ -178,6 +178,8 @@ pub struct Ec2Observations {
     pub node_groups: Vec<NodeGroupFacts>,
     /// The first account read, for the images SSM names once it is read.
     first: Option<Reader>,
+    /// The read's deadline, which describing SSM's images shares.
+    deadline: Option<tokio::time::Instant>,
 }
 
 /// One account with the configuration its calls are made with.
@@ -215,6 +217,7 @@ pub async fn observe(base: &SdkConfig, options: &LiveOptions, query: &Ec2Query) 
         .await;
     let mut observed = assemble(observed_at, accounts, sts_calls, results);
     observed.first = readers.into_iter().next();
+    observed.deadline = Some(deadline);
     observed
 }
 
@@ -229,7 +232,9 @@ pub async fn describe_more(
     let Some(reader) = &observed.first else {
         return;
     };
-    let deadline = tokio::time::Instant::now() + options.deadline;
+    let deadline = observed
+        .deadline
+        .unwrap_or_else(|| tokio::time::Instant::now() + options.deadline);
     let mut by_region: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     for (region, id) in wanted {
         let read = observed.images.was_described(&reader.account, region);
@@ -297,10 +302,11 @@ async fn readers(
     let mut readers = Vec::new();
     let mut accounts = Vec::new();
     // STS is asked in the first region read: a region of the partition the accounts are in.
-    let sts_region = base
-        .region()
-        .cloned()
-        .or_else(|| query.regions.first().map(|r| Region::new(r.clone())));
+    let sts_region = query
+        .regions
+        .first()
+        .map(|r| Region::new(r.clone()))
+        .or_else(|| base.region().cloned());
     let base = &base.to_builder().region(sts_region).build();
     if query.roles.is_empty() {
         calls.sts += 1;
@@ -564,6 +570,7 @@ async fn describe_template_versions(
         .describe_launch_template_versions()
         .launch_template_id(id)
         .set_versions(Some(versions))
+        .resolve_alias(true)
         .send()
         .await
         .map_err(|e| describe(&format!("DescribeLaunchTemplateVersions {id}"), &e))?;
@@ -616,6 +623,9 @@ async fn describe_launch_templates(
             .describe_launch_template_versions()
             .versions("$Default")
             .versions("$Latest")
+            // `resolve:ssm:` as the AMI id the parameter gives now, version or label included.
+            .resolve_alias(true)
+            .include_managed_resources(true)
             .max_results(200)
             .set_next_token(token.take())
             .send()
@@ -663,6 +673,8 @@ async fn describe_instances(
         let page = client
             .describe_instances()
             .filters(running.clone())
+            // An account may hide AWS-managed instances (EKS Auto Mode's) from Describe calls.
+            .include_managed_resources(true)
             .max_results(1000)
             .set_next_token(token.take())
             .send()
@@ -715,37 +727,59 @@ async fn describe_images(
 ) -> Result<Vec<ImageFacts>, CallError> {
     let mut out = Vec::new();
     for chunk in ids.chunks(IMAGES_PER_CALL) {
-        calls.describe_images += 1;
         let filter = Filter::builder()
             .name("image-id")
             .set_values(Some(chunk.to_vec()))
             .build();
-        let page = client
-            .describe_images()
-            .filters(filter)
-            .include_deprecated(true)
-            .include_disabled(true)
-            .send()
-            .await
-            .map_err(|e| describe("DescribeImages", &e))?;
-        out.extend(page.images().iter().filter_map(|image| {
-            Some(ImageFacts {
-                account: reader.account.clone(),
-                region: region.to_owned(),
-                image_id: image.image_id()?.to_owned(),
-                name: image.name().map(str::to_owned),
-                owner_id: image.owner_id().map(str::to_owned),
-                owner_alias: image.image_owner_alias().map(str::to_owned),
-                public: image.public().unwrap_or(false),
-                state: image.state().map(|s| s.as_str().to_owned()),
-                deprecation_time: image
-                    .deprecation_time()
-                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                    .map(|t| t.to_utc()),
-            })
-        }));
+        let mut token: Option<String> = None;
+        loop {
+            if calls.describe_images >= MAX_PAGES {
+                return Err(CallError::TooManyPages("DescribeImages".to_owned()));
+            }
+            calls.describe_images += 1;
+            let page = client
+                .describe_images()
+                .filters(filter.clone())
+                .include_deprecated(true)
+                .include_disabled(true)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| describe("DescribeImages", &e))?;
+            out.extend(
+                page.images()
+                    .iter()
+                    .filter_map(|image| image_facts(image, reader, region)),
+            );
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
     }
     Ok(out)
+}
+
+/// An image as tufwatch keeps it.
+fn image_facts(
+    image: &aws_sdk_ec2::types::Image,
+    reader: &Reader,
+    region: &str,
+) -> Option<ImageFacts> {
+    Some(ImageFacts {
+        account: reader.account.clone(),
+        region: region.to_owned(),
+        image_id: image.image_id()?.to_owned(),
+        name: image.name().map(str::to_owned),
+        owner_id: image.owner_id().map(str::to_owned),
+        owner_alias: image.image_owner_alias().map(str::to_owned),
+        public: image.public().unwrap_or(false),
+        state: image.state().map(|s| s.as_str().to_owned()),
+        deprecation_time: image
+            .deprecation_time()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.to_utc()),
+    })
 }
 
 /// The observations: the report (accounts, regions in the order asked, calls), the instances
@@ -794,5 +828,6 @@ fn assemble(
         auto_scaling_groups,
         node_groups,
         first: None,
+        deadline: None,
     }
 }

@@ -74,7 +74,8 @@ pub enum LaunchImage {
         /// Its name.
         name: String,
     },
-    /// EC2 did not describe it: deregistered (or never visible to this account).
+    /// Not available to this account: EC2 did not describe it (deregistered, unshared, outside
+    /// the account's Allowed AMIs) or says it is deregistered, disabled or failed.
     Missing,
 }
 
@@ -91,6 +92,14 @@ pub struct ImageTrust {
 impl ImageTrust {
     /// What an image is.
     pub fn judge(&self, facts: &ImageFacts) -> LaunchImage {
+        // A deregistered (still listed for a while), disabled or failed image launches nothing.
+        if facts
+            .state
+            .as_deref()
+            .is_some_and(|s| s != "available" && s != "pending")
+        {
+            return LaunchImage::Missing;
+        }
         let name = facts.name.clone().unwrap_or_default();
         let Some(release) = release_of_name(&name) else {
             return LaunchImage::Other { name };
@@ -178,14 +187,13 @@ pub fn ssm_image_findings(
     latest: &[crate::ssm::Latest],
     images: &Images,
     account: &str,
-    trust: &ImageTrust,
 ) -> Vec<Finding> {
     latest
         .iter()
         .filter(|l| images.was_described(account, &l.region))
         .filter_map(|l| {
             let id = l.image_id.as_deref()?;
-            let why = ssm_image_fault(l, images.get(account, &l.region, id), trust)?;
+            let why = ssm_image_fault(l, images.get(account, &l.region, id))?;
             Some(
                 Finding::error(
                     Code::SsmBadImage,
@@ -201,18 +209,15 @@ pub fn ssm_image_findings(
 }
 
 /// What is wrong with the AMI SSM's `latest` names, if anything.
-fn ssm_image_fault(
-    latest: &crate::ssm::Latest,
-    facts: Option<&ImageFacts>,
-    trust: &ImageTrust,
-) -> Option<String> {
+fn ssm_image_fault(latest: &crate::ssm::Latest, facts: Option<&ImageFacts>) -> Option<String> {
     let Some(facts) = facts else {
         return Some("EC2 does not describe: it does not exist".to_owned());
     };
     if !facts.public {
         return Some("is not public".to_owned());
     }
-    if !trust.trusted(facts) {
+    // SSM's public parameters name the publisher's own AMIs: a copy the job trusts is not one.
+    if facts.owner_alias.as_deref() != Some(BOTTLEROCKET_OWNER_ALIAS) {
         let owner = facts.owner_id.as_deref().unwrap_or("?");
         return Some(format!(
             "is owned by account {owner}, not Bottlerocket's publisher"

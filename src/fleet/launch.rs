@@ -43,6 +43,9 @@ pub struct LaunchPathView {
     /// Why, when the status needs explaining.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What EC2 says of the AMI it names (a launch template naming an AMI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<LaunchImage>,
 }
 
 /// What a launch judges by: the images described, whose are Bottlerocket's, SSM, the tracks, the
@@ -81,14 +84,20 @@ impl LaunchJudging<'_> {
             if t.default { ", default" } else { "" }
         );
         let boots = self.release_of_template(t);
-        self.view(
+        let mut view = self.view(
             "launch_template",
             name,
             &t.account,
             &t.region,
             t.image.clone(),
             boots,
-        )
+        );
+        view.image = t
+            .image
+            .as_deref()
+            .filter(|image| image.starts_with("ami-"))
+            .and_then(|image| launch_image(self.images, &t.account, &t.region, image, self.trust));
+        view
     }
 
     /// What a launch template version boots.
@@ -202,6 +211,7 @@ impl LaunchJudging<'_> {
             due: None,
             stale: false,
             reason: None,
+            image: None,
         };
         match release {
             Ok((variant, arch, version)) => {
@@ -384,30 +394,60 @@ fn release_of_node_group(g: &NodeGroupFacts) -> Boots {
 /// A `stale_launch_path` for each launch path that boots a release older than the due one,
 /// beyond the policy.
 pub fn findings(paths: &[LaunchPathView]) -> Vec<Finding> {
-    paths
-        .iter()
-        .filter(|p| p.stale)
-        .map(|p| {
-            Finding::error(
-                Code::StaleLaunchPath,
-                format!(
-                    "{} {} in {} (account {}) boots {} {} {}, {} release(s) older than the due {}",
-                    match p.kind.as_str() {
-                        "auto_scaling_group" => "Auto Scaling group",
-                        "eks_node_group" => "EKS node group",
-                        _ => "launch template",
-                    },
-                    p.name,
-                    p.region,
-                    p.account,
-                    p.variant.as_deref().unwrap_or("?"),
-                    p.arch.as_deref().unwrap_or("?"),
-                    p.version.as_deref().unwrap_or("?"),
-                    p.releases_behind,
-                    p.due.as_deref().unwrap_or("?")
-                ),
-            )
-            .target(p.name.clone())
-        })
-        .collect()
+    let images = paths.iter().filter_map(image_finding);
+    let stale = paths.iter().filter(|p| p.stale).map(|p| {
+        Finding::error(
+            Code::StaleLaunchPath,
+            format!(
+                "{} {} in {} (account {}) boots {} {} {}, {} release(s) older than the due {}",
+                match p.kind.as_str() {
+                    "auto_scaling_group" => "Auto Scaling group",
+                    "eks_node_group" => "EKS node group",
+                    _ => "launch template",
+                },
+                p.name,
+                p.region,
+                p.account,
+                p.variant.as_deref().unwrap_or("?"),
+                p.arch.as_deref().unwrap_or("?"),
+                p.version.as_deref().unwrap_or("?"),
+                p.releases_behind,
+                p.due.as_deref().unwrap_or("?")
+            ),
+        )
+        .target(p.name.clone())
+    });
+    images.chain(stale).collect()
+}
+
+/// What is wrong with the AMI a launch template names, as for an AMI instances run: the next
+/// launch from it fails, boots a deprecated image, or boots another owner's lookalike.
+fn image_finding(p: &LaunchPathView) -> Option<Finding> {
+    let ami = p.boots.as_deref().unwrap_or("?");
+    let place = format!(
+        "launch template {} in {} (account {})",
+        p.name, p.region, p.account
+    );
+    let finding = match p.image.as_ref()? {
+        LaunchImage::Missing => Finding::warning(
+            Code::AmiMissing,
+            format!("{place} boots {ami}, which is not available to this account: a launch from it fails"),
+        ),
+        LaunchImage::Bottlerocket {
+            deprecated_since: Some(since),
+            ..
+        } => Finding::warning(
+            Code::AmiDeprecated,
+            format!(
+                "{place} boots {ami}, deprecated since {}",
+                since.format("%Y-%m-%d")
+            ),
+        ),
+        LaunchImage::ForeignOwner { name, owner } => Finding::error(
+            Code::AmiForeignOwner,
+            format!("{place} boots {ami}, named {name:?} but owned by account {owner}, not Bottlerocket's publisher nor an account the job trusts"),
+        ),
+        _ => return None,
+    };
+    Some(finding.target(p.name.clone()))
 }

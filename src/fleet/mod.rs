@@ -707,7 +707,7 @@ impl AmiView {
         let finding = match self.image.as_ref()? {
             ami::LaunchImage::Missing => Finding::warning(
                 Code::AmiMissing,
-                format!("{place} no longer exists (deregistered); {n} instance(s) run it, and none can be launched from it again"),
+                format!("{place} is not available to this account (deregistered, disabled, unshared, or outside its Allowed AMIs); {n} instance(s) run it, and none can be launched from it here"),
             ),
             ami::LaunchImage::Bottlerocket {
                 deprecated_since: Some(since),

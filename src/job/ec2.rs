@@ -89,8 +89,15 @@ pub(super) fn launch_paths_in_play(
     let mut paths = judging.templates(&o.launch_templates);
     paths.extend(judging.auto_scaling_groups(&o.auto_scaling_groups, &o.launch_templates));
     paths.extend(judging.node_groups(&o.node_groups, &o.launch_templates));
+    // A version pointer (`resolve:ssm:…/1.26.1/image_id`) is what the template's author wrote,
+    // backed by nothing EC2 or SSM said: it brings no repository into play.
     paths
         .into_iter()
+        .filter(|p| {
+            p.boots
+                .as_deref()
+                .is_none_or(|b| !b.starts_with("resolve:ssm:") || b.contains("/latest/"))
+        })
         .filter_map(|p| {
             let arch = crate::source::bottlerocket::Arch::parse(p.arch.as_deref()?).ok()?;
             Some((p.variant?, arch))
@@ -103,7 +110,6 @@ pub(super) async fn check_ssm_images(
     e: &Ec2Spec,
     o: &mut Ec2Observations,
     ssm: &Observations,
-    trust: &ImageTrust,
 ) -> Vec<Finding> {
     let wanted: Vec<(String, String)> = ssm
         .latest
@@ -114,5 +120,5 @@ pub(super) async fn check_ssm_images(
     let Some(account) = o.report.accounts.iter().find(|a| a.error.is_none()) else {
         return Vec::new();
     };
-    crate::fleet::ami::ssm_image_findings(&ssm.latest, &o.images, &account.account, trust)
+    crate::fleet::ami::ssm_image_findings(&ssm.latest, &o.images, &account.account)
 }

@@ -113,9 +113,6 @@ pub async fn run(mut spec: JobSpec) -> Result<JobReport> {
 
     // EC2 first: its instances are inventories, whose variants SSM reads.
     let mut ec2 = read_ec2(&mut spec, at).await?;
-    if let Some(o) = &ec2 {
-        findings.extend(o.report.findings());
-    }
 
     // Then SSM: EC2 instances whose AMIs EC2 could not describe need its AMI -> version map.
     let ssm = read_ssm(&spec, started_at).await?;
@@ -123,7 +120,11 @@ pub async fn run(mut spec: JobSpec) -> Result<JobReport> {
         findings.extend(o.findings());
     }
     if let (Some(e), Some(o), Some(s)) = (&spec.ec2, &mut ec2, &ssm) {
-        findings.extend(ec2::check_ssm_images(e, o, s, &ec2::trust(e, at)).await);
+        findings.extend(ec2::check_ssm_images(e, o, s).await);
+    }
+    // After SSM's AMIs were described: a region that could not describe them is said too.
+    if let Some(o) = &ec2 {
+        findings.extend(o.report.findings());
     }
 
     // The repositories: those given, and those the fleet, its launch paths and SSM bring into

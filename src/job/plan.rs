@@ -381,6 +381,18 @@ fn ec2_regions(ec2: &Ec2Settings) -> Result<Vec<String>> {
         }
     }
     for (i, role) in ec2.roles.iter().enumerate() {
+        let again = ec2.roles[..i]
+            .iter()
+            .any(|other| other.account() == role.account());
+        if again {
+            return Err(Error::Setting {
+                setting: Setting::AssumeRole(i),
+                message: format!(
+                    "{:?}: another role of the same account is read already; each account once",
+                    role.role_arn
+                ),
+            });
+        }
         if role.account().is_none() || !role.role_arn.contains(":role/") {
             return Err(Error::Setting {
                 setting: Setting::AssumeRole(i),

@@ -175,6 +175,12 @@ fn ec2_metrics(o: &mut Out, ec2: &crate::aws::ec2::Ec2Report) {
     for (operation, n) in [
         ("DescribeInstances", c.describe_instances),
         ("DescribeImages", c.describe_images),
+        (
+            "DescribeLaunchTemplateVersions",
+            c.describe_launch_template_versions,
+        ),
+        ("DescribeAutoScalingGroups", c.describe_auto_scaling_groups),
+        ("EKS", c.eks),
         ("STS", c.sts),
         ("attempts", c.attempts),
     ] {

@@ -254,11 +254,14 @@ fn ec2_section(ec2: &crate::aws::ec2::Ec2Report) -> Section {
     let mut s = Section {
         title: "EC2 (read live)".to_owned(),
         lines: vec![format!(
-            "{} account(s), {} region(s) read; calls: {} DescribeInstances, {} DescribeImages, {} STS, {} HTTP attempts",
+            "{} account(s), {} region(s) read; calls: {} DescribeInstances, {} DescribeImages, {} DescribeLaunchTemplateVersions, {} DescribeAutoScalingGroups, {} EKS, {} STS; {} HTTP attempts to EC2, Auto Scaling and EKS",
             ec2.accounts.len(),
             ec2.regions.len(),
             c.describe_instances,
             c.describe_images,
+            c.describe_launch_template_versions,
+            c.describe_auto_scaling_groups,
+            c.eks,
             c.sts,
             c.attempts
         )],
@@ -280,7 +283,12 @@ fn ec2_section(ec2: &crate::aws::ec2::Ec2Report) -> Section {
             r.account.clone(),
             r.region.clone(),
             r.instances.to_string(),
-            (r.calls.describe_instances + r.calls.describe_images).to_string(),
+            (r.calls.describe_instances
+                + r.calls.describe_images
+                + r.calls.describe_launch_template_versions
+                + r.calls.describe_auto_scaling_groups
+                + r.calls.eks)
+                .to_string(),
             match &r.error {
                 Some(e) => format!("NOT READ: {e}"),
                 None => "yes".to_owned(),

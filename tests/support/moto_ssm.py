@@ -179,8 +179,11 @@ def seed_ec2(doc, url):
             left -= n
     for t in doc.get("launch_templates", []):
         ec2 = client("ec2", t["region"], t["account"])
-        ec2.create_launch_template(LaunchTemplateName=t["name"], LaunchTemplateData={"ImageId": t["versions"][0]})
-        for image in t["versions"][1:]:
+        versions = [
+            registered[(t["account"], t["region"], v["register"])] if isinstance(v, dict) else v for v in t["versions"]
+        ]
+        ec2.create_launch_template(LaunchTemplateName=t["name"], LaunchTemplateData={"ImageId": versions[0]})
+        for image in versions[1:]:
             ec2.create_launch_template_version(LaunchTemplateName=t["name"], LaunchTemplateData={"ImageId": image})
     for g in doc.get("auto_scaling_groups", []):
         client("autoscaling", g["region"], g["account"]).create_auto_scaling_group(

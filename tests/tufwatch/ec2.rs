@@ -151,7 +151,10 @@ fn instances_are_judged_by_their_launch_amis_names() {
             "three v3 behind",
             "asg-three-2 ? current",
             "asg-web ? current",
+            "deprecated-lt v1 rolling_out",
             "follow v1 current",
+            "gone-lt v1 unchecked",
+            "lookalike-lt v1 unchecked",
             "prod/al2023 ? not_bottlerocket",
             "prod/custom ? current",
             "rolling v1 current",
@@ -167,6 +170,18 @@ fn instances_are_judged_by_their_launch_amis_names() {
         .filter(|x| x.starts_with("stale_launch_path"))
         .collect();
     assert_eq!(stale.len(), 7, "{c:?}");
+    // A template that names a lookalike, a gone or a deprecated AMI is said, as for instances.
+    for (code, template) in [
+        ("ami_foreign_owner", "lookalike-lt"),
+        ("ami_missing", "gone-lt"),
+        ("ami_deprecated", "deprecated-lt"),
+    ] {
+        let prefix = format!("{code}:{template} (lt-");
+        assert!(
+            c.iter().any(|x| x.starts_with(&prefix)),
+            "{prefix} in {c:?}"
+        );
+    }
 
     // One account, one region: GetCallerIdentity, one page of instances, one page of launch
     // templates, one DescribeImages for the AMIs in use and the templates', one more for SSM's

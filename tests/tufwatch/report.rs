@@ -268,6 +268,7 @@ fn bad_configurations_name_the_file_and_the_key() {
         ("[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n[ec2]\nregions = [\"US West\"]\n", "ec2.regions"),
         ("[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n[ec2]\nimage_owners = [\"amazon\"]\n", "ec2.image_owners"),
         ("[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n[[account]]\narn = \"x\"\n", "arn"),
+        ("[[repository]]\nname=\"d\"\nmetadata_url=\"m\"\ntargets_url=\"t\"\n[[account]]\nrole_arn = \"arn:aws:iam::111122223333:role/a\"\n[[account]]\nrole_arn = \"arn:aws:iam::111122223333:role/b\"\n", "account[1].role_arn"),
     ];
     for (text, expected) in cases {
         let path = site.path().join("job.toml");

@@ -251,7 +251,7 @@ fn ec2_seed_of(ssm: &[Value]) -> Value {
             at(BASE_ACCOUNT, EC2_FLEET, ami::CURRENT.into(), 3, "web"),
             at(BASE_ACCOUNT, EC2_FLEET, ami::DEPRECATED.into(), 2, "batch"),
             at(BASE_ACCOUNT, EC2_FLEET, ami::GONE.into(), 1, "legacy"),
-            at(BASE_ACCOUNT, EC2_FLEET, foreign, 1, "lookalike"),
+            at(BASE_ACCOUNT, EC2_FLEET, foreign.clone(), 1, "lookalike"),
             at(BASE_ACCOUNT, EC2_FLEET, ami::OTHER.into(), 1, "bastion"),
             at(SECOND_ACCOUNT, EC2_FLEET, ami::ECS_CURRENT.into(), 2, "ecs"),
             many,
@@ -266,6 +266,9 @@ fn ec2_seed_of(ssm: &[Value]) -> Value {
             template("pinned", &["resolve:ssm:/aws/service/bottlerocket/aws-k8s-1.31/x86_64/1.25.0/image_id"]),
             template("rolling", &[ami::CURRENT, ami::ARM_OLD]),
             template("three", &[ami::ARM_OLD, ami::CURRENT, ami::ARM_OLD]),
+            template("gone-lt", &[ami::GONE]),
+            template("deprecated-lt", &[ami::DEPRECATED]),
+            serde_json::json!({"account": BASE_ACCOUNT, "region": EC2_FLEET, "name": "lookalike-lt", "versions": [foreign]}),
         ],
         "auto_scaling_groups": [
             group("asg-web", "web", "$Default"),
