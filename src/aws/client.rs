@@ -168,6 +168,35 @@ pub enum CallError {
 /// that never ends its paging.
 pub const MAX_PAGES: u64 = 10_000;
 
+/// Every page of a listing, in order: `page(token)` asks one page and gives its items and the
+/// next token (none, or empty, after the last). `pages` counts the pages asked, across the
+/// listings it is shared by; past [`MAX_PAGES`] the listing stops with an error naming
+/// `operation` (an endpoint that never ends its paging).
+pub async fn every_page<T, F, Fut>(
+    operation: &str,
+    pages: &mut u64,
+    mut page: F,
+) -> Result<Vec<T>, CallError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), CallError>>,
+{
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        if *pages >= MAX_PAGES {
+            return Err(CallError::TooManyPages(operation.to_owned()));
+        }
+        *pages += 1;
+        let (items, next) = page(token.take()).await?;
+        out.extend(items);
+        match next {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => return Ok(out),
+        }
+    }
+}
+
 /// Whether a service's error code says it throttled the call (SSM's JSON services and EC2's
 /// query API name it differently).
 pub fn is_throttling(code: &str) -> bool {

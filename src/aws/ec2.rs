@@ -10,7 +10,7 @@
 //! attempt is counted. An account or region that cannot be read is said in the report; the
 //! others still are.
 
-use super::client::{describe, CallError, CapResponse, CountAttempts, LiveOptions, MAX_PAGES};
+use super::client::{describe, every_page, CallError, CapResponse, CountAttempts, LiveOptions};
 use super::groups::{GroupCalls, GroupClients};
 use super::model::{
     AutoScalingGroupFacts, GroupLaunch, ImageFacts, Images, LaunchTemplateFacts, LiveInstance,
@@ -610,45 +610,38 @@ async fn describe_launch_templates(
     region: &str,
     calls: &mut Ec2Calls,
 ) -> Result<Vec<LaunchTemplateFacts>, CallError> {
-    let mut out: Vec<LaunchTemplateFacts> = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        if calls.describe_launch_template_versions >= MAX_PAGES {
-            return Err(CallError::TooManyPages(
-                "DescribeLaunchTemplateVersions".to_owned(),
-            ));
-        }
-        calls.describe_launch_template_versions += 1;
-        let page = client
-            .describe_launch_template_versions()
-            .versions("$Default")
-            .versions("$Latest")
-            // `resolve:ssm:` as the AMI id the parameter gives now, version or label included.
-            .resolve_alias(true)
-            .include_managed_resources(true)
-            .max_results(200)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| describe("DescribeLaunchTemplateVersions", &e))?;
-        for facts in page
-            .launch_template_versions()
-            .iter()
-            .filter_map(|v| template_facts(v, reader, region))
-        {
-            // $Default and $Latest are often one version: kept once.
-            let seen = out
+    let operation = "DescribeLaunchTemplateVersions";
+    let listed = every_page(
+        operation,
+        &mut calls.describe_launch_template_versions,
+        |token| async {
+            let page = client
+                .describe_launch_template_versions()
+                .versions("$Default")
+                .versions("$Latest")
+                // `resolve:ssm:` as the AMI id the parameter gives now, version or label included.
+                .resolve_alias(true)
+                .include_managed_resources(true)
+                .max_results(200)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| describe(operation, &e))?;
+            let facts = page
+                .launch_template_versions()
                 .iter()
-                .any(|t| t.template_id == facts.template_id && t.version == facts.version);
-            if !seen {
-                out.push(facts);
-            }
-        }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(out),
-        }
-    }
+                .filter_map(|v| template_facts(v, reader, region))
+                .collect();
+            Ok((facts, page.next_token().map(str::to_owned)))
+        },
+    )
+    .await?;
+    // $Default and $Latest are often one version: kept once.
+    let mut seen = std::collections::HashSet::new();
+    Ok(listed
+        .into_iter()
+        .filter(|t| seen.insert((t.template_id.clone(), t.version)))
+        .collect())
 }
 
 /// Every running and pending instance of the region, page after page.
@@ -663,36 +656,30 @@ async fn describe_instances(
         .values("running")
         .values("pending")
         .build();
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        if calls.describe_instances >= MAX_PAGES {
-            return Err(CallError::TooManyPages("DescribeInstances".to_owned()));
-        }
-        calls.describe_instances += 1;
-        let page = client
-            .describe_instances()
-            .filters(running.clone())
-            // An account may hide AWS-managed instances (EKS Auto Mode's) from Describe calls.
-            .include_managed_resources(true)
-            .max_results(1000)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| describe("DescribeInstances", &e))?;
-        for reservation in page.reservations() {
-            out.extend(
-                reservation
-                    .instances()
-                    .iter()
-                    .filter_map(|i| live_instance(i, reader, region)),
-            );
-        }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(out),
-        }
-    }
+    every_page(
+        "DescribeInstances",
+        &mut calls.describe_instances,
+        |token| async {
+            let page = client
+                .describe_instances()
+                .filters(running.clone())
+                // An account may hide AWS-managed instances (EKS Auto Mode's) from Describe calls.
+                .include_managed_resources(true)
+                .max_results(1000)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| describe("DescribeInstances", &e))?;
+            let instances = page
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .filter_map(|i| live_instance(i, reader, region))
+                .collect();
+            Ok((instances, page.next_token().map(str::to_owned)))
+        },
+    )
+    .await
 }
 
 /// An instance as tufwatch keeps it.
@@ -731,31 +718,29 @@ async fn describe_images(
             .name("image-id")
             .set_values(Some(chunk.to_vec()))
             .build();
-        let mut token: Option<String> = None;
-        loop {
-            if calls.describe_images >= MAX_PAGES {
-                return Err(CallError::TooManyPages("DescribeImages".to_owned()));
-            }
-            calls.describe_images += 1;
-            let page = client
-                .describe_images()
-                .filters(filter.clone())
-                .include_deprecated(true)
-                .include_disabled(true)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| describe("DescribeImages", &e))?;
-            out.extend(
-                page.images()
+        let images = every_page(
+            "DescribeImages",
+            &mut calls.describe_images,
+            |token| async {
+                let page = client
+                    .describe_images()
+                    .filters(filter.clone())
+                    .include_deprecated(true)
+                    .include_disabled(true)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| describe("DescribeImages", &e))?;
+                let images = page
+                    .images()
                     .iter()
-                    .filter_map(|image| image_facts(image, reader, region)),
-            );
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => break,
-            }
-        }
+                    .filter_map(|image| image_facts(image, reader, region))
+                    .collect();
+                Ok((images, page.next_token().map(str::to_owned)))
+            },
+        )
+        .await?;
+        out.extend(images);
     }
     Ok(out)
 }

@@ -2,7 +2,7 @@
 //! and EKS managed node groups (aws-sdk-eks) of one account and region, each paginated to the
 //! end, with the same retries, timeouts, attempt counts and response caps as EC2.
 
-use super::client::{describe, CallError, CapResponse, CountAttempts, LiveOptions, MAX_PAGES};
+use super::client::{describe, every_page, CallError, CapResponse, CountAttempts, LiveOptions};
 use super::model::{AutoScalingGroupFacts, GroupLaunch, NodeGroupFacts, TemplateRef};
 use aws_config::SdkConfig;
 use std::sync::atomic::AtomicU64;
@@ -62,39 +62,35 @@ pub async fn auto_scaling_groups(
     region: &str,
     calls: &mut GroupCalls,
 ) -> Result<Vec<AutoScalingGroupFacts>, CallError> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        if calls.describe_auto_scaling_groups >= MAX_PAGES {
-            return Err(CallError::TooManyPages(
-                "DescribeAutoScalingGroups".to_owned(),
-            ));
-        }
-        calls.describe_auto_scaling_groups += 1;
-        let page = clients
-            .autoscaling
-            .describe_auto_scaling_groups()
-            .max_records(100)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| describe("DescribeAutoScalingGroups", &e))?;
-        for g in page.auto_scaling_groups() {
-            let Some(name) = g.auto_scaling_group_name() else {
-                continue;
-            };
-            out.push(AutoScalingGroupFacts {
-                account: account.to_owned(),
-                region: region.to_owned(),
-                name: name.to_owned(),
-                launch: group_launch(g),
-            });
-        }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(out),
-        }
-    }
+    let operation = "DescribeAutoScalingGroups";
+    every_page(
+        operation,
+        &mut calls.describe_auto_scaling_groups,
+        |token| async {
+            let page = clients
+                .autoscaling
+                .describe_auto_scaling_groups()
+                .max_records(100)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| describe(operation, &e))?;
+            let groups = page
+                .auto_scaling_groups()
+                .iter()
+                .filter_map(|g| {
+                    Some(AutoScalingGroupFacts {
+                        account: account.to_owned(),
+                        region: region.to_owned(),
+                        name: g.auto_scaling_group_name()?.to_owned(),
+                        launch: group_launch(g),
+                    })
+                })
+                .collect();
+            Ok((groups, page.next_token().map(str::to_owned)))
+        },
+    )
+    .await
 }
 
 /// What a group launches from: its launch template, the one of its mixed instances policy, or
@@ -162,27 +158,21 @@ async fn clusters(
     clients: &GroupClients,
     calls: &mut GroupCalls,
 ) -> Result<Vec<String>, CallError> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        if calls.eks >= MAX_PAGES {
-            return Err(CallError::TooManyPages("ListClusters".to_owned()));
-        }
-        calls.eks += 1;
+    every_page("ListClusters", &mut calls.eks, |token| async {
         let page = clients
             .eks
             .list_clusters()
             .max_results(100)
-            .set_next_token(token.take())
+            .set_next_token(token)
             .send()
             .await
             .map_err(|e| describe("ListClusters", &e))?;
-        out.extend(page.clusters().iter().cloned());
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(out),
-        }
-    }
+        Ok((
+            page.clusters().to_vec(),
+            page.next_token().map(str::to_owned),
+        ))
+    })
+    .await
 }
 
 /// A cluster's managed node groups, page after page.
@@ -191,26 +181,21 @@ async fn nodegroup_names(
     cluster: &str,
     calls: &mut GroupCalls,
 ) -> Result<Vec<String>, CallError> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        if calls.eks >= MAX_PAGES {
-            return Err(CallError::TooManyPages(format!("ListNodegroups {cluster}")));
-        }
-        calls.eks += 1;
+    let operation = format!("ListNodegroups {cluster}");
+    every_page(&operation, &mut calls.eks, |token| async {
         let page = clients
             .eks
             .list_nodegroups()
             .cluster_name(cluster)
             .max_results(100)
-            .set_next_token(token.take())
+            .set_next_token(token)
             .send()
             .await
-            .map_err(|e| describe(&format!("ListNodegroups {cluster}"), &e))?;
-        out.extend(page.nodegroups().iter().cloned());
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(out),
-        }
-    }
+            .map_err(|e| describe(&operation, &e))?;
+        Ok((
+            page.nodegroups().to_vec(),
+            page.next_token().map(str::to_owned),
+        ))
+    })
+    .await
 }
