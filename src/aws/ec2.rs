@@ -382,18 +382,52 @@ async fn assume(base: &SdkConfig, role: &AssumeRole) -> Result<SdkConfig, CallEr
     if let Some(id) = &role.external_id {
         builder = builder.external_id(id.clone());
     }
-    let provider = builder.build().await;
-    provider
+    let renew = builder.build().await;
+    let checked = renew
         .provide_credentials()
         .await
         .map_err(|e| CallError::Transport {
             operation: format!("AssumeRole {}", role.role_arn),
             why: aws_sdk_ec2::error::DisplayErrorContext(&e).to_string(),
         })?;
+    let assumed = Assumed {
+        checked: std::sync::Mutex::new(Some(checked)),
+        renew,
+    };
     Ok(base
         .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .credentials_provider(SharedCredentialsProvider::new(assumed))
         .build())
+}
+
+/// An account's credentials: those the role's check got, used until five minutes before they
+/// expire (so that the check is the only `AssumeRole` of a run shorter than a session), then
+/// the role assumed again.
+#[derive(Debug)]
+struct Assumed {
+    checked: std::sync::Mutex<Option<aws_credential_types::Credentials>>,
+    renew: aws_config::sts::AssumeRoleProvider,
+}
+
+impl aws_credential_types::provider::ProvideCredentials for Assumed {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let margin = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+        let fresh = self
+            .checked
+            .lock()
+            .ok()
+            .and_then(|mut c| c.take())
+            .filter(|c| c.expiry().is_none_or(|e| e > margin));
+        match fresh {
+            Some(c) => aws_credential_types::provider::future::ProvideCredentials::ready(Ok(c)),
+            None => self.renew.provide_credentials(),
+        }
+    }
 }
 
 /// What one region of one account gave.
@@ -420,40 +454,49 @@ async fn read_region_in_time(
     let client = ec2_client(reader, options, region, count);
     let groups = GroupClients::new(&reader.config, options, region, &attempts);
     let mut calls = Ec2Calls::default();
-    let read = read_region(&client, &groups, reader, region, &ssm_images, &mut calls);
+    let mut facts = RegionFacts::default();
+    let read = read_region(
+        &client,
+        &groups,
+        reader,
+        region,
+        &ssm_images,
+        &mut calls,
+        &mut facts,
+    );
     let outcome = tokio::time::timeout_at(deadline, read)
         .await
         .unwrap_or(Err(CallError::PastDeadline(options.deadline)));
     calls.attempts = attempts.load(Ordering::Relaxed);
-    let (read, error) = match outcome {
-        Ok(read) => (read, None),
-        Err(e) => (RegionFacts::default(), Some(e.to_string())),
-    };
+    let error = outcome.err().map(|e| e.to_string());
+    // What was read before a call failed is kept: the instances are judged even when, say, the
+    // launch templates could not be read.
     let RegionFacts {
         instances,
         images,
         launch_templates,
         auto_scaling_groups,
         node_groups,
-    } = read;
+        images_described,
+    } = facts;
     RegionResult {
         read: RegionRead {
             account: reader.account.clone(),
             region: region.to_owned(),
             instances: instances.len() as u64,
             calls,
-            error: error.clone(),
+            error,
         },
         instances,
         images,
         launch_templates,
         auto_scaling_groups,
         node_groups,
-        described: error.is_none(),
+        described: images_described,
     }
 }
 
-/// What one region of one account holds.
+/// What one region of one account holds, as far as it was read.
 #[derive(Default)]
 struct RegionFacts {
     instances: Vec<LiveInstance>,
@@ -461,9 +504,13 @@ struct RegionFacts {
     launch_templates: Vec<LaunchTemplateFacts>,
     auto_scaling_groups: Vec<AutoScalingGroupFacts>,
     node_groups: Vec<NodeGroupFacts>,
+    /// Whether every image asked was described (so one not found is not available).
+    images_described: bool,
 }
 
-/// The instances and launch templates of one region, then the images they and SSM name.
+/// The instances of one region, its launch paths, then the images they and SSM name, each
+/// kept in `facts` as it is read. A failure of the launch paths does not keep the images of
+/// the instances from being described; the first failure is the result.
 async fn read_region(
     client: &aws_sdk_ec2::Client,
     groups: &GroupClients,
@@ -471,33 +518,17 @@ async fn read_region(
     region: &str,
     ssm_images: &[&str],
     calls: &mut Ec2Calls,
-) -> Result<RegionFacts, CallError> {
-    let instances = describe_instances(client, reader, region, calls).await?;
-    let mut launch_templates = describe_launch_templates(client, reader, region, calls).await?;
-    let mut group_calls = GroupCalls::default();
-    let read_groups = async {
-        let asgs =
-            super::groups::auto_scaling_groups(groups, &reader.account, region, &mut group_calls)
-                .await?;
-        let ngs =
-            super::groups::node_groups(groups, &reader.account, region, &mut group_calls).await?;
-        Ok::<_, CallError>((asgs, ngs))
-    };
-    let outcome = read_groups.await;
-    calls.describe_auto_scaling_groups += group_calls.describe_auto_scaling_groups;
-    calls.eks += group_calls.eks;
-    let (auto_scaling_groups, node_groups) = outcome?;
-    let named = named_versions(&launch_templates, &auto_scaling_groups, &node_groups);
-    for (id, versions) in named {
-        launch_templates.extend(
-            describe_template_versions(client, reader, region, &id, versions, calls).await?,
-        );
-    }
-    let mut ids: Vec<String> = instances
+    facts: &mut RegionFacts,
+) -> Result<(), CallError> {
+    facts.instances = describe_instances(client, reader, region, calls).await?;
+    let launch_paths = read_launch_paths(client, groups, reader, region, calls, facts).await;
+    let mut ids: Vec<String> = facts
+        .instances
         .iter()
         .filter_map(|i| i.image_id.clone())
         .chain(
-            launch_templates
+            facts
+                .launch_templates
                 .iter()
                 .filter_map(|t| t.image.clone())
                 .filter(|image| image.starts_with("ami-")),
@@ -506,14 +537,45 @@ async fn read_region(
         .collect();
     ids.sort();
     ids.dedup();
-    let images = describe_images(client, reader, region, &ids, calls).await?;
-    Ok(RegionFacts {
-        instances,
-        images,
-        launch_templates,
-        auto_scaling_groups,
-        node_groups,
-    })
+    facts.images = describe_images(client, reader, region, &ids, calls).await?;
+    facts.images_described = true;
+    launch_paths
+}
+
+/// The launch templates, Auto Scaling groups and EKS node groups of one region, and the
+/// template versions the groups name, each kept in `facts` as it is read.
+async fn read_launch_paths(
+    client: &aws_sdk_ec2::Client,
+    groups: &GroupClients,
+    reader: &Reader,
+    region: &str,
+    calls: &mut Ec2Calls,
+    facts: &mut RegionFacts,
+) -> Result<(), CallError> {
+    facts.launch_templates = describe_launch_templates(client, reader, region, calls).await?;
+    let mut group_calls = GroupCalls::default();
+    let asgs =
+        super::groups::auto_scaling_groups(groups, &reader.account, region, &mut group_calls).await;
+    let ngs = match &asgs {
+        Ok(_) => {
+            super::groups::node_groups(groups, &reader.account, region, &mut group_calls).await
+        }
+        Err(_) => Ok(Vec::new()),
+    };
+    calls.describe_auto_scaling_groups += group_calls.describe_auto_scaling_groups;
+    calls.eks += group_calls.eks;
+    facts.auto_scaling_groups = asgs?;
+    facts.node_groups = ngs?;
+    let named = named_versions(
+        &facts.launch_templates,
+        &facts.auto_scaling_groups,
+        &facts.node_groups,
+    );
+    for (id, versions) in named {
+        let read = describe_template_versions(client, reader, region, &id, versions, calls).await?;
+        facts.launch_templates.extend(read);
+    }
+    Ok(())
 }
 
 /// The template versions groups name by number that are not the default or the latest (read

@@ -211,7 +211,10 @@ pub fn ssm_image_findings(
 /// What is wrong with the AMI SSM's `latest` names, if anything.
 fn ssm_image_fault(latest: &crate::ssm::Latest, facts: Option<&ImageFacts>) -> Option<String> {
     let Some(facts) = facts else {
-        return Some("EC2 does not describe: it does not exist".to_owned());
+        return Some(
+            "EC2 does not describe to this account: it does not exist, or is outside the account's Allowed AMIs"
+                .to_owned(),
+        );
     };
     if !facts.public {
         return Some("is not public".to_owned());

@@ -10,7 +10,8 @@ for it: {"throttle_first": N} answers ThrottlingException to the first N, {"thro
 to every one, {"status": 500, "first": N} answers a server error to the first N, {"hang": S}
 waits S seconds before it answers (a region that does not answer in time), {"deny_roles":
 [ARN, ...]} refuses AssumeRole of those roles (AccessDenied, as STS answers a role whose trust
-policy does not admit the caller). A fault answers in the protocol of the service called: JSON for
+policy does not admit the caller), {"deny_operations": [OPERATION, ...]} refuses those operations
+in the region (UnauthorizedOperation, as for a role whose policy lacks the action). A fault answers in the protocol of the service called: JSON for
 SSM, EC2's and STS's XML for theirs (EC2 throttles with RequestLimitExceeded).
 
 EC2SEED.json seeds a fleet through the API, before any fault or count applies:
@@ -130,6 +131,8 @@ class Faults:
             per_region[operation] = per_region.get(operation, 0) + 1
             seen = sum(per_region.values())
         fault = self.faults.get(region, {})
+        if operation in fault.get("deny_operations", []):
+            return self.answer(start_response, service, "403 Forbidden", "UnauthorizedOperation", "You are not authorized to perform this operation.")
         if operation == "AssumeRole" and form.get("RoleArn", [""])[0] in self.faults.get("deny_roles", []):
             return self.answer(start_response, service, "403 Forbidden", "AccessDenied", "not authorized to perform sts:AssumeRole")
         if "hang" in fault:

@@ -235,6 +235,10 @@ fn accounts_are_read_through_roles_and_one_refused_does_not_stop_the_others() {
         "{:?}",
         codes(&r)
     );
+    // One AssumeRole per account: the role's check, whose credentials every call then uses.
+    assert_eq!(r["ec2"]["calls"]["sts"], 2);
+    let seen = moto().stats();
+    assert_eq!(seen[moto::EC2_FLEET]["AssumeRole"], 2, "{seen:#}");
 }
 
 #[test]
@@ -249,6 +253,8 @@ fn pages_throttling_and_a_failing_region() {
             moto::EC2_THROTTLE,
             "--region",
             moto::EC2_FAILING,
+            "--region",
+            moto::EC2_NO_TEMPLATES,
             "--ssm-max-attempts",
             "4",
         ],
@@ -288,7 +294,19 @@ fn pages_throttling_and_a_failing_region() {
         .into_iter()
         .filter(|c| c.starts_with("ec2_unavailable"))
         .collect();
-    assert_eq!(unavailable.len(), 1, "{unavailable:?}");
+    assert_eq!(unavailable.len(), 2, "{unavailable:?}");
+    // A region whose launch templates cannot be read keeps its instances, judged by their AMIs.
+    let partial = region(moto::EC2_NO_TEMPLATES);
+    assert!(
+        partial["error"]
+            .as_str()
+            .unwrap()
+            .contains("UnauthorizedOperation"),
+        "{partial}"
+    );
+    assert_eq!(partial["instances"], 1);
+    assert_eq!(status_of(&r, "no-templates"), "current");
+    assert_eq!(tagged(&r, "no-templates")[0]["version"], "1.26.1-c41a8f09");
 }
 
 /// The nightly job reads EC2 from its configuration (`[ec2]` in `[ssm]`'s regions), and every

@@ -63,6 +63,8 @@ pub const EC2_PAGES: &str = "eu-central-1";
 pub const EC2_THROTTLE: &str = "ap-northeast-2";
 /// Answers every request with HTTP 500.
 pub const EC2_FAILING: &str = "ap-southeast-1";
+/// Refuses `DescribeLaunchTemplateVersions` (a role whose policy lacks the action).
+pub const EC2_NO_TEMPLATES: &str = "ap-northeast-3";
 /// moto's default account: the base credentials'.
 pub const BASE_ACCOUNT: &str = "123456789012";
 /// The account read through a role.
@@ -142,6 +144,7 @@ fn start() -> Moto {
             SILENT: {"hang": 20},
             EC2_THROTTLE: {"throttle_first": 2},
             EC2_FAILING: {"status": 500, "first": 1_000_000},
+            EC2_NO_TEMPLATES: {"deny_operations": ["DescribeLaunchTemplateVersions"]},
             "deny_roles": [DENIED_ROLE],
         })
         .to_string(),
@@ -257,6 +260,7 @@ fn ec2_seed_of(ssm: &[Value]) -> Value {
             many,
             at(BASE_ACCOUNT, EC2_THROTTLE, ami::CURRENT.into(), 2, "throttled"),
             at(BASE_ACCOUNT, EC2_FAILING, ami::CURRENT.into(), 1, "failing"),
+            at(BASE_ACCOUNT, EC2_NO_TEMPLATES, ami::CURRENT.into(), 1, "no-templates"),
         ],
         "deregister": [{"account": BASE_ACCOUNT, "region": EC2_FLEET, "image": ami::GONE}],
         "launch_templates": [
