@@ -23,7 +23,8 @@ use aws_sdk_ec2::types::Filter;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The largest EC2 response body read: a page of 1000 instances is a few MB.
 pub const MAX_RESPONSE: usize = 64 << 20;
@@ -308,9 +309,11 @@ async fn readers(
         .map(|r| Region::new(r.clone()))
         .or_else(|| base.region().cloned());
     let base = &base.to_builder().region(sts_region).build();
+    let (_, sts_attempts) = CountAttempts::new();
+    let sts = sts_client(base, options, &sts_attempts);
     if query.roles.is_empty() {
         calls.sts += 1;
-        let (account, error) = match in_time(deadline, options, caller_account(base)).await {
+        let (account, error) = match in_time(deadline, options, caller_account(&sts)).await {
             Ok(account) => (account, None),
             Err(e) => ("(base credentials)".to_owned(), Some(e.to_string())),
         };
@@ -325,12 +328,13 @@ async fn readers(
             role_arn: None,
             error,
         });
+        calls.attempts = sts_attempts.load(Ordering::Relaxed);
         return (readers, accounts, calls);
     }
     for role in &query.roles {
         calls.sts += 1;
         let account = role.account().unwrap_or(&role.role_arn).to_owned();
-        let error = match in_time(deadline, options, assume(base, role)).await {
+        let error = match in_time(deadline, options, assume(base, &sts, role)).await {
             Ok(config) => {
                 readers.push(Reader {
                     account: account.clone(),
@@ -346,6 +350,8 @@ async fn readers(
             error,
         });
     }
+    // Later renewals are not counted: a run that outlives its credentials is rare.
+    calls.attempts = sts_attempts.load(Ordering::Relaxed);
     (readers, accounts, calls)
 }
 
@@ -360,9 +366,26 @@ async fn in_time<T>(
         .unwrap_or(Err(CallError::PastDeadline(options.deadline)))
 }
 
+/// The largest STS response read (an answer is a few kB).
+const MAX_STS_RESPONSE: usize = 1 << 20;
+
+/// An STS client with the run's retries, timeouts, response cap and attempt count.
+fn sts_client(
+    base: &SdkConfig,
+    options: &LiveOptions,
+    attempts: &Arc<AtomicU64>,
+) -> aws_sdk_sts::Client {
+    let conf = aws_sdk_sts::config::Builder::from(base)
+        .retry_config(options.retry_config())
+        .timeout_config(options.timeout_config())
+        .interceptor(CountAttempts(attempts.clone()))
+        .interceptor(CapResponse(MAX_STS_RESPONSE))
+        .build();
+    aws_sdk_sts::Client::from_conf(conf)
+}
+
 /// The base credentials' account (`GetCallerIdentity`).
-async fn caller_account(base: &SdkConfig) -> Result<String, CallError> {
-    let sts = aws_sdk_sts::Client::new(base);
+async fn caller_account(sts: &aws_sdk_sts::Client) -> Result<String, CallError> {
     let out = sts
         .get_caller_identity()
         .send()
@@ -372,32 +395,51 @@ async fn caller_account(base: &SdkConfig) -> Result<String, CallError> {
 }
 
 /// The configuration of an account read through `role`: its credentials come from `AssumeRole`
-/// with the base credentials, fetched once here (so a role that cannot be assumed is known
-/// before any region is read) and renewed by the SDK when they expire.
-async fn assume(base: &SdkConfig, role: &AssumeRole) -> Result<SdkConfig, CallError> {
-    use aws_sdk_ec2::config::{ProvideCredentials, SharedCredentialsProvider};
-    let mut builder = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
-        .session_name(role.session_name.as_deref().unwrap_or("tufwatch"))
-        .configure(base);
-    if let Some(id) = &role.external_id {
-        builder = builder.external_id(id.clone());
-    }
-    let renew = builder.build().await;
-    let checked = renew
-        .provide_credentials()
-        .await
-        .map_err(|e| CallError::Transport {
-            operation: format!("AssumeRole {}", role.role_arn),
-            why: aws_sdk_ec2::error::DisplayErrorContext(&e).to_string(),
-        })?;
+/// with the base credentials, asked once here (so a role that cannot be assumed is known before
+/// any region is read), then used by every call until they near their expiry.
+async fn assume(
+    base: &SdkConfig,
+    sts: &aws_sdk_sts::Client,
+    role: &AssumeRole,
+) -> Result<SdkConfig, CallError> {
+    use aws_sdk_ec2::config::SharedCredentialsProvider;
+    let checked = assume_once(sts, role).await?;
     let assumed = Assumed {
         checked: std::sync::Mutex::new(Some(checked)),
-        renew,
+        sts: sts.clone(),
+        role: role.clone(),
     };
     Ok(base
         .to_builder()
         .credentials_provider(SharedCredentialsProvider::new(assumed))
         .build())
+}
+
+/// One `AssumeRole`: the role's temporary credentials.
+async fn assume_once(
+    sts: &aws_sdk_sts::Client,
+    role: &AssumeRole,
+) -> Result<aws_credential_types::Credentials, CallError> {
+    let operation = format!("AssumeRole {}", role.role_arn);
+    let out = sts
+        .assume_role()
+        .role_arn(&role.role_arn)
+        .role_session_name(role.session_name.as_deref().unwrap_or("tufwatch"))
+        .set_external_id(role.external_id.clone())
+        .send()
+        .await
+        .map_err(|e| describe(&operation, &e))?;
+    let c = out.credentials().ok_or_else(|| CallError::Transport {
+        operation: operation.clone(),
+        why: "STS answered without credentials".to_owned(),
+    })?;
+    Ok(aws_credential_types::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        std::time::SystemTime::try_from(*c.expiration()).ok(),
+        "tufwatch-assume-role",
+    ))
 }
 
 /// An account's credentials: those the role's check got, used until five minutes before they
@@ -406,7 +448,8 @@ async fn assume(base: &SdkConfig, role: &AssumeRole) -> Result<SdkConfig, CallEr
 #[derive(Debug)]
 struct Assumed {
     checked: std::sync::Mutex<Option<aws_credential_types::Credentials>>,
-    renew: aws_config::sts::AssumeRoleProvider,
+    sts: aws_sdk_sts::Client,
+    role: AssumeRole,
 }
 
 impl aws_credential_types::provider::ProvideCredentials for Assumed {
@@ -416,6 +459,7 @@ impl aws_credential_types::provider::ProvideCredentials for Assumed {
     where
         Self: 'a,
     {
+        use aws_credential_types::provider::{error::CredentialsError, future};
         let margin = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
         let fresh = self
             .checked
@@ -424,8 +468,12 @@ impl aws_credential_types::provider::ProvideCredentials for Assumed {
             .and_then(|mut c| c.take())
             .filter(|c| c.expiry().is_none_or(|e| e > margin));
         match fresh {
-            Some(c) => aws_credential_types::provider::future::ProvideCredentials::ready(Ok(c)),
-            None => self.renew.provide_credentials(),
+            Some(c) => future::ProvideCredentials::ready(Ok(c)),
+            None => future::ProvideCredentials::new(async move {
+                assume_once(&self.sts, &self.role)
+                    .await
+                    .map_err(CredentialsError::provider_error)
+            }),
         }
     }
 }

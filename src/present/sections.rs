@@ -254,7 +254,7 @@ fn ec2_section(ec2: &crate::aws::ec2::Ec2Report) -> Section {
     let mut s = Section {
         title: "EC2 (read live)".to_owned(),
         lines: vec![format!(
-            "{} account(s), {} region(s) read; calls: {} DescribeInstances, {} DescribeImages, {} DescribeLaunchTemplateVersions, {} DescribeAutoScalingGroups, {} EKS, {} STS; {} HTTP attempts to EC2, Auto Scaling and EKS",
+            "{} account(s), {} region(s) read; calls: {} DescribeInstances, {} DescribeImages, {} DescribeLaunchTemplateVersions, {} DescribeAutoScalingGroups, {} EKS, {} STS; {} HTTP attempts to STS, EC2, Auto Scaling and EKS",
             ec2.accounts.len(),
             ec2.regions.len(),
             c.describe_instances,
