@@ -3,7 +3,6 @@
 //! what is wrong with one an instance or SSM names (gone, deprecated, published by someone
 //! else, named for another version).
 
-use super::inventory::{Evidence, Node};
 pub use crate::aws::model::{ImageFacts, Images, LiveInstance};
 use crate::report::{Code, Finding};
 use crate::source::bottlerocket::Arch;
@@ -141,43 +140,6 @@ pub fn launch_image(
         None if images.was_described(account, region) => Some(LaunchImage::Missing),
         None => None,
     }
-}
-
-/// An instance as a node of the fleet: its version is its launch AMI's, from the image's name
-/// when EC2 described it, else (for an AMI that is gone) from SSM's map.
-pub fn node_of(instance: &LiveInstance, images: &Images, trust: &ImageTrust) -> Node {
-    let launch = instance
-        .image_id
-        .as_deref()
-        .and_then(|id| launch_image(images, &instance.account, &instance.region, id, trust));
-    let name = match &instance.name_tag {
-        Some(tag) => format!("{} ({tag})", instance.instance_id),
-        None => instance.instance_id.clone(),
-    };
-    let mut node = Node {
-        name,
-        evidence: Evidence::LaunchAmi,
-        variant: None,
-        arch: instance.architecture.clone(),
-        version: None,
-        other_os: None,
-        image_id: instance.image_id.clone(),
-        region: Some(instance.region.clone()),
-        account: Some(instance.account.clone()),
-        launch_image: launch.clone(),
-    };
-    if let Some(LaunchImage::Bottlerocket {
-        variant,
-        arch,
-        version,
-        ..
-    }) = launch
-    {
-        node.variant = Some(variant);
-        node.arch = Some(arch);
-        node.version = Some(version);
-    }
-    node
 }
 
 /// SSM's `latest` AMIs as EC2 describes them in `account` (the first read): each must exist, be

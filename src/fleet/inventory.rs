@@ -697,6 +697,46 @@ fn csv_node(record: &[&str]) -> std::result::Result<Node, LineError> {
     })
 }
 
+/// An instance as a node of the fleet: its version is its launch AMI's, from the image's name
+/// when EC2 described it, else (for an AMI that is gone) from SSM's map.
+pub fn node_of(
+    instance: &super::ami::LiveInstance,
+    images: &super::ami::Images,
+    trust: &super::ami::ImageTrust,
+) -> Node {
+    let launch = instance.image_id.as_deref().and_then(|id| {
+        super::ami::launch_image(images, &instance.account, &instance.region, id, trust)
+    });
+    let name = match &instance.name_tag {
+        Some(tag) => format!("{} ({tag})", instance.instance_id),
+        None => instance.instance_id.clone(),
+    };
+    let mut node = Node {
+        name,
+        evidence: Evidence::LaunchAmi,
+        variant: None,
+        arch: instance.architecture.clone(),
+        version: None,
+        other_os: None,
+        image_id: instance.image_id.clone(),
+        region: Some(instance.region.clone()),
+        account: Some(instance.account.clone()),
+        launch_image: launch.clone(),
+    };
+    if let Some(super::ami::LaunchImage::Bottlerocket {
+        variant,
+        arch,
+        version,
+        ..
+    }) = launch
+    {
+        node.variant = Some(variant);
+        node.arch = Some(arch);
+        node.version = Some(version);
+    }
+    node
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

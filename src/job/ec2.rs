@@ -4,7 +4,8 @@
 use super::plan::{Ec2Spec, JobSpec, LoadedInventory};
 use crate::aws::ec2::{Ec2Observations, Ec2Query};
 use crate::error::{Error, Result, Setting};
-use crate::fleet::ami::{node_of, ImageTrust};
+use crate::fleet::ami::ImageTrust;
+use crate::fleet::inventory::node_of;
 use crate::fleet::inventory::InventoryFormat;
 use crate::report::Finding;
 use crate::ssm::Observations;

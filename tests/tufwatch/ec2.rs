@@ -30,15 +30,7 @@ fn ec2(site: &Site, args: &[&str]) -> (i32, Value) {
         .args(args)
         .output()
         .unwrap();
-    let code = out.status.code().unwrap_or(-1);
-    let r = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "exit {code} ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (code, r)
+    json_report(&out)
 }
 
 /// The nodes whose Name tag is `tag`.

@@ -43,15 +43,7 @@ fn nodes_at(site: &Site, at: &str, args: &[&str]) -> (i32, Value) {
         .args(args)
         .output()
         .unwrap();
-    let code = out.status.code().unwrap_or(-1);
-    let r = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "exit {code} ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (code, r)
+    json_report(&out)
 }
 
 fn statuses(r: &Value) -> BTreeMap<String, String> {

@@ -15,15 +15,7 @@ fn ssm(site: &Site, args: &[&str]) -> (i32, Value) {
         .args(args)
         .output()
         .unwrap();
-    let code = out.status.code().unwrap_or(-1);
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "exit {code}, not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (code, report)
+    json_report(&out)
 }
 
 /// `ssm --no-cross-check` of one variant against the local endpoint in `regions`, retrying

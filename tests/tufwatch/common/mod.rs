@@ -751,3 +751,17 @@ pub fn demo_releases_page(site: &Site, at: &str, file: &Path) -> std::process::O
     );
     out
 }
+
+/// A run's exit code and its JSON report on stdout (a panic naming stdout and stderr when it is
+/// not JSON).
+pub fn json_report(out: &std::process::Output) -> (i32, Value) {
+    let code = out.status.code().unwrap_or(-1);
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "exit {code} ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, report)
+}
