@@ -69,8 +69,13 @@ impl LiveOptions {
     }
 }
 
-/// The shared AWS configuration: credentials chain, profile, default region, endpoint.
-pub async fn load_config(options: &LiveOptions) -> aws_config::SdkConfig {
+/// The shared AWS configuration: credentials chain, profile, default region, endpoint, by
+/// `deadline` (the run's, which every call after shares): the default region may come from the
+/// instance metadata service, a network read. The credentials are resolved by the first call.
+pub async fn load_config(
+    options: &LiveOptions,
+    deadline: tokio::time::Instant,
+) -> Result<aws_config::SdkConfig, CallError> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(p) = &options.profile {
         loader = loader.profile_name(p);
@@ -78,7 +83,14 @@ pub async fn load_config(options: &LiveOptions) -> aws_config::SdkConfig {
     if let Some(u) = &options.endpoint_url {
         loader = loader.endpoint_url(u);
     }
-    loader.load().await
+    tokio::time::timeout_at(deadline, loader.load())
+        .await
+        .map_err(|_| CallError::PastDeadline(options.deadline))
+}
+
+/// A deadline `options.deadline` from now: the run's, for the live reads that start now.
+pub fn deadline_from_now(options: &LiveOptions) -> tokio::time::Instant {
+    tokio::time::Instant::now() + options.deadline
 }
 
 /// Counts the HTTP attempts a client makes, retries included.

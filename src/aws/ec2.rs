@@ -13,8 +13,7 @@
 use super::client::{describe, every_page, CallError, CapResponse, CountAttempts, LiveOptions};
 use super::groups::{GroupCalls, GroupClients};
 use super::model::{
-    AutoScalingGroupFacts, GroupLaunch, ImageFacts, Images, LaunchTemplateFacts, LiveInstance,
-    NodeGroupFacts, TemplateRef,
+    GroupLaunch, ImageFacts, Images, LaunchPaths, LaunchTemplateFacts, LiveInstance, TemplateRef,
 };
 use crate::report::{Code, Finding};
 use aws_config::SdkConfig;
@@ -76,6 +75,10 @@ pub struct Ec2Calls {
     /// `DescribeAutoScalingGroups` operations (one per page).
     #[serde(default)]
     pub describe_auto_scaling_groups: u64,
+    /// `DescribeLaunchConfigurations` operations (one per page), for the configurations groups
+    /// launch from.
+    #[serde(default)]
+    pub describe_launch_configurations: u64,
     /// EKS operations: `ListClusters` and `ListNodegroups` pages, `DescribeNodegroup`.
     #[serde(default)]
     pub eks: u64,
@@ -95,10 +98,22 @@ impl Ec2Calls {
                 + o.describe_launch_template_versions,
             describe_auto_scaling_groups: self.describe_auto_scaling_groups
                 + o.describe_auto_scaling_groups,
+            describe_launch_configurations: self.describe_launch_configurations
+                + o.describe_launch_configurations,
             eks: self.eks + o.eks,
             sts: self.sts + o.sts,
             attempts: self.attempts + o.attempts,
         }
+    }
+
+    /// The operations made to EC2, Auto Scaling and EKS (STS's and the attempts aside).
+    pub fn operations(&self) -> u64 {
+        self.describe_instances
+            + self.describe_images
+            + self.describe_launch_template_versions
+            + self.describe_auto_scaling_groups
+            + self.describe_launch_configurations
+            + self.eks
     }
 }
 
@@ -171,12 +186,8 @@ pub struct Ec2Observations {
     pub instances: Vec<LiveInstance>,
     /// The AMIs described.
     pub images: Images,
-    /// The default and latest version of every launch template, and the versions groups name.
-    pub launch_templates: Vec<LaunchTemplateFacts>,
-    /// The Auto Scaling groups.
-    pub auto_scaling_groups: Vec<AutoScalingGroupFacts>,
-    /// The EKS managed node groups.
-    pub node_groups: Vec<NodeGroupFacts>,
+    /// The launch paths: what the next instances boot.
+    pub launch_paths: LaunchPaths,
     /// The first account read, for the images SSM names once it is read.
     first: Option<Reader>,
     /// The read's deadline, which describing SSM's images shares.
@@ -190,10 +201,16 @@ struct Reader {
 }
 
 /// Read every region of every account `query` asks, with the base configuration `base`
-/// ([`load_config`]).
-pub async fn observe(base: &SdkConfig, options: &LiveOptions, query: &Ec2Query) -> Ec2Observations {
+/// ([`load_config`]), by `deadline`.
+///
+/// [`load_config`]: super::client::load_config
+pub async fn observe(
+    base: &SdkConfig,
+    options: &LiveOptions,
+    query: &Ec2Query,
+    deadline: tokio::time::Instant,
+) -> Ec2Observations {
     let observed_at = Utc::now();
-    let deadline = tokio::time::Instant::now() + options.deadline;
     let (readers, accounts, sts_calls) = readers(base, options, query, deadline).await;
     let jobs: Vec<(usize, &String)> = (0..readers.len())
         .flat_map(|i| query.regions.iter().map(move |r| (i, r)))
@@ -483,9 +500,7 @@ struct RegionResult {
     read: RegionRead,
     instances: Vec<LiveInstance>,
     images: Vec<ImageFacts>,
-    launch_templates: Vec<LaunchTemplateFacts>,
-    auto_scaling_groups: Vec<AutoScalingGroupFacts>,
-    node_groups: Vec<NodeGroupFacts>,
+    launch_paths: LaunchPaths,
     /// Whether every image asked was described (so one not found is gone).
     described: bool,
 }
@@ -522,9 +537,7 @@ async fn read_region_in_time(
     let RegionFacts {
         instances,
         images,
-        launch_templates,
-        auto_scaling_groups,
-        node_groups,
+        launch_paths,
         images_described,
     } = facts;
     RegionResult {
@@ -537,9 +550,7 @@ async fn read_region_in_time(
         },
         instances,
         images,
-        launch_templates,
-        auto_scaling_groups,
-        node_groups,
+        launch_paths,
         described: images_described,
     }
 }
@@ -549,9 +560,7 @@ async fn read_region_in_time(
 struct RegionFacts {
     instances: Vec<LiveInstance>,
     images: Vec<ImageFacts>,
-    launch_templates: Vec<LaunchTemplateFacts>,
-    auto_scaling_groups: Vec<AutoScalingGroupFacts>,
-    node_groups: Vec<NodeGroupFacts>,
+    launch_paths: LaunchPaths,
     /// Whether every image asked was described (so one not found is not available).
     images_described: bool,
 }
@@ -574,13 +583,7 @@ async fn read_region(
         .instances
         .iter()
         .filter_map(|i| i.image_id.clone())
-        .chain(
-            facts
-                .launch_templates
-                .iter()
-                .filter_map(|t| t.image.clone())
-                .filter(|image| image.starts_with("ami-")),
-        )
+        .chain(facts.launch_paths.images().map(str::to_owned))
         .chain(ssm_images.iter().map(|s| (*s).to_owned()))
         .collect();
     ids.sort();
@@ -590,8 +593,9 @@ async fn read_region(
     launch_paths
 }
 
-/// The launch templates, Auto Scaling groups and EKS node groups of one region, and the
-/// template versions the groups name, each kept in `facts` as it is read.
+/// The launch templates, Auto Scaling groups and EKS node groups of one region, then the
+/// launch configurations and template versions the groups name, each kept in `facts` as it is
+/// read.
 async fn read_launch_paths(
     client: &aws_sdk_ec2::Client,
     groups: &GroupClients,
@@ -600,46 +604,61 @@ async fn read_launch_paths(
     calls: &mut Ec2Calls,
     facts: &mut RegionFacts,
 ) -> Result<(), CallError> {
-    facts.launch_templates = describe_launch_templates(client, reader, region, calls).await?;
+    let paths = &mut facts.launch_paths;
+    paths.templates = describe_launch_templates(client, reader, region, calls).await?;
     let mut group_calls = GroupCalls::default();
-    let asgs =
-        super::groups::auto_scaling_groups(groups, &reader.account, region, &mut group_calls).await;
-    let ngs = match &asgs {
-        Ok(_) => {
-            super::groups::node_groups(groups, &reader.account, region, &mut group_calls).await
-        }
-        Err(_) => Ok(Vec::new()),
-    };
+    let read = read_groups(groups, &reader.account, region, &mut group_calls, paths).await;
     calls.describe_auto_scaling_groups += group_calls.describe_auto_scaling_groups;
+    calls.describe_launch_configurations += group_calls.describe_launch_configurations;
     calls.eks += group_calls.eks;
-    facts.auto_scaling_groups = asgs?;
-    facts.node_groups = ngs?;
-    let named = named_versions(
-        &facts.launch_templates,
-        &facts.auto_scaling_groups,
-        &facts.node_groups,
-    );
+    read?;
+    let named = named_versions(paths);
     for (id, versions) in named {
         let read = describe_template_versions(client, reader, region, &id, versions, calls).await?;
-        facts.launch_templates.extend(read);
+        paths.templates.extend(read);
     }
+    Ok(())
+}
+
+/// The Auto Scaling groups, the launch configurations they name and the EKS node groups of one
+/// region, each kept in `paths` as it is read.
+async fn read_groups(
+    groups: &GroupClients,
+    account: &str,
+    region: &str,
+    calls: &mut GroupCalls,
+    paths: &mut LaunchPaths,
+) -> Result<(), CallError> {
+    use super::groups::{auto_scaling_groups, launch_configurations, node_groups};
+    paths.auto_scaling_groups = auto_scaling_groups(groups, account, region, calls).await?;
+    let mut names: Vec<String> = paths
+        .auto_scaling_groups
+        .iter()
+        .filter_map(|g| match &g.launch {
+            GroupLaunch::LaunchConfiguration(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    paths.launch_configurations =
+        launch_configurations(groups, account, region, &names, calls).await?;
+    paths.node_groups = node_groups(groups, account, region, calls).await?;
     Ok(())
 }
 
 /// The template versions groups name by number that are not the default or the latest (read
 /// already), by template id.
-fn named_versions(
-    read: &[LaunchTemplateFacts],
-    asgs: &[AutoScalingGroupFacts],
-    ngs: &[NodeGroupFacts],
-) -> std::collections::BTreeMap<String, Vec<String>> {
-    let refs = asgs
+fn named_versions(paths: &LaunchPaths) -> std::collections::BTreeMap<String, Vec<String>> {
+    let read = &paths.templates;
+    let refs = paths
+        .auto_scaling_groups
         .iter()
         .filter_map(|g| match &g.launch {
             GroupLaunch::Template(t) => Some(t),
             _ => None,
         })
-        .chain(ngs.iter().filter_map(|g| g.template.as_ref()));
+        .chain(paths.node_groups.iter().filter_map(|g| g.template.as_ref()));
     let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for r in refs {
         let Some(number) = r.version.as_deref().and_then(|v| v.parse::<i64>().ok()) else {
@@ -891,9 +910,7 @@ fn assemble(
     });
     let mut images = Images::default();
     let mut instances = Vec::new();
-    let mut launch_templates = Vec::new();
-    let mut auto_scaling_groups = Vec::new();
-    let mut node_groups = Vec::new();
+    let mut launch_paths = LaunchPaths::default();
     let mut regions = Vec::new();
     let mut calls = sts_calls;
     for r in results {
@@ -905,9 +922,7 @@ fn assemble(
         }
         calls = calls.plus(r.read.calls);
         instances.extend(r.instances);
-        launch_templates.extend(r.launch_templates);
-        auto_scaling_groups.extend(r.auto_scaling_groups);
-        node_groups.extend(r.node_groups);
+        launch_paths.extend(r.launch_paths);
         regions.push(r.read);
     }
     Ec2Observations {
@@ -919,9 +934,7 @@ fn assemble(
         },
         instances,
         images,
-        launch_templates,
-        auto_scaling_groups,
-        node_groups,
+        launch_paths,
         first: None,
         deadline: None,
     }

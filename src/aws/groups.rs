@@ -1,9 +1,12 @@
-//! Launch paths beyond launch templates, read live: Auto Scaling groups (aws-sdk-autoscaling)
-//! and EKS managed node groups (aws-sdk-eks) of one account and region, each paginated to the
-//! end, with the same retries, timeouts, attempt counts and response caps as EC2.
+//! Launch paths beyond launch templates, read live: Auto Scaling groups and the launch
+//! configurations they name (aws-sdk-autoscaling), and EKS managed node groups (aws-sdk-eks) of
+//! one account and region, each paginated to the end, with the same retries, timeouts, attempt
+//! counts and response caps as EC2.
 
 use super::client::{describe, every_page, CallError, CapResponse, CountAttempts, LiveOptions};
-use super::model::{AutoScalingGroupFacts, GroupLaunch, NodeGroupFacts, TemplateRef};
+use super::model::{
+    AutoScalingGroupFacts, GroupLaunch, LaunchConfigurationFacts, NodeGroupFacts, TemplateRef,
+};
 use aws_config::SdkConfig;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -16,6 +19,8 @@ const MAX_RESPONSE: usize = 16 << 20;
 pub struct GroupCalls {
     /// `DescribeAutoScalingGroups` pages.
     pub describe_auto_scaling_groups: u64,
+    /// `DescribeLaunchConfigurations` pages.
+    pub describe_launch_configurations: u64,
     /// `ListClusters`, `ListNodegroups` pages and `DescribeNodegroup` calls.
     pub eks: u64,
 }
@@ -91,6 +96,55 @@ pub async fn auto_scaling_groups(
         },
     )
     .await
+}
+
+/// Launch configurations named in one call (Auto Scaling takes up to 50 names).
+const CONFIGURATIONS_PER_CALL: usize = 50;
+
+/// The launch configurations named (those groups launch from), `CONFIGURATIONS_PER_CALL` at a
+/// time, page after page; none named, no call. One that no longer exists is not returned.
+pub async fn launch_configurations(
+    clients: &GroupClients,
+    account: &str,
+    region: &str,
+    names: &[String],
+    calls: &mut GroupCalls,
+) -> Result<Vec<LaunchConfigurationFacts>, CallError> {
+    let operation = "DescribeLaunchConfigurations";
+    let mut out = Vec::new();
+    for chunk in names.chunks(CONFIGURATIONS_PER_CALL) {
+        let read = every_page(
+            operation,
+            &mut calls.describe_launch_configurations,
+            |token| async {
+                let page = clients
+                    .autoscaling
+                    .describe_launch_configurations()
+                    .set_launch_configuration_names(Some(chunk.to_vec()))
+                    .max_records(50)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| describe(operation, &e))?;
+                let configurations = page
+                    .launch_configurations()
+                    .iter()
+                    .filter_map(|c| {
+                        Some(LaunchConfigurationFacts {
+                            account: account.to_owned(),
+                            region: region.to_owned(),
+                            name: c.launch_configuration_name()?.to_owned(),
+                            image: c.image_id().map(str::to_owned),
+                        })
+                    })
+                    .collect();
+                Ok((configurations, page.next_token().map(str::to_owned)))
+            },
+        )
+        .await?;
+        out.extend(read);
+    }
+    Ok(out)
 }
 
 /// What a group launches from: its launch template, the one of its mixed instances policy, or

@@ -124,7 +124,7 @@ pub struct TemplateRef {
 pub enum GroupLaunch {
     /// A launch template.
     Template(TemplateRef),
-    /// A launch configuration (by name): not read.
+    /// A launch configuration, by name.
     LaunchConfiguration(String),
     /// Nothing tufwatch can tell.
     Unknown,
@@ -162,4 +162,56 @@ pub struct NodeGroupFacts {
     pub kubernetes_version: Option<String>,
     /// Its launch template, when it has one.
     pub template: Option<TemplateRef>,
+}
+
+/// An Auto Scaling launch configuration: the AMI a group that names it boots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchConfigurationFacts {
+    /// The account.
+    pub account: String,
+    /// The region.
+    pub region: String,
+    /// Its name.
+    pub name: String,
+    /// Its `ImageId`.
+    pub image: Option<String>,
+}
+
+/// What decides the next node in the regions read: launch templates (their default and latest
+/// versions, and the versions groups name), the launch configurations groups name, the Auto
+/// Scaling groups and the EKS managed node groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LaunchPaths {
+    /// Launch template versions.
+    pub templates: Vec<LaunchTemplateFacts>,
+    /// Launch configurations.
+    pub launch_configurations: Vec<LaunchConfigurationFacts>,
+    /// Auto Scaling groups.
+    pub auto_scaling_groups: Vec<AutoScalingGroupFacts>,
+    /// EKS managed node groups.
+    pub node_groups: Vec<NodeGroupFacts>,
+}
+
+impl LaunchPaths {
+    /// Add another region's.
+    pub fn extend(&mut self, other: LaunchPaths) {
+        self.templates.extend(other.templates);
+        self.launch_configurations
+            .extend(other.launch_configurations);
+        self.auto_scaling_groups.extend(other.auto_scaling_groups);
+        self.node_groups.extend(other.node_groups);
+    }
+
+    /// The AMI ids they name directly (not through SSM), for `DescribeImages`.
+    pub fn images(&self) -> impl Iterator<Item = &str> {
+        self.templates
+            .iter()
+            .filter_map(|t| t.image.as_deref())
+            .chain(
+                self.launch_configurations
+                    .iter()
+                    .filter_map(|c| c.image.as_deref()),
+            )
+            .filter(|image| image.starts_with("ami-"))
+    }
 }

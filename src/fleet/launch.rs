@@ -1,11 +1,16 @@
-//! Launch paths: what decides the *next* node. An EC2 launch template's default and latest
-//! versions boot an AMI (by id, or through an SSM parameter, `resolve:ssm:`), judged like a node
-//! running it: a path that boots a release older than the due one is a `stale_launch_path`.
+//! Launch paths: what decides the *next* node. A launch template's default version (what a
+//! launch that names no version boots), an Auto Scaling group (through the template version or
+//! the launch configuration it names) and an EKS managed node group (through its template, or
+//! its AMI type and release version) each boot an AMI, by id or through an SSM parameter
+//! (`resolve:ssm:`), judged like a node running it: a path that boots a release older than the
+//! due one is a `stale_launch_path`. A template version no one launches from by default and no
+//! group names (an unused `$Latest`, an old version) is no launch path: it is not judged.
 
 use super::ami::{launch_image, ImageTrust, Images, LaunchImage};
 use super::{judge_release, BehindLimits, NodeStatus};
 use crate::aws::model::{
-    AutoScalingGroupFacts, GroupLaunch, LaunchTemplateFacts, NodeGroupFacts, TemplateRef,
+    AutoScalingGroupFacts, GroupLaunch, LaunchConfigurationFacts, LaunchPaths, LaunchTemplateFacts,
+    NodeGroupFacts, TemplateRef,
 };
 use crate::releases::Track;
 use crate::report::{Code, Finding};
@@ -26,6 +31,10 @@ pub struct LaunchPathView {
     pub region: String,
     /// What it boots as written: an AMI id, `resolve:ssm:<parameter>`, or none.
     pub boots: Option<String>,
+    /// What a group launches from: `launch template web (lt-0abc) v3` or `launch
+    /// configuration web-2024`; none for a template itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launches_from: Option<String>,
     /// The variant, architecture (TUF naming) and build version it boots, when known.
     pub variant: Option<String>,
     /// The architecture.
@@ -43,7 +52,7 @@ pub struct LaunchPathView {
     /// Why, when the status needs explaining.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// What EC2 says of the AMI it names (a launch template naming an AMI).
+    /// What EC2 says of the AMI it names, when it names one by id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<LaunchImage>,
 }
@@ -69,35 +78,31 @@ pub struct LaunchJudging<'a> {
 type Boots = Result<(String, String, String), (NodeStatus, String)>;
 
 impl LaunchJudging<'_> {
-    /// Every launch template version, judged.
-    pub fn templates(&self, templates: &[LaunchTemplateFacts]) -> Vec<LaunchPathView> {
-        templates.iter().map(|t| self.template(t)).collect()
+    /// Every launch path, judged, stale ones first.
+    pub fn all(&self, paths: &LaunchPaths) -> Vec<LaunchPathView> {
+        let mut views = self.templates(&paths.templates);
+        views.extend(self.auto_scaling_groups(paths));
+        views.extend(self.node_groups(&paths.node_groups, &paths.templates));
+        views.sort_by(|a, b| b.stale.cmp(&a.stale).then(a.name.cmp(&b.name)));
+        views
     }
 
-    /// One launch template version, judged.
-    fn template(&self, t: &LaunchTemplateFacts) -> LaunchPathView {
-        let name = format!(
-            "{} ({}) v{}{}",
-            t.template_name,
-            t.template_id,
-            t.version,
-            if t.default { ", default" } else { "" }
-        );
-        let boots = self.release_of_template(t);
-        let mut view = self.view(
-            "launch_template",
-            name,
-            &t.account,
-            &t.region,
-            t.image.clone(),
-            boots,
-        );
-        view.image = t
-            .image
-            .as_deref()
-            .filter(|image| image.starts_with("ami-"))
-            .and_then(|image| launch_image(self.images, &t.account, &t.region, image, self.trust));
-        view
+    /// Every launch template's default version, judged.
+    fn templates(&self, templates: &[LaunchTemplateFacts]) -> Vec<LaunchPathView> {
+        templates
+            .iter()
+            .filter(|t| t.default)
+            .map(|t| {
+                self.view(
+                    "launch_template",
+                    template_label(t),
+                    &t.account,
+                    &t.region,
+                    t.image.clone(),
+                    self.release_of_template(t),
+                )
+            })
+            .collect()
     }
 
     /// What a launch template version boots.
@@ -111,49 +116,63 @@ impl LaunchJudging<'_> {
         }
     }
 
-    /// Every Auto Scaling group, judged by the launch template version it launches from.
-    pub fn auto_scaling_groups(
-        &self,
-        groups: &[AutoScalingGroupFacts],
-        templates: &[LaunchTemplateFacts],
-    ) -> Vec<LaunchPathView> {
-        groups
+    /// Every Auto Scaling group, judged by the launch template version or the launch
+    /// configuration it launches from.
+    fn auto_scaling_groups(&self, paths: &LaunchPaths) -> Vec<LaunchPathView> {
+        paths
+            .auto_scaling_groups
             .iter()
             .map(|g| {
-                let (boots, release) = match &g.launch {
-                    GroupLaunch::Template(r) => match find_version(templates, g, r) {
-                        Some(t) => (t.image.clone(), self.release_of_template(t)),
-                        None => (None, Err(not_read(r))),
+                let (from, boots, release) = match &g.launch {
+                    GroupLaunch::Template(r) => match find_version(&paths.templates, g, r) {
+                        Some(t) => (
+                            Some(format!("launch template {}", template_label(t))),
+                            t.image.clone(),
+                            self.release_of_template(t),
+                        ),
+                        None => (None, None, Err(not_read(r))),
                     },
-                    GroupLaunch::LaunchConfiguration(lc) => (
-                        None,
-                        Err((
-                            NodeStatus::Unchecked,
-                            format!(
-                                "launches from the launch configuration {lc:?}, which is not read"
-                            ),
-                        )),
-                    ),
+                    GroupLaunch::LaunchConfiguration(name) => {
+                        let from = Some(format!("launch configuration {name}"));
+                        match find_configuration(&paths.launch_configurations, g, name) {
+                            Some(c) => (from, c.image.clone(), self.release_of_configuration(c)),
+                            None => (from, None, Err(configuration_not_read(name))),
+                        }
+                    }
                     GroupLaunch::Unknown => (
+                        None,
                         None,
                         Err((NodeStatus::Unchecked, "names no launch template".to_owned())),
                     ),
                 };
-                self.view(
+                let mut view = self.view(
                     "auto_scaling_group",
                     g.name.clone(),
                     &g.account,
                     &g.region,
                     boots,
                     release,
-                )
+                );
+                view.launches_from = from;
+                view
             })
             .collect()
     }
 
+    /// What a launch configuration boots.
+    fn release_of_configuration(&self, c: &LaunchConfigurationFacts) -> Boots {
+        match c.image.as_deref() {
+            None => Err((
+                NodeStatus::Unchecked,
+                "no image in the launch configuration".to_owned(),
+            )),
+            Some(image) => self.release_of(&c.account, &c.region, image),
+        }
+    }
+
     /// Every EKS managed node group, judged by its launch template's AMI when it names one,
     /// else by its AMI type and release version (`BOTTLEROCKET_x86_64`, `1.66.0-1ad6b4a4`).
-    pub fn node_groups(
+    fn node_groups(
         &self,
         groups: &[NodeGroupFacts],
         templates: &[LaunchTemplateFacts],
@@ -170,19 +189,25 @@ impl LaunchJudging<'_> {
                     })?;
                     t.image.as_ref().map(|image| (image.clone(), t))
                 });
-                let (boots, release) = match custom {
-                    Some((image, t)) => (Some(image), self.release_of_template(t)),
-                    None => (g.release_version.clone(), release_of_node_group(g)),
+                let (from, boots, release) = match custom {
+                    Some((image, t)) => (
+                        Some(format!("launch template {}", template_label(t))),
+                        Some(image),
+                        self.release_of_template(t),
+                    ),
+                    None => (None, g.release_version.clone(), release_of_node_group(g)),
                 };
                 let name = format!("{}/{}", g.cluster, g.name);
-                self.view(
+                let mut view = self.view(
                     "eks_node_group",
                     name,
                     &g.account,
                     &g.region,
                     boots,
                     release,
-                )
+                );
+                view.launches_from = from;
+                view
             })
             .collect()
     }
@@ -203,6 +228,7 @@ impl LaunchJudging<'_> {
             account: account.to_owned(),
             region: region.to_owned(),
             boots,
+            launches_from: None,
             variant: None,
             arch: None,
             version: None,
@@ -213,6 +239,11 @@ impl LaunchJudging<'_> {
             reason: None,
             image: None,
         };
+        view.image = view
+            .boots
+            .as_deref()
+            .filter(|image| image.starts_with("ami-"))
+            .and_then(|image| launch_image(self.images, account, region, image, self.trust));
         match release {
             Ok((variant, arch, version)) => {
                 let s = judge_release(self.tracks, &variant, &arch, &version, self.at, self.policy);
@@ -337,6 +368,36 @@ fn version_matches(
     }
 }
 
+/// A template version as a launch path names it: `web (lt-0abc) v3, default`.
+fn template_label(t: &LaunchTemplateFacts) -> String {
+    format!(
+        "{} ({}) v{}{}",
+        t.template_name,
+        t.template_id,
+        t.version,
+        if t.default { ", default" } else { "" }
+    )
+}
+
+/// The launch configuration a group names, as read.
+fn find_configuration<'a>(
+    configurations: &'a [LaunchConfigurationFacts],
+    g: &AutoScalingGroupFacts,
+    name: &str,
+) -> Option<&'a LaunchConfigurationFacts> {
+    configurations
+        .iter()
+        .find(|c| c.account == g.account && c.region == g.region && c.name == name)
+}
+
+/// Why a group's launch configuration is not known.
+fn configuration_not_read(name: &str) -> (NodeStatus, String) {
+    (
+        NodeStatus::Unchecked,
+        format!("its launch configuration {name} was not found"),
+    )
+}
+
 /// Why a group's launch template version is not known.
 fn not_read(r: &TemplateRef) -> (NodeStatus, String) {
     let template = r.id.as_deref().or(r.name.as_deref()).unwrap_or("?");
@@ -392,20 +453,14 @@ fn release_of_node_group(g: &NodeGroupFacts) -> Boots {
 }
 
 /// A `stale_launch_path` for each launch path that boots a release older than the due one,
-/// beyond the policy.
+/// beyond the policy; and what is wrong with an AMI launch paths name (once per AMI).
 pub fn findings(paths: &[LaunchPathView]) -> Vec<Finding> {
-    let images = paths.iter().filter_map(image_finding);
     let stale = paths.iter().filter(|p| p.stale).map(|p| {
         Finding::error(
             Code::StaleLaunchPath,
             format!(
-                "{} {} in {} (account {}) boots {} {} {}, {} release(s) older than the due {}",
-                match p.kind.as_str() {
-                    "auto_scaling_group" => "Auto Scaling group",
-                    "eks_node_group" => "EKS node group",
-                    _ => "launch template",
-                },
-                p.name,
+                "{} in {} (account {}) boots {} {} {}, {} release(s) older than the due {}",
+                described(p),
                 p.region,
                 p.account,
                 p.variant.as_deref().unwrap_or("?"),
@@ -417,37 +472,67 @@ pub fn findings(paths: &[LaunchPathView]) -> Vec<Finding> {
         )
         .target(p.name.clone())
     });
-    images.chain(stale).collect()
+    image_findings(paths).into_iter().chain(stale).collect()
 }
 
-/// What is wrong with the AMI a launch template names, as for an AMI instances run: the next
-/// launch from it fails, boots a deprecated image, or boots another owner's lookalike.
-fn image_finding(p: &LaunchPathView) -> Option<Finding> {
-    let ami = p.boots.as_deref().unwrap_or("?");
-    let place = format!(
-        "launch template {} in {} (account {})",
-        p.name, p.region, p.account
-    );
-    let finding = match p.image.as_ref()? {
-        LaunchImage::Missing => Finding::warning(
-            Code::AmiMissing,
-            format!("{place} boots {ami}, which is not available to this account: a launch from it fails"),
-        ),
-        LaunchImage::Bottlerocket {
-            deprecated_since: Some(since),
-            ..
-        } => Finding::warning(
-            Code::AmiDeprecated,
-            format!(
-                "{place} boots {ami}, deprecated since {}",
-                since.format("%Y-%m-%d")
-            ),
-        ),
-        LaunchImage::ForeignOwner { name, owner } => Finding::error(
-            Code::AmiForeignOwner,
-            format!("{place} boots {ami}, named {name:?} but owned by account {owner}, not Bottlerocket's publisher nor an account the job trusts"),
-        ),
-        _ => return None,
+/// A launch path in words: `Auto Scaling group web (launch template web (lt-0abc) v3)`.
+fn described(p: &LaunchPathView) -> String {
+    let kind = match p.kind.as_str() {
+        "auto_scaling_group" => "Auto Scaling group",
+        "eks_node_group" => "EKS node group",
+        _ => "launch template",
     };
-    Some(finding.target(p.name.clone()))
+    match &p.launches_from {
+        Some(from) => format!("{kind} {} ({from})", p.name),
+        None => format!("{kind} {}", p.name),
+    }
+}
+
+/// What is wrong with an AMI launch paths name, as for an AMI instances run: the next launch
+/// from them fails, boots a deprecated image, or boots another owner's lookalike. One finding
+/// per AMI of an account and region, naming every path that boots it (a template's default
+/// version and the group launching from it are one AMI).
+fn image_findings(paths: &[LaunchPathView]) -> Vec<Finding> {
+    let mut by_image: std::collections::BTreeMap<(&str, &str, &str), Vec<&LaunchPathView>> =
+        Default::default();
+    for p in paths.iter().filter(|p| p.image.is_some()) {
+        let ami = p.boots.as_deref().unwrap_or("?");
+        by_image
+            .entry((&p.account, &p.region, ami))
+            .or_default()
+            .push(p);
+    }
+    by_image
+        .into_iter()
+        .filter_map(|((account, region, ami), paths)| {
+            let first = paths.first()?;
+            let names: Vec<String> = paths.iter().map(|p| described(p)).collect();
+            let verb = if names.len() == 1 { "boots" } else { "boot" };
+            let place = format!("{} in {region} (account {account}) {verb}", names.join(", "));
+            let finding = match first.image.as_ref()? {
+                LaunchImage::Missing => Finding::warning(
+                    Code::AmiMissing,
+                    format!("{place} {ami}, which is not available to this account: a launch from it fails"),
+                ),
+                LaunchImage::Bottlerocket {
+                    deprecated_since: Some(since),
+                    ..
+                } => Finding::warning(
+                    Code::AmiDeprecated,
+                    format!("{place} {ami}, deprecated since {}", since.format("%Y-%m-%d")),
+                ),
+                LaunchImage::ForeignOwner { name, owner } => Finding::error(
+                    Code::AmiForeignOwner,
+                    format!("{place} {ami}, named {name:?} but owned by account {owner}, not Bottlerocket's publisher nor an account the job trusts"),
+                ),
+                _ => return None,
+            };
+            // The finding names the template when one boots it: that is what to fix.
+            let fix = paths
+                .iter()
+                .find(|p| p.kind == "launch_template")
+                .unwrap_or(first);
+            Some(finding.target(fix.name.clone()))
+        })
+        .collect()
 }

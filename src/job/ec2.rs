@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 /// Read EC2 in the regions and accounts asked: the regions named, else SSM's, else the AWS
 /// configuration's default region.
 pub(super) async fn read_ec2(e: &Ec2Spec, spec: &JobSpec) -> Result<Ec2Observations> {
-    let base = crate::aws::client::load_config(&e.live).await;
+    let deadline = crate::aws::client::deadline_from_now(&e.live);
+    let base = super::ssm::aws_config(&e.live, deadline).await?;
     let mut regions = e.regions.clone();
     if regions.is_empty() {
         regions = spec
@@ -39,7 +40,7 @@ pub(super) async fn read_ec2(e: &Ec2Spec, spec: &JobSpec) -> Result<Ec2Observati
         roles: e.roles.clone(),
         ssm_images: Vec::new(),
     };
-    Ok(crate::aws::ec2::observe(&base, &e.live, &query).await)
+    Ok(crate::aws::ec2::observe(&base, &e.live, &query, deadline).await)
 }
 
 /// Whose AMIs are Bottlerocket's, at the job's reference time.
@@ -87,9 +88,7 @@ pub(super) fn launch_paths_in_play(
         at,
         policy: &policy,
     };
-    let mut paths = judging.templates(&o.launch_templates);
-    paths.extend(judging.auto_scaling_groups(&o.auto_scaling_groups, &o.launch_templates));
-    paths.extend(judging.node_groups(&o.node_groups, &o.launch_templates));
+    let paths = judging.all(&o.launch_paths);
     // A version pointer (`resolve:ssm:…/1.26.1/image_id`) is what the template's author wrote,
     // backed by nothing EC2 or SSM said: it brings no repository into play.
     paths

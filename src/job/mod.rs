@@ -152,13 +152,7 @@ pub async fn run(mut spec: JobSpec) -> Result<JobReport> {
             at,
             policy: &spec.policy,
         };
-        f.launch_paths = judging.templates(&o.launch_templates);
-        f.launch_paths
-            .extend(judging.auto_scaling_groups(&o.auto_scaling_groups, &o.launch_templates));
-        f.launch_paths
-            .extend(judging.node_groups(&o.node_groups, &o.launch_templates));
-        f.launch_paths
-            .sort_by(|a, b| b.stale.cmp(&a.stale).then(a.name.cmp(&b.name)));
+        f.launch_paths = judging.all(&o.launch_paths);
     }
     if let Some(f) = &fleet {
         findings.extend(f.findings());

@@ -150,7 +150,8 @@ async fn read_live(
     now: DateTime<Utc>,
 ) -> Result<Observations> {
     let variants = variants_in_play(s, spec);
-    let config = crate::aws::client::load_config(options).await;
+    let deadline = crate::aws::client::deadline_from_now(options);
+    let config = aws_config(options, deadline).await?;
     let regions = live_regions(s, &config, &ec2_regions)?;
     if variants.is_empty() {
         return Err(Error::Setting {
@@ -164,11 +165,25 @@ async fn read_live(
         archs: s.archs.clone(),
         image_regions: ec2_regions,
     };
-    let (results, params) = crate::ssm::live::observe(&config, options, &query).await;
+    let (results, params) = crate::ssm::live::observe(&config, options, &query, deadline).await;
     let from = vec![live_endpoint(options)];
     Ok(Observations::from_parameters(
         "live", from, now, &query, results, &params,
     ))
+}
+
+/// The AWS configuration, by `deadline`: one not found by then (the default region asked of an
+/// instance metadata service that does not answer) is an AWS out of reach.
+pub(super) async fn aws_config(
+    options: &LiveOptions,
+    deadline: tokio::time::Instant,
+) -> Result<aws_config::SdkConfig> {
+    crate::aws::client::load_config(options, deadline)
+        .await
+        .map_err(|e| Error::Fetch {
+            url: "the AWS configuration (profile, default region)".to_owned(),
+            message: e.to_string(),
+        })
 }
 
 /// The regions whose `latest` values are read live.

@@ -100,6 +100,7 @@ struct FleetView {
 struct LaunchPathRow {
     stale: bool,
     name: String,
+    from: String,
     account: String,
     region: String,
     boots: String,
@@ -639,6 +640,7 @@ fn fleet_view(f: &crate::fleet::Fleet) -> Result<FleetView, RenderError> {
             .map(|p| LaunchPathRow {
                 stale: p.stale,
                 name: p.name.clone(),
+                from: opt(&p.launches_from),
                 account: p.account.clone(),
                 region: p.region.clone(),
                 boots: opt(&p.boots),

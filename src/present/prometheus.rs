@@ -180,6 +180,10 @@ fn ec2_metrics(o: &mut Out, ec2: &crate::aws::ec2::Ec2Report) {
             c.describe_launch_template_versions,
         ),
         ("DescribeAutoScalingGroups", c.describe_auto_scaling_groups),
+        (
+            "DescribeLaunchConfigurations",
+            c.describe_launch_configurations,
+        ),
         ("EKS", c.eks),
         ("STS", c.sts),
         ("attempts", c.attempts),

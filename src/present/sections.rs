@@ -254,13 +254,14 @@ fn ec2_section(ec2: &crate::aws::ec2::Ec2Report) -> Section {
     let mut s = Section {
         title: "EC2 (read live)".to_owned(),
         lines: vec![format!(
-            "{} account(s), {} region(s) read; calls: {} DescribeInstances, {} DescribeImages, {} DescribeLaunchTemplateVersions, {} DescribeAutoScalingGroups, {} EKS, {} STS; {} HTTP attempts to STS, EC2, Auto Scaling and EKS",
+            "{} account(s), {} region(s) read; calls: {} DescribeInstances, {} DescribeImages, {} DescribeLaunchTemplateVersions, {} DescribeAutoScalingGroups, {} DescribeLaunchConfigurations, {} EKS, {} STS; {} HTTP attempts to STS, EC2, Auto Scaling and EKS",
             ec2.accounts.len(),
             ec2.regions.len(),
             c.describe_instances,
             c.describe_images,
             c.describe_launch_template_versions,
             c.describe_auto_scaling_groups,
+            c.describe_launch_configurations,
             c.eks,
             c.sts,
             c.attempts
@@ -283,12 +284,7 @@ fn ec2_section(ec2: &crate::aws::ec2::Ec2Report) -> Section {
             r.account.clone(),
             r.region.clone(),
             r.instances.to_string(),
-            (r.calls.describe_instances
-                + r.calls.describe_images
-                + r.calls.describe_launch_template_versions
-                + r.calls.describe_auto_scaling_groups
-                + r.calls.eks)
-                .to_string(),
+            r.calls.operations().to_string(),
             match &r.error {
                 Some(e) => format!("NOT READ: {e}"),
                 None => "yes".to_owned(),
@@ -551,6 +547,7 @@ fn launch_paths_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Ta
     let mut t = Table {
         headers: vec![
             "LAUNCH PATH",
+            "FROM",
             "ACCOUNT",
             "REGION",
             "BOOTS",
@@ -570,6 +567,7 @@ fn launch_paths_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Ta
         };
         t.rows.push(vec![
             p.name.clone(),
+            opt(&p.launches_from),
             p.account.clone(),
             p.region.clone(),
             opt(&p.boots),
@@ -581,7 +579,7 @@ fn launch_paths_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Ta
         ]);
     }
     Some((
-        Some("Launch paths (what the next nodes boot: each launch template's default and latest version)".to_owned()),
+        Some("Launch paths (what the next nodes boot: each launch template's default version, each Auto Scaling group and EKS node group)".to_owned()),
         t,
     ))
 }

@@ -44,6 +44,7 @@ pub async fn observe(
     config: &aws_config::SdkConfig,
     options: &LiveOptions,
     query: &Query,
+    deadline: tokio::time::Instant,
 ) -> (Vec<RegionResult>, Vec<Parameter>) {
     let names = latest_names(query);
     let clients: Vec<RegionClient> = regions_read(query)
@@ -51,7 +52,7 @@ pub async fn observe(
         .map(|region| region_client(config, options, region))
         .collect();
     let jobs = jobs_for(query, &clients, &names);
-    let results = run_all(&clients, jobs, options).await;
+    let results = run_all(&clients, jobs, options, deadline).await;
     tally(&clients, results)
 }
 
@@ -133,8 +134,8 @@ async fn run_all(
     clients: &[RegionClient],
     jobs: Vec<(usize, Job)>,
     options: &LiveOptions,
+    deadline: tokio::time::Instant,
 ) -> Vec<JobResult> {
-    let deadline = tokio::time::Instant::now() + options.deadline;
     stream::iter(jobs)
         .map(|(i, job)| {
             let c = &clients[i];

@@ -24,8 +24,10 @@ launched (an account other than moto's default through a role assumed in it; "re
 the image in that account first, owned by it), {"deregister": [{"account", "region", "image"}]}
 are deregistered after; {"launch_templates": [{"account", "region", "name", "versions": [IMAGE,
 ...]}]} are made, each version's ImageId in turn (the first stays the default);
-{"auto_scaling_groups": [{"account", "region", "name", "template", "version"}]} launch nothing
-(desired capacity 0); {"node_groups": [{"account", "region", "cluster", "kubernetes_version",
+{"launch_configurations": [{"account", "region", "name", "image", "deleted"?}]} are made (a
+"deleted" one is deleted once the groups naming it are made); {"auto_scaling_groups":
+[{"account", "region", "name", "template", "version"} or {..., "launch_configuration"}]} launch
+nothing (desired capacity 0); {"node_groups": [{"account", "region", "cluster", "kubernetes_version",
 "name", "amiType"?, "releaseVersion"?, "template"?, "version"?}]} are made in their clusters.
 
 GET /__stats answers {region: {operation: count}} for every request seen (faults included).
@@ -188,15 +190,26 @@ def seed_ec2(doc, url):
         ec2.create_launch_template(LaunchTemplateName=t["name"], LaunchTemplateData={"ImageId": versions[0]})
         for image in versions[1:]:
             ec2.create_launch_template_version(LaunchTemplateName=t["name"], LaunchTemplateData={"ImageId": image})
+    for c in doc.get("launch_configurations", []):
+        client("autoscaling", c["region"], c["account"]).create_launch_configuration(
+            LaunchConfigurationName=c["name"], ImageId=c["image"], InstanceType="m5.large"
+        )
     for g in doc.get("auto_scaling_groups", []):
+        if "launch_configuration" in g:
+            launch = {"LaunchConfigurationName": g["launch_configuration"]}
+        else:
+            launch = {"LaunchTemplate": {"LaunchTemplateName": g["template"], "Version": g["version"]}}
         client("autoscaling", g["region"], g["account"]).create_auto_scaling_group(
             AutoScalingGroupName=g["name"],
-            LaunchTemplate={"LaunchTemplateName": g["template"], "Version": g["version"]},
+            **launch,
             MinSize=0,
             MaxSize=1,
             DesiredCapacity=0,
             AvailabilityZones=[g["region"] + "a"],
         )
+    for c in doc.get("launch_configurations", []):
+        if c.get("deleted"):
+            client("autoscaling", c["region"], c["account"]).delete_launch_configuration(LaunchConfigurationName=c["name"])
     clusters = set()
     for n in doc.get("node_groups", []):
         eks = client("eks", n["region"], n["account"])

@@ -55,6 +55,17 @@ fn status_of(r: &Value, tag: &str) -> String {
     s
 }
 
+/// The messages of the findings of one code.
+fn messages(r: &Value, code: &str) -> Vec<String> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .map(|f| f["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// The findings as `code:target`.
 fn codes(r: &Value) -> Vec<String> {
     let mut c: Vec<String> = r["findings"]
@@ -135,12 +146,14 @@ fn instances_are_judged_by_their_launch_amis_names() {
         paths,
         [
             "arm v1 behind",
+            "asg-lc-old ? behind",
             "asg-rolling-latest ? behind",
             "pinned v1 behind",
             "prod/bottlerocket-x86 ? behind",
-            "rolling v2 behind",
             "three v1 behind",
-            "three v3 behind",
+            "asg-deprecated ? rolling_out",
+            "asg-lc-current ? current",
+            "asg-lc-gone ? unchecked",
             "asg-three-2 ? current",
             "asg-web ? current",
             "deprecated-lt v1 rolling_out",
@@ -150,8 +163,6 @@ fn instances_are_judged_by_their_launch_amis_names() {
             "prod/al2023 ? not_bottlerocket",
             "prod/custom ? current",
             "rolling v1 current",
-            // The version a group names is a launch path too.
-            "three v2 current",
             "web v1 current",
         ],
         "{:#}",
@@ -161,7 +172,48 @@ fn instances_are_judged_by_their_launch_amis_names() {
         .iter()
         .filter(|x| x.starts_with("stale_launch_path"))
         .collect();
-    assert_eq!(stale.len(), 7, "{c:?}");
+    // A template's version no group names and no launch takes by default (`rolling` v2,
+    // `three` v3) is no launch path; the versions groups name are judged as the groups.
+    assert_eq!(stale.len(), 6, "{c:?}");
+    let path = |name: &str| {
+        r["fleet"]["launch_paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no launch path {name}"))
+    };
+    assert_eq!(
+        path("asg-lc-old")["launches_from"],
+        "launch configuration old-lc"
+    );
+    assert_eq!(path("asg-lc-old")["boots"], ami::ARM_OLD);
+    assert!(
+        path("asg-three-2")["launches_from"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("launch template three (lt-") && f.ends_with(") v2")),
+        "{}",
+        path("asg-three-2")
+    );
+    assert_eq!(
+        path("asg-lc-gone")["reason"],
+        "its launch configuration gone-lc was not found"
+    );
+    let rolling = messages(&r, "stale_launch_path")
+        .into_iter()
+        .find(|m| m.contains("asg-rolling-latest"))
+        .unwrap();
+    assert!(
+        rolling.contains("(launch template rolling (lt-") && rolling.contains(") v2)"),
+        "{rolling}"
+    );
+    // One AMI a template and the group launching from it boot is said once, naming both.
+    let deprecated = messages(&r, "ami_deprecated")
+        .into_iter()
+        .filter(|m| m.contains("deprecated-lt"))
+        .collect::<Vec<_>>();
+    assert_eq!(deprecated.len(), 1, "{deprecated:?}");
+    assert!(deprecated[0].contains("asg-deprecated"), "{deprecated:?}");
     // A template that names a lookalike, a gone or a deprecated AMI is said, as for instances.
     for (code, template) in [
         ("ami_foreign_owner", "lookalike-lt"),
@@ -185,6 +237,8 @@ fn instances_are_judged_by_their_launch_amis_names() {
     // One page of templates, and one more call for `three`'s version 2, which a group names.
     assert_eq!(calls["describe_launch_template_versions"], 2, "{calls}");
     assert_eq!(calls["describe_auto_scaling_groups"], 1, "{calls}");
+    // The three launch configurations groups name, in one call.
+    assert_eq!(calls["describe_launch_configurations"], 1, "{calls}");
     // ListClusters, ListNodegroups, and DescribeNodegroup for each of the 3.
     assert_eq!(calls["eks"], 5, "{calls}");
     assert_eq!(r["ec2"]["regions"][0]["instances"], 8);
@@ -374,4 +428,43 @@ fn the_nightly_job_reads_ec2_from_its_configuration() {
         "the page's launch paths"
     );
     assert!(text.contains("LAUNCH PATH"), "{text}");
+}
+
+#[test]
+fn the_deadline_bounds_the_region_lookup_too() {
+    // An instance metadata service that takes connections and never answers: the default
+    // region is asked of it (no region named, none configured), within the run's deadline.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let site = Site::new();
+    let out = tufwatch(site.path())
+        .args([
+            "nodes",
+            "--ec2",
+            "--no-state",
+            "--deadline",
+            "1s",
+            "--at",
+            AT,
+        ])
+        .arg("--root")
+        .arg(demo_dir().join("root.json"))
+        .args(["--endpoint-url", &moto().url()])
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &endpoint)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the AWS configuration") && stderr.contains("deadline of 1 s"),
+        "{stderr}"
+    );
+    // Not a verdict: nothing was judged.
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    drop(silent);
 }

@@ -51,7 +51,9 @@ pub const SILENT: &str = "af-south-1";
 /// current, deprecated, deregistered, foreign and non-Bottlerocket AMIs; launch templates `web`
 /// (the current AMI), `arm` (an old one), `follow` (SSM's latest), `pinned` (SSM's 1.25.0) and
 /// `rolling` (v1 the current AMI and default, v2 an old one), `three` (old, current, old); Auto
-/// Scaling groups on `web`'s default, `rolling`'s latest and `three`'s version 2; an EKS cluster
+/// Scaling groups on `web`'s default, `rolling`'s latest, `three`'s version 2 and
+/// `deprecated-lt`'s default, and on launch configurations `old-lc` (an old AMI), `current-lc`
+/// and `gone-lc` (deleted); an EKS cluster
 /// `prod` (1.31) with node groups `bottlerocket-x86` (release 1.25.0), `al2023` and `custom` (on
 /// `web` v1); SSM holds the demo's
 /// parameters here too, and two of SSM's `latest` AMIs are wrong in EC2 (one is not there, one
@@ -232,6 +234,8 @@ fn ec2_seed_of(ssm: &[Value]) -> Value {
     let foreign =
         serde_json::json!({"register": "bottlerocket-aws-k8s-1.31-x86_64-v1.26.1-c41a8f09"});
     let group = |name: &str, template: &str, version: &str| serde_json::json!({"account": BASE_ACCOUNT, "region": EC2_FLEET, "name": name, "template": template, "version": version});
+    let configured = |name: &str, configuration: &str| serde_json::json!({"account": BASE_ACCOUNT, "region": EC2_FLEET, "name": name, "launch_configuration": configuration});
+    let configuration = |name: &str, image: &str, deleted: bool| serde_json::json!({"account": BASE_ACCOUNT, "region": EC2_FLEET, "name": name, "image": image, "deleted": deleted});
     let node_group = |name: &str, mut extra: Value| {
         for (k, v) in [
             ("account", BASE_ACCOUNT),
@@ -278,6 +282,15 @@ fn ec2_seed_of(ssm: &[Value]) -> Value {
             group("asg-web", "web", "$Default"),
             group("asg-rolling-latest", "rolling", "$Latest"),
             group("asg-three-2", "three", "2"),
+            group("asg-deprecated", "deprecated-lt", "$Default"),
+            configured("asg-lc-old", "old-lc"),
+            configured("asg-lc-current", "current-lc"),
+            configured("asg-lc-gone", "gone-lc"),
+        ],
+        "launch_configurations": [
+            configuration("old-lc", ami::ARM_OLD, false),
+            configuration("current-lc", ami::CURRENT, false),
+            configuration("gone-lc", ami::CURRENT, true),
         ],
         "node_groups": [
             node_group("bottlerocket-x86", serde_json::json!({"amiType": "BOTTLEROCKET_x86_64", "releaseVersion": "1.25.0-0f3e5a1c"})),
