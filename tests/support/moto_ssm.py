@@ -30,7 +30,8 @@ are deregistered after; {"launch_templates": [{"account", "region", "name", "ver
 nothing (desired capacity 0); {"node_groups": [{"account", "region", "cluster", "kubernetes_version",
 "name", "amiType"?, "releaseVersion"?, "template"?, "version"?}]} are made in their clusters.
 
-GET /__stats answers {region: {operation: count}} for every request seen (faults included).
+GET /__stats answers {region: {operation: count}} for every request seen (faults included); a
+REST operation is named by its method and path ("GET /clusters").
 Prints "PORT <n>" once it listens on 127.0.0.1; exits when its standard input closes (when the
 test process that started it ends).
 """
@@ -127,7 +128,9 @@ class Faults:
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
-        operation = environ.get("HTTP_X_AMZ_TARGET", "").split(".")[-1] or form.get("Action", ["?"])[0]
+        # REST services (EKS) by method and path: "GET /clusters".
+        rest = "%s %s" % (environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+        operation = environ.get("HTTP_X_AMZ_TARGET", "").split(".")[-1] or form.get("Action", [rest])[0]
         with self.lock:
             per_region = self.stats.setdefault(region, {})
             per_region[operation] = per_region.get(operation, 0) + 1

@@ -468,3 +468,48 @@ fn the_deadline_bounds_the_region_lookup_too() {
     );
     drop(silent);
 }
+
+#[test]
+fn an_empty_region_costs_one_call_per_listing_and_nothing_more() {
+    // Nothing was ever made in these regions: each costs DescribeInstances, one page of launch
+    // templates, of Auto Scaling groups and of EKS clusters; no DescribeImages (no AMI in use),
+    // no DescribeLaunchConfigurations (no group names one), no node group calls (no cluster).
+    let site = Site::new();
+    let empty = ["eu-west-3", "ca-west-1"];
+    let (_, r) = ec2(&site, &["--region", empty[0], "--region", empty[1]]);
+    let seen = moto().stats();
+    for region in empty {
+        let read = r["ec2"]["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["region"] == region)
+            .unwrap();
+        assert!(read["error"].is_null(), "{read}");
+        assert_eq!(
+            read["calls"],
+            serde_json::json!({
+                "describe_instances": 1,
+                "describe_images": 0,
+                "describe_launch_template_versions": 1,
+                "describe_auto_scaling_groups": 1,
+                "describe_launch_configurations": 0,
+                "eks": 1,
+                "sts": 0,
+                "attempts": 4,
+            }),
+            "{read}"
+        );
+        // What the endpoint saw agrees: STS is asked once, in the first region.
+        let mut expected = serde_json::json!({
+            "DescribeInstances": 1,
+            "DescribeLaunchTemplateVersions": 1,
+            "DescribeAutoScalingGroups": 1,
+            "GET /clusters": 1,
+        });
+        if region == empty[0] {
+            expected["GetCallerIdentity"] = 1.into();
+        }
+        assert_eq!(seen[region], expected, "{region}");
+    }
+}
