@@ -611,17 +611,18 @@ async fn read_launch_paths(
     calls.describe_auto_scaling_groups += group_calls.describe_auto_scaling_groups;
     calls.describe_launch_configurations += group_calls.describe_launch_configurations;
     calls.eks += group_calls.eks;
-    read?;
+    // The versions the groups read name, even when a later listing failed.
     let named = named_versions(paths);
     for (id, versions) in named {
-        let read = describe_template_versions(client, reader, region, &id, versions, calls).await?;
-        paths.templates.extend(read);
+        let versions =
+            describe_template_versions(client, reader, region, &id, versions, calls).await?;
+        paths.templates.extend(versions);
     }
-    Ok(())
+    read
 }
 
-/// The Auto Scaling groups, the launch configurations they name and the EKS node groups of one
-/// region, each kept in `paths` as it is read.
+/// The Auto Scaling groups, the EKS node groups and the launch configurations the groups name,
+/// of one region, each kept in `paths` as it is read.
 async fn read_groups(
     groups: &GroupClients,
     account: &str,
@@ -631,6 +632,9 @@ async fn read_groups(
 ) -> Result<(), CallError> {
     use super::groups::{auto_scaling_groups, launch_configurations, node_groups};
     paths.auto_scaling_groups = auto_scaling_groups(groups, account, region, calls).await?;
+    paths.node_groups = node_groups(groups, account, region, calls).await?;
+    // Last: a policy written before launch configurations were read (no
+    // `autoscaling:DescribeLaunchConfigurations`) loses nothing else.
     let mut names: Vec<String> = paths
         .auto_scaling_groups
         .iter()
@@ -641,9 +645,15 @@ async fn read_groups(
         .collect();
     names.sort();
     names.dedup();
-    paths.launch_configurations =
-        launch_configurations(groups, account, region, &names, calls).await?;
-    paths.node_groups = node_groups(groups, account, region, calls).await?;
+    match launch_configurations(groups, account, region, &names, calls).await {
+        Ok(read) => paths.launch_configurations = read,
+        Err(e) => {
+            paths
+                .configurations_unread
+                .push((account.to_owned(), region.to_owned()));
+            return Err(e);
+        }
+    }
     Ok(())
 }
 

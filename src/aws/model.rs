@@ -186,6 +186,8 @@ pub struct LaunchPaths {
     pub templates: Vec<LaunchTemplateFacts>,
     /// Launch configurations.
     pub launch_configurations: Vec<LaunchConfigurationFacts>,
+    /// The `(account, region)`s whose launch configurations could not be read.
+    pub configurations_unread: Vec<(String, String)>,
     /// Auto Scaling groups.
     pub auto_scaling_groups: Vec<AutoScalingGroupFacts>,
     /// EKS managed node groups.
@@ -198,6 +200,8 @@ impl LaunchPaths {
         self.templates.extend(other.templates);
         self.launch_configurations
             .extend(other.launch_configurations);
+        self.configurations_unread
+            .extend(other.configurations_unread);
         self.auto_scaling_groups.extend(other.auto_scaling_groups);
         self.node_groups.extend(other.node_groups);
     }

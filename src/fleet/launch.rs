@@ -134,9 +134,13 @@ impl LaunchJudging<'_> {
                     },
                     GroupLaunch::LaunchConfiguration(name) => {
                         let from = Some(format!("launch configuration {name}"));
+                        let unread = paths
+                            .configurations_unread
+                            .iter()
+                            .any(|(a, r)| *a == g.account && *r == g.region);
                         match find_configuration(&paths.launch_configurations, g, name) {
                             Some(c) => (from, c.image.clone(), self.release_of_configuration(c)),
-                            None => (from, None, Err(configuration_not_read(name))),
+                            None => (from, None, Err(configuration_not_found(name, unread))),
                         }
                     }
                     GroupLaunch::Unknown => (
@@ -390,12 +394,14 @@ fn find_configuration<'a>(
         .find(|c| c.account == g.account && c.region == g.region && c.name == name)
 }
 
-/// Why a group's launch configuration is not known.
-fn configuration_not_read(name: &str) -> (NodeStatus, String) {
-    (
-        NodeStatus::Unchecked,
-        format!("its launch configuration {name} was not found"),
-    )
+/// Why a group's launch configuration is not known: gone, or its region's could not be read.
+fn configuration_not_found(name: &str, unread: bool) -> (NodeStatus, String) {
+    let why = if unread {
+        format!("its launch configuration {name} could not be read")
+    } else {
+        format!("its launch configuration {name} was not found")
+    };
+    (NodeStatus::Unchecked, why)
 }
 
 /// Why a group's launch template version is not known.

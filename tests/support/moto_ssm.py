@@ -100,7 +100,7 @@ class Faults:
 
     def answer(self, start_response, service, status, code, message):
         """A fault, in the protocol of the service called."""
-        if service in ("ec2", "sts"):
+        if service in ("ec2", "sts", "autoscaling"):
             start_response(status, [("Content-Type", "text/xml")])
             return [xml_error(service, code, message)]
         start_response(
@@ -137,7 +137,9 @@ class Faults:
             seen = sum(per_region.values())
         fault = self.faults.get(region, {})
         if operation in fault.get("deny_operations", []):
-            return self.answer(start_response, service, "403 Forbidden", "UnauthorizedOperation", "You are not authorized to perform this operation.")
+            # As AWS says it: EC2's own code, the others' AccessDenied.
+            denied = "UnauthorizedOperation" if service == "ec2" else "AccessDenied"
+            return self.answer(start_response, service, "403 Forbidden", denied, "You are not authorized to perform this operation.")
         if operation == "AssumeRole" and form.get("RoleArn", [""])[0] in self.faults.get("deny_roles", []):
             return self.answer(start_response, service, "403 Forbidden", "AccessDenied", "not authorized to perform sts:AssumeRole")
         if "hang" in fault:

@@ -513,3 +513,67 @@ fn an_empty_region_costs_one_call_per_listing_and_nothing_more() {
         assert_eq!(seen[region], expected, "{region}");
     }
 }
+
+#[test]
+fn a_region_refusing_launch_configurations_keeps_its_other_launch_paths() {
+    let site = Site::new();
+    let (code, r) = ec2(&site, &["--region", moto::EC2_NO_CONFIGURATIONS]);
+    // Incomplete (exit 2), and a stale node group besides: exit 1, as for any failure.
+    assert_eq!(code, 1, "{r:#}");
+    let read = &r["ec2"]["regions"][0];
+    assert!(
+        read["error"].as_str().is_some_and(
+            |e| e.contains("DescribeLaunchConfigurations") && e.contains("AccessDenied")
+        ),
+        "{read}"
+    );
+    assert!(
+        codes(&r).contains(&"ec2_unavailable:-".to_owned()),
+        "{:?}",
+        codes(&r)
+    );
+    let on_lc = r["fleet"]["launch_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "asg-on-lc")
+        .unwrap();
+    assert_eq!(
+        on_lc["reason"],
+        "its launch configuration edge-lc could not be read"
+    );
+    let paths: Vec<String> = r["fleet"]["launch_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {}",
+                p["name"].as_str().unwrap(),
+                p["status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    // The group on a template (its version 1, which is not the latest: read by number), the node
+    // group and the template are judged; the group on a launch configuration says why not.
+    assert_eq!(paths.len(), 4, "{paths:?}");
+    assert_eq!(
+        paths[..3],
+        [
+            "other/elsewhere behind",
+            "asg-on-lc unchecked",
+            "asg-on-lt current",
+        ],
+        "{paths:?}"
+    );
+    assert!(
+        paths[3].starts_with("edge (lt-") && paths[3].ends_with("v1, default current"),
+        "{paths:?}"
+    );
+    let seen = moto().stats();
+    assert_eq!(
+        seen[moto::EC2_NO_CONFIGURATIONS]["DescribeLaunchConfigurations"],
+        1,
+        "refused once, not retried: {seen:#}"
+    );
+}

@@ -67,6 +67,9 @@ pub const EC2_THROTTLE: &str = "ap-northeast-2";
 pub const EC2_FAILING: &str = "ap-southeast-1";
 /// Refuses `DescribeLaunchTemplateVersions` (a role whose policy lacks the action).
 pub const EC2_NO_TEMPLATES: &str = "ap-northeast-3";
+/// Refuses `DescribeLaunchConfigurations` (a policy written before tufwatch read them); holds an
+/// Auto Scaling group on a launch configuration, one on a template and an EKS node group.
+pub const EC2_NO_CONFIGURATIONS: &str = "ap-southeast-2";
 /// moto's default account: the base credentials'.
 pub const BASE_ACCOUNT: &str = "123456789012";
 /// The account read through a role.
@@ -147,6 +150,7 @@ fn start() -> Moto {
             EC2_THROTTLE: {"throttle_first": 2},
             EC2_FAILING: {"status": 500, "first": 1_000_000},
             EC2_NO_TEMPLATES: {"deny_operations": ["DescribeLaunchTemplateVersions"]},
+            EC2_NO_CONFIGURATIONS: {"deny_operations": ["DescribeLaunchConfigurations"]},
             "deny_roles": [DENIED_ROLE],
         })
         .to_string(),
@@ -161,7 +165,7 @@ fn start() -> Moto {
         .arg(&ec2_seed)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("moto.log")).unwrap())
         .spawn()
         .expect("start the moto SSM server");
     let stdin = child.stdin.take().unwrap();
@@ -172,7 +176,18 @@ fn start() -> Moto {
     let port = line
         .strip_prefix("PORT ")
         .and_then(|p| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("moto did not start: {line:?}"));
+        .unwrap_or_else(|| {
+            let log = std::fs::read_to_string(dir.path().join("moto.log")).unwrap_or_default();
+            let tail: String = log
+                .chars()
+                .rev()
+                .take(6000)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            panic!("moto did not start: {line:?}; it said:\n{tail}")
+        });
     Moto {
         port,
         _child: Mutex::new((child, stdin)),
@@ -244,7 +259,9 @@ fn ec2_seed_of(ssm: &[Value]) -> Value {
             ("kubernetes_version", "1.31"),
             ("name", name),
         ] {
-            extra[k] = v.into();
+            if extra.get(k).is_none() {
+                extra[k] = v.into();
+            }
         }
         extra
     };
@@ -276,6 +293,7 @@ fn ec2_seed_of(ssm: &[Value]) -> Value {
             template("three", &[ami::ARM_OLD, ami::CURRENT, ami::ARM_OLD]),
             template("gone-lt", &[ami::GONE]),
             template("deprecated-lt", &[ami::DEPRECATED]),
+            serde_json::json!({"account": BASE_ACCOUNT, "region": EC2_NO_CONFIGURATIONS, "name": "edge", "versions": [ami::CURRENT, ami::ARM_OLD]}),
             serde_json::json!({"account": BASE_ACCOUNT, "region": EC2_FLEET, "name": "lookalike-lt", "versions": [foreign]}),
         ],
         "auto_scaling_groups": [
@@ -286,16 +304,20 @@ fn ec2_seed_of(ssm: &[Value]) -> Value {
             configured("asg-lc-old", "old-lc"),
             configured("asg-lc-current", "current-lc"),
             configured("asg-lc-gone", "gone-lc"),
+            serde_json::json!({"account": BASE_ACCOUNT, "region": EC2_NO_CONFIGURATIONS, "name": "asg-on-lc", "launch_configuration": "edge-lc"}),
+            serde_json::json!({"account": BASE_ACCOUNT, "region": EC2_NO_CONFIGURATIONS, "name": "asg-on-lt", "template": "edge", "version": "1"}),
         ],
         "launch_configurations": [
             configuration("old-lc", ami::ARM_OLD, false),
             configuration("current-lc", ami::CURRENT, false),
             configuration("gone-lc", ami::CURRENT, true),
+            serde_json::json!({"account": BASE_ACCOUNT, "region": EC2_NO_CONFIGURATIONS, "name": "edge-lc", "image": ami::CURRENT, "deleted": false}),
         ],
         "node_groups": [
             node_group("bottlerocket-x86", serde_json::json!({"amiType": "BOTTLEROCKET_x86_64", "releaseVersion": "1.25.0-0f3e5a1c"})),
             node_group("al2023", serde_json::json!({"amiType": "AL2023_x86_64_STANDARD", "releaseVersion": "1.31.0-20241011"})),
             node_group("custom", serde_json::json!({"template": "web", "version": "1"})),
+            node_group("elsewhere", serde_json::json!({"region": EC2_NO_CONFIGURATIONS, "cluster": "other", "amiType": "BOTTLEROCKET_x86_64", "releaseVersion": "1.25.0-0f3e5a1c"})),
         ],
     })
 }
