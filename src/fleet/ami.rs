@@ -334,4 +334,46 @@ mod tests {
             LaunchImage::Other { .. }
         ));
     }
+
+    /// Each way the AMI SSM's `latest` names can be wrong, and the one way it is right.
+    #[test]
+    fn what_is_wrong_with_an_ssm_image() {
+        let latest = crate::ssm::Latest {
+            region: "us-west-2".to_owned(),
+            variant: "aws-k8s-1.31".to_owned(),
+            arch: "x86_64".to_owned(),
+            image_id: Some("ami-1".to_owned()),
+            image_version: Some("1.26.1-c41a8f09".to_owned()),
+            last_modified: None,
+        };
+        let good = "bottlerocket-aws-k8s-1.31-x86_64-v1.26.1-c41a8f09";
+        let private = ImageFacts {
+            public: false,
+            ..facts(good, Some("amazon"), "092701018921")
+        };
+        let cases: [(Option<ImageFacts>, Option<&str>); 5] = [
+            (None, Some("EC2 does not describe")),
+            (Some(private), Some("is not public")),
+            (
+                Some(facts(good, None, "999988887777")),
+                Some("is owned by account 999988887777"),
+            ),
+            (
+                Some(facts(
+                    "bottlerocket-aws-k8s-1.31-x86_64-v1.26.0-7b9d2e44",
+                    Some("amazon"),
+                    "092701018921",
+                )),
+                Some("another release than SSM's image_version 1.26.1-c41a8f09"),
+            ),
+            (Some(facts(good, Some("amazon"), "092701018921")), None),
+        ];
+        for (image, expected) in cases {
+            let fault = ssm_image_fault(&latest, image.as_ref());
+            match expected {
+                Some(e) => assert!(fault.as_deref().is_some_and(|f| f.contains(e)), "{fault:?}"),
+                None => assert_eq!(fault, None),
+            }
+        }
+    }
 }
