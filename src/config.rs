@@ -37,6 +37,9 @@ pub struct Config {
     /// Inventories of the fleet.
     #[serde(default, rename = "inventory")]
     pub inventories: Vec<Inventory>,
+    /// Kubernetes clusters read live.
+    #[serde(default, rename = "kubernetes")]
+    pub clusters: Vec<Kubernetes>,
     /// What counts as a finding.
     #[serde(default)]
     pub policy: Policy,
@@ -142,6 +145,22 @@ pub struct Account {
     pub session_name: Option<String>,
 }
 
+/// `[[kubernetes]]`: a cluster read live, through a kubeconfig's context or, in the cluster
+/// itself, the pod's service account.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kubernetes {
+    /// How the report names it; the context's name by default (`in-cluster` for in_cluster).
+    pub name: Option<String>,
+    /// The kubeconfig; `$KUBECONFIG`, else `~/.kube/config`, by default.
+    pub kubeconfig: Option<PathBuf>,
+    /// The context; the kubeconfig's current context by default.
+    pub context: Option<String>,
+    /// Use the pod's service account (a CronJob in the cluster) instead of a kubeconfig.
+    #[serde(default)]
+    pub in_cluster: bool,
+}
+
 /// `[[inventory]]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -162,6 +181,8 @@ pub struct Policy {
     pub max_releases_behind: Option<u32>,
     /// Behind a due release for more days than this is a finding.
     pub max_days_behind: Option<f64>,
+    /// The longest a node's update may stay in one state before it is `update_stuck` (`1h`).
+    pub update_stuck_after: Option<String>,
 }
 
 /// An output format of `report`.
@@ -303,13 +324,37 @@ impl Config {
                     format: i.format,
                 })
                 .collect(),
+            kubernetes: self
+                .clusters
+                .iter()
+                .map(|k| crate::settings::KubernetesSettings {
+                    name: k.name.clone(),
+                    kubeconfig: k.kubeconfig.clone(),
+                    context: k.context.clone(),
+                    in_cluster: k.in_cluster,
+                })
+                .collect(),
             policy: crate::fleet::BehindLimits {
                 max_releases_behind: self.policy.max_releases_behind,
                 max_days_behind: self.policy.max_days_behind,
+                update_stuck_after: Some(self.update_stuck_after()?.to_std()),
             },
             concurrency,
             evidence: None,
         })
+    }
+
+    /// `[policy] update_stuck_after`, or its default.
+    fn update_stuck_after(&self) -> Result<crate::settings::Duration> {
+        match &self.policy.update_stuck_after {
+            Some(d) => d
+                .parse()
+                .map_err(|e: crate::settings::ValueError| Error::Setting {
+                    setting: Setting::UpdateStuckAfter,
+                    message: e.to_string(),
+                }),
+            None => Ok(crate::settings::defaults::UPDATE_STUCK_AFTER),
+        }
     }
 
     /// EC2's settings, when the configuration has `[ec2]` or `[[account]]`.
@@ -357,6 +402,11 @@ impl Config {
         if let Some(b) = &mut self.bottlerocket {
             if let Some(base_url) = &mut b.repo_base {
                 fix_location(base_url);
+            }
+        }
+        for k in &mut self.clusters {
+            if let Some(p) = &mut k.kubeconfig {
+                fix(p);
             }
         }
         for r in &mut self.repositories {

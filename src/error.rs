@@ -187,6 +187,10 @@ pub enum Setting {
     AssumeRole(usize),
     /// Accounts whose copies of Bottlerocket's AMIs are trusted.
     ImageOwners,
+    /// A Kubernetes cluster to read (by its index).
+    Kubernetes(usize),
+    /// The longest a node's update may stay in one state.
+    UpdateStuckAfter,
 }
 
 impl Setting {
@@ -220,6 +224,8 @@ impl Setting {
             Setting::Ec2Region => "ec2 regions",
             Setting::AssumeRole(_) => "account role_arn",
             Setting::ImageOwners => "ec2 image_owners",
+            Setting::Kubernetes(_) => "kubernetes",
+            Setting::UpdateStuckAfter => "update_stuck_after",
         }
     }
 }

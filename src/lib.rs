@@ -10,6 +10,7 @@
 
 pub mod atomic;
 pub mod aws;
+pub mod cluster;
 pub mod cli;
 pub mod config;
 pub mod digest;

@@ -183,6 +183,8 @@ pub mod defaults {
     pub const SSM_MAX_ATTEMPTS: u32 = 5;
     /// The first backoff between SSM attempts.
     pub const SSM_BACKOFF: Duration = Duration::from_millis(500);
+    /// The longest a node's update may stay in one state before it is `update_stuck`.
+    pub const UPDATE_STUCK_AFTER: Duration = Duration::from_secs(3600);
 }
 
 /// The seconds of a timeout setting, within what makes sense (a second to an hour).
@@ -584,6 +586,19 @@ pub struct InventorySettings {
     pub format: Option<crate::fleet::inventory::InventoryFormat>,
 }
 
+/// A Kubernetes cluster to read: a context of a kubeconfig, or the pod's own service account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KubernetesSettings {
+    /// How the report names it [default: the context's name, or `in-cluster`].
+    pub name: Option<String>,
+    /// The kubeconfig [default: `$KUBECONFIG`, else `~/.kube/config`].
+    pub kubeconfig: Option<PathBuf>,
+    /// The context [default: the kubeconfig's current context].
+    pub context: Option<String>,
+    /// The pod's service account, as a CronJob in the cluster has, instead of a kubeconfig.
+    pub in_cluster: bool,
+}
+
 /// A job, as given: by a configuration file (`report`, `evidence create --config`) or by the
 /// flags of `ssm` and `nodes`. `job::plan` resolves it.
 #[derive(Debug, Clone)]
@@ -602,6 +617,8 @@ pub struct JobSettings {
     pub ec2: Option<Ec2Settings>,
     /// Inventories of the fleet.
     pub inventories: Vec<InventorySettings>,
+    /// Kubernetes clusters read live.
+    pub kubernetes: Vec<KubernetesSettings>,
     /// When nodes behind are findings.
     pub policy: crate::fleet::BehindLimits,
     /// Repositories verified at once.
@@ -621,6 +638,7 @@ impl Default for JobSettings {
             ssm: None,
             ec2: None,
             inventories: Vec::new(),
+            kubernetes: Vec::new(),
             policy: crate::fleet::BehindLimits::default(),
             concurrency: defaults::CONCURRENCY,
             evidence: None,
@@ -652,6 +670,7 @@ mod tests {
             defaults::EXPIRY_WARNING,
             defaults::DEADLINE,
             defaults::SSM_BACKOFF,
+            defaults::UPDATE_STUCK_AFTER,
             Duration::from_millis(1500),
             Duration::default(),
         ] {

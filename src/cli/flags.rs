@@ -267,6 +267,11 @@ pub struct PolicyArgs {
     /// Only nodes behind a release due for more than DAYS days are findings.
     #[arg(long, value_name = "DAYS")]
     pub max_days_behind: Option<f64>,
+
+    /// A node read from its cluster whose update stays in one state longer than this is
+    /// update_stuck: 1h, 30m.
+    #[arg(long, value_name = "DURATION", default_value_t = defaults::UPDATE_STUCK_AFTER)]
+    pub update_stuck_after: Duration,
 }
 
 impl PolicyArgs {
@@ -275,6 +280,7 @@ impl PolicyArgs {
         crate::fleet::BehindLimits {
             max_releases_behind: self.max_releases_behind,
             max_days_behind: self.max_days_behind,
+            update_stuck_after: Some(self.update_stuck_after.to_std()),
         }
     }
 }

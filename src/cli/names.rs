@@ -30,6 +30,8 @@ pub fn flag(setting: Setting) -> Option<&'static str> {
         Setting::Ec2Region => "--region",
         Setting::AssumeRole(_) => "--assume-role",
         Setting::ImageOwners => "--image-owner",
+        Setting::Kubernetes(_) => "--kube-context",
+        Setting::UpdateStuckAfter => "--update-stuck-after",
         Setting::Repositories
         | Setting::RepositoryName(_)
         | Setting::RepositoryRoot(_)
@@ -64,6 +66,8 @@ pub fn key(setting: Setting) -> Option<String> {
         Setting::Ec2Region => "ec2.regions".to_owned(),
         Setting::AssumeRole(i) => format!("account[{i}].role_arn"),
         Setting::ImageOwners => "ec2.image_owners".to_owned(),
+        Setting::Kubernetes(i) => format!("kubernetes[{i}]"),
+        Setting::UpdateStuckAfter => "policy.update_stuck_after".to_owned(),
         Setting::MetadataUrl
         | Setting::TargetsUrl
         | Setting::Deadline

@@ -5,7 +5,9 @@ use super::output::finish;
 use crate::config::OutputFormat;
 use crate::error::Result;
 use crate::fleet::inventory::InventoryFormat;
-use crate::settings::{defaults, Ec2Settings, InventorySettings, JobSettings, SsmSettings};
+use crate::settings::{
+    defaults, Ec2Settings, InventorySettings, JobSettings, KubernetesSettings, SsmSettings,
+};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -22,6 +24,12 @@ use std::path::PathBuf;
 /// An EC2 instance updated in place keeps its launch AMI: its verdict says what it was launched
 /// from, and the report lists AMIs in use with how far behind each is (stale AMIs).
 ///
+/// Read from Kubernetes itself (--kube-context, --kubeconfig, --in-cluster), each node also
+/// names its cluster and, where the Bottlerocket update operator runs, its update state beside
+/// behind: updating, update_stuck (failed, or too long in one state: --update-stuck-after), or
+/// no_updater; the last two need a person. Karpenter's EC2NodeClasses are launch paths: one
+/// pinned to an older release than the due one is stale.
+///
 /// Exit codes: 0 no node behind, 1 findings, 2 could not run.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
@@ -30,6 +38,7 @@ use std::path::PathBuf;
     aws ec2 describe-instances > ec2.json\n  \
     tufwatch nodes --inventory ec2.json --variant aws-ecs-2 --region us-west-2\n  \
     tufwatch nodes --ec2 --region us-west-2 --region eu-west-1\n  \
+    tufwatch nodes --kube-context prod --kube-context staging --region us-west-2\n  \
     tufwatch nodes --ec2 --region us-east-1 --assume-role arn:aws:iam::111122223333:role/tufwatch-read")]
 pub struct NodesArgs {
     /// An inventory file, `-` for standard input (repeatable). A kubectl list in a file is read
@@ -37,9 +46,24 @@ pub struct NodesArgs {
     #[arg(
         long = "inventory",
         value_name = "FILE",
-        required_unless_present = "ec2"
+        required_unless_present_any = ["ec2", "kube_contexts", "kubeconfig", "in_cluster"]
     )]
     pub inventories: Vec<PathBuf>,
+
+    /// Read the nodes of this kubeconfig context's cluster through the Kubernetes API
+    /// (repeatable), with the update operator's state of each node and Karpenter's
+    /// EC2NodeClasses.
+    #[arg(long = "kube-context", value_name = "CONTEXT")]
+    pub kube_contexts: Vec<String>,
+
+    /// The kubeconfig of --kube-context; alone, read its current context's cluster [default:
+    /// $KUBECONFIG, else ~/.kube/config].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Read the cluster this runs in, with the pod's service account (a CronJob).
+    #[arg(long)]
+    pub in_cluster: bool,
 
     /// Read the running and pending instances from EC2 itself (in each --region, with the
     /// credentials SSM uses), and describe the AMIs they were launched from: each instance's
@@ -92,6 +116,33 @@ pub struct NodesArgs {
     pub format: OutputFormat,
 }
 
+/// The clusters the flags name: each context, else the kubeconfig's current one; and the
+/// cluster this runs in.
+fn clusters(a: &NodesArgs) -> Vec<KubernetesSettings> {
+    let mut clusters: Vec<KubernetesSettings> = a
+        .kube_contexts
+        .iter()
+        .map(|c| KubernetesSettings {
+            kubeconfig: a.kubeconfig.clone(),
+            context: Some(c.clone()),
+            ..KubernetesSettings::default()
+        })
+        .collect();
+    if clusters.is_empty() && a.kubeconfig.is_some() {
+        clusters.push(KubernetesSettings {
+            kubeconfig: a.kubeconfig.clone(),
+            ..KubernetesSettings::default()
+        });
+    }
+    if a.in_cluster {
+        clusters.push(KubernetesSettings {
+            in_cluster: true,
+            ..KubernetesSettings::default()
+        });
+    }
+    clusters
+}
+
 /// Run `nodes`; the result is the exit code.
 pub async fn run(a: NodesArgs) -> Result<i32> {
     let inventories = a
@@ -125,6 +176,7 @@ pub async fn run(a: NodesArgs) -> Result<i32> {
             image_owners: a.image_owners.clone(),
         }),
         inventories,
+        kubernetes: clusters(&a),
         policy: a.policy.policy(),
         concurrency: a.concurrency,
         ..JobSettings::default()

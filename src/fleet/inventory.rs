@@ -150,6 +150,11 @@ pub struct Node {
     /// What EC2 says of the launch AMI (EC2 read live); `None` when its images were not
     /// described, as for an exported inventory.
     pub launch_image: Option<super::ami::LaunchImage>,
+    /// The Kubernetes cluster it was read from (read live).
+    pub cluster: Option<String>,
+    /// What its cluster says of its updater (read live, when the update operator's shadows
+    /// could be listed).
+    pub updater: Option<super::update::Updater>,
 }
 
 /// Detect the format of an inventory from its first bytes and keys.
@@ -376,6 +381,14 @@ struct Item {
 #[serde(default)]
 struct Meta {
     name: Option<Value>,
+    labels: Labels,
+}
+/// The labels read: only those named (serde skips the others unread).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Labels {
+    #[serde(rename = "topology.kubernetes.io/region")]
+    region: Option<Value>,
 }
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -403,6 +416,9 @@ fn kubectl_node(i: usize, item: Item) -> std::result::Result<Node, FieldError> {
     let arch = take_text(item.status.node_info.architecture, || {
         field("status.nodeInfo.architecture")
     })?;
+    let region = take_text(item.metadata.labels.region, || {
+        field("metadata.labels.topology.kubernetes.io/region")
+    })?;
     let (version, variant, other_os) = match parse_os_image(&os) {
         Some((v, var)) => (Some(v), Some(var), None),
         // Bottlerocket, but not in the form every variant reports: judged unchecked, not
@@ -420,10 +436,26 @@ fn kubectl_node(i: usize, item: Item) -> std::result::Result<Node, FieldError> {
         version,
         other_os,
         image_id: None,
-        region: None,
+        region,
         account: None,
         launch_image: None,
+        cluster: None,
+        updater: None,
     })
+}
+
+/// Item `i` of a page of the Kubernetes API's node list, as a node of `cluster`: read as an
+/// element of a kubectl list is, the error naming the item and field.
+pub fn kubernetes_node(
+    cluster: &str,
+    i: usize,
+    item: &RawValue,
+) -> std::result::Result<Node, FieldError> {
+    let parsed: Item = serde_json::from_str(item.get())
+        .map_err(|e| FieldError::new(format!("items[{i}]"), e.to_string()))?;
+    let mut node = kubectl_node(i, parsed)?;
+    node.cluster = Some(cluster.to_owned());
+    Ok(node)
 }
 
 fn kubectl_diagnose(bytes: &[u8]) -> std::result::Result<Vec<Node>, InventoryError> {
@@ -579,6 +611,8 @@ fn ec2_node(r: usize, i: usize, inst: &Instance) -> std::result::Result<Option<N
         region,
         account: None,
         launch_image: None,
+        cluster: None,
+        updater: None,
     }))
 }
 
@@ -694,6 +728,8 @@ fn csv_node(record: &[&str]) -> std::result::Result<Node, LineError> {
         region: None,
         account: None,
         launch_image: None,
+        cluster: None,
+        updater: None,
     })
 }
 
@@ -722,6 +758,8 @@ pub fn node_of(
         region: Some(instance.region.clone()),
         account: Some(instance.account.clone()),
         launch_image: launch.clone(),
+        cluster: None,
+        updater: None,
     };
     if let Some(super::ami::LaunchImage::Bottlerocket {
         variant,

@@ -21,14 +21,20 @@ use serde::{Deserialize, Serialize};
 /// One launch path, judged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LaunchPathView {
-    /// `launch_template`, `auto_scaling_group` or `eks_node_group`.
+    /// `launch_template`, `auto_scaling_group`, `eks_node_group` or `karpenter_node_class`.
     pub kind: String,
-    /// The template's name, id and version (`nodes (lt-0abc) v3, default`).
+    /// The template's name, id and version (`nodes (lt-0abc) v3, default`), the group's or the
+    /// node class's name.
     pub name: String,
-    /// The account.
-    pub account: String,
-    /// The region.
-    pub region: String,
+    /// The account (EC2's launch paths).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The region, when known (a node class's is its cluster's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The Kubernetes cluster (a Karpenter node class's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// What it boots as written: an AMI id, `resolve:ssm:<parameter>`, or none.
     pub boots: Option<String>,
     /// What a group launches from: `launch template web (lt-0abc) v3` or `launch
@@ -75,7 +81,7 @@ pub struct LaunchJudging<'a> {
 }
 
 /// The release something boots, or why it is not known.
-type Boots = Result<(String, String, String), (NodeStatus, String)>;
+pub(super) type Boots = Result<(String, String, String), (NodeStatus, String)>;
 
 impl LaunchJudging<'_> {
     /// Every launch path, judged, stale ones first.
@@ -96,8 +102,8 @@ impl LaunchJudging<'_> {
                 self.view(
                     "launch_template",
                     template_label(t),
-                    &t.account,
-                    &t.region,
+                    Some(&t.account),
+                    Some(&t.region),
                     t.image.clone(),
                     self.release_of_template(t),
                 )
@@ -152,8 +158,8 @@ impl LaunchJudging<'_> {
                 let mut view = self.view(
                     "auto_scaling_group",
                     g.name.clone(),
-                    &g.account,
-                    &g.region,
+                    Some(&g.account),
+                    Some(&g.region),
                     boots,
                     release,
                 );
@@ -205,8 +211,8 @@ impl LaunchJudging<'_> {
                 let mut view = self.view(
                     "eks_node_group",
                     name,
-                    &g.account,
-                    &g.region,
+                    Some(&g.account),
+                    Some(&g.region),
                     boots,
                     release,
                 );
@@ -217,20 +223,21 @@ impl LaunchJudging<'_> {
     }
 
     /// A launch path's view: what it boots, judged against the tracks.
-    fn view(
+    pub(super) fn view(
         &self,
         kind: &str,
         name: String,
-        account: &str,
-        region: &str,
+        account: Option<&str>,
+        region: Option<&str>,
         boots: Option<String>,
         release: Boots,
     ) -> LaunchPathView {
         let mut view = LaunchPathView {
             kind: kind.to_owned(),
             name,
-            account: account.to_owned(),
-            region: region.to_owned(),
+            account: account.map(str::to_owned),
+            region: region.map(str::to_owned),
+            cluster: None,
             boots,
             launches_from: None,
             variant: None,
@@ -243,11 +250,12 @@ impl LaunchJudging<'_> {
             reason: None,
             image: None,
         };
-        view.image = view
-            .boots
-            .as_deref()
-            .filter(|image| image.starts_with("ami-"))
-            .and_then(|image| launch_image(self.images, account, region, image, self.trust));
+        view.image = match (view.boots.as_deref(), account, region) {
+            (Some(image), Some(account), Some(region)) if image.starts_with("ami-") => {
+                launch_image(self.images, account, region, image, self.trust)
+            }
+            _ => None,
+        };
         match release {
             Ok((variant, arch, version)) => {
                 let s = judge_release(self.tracks, &variant, &arch, &version, self.at, self.policy);
@@ -301,7 +309,7 @@ impl LaunchJudging<'_> {
     }
 
     /// The release a `resolve:ssm:` parameter gives, when it is one of Bottlerocket's.
-    fn release_of_parameter(&self, region: &str, parameter: &str) -> Boots {
+    pub(super) fn release_of_parameter(&self, region: &str, parameter: &str) -> Boots {
         let private = || {
             (
                 NodeStatus::Unchecked,
@@ -465,10 +473,9 @@ pub fn findings(paths: &[LaunchPathView]) -> Vec<Finding> {
         Finding::error(
             Code::StaleLaunchPath,
             format!(
-                "{} in {} (account {}) boots {} {} {}, {} release(s) older than the due {}",
+                "{} {} boots {} {} {}, {} release(s) older than the due {}",
                 described(p),
-                p.region,
-                p.account,
+                place(p),
                 p.variant.as_deref().unwrap_or("?"),
                 p.arch.as_deref().unwrap_or("?"),
                 p.version.as_deref().unwrap_or("?"),
@@ -481,11 +488,23 @@ pub fn findings(paths: &[LaunchPathView]) -> Vec<Finding> {
     image_findings(paths).into_iter().chain(stale).collect()
 }
 
+/// Where a launch path is: `in us-west-2 (account 111122223333)`, `in cluster prod (us-west-2)`.
+fn place(p: &LaunchPathView) -> String {
+    let region = p.region.as_deref();
+    match (&p.cluster, region, &p.account) {
+        (Some(c), Some(r), _) => format!("in cluster {c} ({r})"),
+        (Some(c), None, _) => format!("in cluster {c}"),
+        (None, Some(r), Some(a)) => format!("in {r} (account {a})"),
+        (None, r, _) => format!("in {}", r.unwrap_or("?")),
+    }
+}
+
 /// A launch path in words: `Auto Scaling group web (launch template web (lt-0abc) v3)`.
 fn described(p: &LaunchPathView) -> String {
     let kind = match p.kind.as_str() {
         "auto_scaling_group" => "Auto Scaling group",
         "eks_node_group" => "EKS node group",
+        "karpenter_node_class" => "Karpenter EC2NodeClass",
         _ => "launch template",
     };
     match &p.launches_from {
@@ -504,7 +523,11 @@ fn image_findings(paths: &[LaunchPathView]) -> Vec<Finding> {
     for p in paths.iter().filter(|p| p.image.is_some()) {
         let ami = p.boots.as_deref().unwrap_or("?");
         by_image
-            .entry((&p.account, &p.region, ami))
+            .entry((
+                p.account.as_deref().unwrap_or_default(),
+                p.region.as_deref().unwrap_or_default(),
+                ami,
+            ))
             .or_default()
             .push(p);
     }

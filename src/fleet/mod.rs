@@ -7,8 +7,10 @@
 
 pub mod ami;
 pub mod inventory;
+pub mod karpenter;
 pub mod launch;
 pub mod stream;
+pub mod update;
 
 use crate::releases::Track;
 use crate::report::{Code, Finding};
@@ -65,6 +67,10 @@ pub struct BehindLimits {
     pub max_releases_behind: Option<u32>,
     /// Behind a release due for longer than this many days is a finding.
     pub max_days_behind: Option<f64>,
+    /// The longest a node's update may stay in one state before it is `update_stuck` (nodes
+    /// read from a cluster with the update operator); none: no bound.
+    #[serde(skip)]
+    pub update_stuck_after: Option<std::time::Duration>,
 }
 
 impl BehindLimits {
@@ -139,6 +145,12 @@ pub struct NodeView {
     /// Why, when the status needs explaining.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The Kubernetes cluster it was read from (read live).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// Its update state (nodes read from a cluster): updating, update_stuck, no_updater.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<update::UpdateView>,
 }
 
 /// Counts for one variant and architecture.
@@ -465,6 +477,13 @@ impl Judging<'_> {
             region: node.region.clone(),
             account: node.account.clone(),
             reason: judgement.reason,
+            cluster: node.cluster.clone(),
+            update: update::judge_update(
+                judgement.status,
+                node.updater.as_ref(),
+                self.at,
+                self.policy.update_stuck_after,
+            ),
         }
     }
 }
@@ -759,6 +778,13 @@ impl Fleet {
                 ));
             }
         }
+        out.extend(update::findings(self.nodes.iter().filter_map(|n| {
+            Some(update::NeedsPerson {
+                cluster: n.cluster.as_deref(),
+                name: &n.name,
+                update: n.update.as_ref()?,
+            })
+        })));
         out.extend(self.amis.iter().filter_map(AmiView::image_finding));
         out.extend(launch::findings(&self.launch_paths));
         for a in self.amis.iter().filter(|a| a.stale) {

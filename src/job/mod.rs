@@ -7,14 +7,15 @@
 //! with a bound, then the judgements, which are plain functions of those values.
 
 mod ec2;
+mod kube;
 mod model;
 mod plan;
 mod ssm;
 
 pub use model::{BundleRecord, BundleRepo, InventoryReport, JobReport, RepoResult, SsmReport};
 pub use plan::{
-    both_when_empty, bottlerocket_repos, plan, Ec2Spec, JobSpec, LoadedInventory, RepoMaker,
-    RepoSpec, SsmSource, SsmSpec,
+    both_when_empty, bottlerocket_repos, plan, Ec2Spec, JobSpec, KubernetesSpec, LoadedInventory,
+    RepoMaker, RepoSpec, SsmSource, SsmSpec,
 };
 
 use crate::engine::{targets::read_verified, Verification};
@@ -113,6 +114,11 @@ pub async fn run(mut spec: JobSpec) -> Result<JobReport> {
 
     // EC2 first: its instances are inventories, whose variants SSM reads.
     let mut ec2 = read_ec2(&mut spec, at).await?;
+    // Kubernetes too: its nodes are inventories, its node classes launch paths.
+    let kube = read_kubernetes(&mut spec).await;
+    if let Some(k) = &kube {
+        findings.extend(k.report.findings());
+    }
 
     // Then SSM: EC2 instances whose AMIs EC2 could not describe need its AMI -> version map.
     let ssm = read_ssm(&spec, started_at).await?;
@@ -129,10 +135,13 @@ pub async fn run(mut spec: JobSpec) -> Result<JobReport> {
 
     // The repositories: those given, and those the fleet, its launch paths and SSM bring into
     // play.
-    let launched = match (&spec.ec2, &ec2) {
+    let mut launched = match (&spec.ec2, &ec2) {
         (Some(e), Some(o)) => ec2::launch_paths_in_play(e, o, ssm.as_ref(), at),
         _ => Vec::new(),
     };
+    if let Some(k) = &kube {
+        launched.extend(kube::node_classes_in_play(&k.node_classes));
+    }
     let repos = repos_to_verify(&spec, ssm.as_ref(), &launched)?;
     let repositories = verify_all(repos, &spec).await?;
     findings.extend(not_verified(&repositories));
@@ -143,16 +152,13 @@ pub async fn run(mut spec: JobSpec) -> Result<JobReport> {
         findings.extend(crate::ssm::check::findings(&s.cross_check));
     }
     let mut fleet = judge_fleet(&spec, &all_tracks, ssm_report.as_ref(), at);
-    if let (Some(f), Some(e), Some(o)) = (&mut fleet, &spec.ec2, &ec2) {
-        let judging = crate::fleet::launch::LaunchJudging {
-            images: &o.images,
-            trust: &ec2::trust(e, at),
-            ssm: ssm_report.as_ref().map(|s| &s.observations),
-            tracks: &all_tracks,
-            at,
-            policy: &spec.policy,
+    if let Some(f) = &mut fleet {
+        let paths = LaunchPathsRead {
+            ec2: spec.ec2.as_ref().zip(ec2.as_ref()),
+            node_classes: kube.as_ref().map(|k| &k.node_classes[..]).unwrap_or_default(),
         };
-        f.launch_paths = judging.all(&o.launch_paths);
+        let ssm = ssm_report.as_ref().map(|s| &s.observations);
+        f.launch_paths = paths.judge(ssm, &all_tracks, at, &spec.policy);
     }
     if let Some(f) = &fleet {
         findings.extend(f.findings());
@@ -169,7 +175,54 @@ pub async fn run(mut spec: JobSpec) -> Result<JobReport> {
         findings,
     );
     report.ec2 = ec2.map(|o| o.report);
+    report.kubernetes = kube.map(|k| k.report);
     Ok(report)
+}
+
+/// The launch paths read: EC2's (with the images it described), and Karpenter's node classes.
+struct LaunchPathsRead<'a> {
+    ec2: Option<(&'a Ec2Spec, &'a crate::aws::ec2::Ec2Observations)>,
+    node_classes: &'a [crate::fleet::karpenter::NodeClassFacts],
+}
+
+impl LaunchPathsRead<'_> {
+    /// Every launch path judged against the tracks, stale ones first.
+    fn judge(
+        &self,
+        ssm: Option<&Observations>,
+        tracks: &[Track],
+        at: DateTime<Utc>,
+        policy: &crate::fleet::BehindLimits,
+    ) -> Vec<crate::fleet::launch::LaunchPathView> {
+        let no_images = crate::fleet::ami::Images::default();
+        let (images, trust) = match self.ec2 {
+            Some((e, o)) => (&o.images, ec2::trust(e, at)),
+            None => (&no_images, crate::fleet::ami::ImageTrust { owners: Vec::new(), at }),
+        };
+        let judging = crate::fleet::launch::LaunchJudging {
+            images,
+            trust: &trust,
+            ssm,
+            tracks,
+            at,
+            policy,
+        };
+        let mut views = match self.ec2 {
+            Some((_, o)) => judging.all(&o.launch_paths),
+            None => Vec::new(),
+        };
+        views.extend(judging.node_classes(self.node_classes));
+        views.sort_by(|a, b| b.stale.cmp(&a.stale).then(a.name.cmp(&b.name)));
+        views
+    }
+}
+
+/// Read the Kubernetes clusters, when the job names any; their nodes join the inventories.
+async fn read_kubernetes(spec: &mut JobSpec) -> Option<kube::KubeObservations> {
+    let k = spec.kubernetes.as_ref()?;
+    let mut observed = kube::read_kubernetes(k).await;
+    spec.inventories.append(&mut observed.inventories);
+    Some(observed)
 }
 
 /// Read EC2 live, when the job asks for it; its instances join the inventories.
@@ -309,6 +362,7 @@ fn assemble(
         repositories,
         ssm,
         ec2: None,
+        kubernetes: None,
         inventories: spec
             .inventories
             .iter()

@@ -82,6 +82,9 @@ pub struct JobReport {
     /// EC2 read live: the accounts and regions, and the calls made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ec2: Option<crate::aws::ec2::Ec2Report>,
+    /// Kubernetes read live: each cluster, and what could be read of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<crate::cluster::KubernetesReport>,
     /// The inventories read.
     pub inventories: Vec<InventoryReport>,
     /// The fleet, when inventories were given.
@@ -122,6 +125,7 @@ impl JobReport {
             }],
             ssm: None,
             ec2: None,
+            kubernetes: None,
             inventories: Vec::new(),
             fleet: None,
             findings: Vec::new(),

@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 use crate::fleet::inventory::{InventoryFormat, Node};
 use crate::fleet::BehindLimits;
 use crate::settings::{
-    self, variants_and_archs, Ec2Settings, JobSettings, RepositorySettings, Resolved, Setting,
-    SsmSettings,
+    self, variants_and_archs, Ec2Settings, JobSettings, KubernetesSettings, RepositorySettings,
+    Resolved, Setting, SsmSettings,
 };
 use crate::source::bottlerocket::Arch;
 use crate::source::location::parse_location;
@@ -71,6 +71,17 @@ pub struct Ec2Spec {
     pub live: LiveOptions,
 }
 
+/// The Kubernetes part of a job: the clusters, their kubeconfigs read.
+#[derive(Debug, Clone)]
+pub struct KubernetesSpec {
+    /// The clusters, each named once.
+    pub clusters: Vec<crate::cluster::ClusterSpec>,
+    /// The longest one call may take to connect, or between the bytes of an answer.
+    pub attempt_timeout: std::time::Duration,
+    /// The longest the whole read may take (the run's deadline).
+    pub deadline: std::time::Duration,
+}
+
 /// An inventory, already read.
 #[derive(Debug, Clone)]
 pub struct LoadedInventory {
@@ -93,6 +104,8 @@ pub struct JobSpec {
     pub ssm: Option<SsmSpec>,
     /// EC2 read live, when asked.
     pub ec2: Option<Ec2Spec>,
+    /// Kubernetes read live, when asked.
+    pub kubernetes: Option<KubernetesSpec>,
     /// Inventories.
     pub inventories: Vec<LoadedInventory>,
     /// When being behind is a finding.
@@ -137,6 +150,8 @@ pub struct Inputs {
     pub own_roots: Vec<Option<TrustedRoot>>,
     /// The inventories.
     pub inventories: Vec<LoadedInventory>,
+    /// The clusters, their kubeconfigs read.
+    pub clusters: Vec<crate::cluster::ClusterSpec>,
 }
 
 impl Inputs {
@@ -162,6 +177,7 @@ impl Inputs {
             shared_root,
             own_roots,
             inventories: read_inventories(s)?,
+            clusters: read_clusters(&s.kubernetes)?,
         })
     }
 }
@@ -223,6 +239,7 @@ pub fn assemble(s: &JobSettings, inputs: Inputs) -> Result<JobSpec> {
         derive_repo,
         ssm,
         ec2: s.ec2.as_ref().map(|e| ec2_spec(e, s)).transpose()?,
+        kubernetes: kubernetes_spec(inputs.clusters, s)?,
         inventories: inputs.inventories,
         policy: s.policy,
         from: None,
@@ -416,6 +433,86 @@ fn ec2_regions(ec2: &Ec2Settings) -> Result<Vec<String>> {
     Ok(regions)
 }
 
+/// The Kubernetes part of a job, when it names clusters.
+fn kubernetes_spec(
+    clusters: Vec<crate::cluster::ClusterSpec>,
+    s: &JobSettings,
+) -> Result<Option<KubernetesSpec>> {
+    if clusters.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(KubernetesSpec {
+        clusters,
+        attempt_timeout: settings::timeout(s.common.timeout_secs),
+        deadline: settings::deadline(s.common.deadline)?,
+    }))
+}
+
+/// The clusters the settings name, each kubeconfig read (to a byte limit) and its context
+/// found; each cluster named once.
+fn read_clusters(clusters: &[KubernetesSettings]) -> Result<Vec<crate::cluster::ClusterSpec>> {
+    let mut specs: Vec<crate::cluster::ClusterSpec> = Vec::new();
+    for (i, k) in clusters.iter().enumerate() {
+        let bad = |message: String| Error::Setting {
+            setting: Setting::Kubernetes(i),
+            message,
+        };
+        let spec = cluster_spec(k).map_err(|e| match e {
+            Error::Setting { message, .. } => bad(message),
+            e => e,
+        })?;
+        if specs.iter().any(|o| o.name == spec.name) {
+            return Err(bad(format!(
+                "a second cluster named {:?}: give each its own name",
+                spec.name
+            )));
+        }
+        specs.push(spec);
+    }
+    Ok(specs)
+}
+
+/// One cluster: the pod's service account, or a context of a kubeconfig (which must have it).
+fn cluster_spec(k: &KubernetesSettings) -> Result<crate::cluster::ClusterSpec> {
+    use crate::cluster::{ClusterSource, ClusterSpec};
+    let setting = |message: String| Error::Setting {
+        setting: Setting::Kubernetes(0),
+        message,
+    };
+    if k.in_cluster {
+        if k.kubeconfig.is_some() || k.context.is_some() {
+            return Err(setting(
+                "in_cluster uses the pod's service account: name no kubeconfig or context with it"
+                    .to_owned(),
+            ));
+        }
+        return Ok(ClusterSpec {
+            name: k.name.clone().unwrap_or_else(|| "in-cluster".to_owned()),
+            source: ClusterSource::InCluster,
+        });
+    }
+    let kubeconfig = crate::cluster::read_kubeconfig(k.kubeconfig.as_deref())?;
+    let context = k
+        .context
+        .clone()
+        .or_else(|| kubeconfig.current_context.clone())
+        .ok_or_else(|| setting("the kubeconfig has no current context: name one".to_owned()))?;
+    if !kubeconfig.contexts.iter().any(|c| c.name == context) {
+        let known: Vec<&str> = kubeconfig.contexts.iter().map(|c| c.name.as_str()).collect();
+        return Err(setting(format!(
+            "no context {context:?} in the kubeconfig (it has: {})",
+            known.join(", ")
+        )));
+    }
+    Ok(ClusterSpec {
+        name: k.name.clone().unwrap_or_else(|| context.clone()),
+        source: ClusterSource::Kubeconfig {
+            kubeconfig: Box::new(kubeconfig),
+            context: Some(context),
+        },
+    })
+}
+
 /// Read the inventories (standard input at most once).
 fn read_inventories(s: &JobSettings) -> Result<Vec<LoadedInventory>> {
     let stdin = s.inventories.iter().filter(|i| i.path.as_os_str() == "-");
@@ -469,6 +566,7 @@ mod tests {
             shared_root: Some(anchor()),
             own_roots: vec![Some(anchor())],
             inventories: Vec::new(),
+            clusters: Vec::new(),
         };
         let spec = assemble(&s, inputs).unwrap();
         let names: Vec<&str> = spec.repos.iter().map(|r| r.name.as_str()).collect();

@@ -40,6 +40,8 @@ struct Page {
     repositories: Vec<RepoView>,
     tracks: Vec<TrackView>,
     fleet: Option<FleetView>,
+    /// Kubernetes read live: each cluster.
+    clusters: Vec<ClusterRow>,
     ssm: Option<SsmView>,
     bundle: Option<crate::job::BundleRecord>,
     /// The command that checks the bundle.
@@ -95,12 +97,36 @@ struct FleetView {
     /// EC2 read live: the AMIs' accounts and what EC2 says of each are shown.
     live: bool,
     launch_paths: Vec<LaunchPathRow>,
+    /// Nodes or launch paths read from Kubernetes: their clusters are shown.
+    clustered: bool,
+    needs_person: Vec<NeedsPersonRow>,
+}
+
+struct ClusterRow {
+    name: String,
+    server: String,
+    kubernetes: String,
+    region: String,
+    nodes: u64,
+    update_operator: &'static str,
+    karpenter: &'static str,
+    errors: String,
+}
+
+struct NeedsPersonRow {
+    cluster: String,
+    name: String,
+    version: String,
+    due: String,
+    update: &'static str,
+    reason: String,
 }
 
 struct LaunchPathRow {
     stale: bool,
     name: String,
     from: String,
+    cluster: String,
     account: String,
     region: String,
     boots: String,
@@ -111,6 +137,8 @@ struct LaunchPathRow {
 }
 
 struct BehindRow {
+    cluster: String,
+    update: &'static str,
     name: String,
     track: String,
     version: String,
@@ -474,6 +502,7 @@ fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, RenderError> {
         repositories,
         tracks,
         fleet,
+        clusters: cluster_rows(r.kubernetes.as_ref()),
         ssm,
         bundle: r.evidence_bundle.clone(),
         bundle_command: r
@@ -603,6 +632,8 @@ fn fleet_view(f: &crate::fleet::Fleet) -> Result<FleetView, RenderError> {
             .iter()
             .take(limit)
             .map(|n| BehindRow {
+                cluster: opt(&n.cluster),
+                update: n.update.as_ref().map_or("-", |u| u.status.as_str()),
                 name: n.name.clone(),
                 track: format!("{} / {}", opt(&n.variant), opt(&n.arch)),
                 version: opt(&n.version),
@@ -641,8 +672,9 @@ fn fleet_view(f: &crate::fleet::Fleet) -> Result<FleetView, RenderError> {
                 stale: p.stale,
                 name: p.name.clone(),
                 from: opt(&p.launches_from),
-                account: p.account.clone(),
-                region: p.region.clone(),
+                cluster: opt(&p.cluster),
+                account: opt(&p.account),
+                region: opt(&p.region),
                 boots: opt(&p.boots),
                 track: match (&p.variant, &p.arch) {
                     (Some(v), Some(a)) => format!("{v} / {a}"),
@@ -653,7 +685,55 @@ fn fleet_view(f: &crate::fleet::Fleet) -> Result<FleetView, RenderError> {
                 due: opt(&p.due),
             })
             .collect(),
+        clustered: f.nodes.iter().any(|n| n.cluster.is_some())
+            || f.launch_paths.iter().any(|p| p.cluster.is_some()),
+        needs_person: needs_person(f),
     })
+}
+
+/// The nodes whose update needs a person, stuck ones first.
+fn needs_person(f: &crate::fleet::Fleet) -> Vec<NeedsPersonRow> {
+    use crate::fleet::update::UpdateStatus;
+    let mut rows: Vec<(bool, NeedsPersonRow)> = f
+        .nodes
+        .iter()
+        .filter_map(|n| Some((n, n.update.as_ref()?)))
+        .filter(|(_, u)| u.status != UpdateStatus::Updating)
+        .map(|(n, u)| {
+            let row = NeedsPersonRow {
+                cluster: opt(&n.cluster),
+                name: n.name.clone(),
+                version: opt(&n.version),
+                due: opt(&n.due),
+                update: u.status.as_str(),
+                reason: u.reason.clone(),
+            };
+            (u.status != UpdateStatus::UpdateStuck, row)
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows.into_iter()
+        .take(super::sections::NODE_LIST_LIMIT)
+        .map(|(_, r)| r)
+        .collect()
+}
+
+/// Each cluster read live.
+fn cluster_rows(k: Option<&crate::cluster::KubernetesReport>) -> Vec<ClusterRow> {
+    k.map(|k| &k.clusters[..])
+        .unwrap_or_default()
+        .iter()
+        .map(|c| ClusterRow {
+            name: c.cluster.clone(),
+            server: opt(&c.server),
+            kubernetes: opt(&c.kubernetes_version),
+            region: opt(&c.region),
+            nodes: c.nodes,
+            update_operator: words::presence(c.update_operator),
+            karpenter: words::presence(c.karpenter),
+            errors: c.errors.join("; "),
+        })
+        .collect()
 }
 
 /// SSM on the page: the cross-check, mismatches first.

@@ -55,6 +55,9 @@ pub fn sections(r: &JobReport) -> Vec<Section> {
     if let Some(ec2) = &r.ec2 {
         out.push(ec2_section(ec2));
     }
+    if let Some(k) = &r.kubernetes {
+        out.push(kubernetes_section(k));
+    }
     if let Some(fleet) = &r.fleet {
         out.push(fleet_section(r, fleet));
     }
@@ -295,6 +298,46 @@ fn ec2_section(ec2: &crate::aws::ec2::Ec2Report) -> Section {
     s
 }
 
+/// Kubernetes read live: each cluster, what it has, and why a part was not read.
+fn kubernetes_section(k: &crate::cluster::KubernetesReport) -> Section {
+    let mut t = Table {
+        headers: vec![
+            "CLUSTER",
+            "SERVER",
+            "KUBERNETES",
+            "REGION",
+            "NODES",
+            "PAGES",
+            "UPDATE OPERATOR",
+            "KARPENTER",
+            "READ",
+        ],
+        rows: Vec::new(),
+    };
+    for c in &k.clusters {
+        t.rows.push(vec![
+            c.cluster.clone(),
+            opt(&c.server),
+            opt(&c.kubernetes_version),
+            opt(&c.region),
+            c.nodes.to_string(),
+            c.pages.to_string(),
+            words::presence(c.update_operator).to_owned(),
+            words::presence(c.karpenter).to_owned(),
+            if c.errors.is_empty() {
+                "yes".to_owned()
+            } else {
+                format!("NOT READ: {}", c.errors.join("; "))
+            },
+        ]);
+    }
+    Section {
+        title: "Kubernetes (read live)".to_owned(),
+        tables: vec![(None, t)],
+        ..Section::default()
+    }
+}
+
 /// The SSM table when nothing was cross-checked: the latest image of each region, variant and
 /// architecture.
 fn ssm_latest_table(ssm: &crate::job::SsmReport) -> Table {
@@ -391,11 +434,45 @@ fn fleet_section(r: &JobReport, fleet: &crate::fleet::Fleet) -> Section {
     }
     s.tables.push((None, t));
 
+    s.tables.extend(needs_person_table(fleet));
     s.tables.extend(behind_table(fleet));
     s.tables.extend(odd_table(fleet));
     s.tables.extend(amis_table(fleet));
     s.tables.extend(launch_paths_table(fleet));
     s
+}
+
+/// The nodes whose update needs a person (update_stuck, no_updater), stuck ones first.
+fn needs_person_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Table)> {
+    use crate::fleet::update::UpdateStatus;
+    let mut needing: Vec<_> = fleet
+        .nodes
+        .iter()
+        .filter_map(|n| Some((n, n.update.as_ref()?)))
+        .filter(|(_, u)| u.status != UpdateStatus::Updating)
+        .collect();
+    if needing.is_empty() {
+        return None;
+    }
+    needing.sort_by_key(|(n, u)| (u.status != UpdateStatus::UpdateStuck, n.cluster.clone()));
+    let mut t = Table {
+        headers: vec!["CLUSTER", "NODE", "VERSION", "DUE", "UPDATE", "WHY"],
+        rows: Vec::new(),
+    };
+    for (n, u) in needing.iter().take(NODE_LIST_LIMIT) {
+        t.rows.push(vec![
+            opt(&n.cluster),
+            n.name.clone(),
+            opt(&n.version),
+            opt(&n.due),
+            u.status.as_str().to_owned(),
+            u.reason.clone(),
+        ]);
+    }
+    Some((
+        Some(format!("Nodes that need a person ({})", needing.len())),
+        t,
+    ))
 }
 
 /// The nodes behind, the furthest behind first.
@@ -421,8 +498,14 @@ fn behind_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Table)> 
                 .cmp(&a.releases_behind)
                 .then(b.behind_seconds.cmp(&a.behind_seconds))
         });
+        // Nodes read from a cluster name it, and their update state.
+        let clustered = behind.iter().any(|n| n.cluster.is_some());
+        if clustered {
+            t.headers.splice(0..0, ["CLUSTER"]);
+            t.headers.push("UPDATE");
+        }
         for n in sorted.iter().take(NODE_LIST_LIMIT) {
-            t.rows.push(vec![
+            let mut row = vec![
                 n.name.clone(),
                 opt(&n.variant),
                 opt(&n.arch),
@@ -433,7 +516,12 @@ fn behind_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Table)> 
                     human_duration(chrono::Duration::seconds(x))
                 }),
                 evidence(n.evidence).to_owned(),
-            ]);
+            ];
+            if clustered {
+                row.insert(0, opt(&n.cluster));
+                row.push(n.update.as_ref().map_or("-", |u| u.status.as_str()).to_owned());
+            }
+            t.rows.push(row);
         }
         let caption = if behind.len() > NODE_LIST_LIMIT {
             format!(
@@ -559,27 +647,36 @@ fn launch_paths_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Ta
         ],
         rows: Vec::new(),
     };
+    // Karpenter's node classes name their cluster.
+    let clustered = fleet.launch_paths.iter().any(|p| p.cluster.is_some());
+    if clustered {
+        t.headers.insert(2, "CLUSTER");
+    }
     for p in &fleet.launch_paths {
         let status = if p.stale {
             format!("STALE, {} behind", releases(p.releases_behind))
         } else {
             p.status.as_str().to_owned()
         };
-        t.rows.push(vec![
+        let mut row = vec![
             p.name.clone(),
             opt(&p.launches_from),
-            p.account.clone(),
-            p.region.clone(),
+            opt(&p.account),
+            opt(&p.region),
             opt(&p.boots),
             opt(&p.variant),
             opt(&p.arch),
             opt(&p.version),
             status,
             opt(&p.due),
-        ]);
+        ];
+        if clustered {
+            row.insert(2, opt(&p.cluster));
+        }
+        t.rows.push(row);
     }
     Some((
-        Some("Launch paths (what the next nodes boot: each launch template's default version, each Auto Scaling group and EKS node group)".to_owned()),
+        Some("Launch paths (what the next nodes boot: each launch template's default version, each Auto Scaling group, EKS node group and Karpenter EC2NodeClass)".to_owned()),
         t,
     ))
 }

@@ -108,3 +108,12 @@ mod tests {
         );
     }
 }
+
+/// Whether a cluster has the update operator or Karpenter: `yes`, `no`, `NOT READ`.
+pub fn presence(p: crate::cluster::Presence) -> &'static str {
+    match p {
+        crate::cluster::Presence::Installed => "yes",
+        crate::cluster::Presence::NotInstalled => "no",
+        crate::cluster::Presence::Unread => "NOT READ",
+    }
+}

@@ -135,6 +135,15 @@ pub enum Code {
     /// targets tough requests at another path. An error for Bottlerocket's layout, a warning
     /// for any other repository.
     ToughIncompatible,
+    /// A Kubernetes cluster could not be read: its kubeconfig, credentials refused, the API out
+    /// of reach or too slow (the run is incomplete); the other clusters are still read.
+    KubernetesUnavailable,
+    /// Nodes whose update needs a person: the update operator failed on them, left them in one
+    /// state longer than the bound, or sees nothing newer than the release they run.
+    UpdateStuck,
+    /// Nodes behind with nothing to update them: no update operator in their cluster, or no
+    /// shadow of theirs (a warning).
+    NoUpdater,
 }
 
 impl Code {
@@ -183,6 +192,9 @@ impl Code {
             Code::SlowRetrieval => "slow_retrieval",
             Code::EvidenceNotWritten => "evidence_not_written",
             Code::ToughIncompatible => "tough_incompatible",
+            Code::KubernetesUnavailable => "kubernetes_unavailable",
+            Code::UpdateStuck => "update_stuck",
+            Code::NoUpdater => "no_updater",
         }
     }
 
@@ -194,6 +206,7 @@ impl Code {
             Code::Unreachable
                 | Code::SsmUnavailable
                 | Code::Ec2Unavailable
+                | Code::KubernetesUnavailable
                 | Code::NotVerified
                 | Code::SlowRetrieval
                 | Code::EvidenceNotWritten
