@@ -6,6 +6,8 @@ calls the questions need.
    fields `kubectl get nodes -o json` prints) and runs, several times each, in the same run:
    - `tufwatch nodes --inventory FILE` (JSON out) against the demo repository laid out as
      Bottlerocket's, and `tufwatch report` (human out) with the demo's SSM file;
+   - `tufwatch nodes --kubeconfig K`: the same nodes through the Kubernetes API, 500 a page, from
+     the tests' loopback API server (examples/kube-api.rs, another process);
    - peers that only read the same file: `jq '.items | length'` and Python's `json.load`.
    It prints the median wall time, the CPU time (user + system) and the peak memory of each, and
    each one's ratio to tufwatch's `nodes`.
@@ -113,8 +115,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "tufwatch", "--example", "make-inventory"],
-                   cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "tufwatch", "--example", "make-inventory",
+                    "--example", "kube-api"], cwd=ROOT, check=True)
     binary = os.path.join(ROOT, "target", "release", "tufwatch")
     maker = os.path.join(ROOT, "target", "release", "examples", "make-inventory")
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,9 +132,14 @@ def main():
                     f'[[repository]]\nname = "demo"\nmetadata_url = "{demo}/metadata"\ntargets_url = "{demo}/targets"\n'
                     f'[ssm]\nfiles = ["{ROOT}/fixtures/demo-fleet/ssm-parameters.json"]\n'
                     f'[[inventory]]\npath = "{inventory}"\n')
+        kubeconfig = os.path.join(tmp, "kubeconfig")
+        api = subprocess.Popen([os.path.join(ROOT, "target", "release", "examples", "kube-api"), inventory, kubeconfig],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        api.stdout.readline()
+        common = ["--no-state", "--at", AT, "--root", f"{demo}/root.json", "--repo-base", base, "--format", "json"]
         rows = [
-            ("tufwatch nodes (json)", [binary, "nodes", "--inventory", inventory, "--no-state", "--at", AT,
-                                       "--root", f"{demo}/root.json", "--repo-base", base, "--format", "json"]),
+            ("tufwatch nodes (json)", [binary, "nodes", "--inventory", inventory] + common),
+            ("tufwatch nodes --kubeconfig", [binary, "nodes", "--kubeconfig", kubeconfig] + common),
             ("tufwatch report (human)", [binary, "report", "--config", config, "--at", AT]),
             ("jq '.items | length'", ["jq", ".items | length", inventory]),
             ("python3 json.load", [sys.executable, "-c", "import json,sys; json.load(open(sys.argv[1]))", inventory]),
@@ -147,6 +154,8 @@ def main():
             wall, cpu, rss = measure(cmd, args.runs)
             base_wall = base_wall or wall
             print(f"{name:<26} {wall:>6.2f} s {cpu:>6.2f} s {rss / 1024:>7.0f}MiB {rss * 1024 / size:>9.2f} {wall / base_wall:>9.1f}x")
+        api.stdin.close()
+        api.wait()
         ssm_calls(binary, tmp)
 
 

@@ -10,8 +10,8 @@
 
 pub mod atomic;
 pub mod aws;
-pub mod cluster;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod digest;
 pub mod engine;

@@ -4,6 +4,8 @@
 //! Metadata is built as JSON values so that tests can alter anything before signing (or after),
 //! then signed over its canonical JSON form, as the TUF specification says.
 
+pub mod kube_api;
+
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair, RsaKeyPair, RSA_PSS_SHA256};

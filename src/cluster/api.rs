@@ -156,7 +156,9 @@ fn default_paths() -> Vec<PathBuf> {
             .filter(|p| !p.as_os_str().is_empty())
             .collect();
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     vec![home.join(".kube").join("config")]
 }
 
@@ -236,7 +238,11 @@ pub async fn kubernetes_version(client: &kube::Client) -> Result<String, ReadErr
         .apiserver_version()
         .await
         .map_err(|e| api_error("/version", e))?;
-    let digits = |s: &str| s.chars().take_while(char::is_ascii_digit).collect::<String>();
+    let digits = |s: &str| {
+        s.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+    };
     let (major, minor) = (digits(&info.major), digits(&info.minor));
     if major.is_empty() || minor.is_empty() {
         return Err(ReadError::Malformed {
@@ -318,12 +324,13 @@ async fn page<T: DeserializeOwned>(
     if let Some(t) = token {
         params = params.continue_token(t);
     }
-    let request = kube::core::Request::new(path)
-        .list(&params)
-        .map_err(|e| ReadError::Malformed {
-            path: path.to_owned(),
-            why: e.to_string(),
-        })?;
+    let request =
+        kube::core::Request::new(path)
+            .list(&params)
+            .map_err(|e| ReadError::Malformed {
+                path: path.to_owned(),
+                why: e.to_string(),
+            })?;
     let body = client
         .request_stream(request)
         .await

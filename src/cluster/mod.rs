@@ -13,7 +13,9 @@ use crate::fleet::inventory::{kubernetes_node, Node};
 use crate::fleet::karpenter::NodeClassFacts;
 use crate::fleet::update::{Shadow, Updater};
 use crate::report::{Code, Finding};
-use objects::{NodeClassObject, ShadowObject, NODES, NODE_CLASSES, SHADOWS};
+use objects::{NodeClassObject, ShadowObject};
+/// The paths listed: what a ClusterRole must grant `list` on (`deploy/kubernetes/`).
+pub use objects::{NODES, NODE_CLASSES, SHADOWS};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};

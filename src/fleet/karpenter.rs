@@ -94,7 +94,10 @@ impl LaunchJudging<'_> {
         };
         let (family, version) = alias.split_once('@').unwrap_or((alias, ""));
         if !family.eq_ignore_ascii_case("bottlerocket") {
-            return fail(NodeStatus::NotBottlerocket, format!("its alias {alias} is not Bottlerocket's"));
+            return fail(
+                NodeStatus::NotBottlerocket,
+                format!("its alias {alias} is not Bottlerocket's"),
+            );
         }
         let Some(k8s) = &c.kubernetes_version else {
             return fail(
@@ -105,10 +108,17 @@ impl LaunchJudging<'_> {
         let variant = format!("aws-k8s-{k8s}");
         if version != "latest" {
             let Some(release) = version.strip_prefix('v').filter(|v| !v.is_empty()) else {
-                return fail(NodeStatus::Unchecked, format!("{alias:?} is not an alias Karpenter takes"));
+                return fail(
+                    NodeStatus::Unchecked,
+                    format!("{alias:?} is not an alias Karpenter takes"),
+                );
             };
             let release = Ok((variant, arch.to_string(), release.to_owned()));
-            return ClassBoots { boots, release, note: None };
+            return ClassBoots {
+                boots,
+                release,
+                note: None,
+            };
         }
         let Some(region) = &c.region else {
             return fail(
@@ -142,14 +152,21 @@ fn by_resolved(c: &NodeClassFacts, arch: Arch) -> ClassBoots {
     if let Some(family) = c.ami_family.as_deref() {
         let bottlerocket = family.eq_ignore_ascii_case("bottlerocket");
         if !bottlerocket && !family.eq_ignore_ascii_case("custom") {
-            return fail(NodeStatus::NotBottlerocket, format!("its amiFamily is {family}"));
+            return fail(
+                NodeStatus::NotBottlerocket,
+                format!("its amiFamily is {family}"),
+            );
         }
     }
-    let resolved = c.resolved.iter().find(|a| {
-        a.archs.is_empty() || a.archs.iter().any(|x| Arch::parse(x).ok() == Some(arch))
-    });
+    let resolved = c
+        .resolved
+        .iter()
+        .find(|a| a.archs.is_empty() || a.archs.iter().any(|x| Arch::parse(x).ok() == Some(arch)));
     let Some(ami) = resolved else {
-        return fail(NodeStatus::Unchecked, "Karpenter resolved no AMI for it".to_owned());
+        return fail(
+            NodeStatus::Unchecked,
+            "Karpenter resolved no AMI for it".to_owned(),
+        );
     };
     let name = ami.name.as_deref().unwrap_or_default();
     match super::ami::release_of_name(name) {

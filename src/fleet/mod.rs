@@ -824,12 +824,14 @@ mod tests {
         let two = BehindLimits {
             max_releases_behind: Some(2),
             max_days_behind: None,
+            update_stuck_after: None,
         };
         assert!(!two.is_finding(2, Some(100 * 86_400)));
         assert!(two.is_finding(3, None));
         let week = BehindLimits {
             max_releases_behind: None,
             max_days_behind: Some(7.0),
+            update_stuck_after: None,
         };
         assert!(!week.is_finding(5, Some(6 * 86_400)));
         assert!(week.is_finding(1, Some(8 * 86_400)));

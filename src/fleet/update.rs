@@ -114,7 +114,7 @@ pub fn judge_update(
         Updater::Unmanaged => behind.then(|| {
             plain(
                 UpdateStatus::NoUpdater,
-                "it has no BottlerocketShadow: the update operator does not manage it (label bottlerocket.aws/updater-interface-version missing?)",
+                "it has no BottlerocketShadow: the update operator does not manage it; does it have the label bottlerocket.aws/updater-interface-version=2.0.0?",
             )
         }),
         Updater::Shadow(s) => {
@@ -278,16 +278,68 @@ mod tests {
         use NodeStatus::{Behind, Current};
         use UpdateStatus::*;
         let cases: &[(&str, NodeStatus, Updater, Option<UpdateStatus>)] = &[
-            ("not installed", Behind, Updater::NotInstalled, Some(NoUpdater)),
+            (
+                "not installed",
+                Behind,
+                Updater::NotInstalled,
+                Some(NoUpdater),
+            ),
             ("no shadow", Behind, Updater::Unmanaged, Some(NoUpdater)),
             ("current, no shadow", Current, Updater::Unmanaged, None),
-            ("waiting its turn", Behind, Updater::Shadow(shadow("Idle", "Idle", 5, 0, "1.26.1")), Some(Updating)),
-            ("in progress", Behind, Updater::Shadow(shadow("StagedAndPerformedUpdate", "RebootedIntoUpdate", 1, 0, "1.26.1")), Some(Updating)),
-            ("too long in one state", Behind, Updater::Shadow(shadow("StagedAndPerformedUpdate", "RebootedIntoUpdate", 3, 0, "1.26.1")), Some(UpdateStuck)),
-            ("crashed", Behind, Updater::Shadow(shadow("Idle", "Idle", 1, 2, "1.26.1")), Some(UpdateStuck)),
-            ("crashed while current", Current, Updater::Shadow(shadow("ErrorReset", "Idle", 1, 0, "1.26.1")), Some(UpdateStuck)),
-            ("sees nothing newer", Behind, Updater::Shadow(shadow("Idle", "Idle", 9, 0, "1.25.0")), Some(UpdateStuck)),
-            ("current and idle", Current, Updater::Shadow(shadow("Idle", "Idle", 99, 0, "1.26.1")), None),
+            (
+                "waiting its turn",
+                Behind,
+                Updater::Shadow(shadow("Idle", "Idle", 5, 0, "1.26.1")),
+                Some(Updating),
+            ),
+            (
+                "in progress",
+                Behind,
+                Updater::Shadow(shadow(
+                    "StagedAndPerformedUpdate",
+                    "RebootedIntoUpdate",
+                    1,
+                    0,
+                    "1.26.1",
+                )),
+                Some(Updating),
+            ),
+            (
+                "too long in one state",
+                Behind,
+                Updater::Shadow(shadow(
+                    "StagedAndPerformedUpdate",
+                    "RebootedIntoUpdate",
+                    3,
+                    0,
+                    "1.26.1",
+                )),
+                Some(UpdateStuck),
+            ),
+            (
+                "crashed",
+                Behind,
+                Updater::Shadow(shadow("Idle", "Idle", 1, 2, "1.26.1")),
+                Some(UpdateStuck),
+            ),
+            (
+                "crashed while current",
+                Current,
+                Updater::Shadow(shadow("ErrorReset", "Idle", 1, 0, "1.26.1")),
+                Some(UpdateStuck),
+            ),
+            (
+                "sees nothing newer",
+                Behind,
+                Updater::Shadow(shadow("Idle", "Idle", 9, 0, "1.25.0")),
+                Some(UpdateStuck),
+            ),
+            (
+                "current and idle",
+                Current,
+                Updater::Shadow(shadow("Idle", "Idle", 99, 0, "1.26.1")),
+                None,
+            ),
         ];
         let bound = Some(std::time::Duration::from_secs(2 * 3600));
         for (what, status, updater, expected) in cases {

@@ -155,7 +155,10 @@ pub async fn run(mut spec: JobSpec) -> Result<JobReport> {
     if let Some(f) = &mut fleet {
         let paths = LaunchPathsRead {
             ec2: spec.ec2.as_ref().zip(ec2.as_ref()),
-            node_classes: kube.as_ref().map(|k| &k.node_classes[..]).unwrap_or_default(),
+            node_classes: kube
+                .as_ref()
+                .map(|k| &k.node_classes[..])
+                .unwrap_or_default(),
         };
         let ssm = ssm_report.as_ref().map(|s| &s.observations);
         f.launch_paths = paths.judge(ssm, &all_tracks, at, &spec.policy);
@@ -197,7 +200,13 @@ impl LaunchPathsRead<'_> {
         let no_images = crate::fleet::ami::Images::default();
         let (images, trust) = match self.ec2 {
             Some((e, o)) => (&o.images, ec2::trust(e, at)),
-            None => (&no_images, crate::fleet::ami::ImageTrust { owners: Vec::new(), at }),
+            None => (
+                &no_images,
+                crate::fleet::ami::ImageTrust {
+                    owners: Vec::new(),
+                    at,
+                },
+            ),
         };
         let judging = crate::fleet::launch::LaunchJudging {
             images,

@@ -498,7 +498,11 @@ fn cluster_spec(k: &KubernetesSettings) -> Result<crate::cluster::ClusterSpec> {
         .or_else(|| kubeconfig.current_context.clone())
         .ok_or_else(|| setting("the kubeconfig has no current context: name one".to_owned()))?;
     if !kubeconfig.contexts.iter().any(|c| c.name == context) {
-        let known: Vec<&str> = kubeconfig.contexts.iter().map(|c| c.name.as_str()).collect();
+        let known: Vec<&str> = kubeconfig
+            .contexts
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
         return Err(setting(format!(
             "no context {context:?} in the kubeconfig (it has: {})",
             known.join(", ")

@@ -711,7 +711,7 @@ fn needs_person(f: &crate::fleet::Fleet) -> Vec<NeedsPersonRow> {
             (u.status != UpdateStatus::UpdateStuck, row)
         })
         .collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows.sort_by_key(|r| r.0);
     rows.into_iter()
         .take(super::sections::NODE_LIST_LIMIT)
         .map(|(_, r)| r)

@@ -1,7 +1,9 @@
 //! The report as a Prometheus textfile (for node_exporter's textfile collector): gauges a
 //! dashboard or an alert can use. Names and labels are documented in `docs/nightly.md`.
 
-use crate::fleet::NodeStatus;
+use crate::cluster::KubernetesReport;
+use crate::fleet::update::UpdateStatus;
+use crate::fleet::{Fleet, NodeStatus};
 use crate::job::JobReport;
 use crate::report::Verdict;
 use std::collections::BTreeMap;
@@ -58,6 +60,9 @@ pub fn render(r: &JobReport, last_success: Option<f64>) -> String {
     }
     if let Some(ec2) = &r.ec2 {
         ec2_metrics(&mut o, ec2);
+    }
+    if let Some(k) = &r.kubernetes {
+        kubernetes_metrics(&mut o, k, r.fleet.as_ref());
     }
     if let Some(fleet) = &r.fleet {
         fleet_metrics(&mut o, fleet);
@@ -189,6 +194,55 @@ fn ec2_metrics(o: &mut Out, ec2: &crate::aws::ec2::Ec2Report) {
         ("attempts", c.attempts),
     ] {
         o.sample("tufwatch_ec2_calls", &[("operation", operation)], n as f64);
+    }
+}
+
+/// Clusters read live: whether each was read completely, its nodes, and how many of them are
+/// in each update state (zeros included, so that an alert on `update_stuck` sees a cluster).
+fn kubernetes_metrics(o: &mut Out, k: &KubernetesReport, fleet: Option<&Fleet>) {
+    o.metric(
+        "tufwatch_kubernetes_cluster_up",
+        "1 when the cluster was read completely through the Kubernetes API, else 0.",
+    );
+    for c in &k.clusters {
+        let up = if c.errors.is_empty() { 1.0 } else { 0.0 };
+        o.sample(
+            "tufwatch_kubernetes_cluster_up",
+            &[("cluster", &c.cluster)],
+            up,
+        );
+    }
+    o.metric("tufwatch_kubernetes_nodes", "Nodes read from the cluster.");
+    for c in &k.clusters {
+        o.sample(
+            "tufwatch_kubernetes_nodes",
+            &[("cluster", &c.cluster)],
+            c.nodes as f64,
+        );
+    }
+    o.metric(
+        "tufwatch_nodes_update",
+        "Nodes of the cluster per update state (updating, update_stuck, no_updater).",
+    );
+    for c in &k.clusters {
+        for state in [
+            UpdateStatus::Updating,
+            UpdateStatus::UpdateStuck,
+            UpdateStatus::NoUpdater,
+        ] {
+            let n = fleet.map_or(0, |f| {
+                f.nodes
+                    .iter()
+                    .filter(|n| n.cluster.as_deref() == Some(c.cluster.as_str()))
+                    .filter(|n| n.update.as_ref().map(|u| u.status) == Some(state))
+                    .count()
+            });
+            o.sample(
+                "tufwatch_nodes_update",
+                &[("cluster", &c.cluster), ("update", state.as_str())],
+                n as f64,
+            );
+        }
     }
 }
 

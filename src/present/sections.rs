@@ -519,7 +519,12 @@ fn behind_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Table)> 
             ];
             if clustered {
                 row.insert(0, opt(&n.cluster));
-                row.push(n.update.as_ref().map_or("-", |u| u.status.as_str()).to_owned());
+                row.push(
+                    n.update
+                        .as_ref()
+                        .map_or("-", |u| u.status.as_str())
+                        .to_owned(),
+                );
             }
             t.rows.push(row);
         }

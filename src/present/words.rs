@@ -75,6 +75,15 @@ pub fn verify_command(bundle: &BundleRecord) -> String {
     c
 }
 
+/// Whether a cluster has the update operator or Karpenter: `yes`, `no`, `NOT READ`.
+pub fn presence(p: crate::cluster::Presence) -> &'static str {
+    match p {
+        crate::cluster::Presence::Installed => "yes",
+        crate::cluster::Presence::NotInstalled => "no",
+        crate::cluster::Presence::Unread => "NOT READ",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,14 +115,5 @@ mod tests {
             verify_command(&r),
             "tufwatch evidence verify 'it'\\''s here; rm -rf x' --root-sha512 cd"
         );
-    }
-}
-
-/// Whether a cluster has the update operator or Karpenter: `yes`, `no`, `NOT READ`.
-pub fn presence(p: crate::cluster::Presence) -> &'static str {
-    match p {
-        crate::cluster::Presence::Installed => "yes",
-        crate::cluster::Presence::NotInstalled => "no",
-        crate::cluster::Presence::Unread => "NOT READ",
     }
 }

@@ -521,6 +521,10 @@ pub fn tufwatch(home: &Path) -> Command {
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_STATE_HOME", home.join("state"))
         .env_remove("TUFWATCH_LOG")
+        // Kubernetes: no user kubeconfig, not in a cluster.
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
         // AWS: no user configuration, no instance metadata, dummy credentials for local SSM.
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_REGION")
