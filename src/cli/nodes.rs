@@ -28,7 +28,9 @@ use std::path::PathBuf;
 /// names its cluster and, where the Bottlerocket update operator runs, its update state beside
 /// behind: updating, update_stuck (failed, or too long in one state: --update-stuck-after), or
 /// no_updater; the last two need a person. Karpenter's EC2NodeClasses are launch paths: one
-/// pinned to an older release than the due one is stale.
+/// pinned to an older release than the due one is stale; one following bottlerocket@latest is
+/// judged by SSM's value in its cluster's region, when SSM is read (--ssm-file here, [ssm] in
+/// the nightly job).
 ///
 /// Exit codes: 0 no node behind, 1 findings, 2 could not run.
 #[derive(Debug, Args)]
@@ -38,7 +40,7 @@ use std::path::PathBuf;
     aws ec2 describe-instances > ec2.json\n  \
     tufwatch nodes --inventory ec2.json --variant aws-ecs-2 --region us-west-2\n  \
     tufwatch nodes --ec2 --region us-west-2 --region eu-west-1\n  \
-    tufwatch nodes --kube-context prod --kube-context staging --region us-west-2\n  \
+    tufwatch nodes --kube-context prod --kube-context staging\n  \
     tufwatch nodes --ec2 --region us-east-1 --assume-role arn:aws:iam::111122223333:role/tufwatch-read")]
 pub struct NodesArgs {
     /// An inventory file, `-` for standard input (repeatable). A kubectl list in a file is read

@@ -4,8 +4,9 @@
 //! byte limit; the API's errors, typed.
 
 use crate::error::{Error, Result};
-use futures::AsyncReadExt;
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use futures::StreamExt;
+use http_body_util::BodyExt;
+use kube::config::{ExecInteractiveMode, KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::core::params::ListParams;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -19,8 +20,17 @@ pub const MAX_KUBECONFIG: u64 = 16 << 20;
 /// a few MiB.
 pub const MAX_PAGE: u64 = 256 << 20;
 
+/// Largest error answer or `/version` read: a `Status` is a few hundred bytes.
+const MAX_SMALL: u64 = 64 << 10;
+
+/// Longest message of an error answer kept for the report, in characters.
+const MAX_MESSAGE: usize = 1000;
+
 /// Most pages a list may take: a server that keeps giving continue tokens is not listing.
 const MAX_PAGES: u32 = 100_000;
+
+/// Most items a list may hold: two hundred times the largest cluster Kubernetes supports.
+const MAX_ITEMS: usize = 1_000_000;
 
 /// Where a cluster's credentials come from.
 #[derive(Clone)]
@@ -105,8 +115,9 @@ pub enum ReadError {
         /// The path asked.
         path: String,
     },
-    /// The server kept giving continue tokens.
-    #[error("{path}: more than {MAX_PAGES} pages")]
+    /// The server kept giving continue tokens, gave one twice in a row, or more items than any
+    /// cluster has.
+    #[error("{path}: more than {MAX_PAGES} pages or {MAX_ITEMS} items, or the same continue token twice in a row: the server is not listing")]
     EndlessList {
         /// The path asked.
         path: String,
@@ -170,26 +181,51 @@ fn invalid(path: &Path, message: String) -> Error {
     }
 }
 
-/// One kubeconfig file, no larger than [`MAX_KUBECONFIG`]; relative paths in it are taken from
-/// its directory, as kubectl takes them.
+/// One kubeconfig file, a regular file no larger than [`MAX_KUBECONFIG`]; relative paths in it
+/// are taken from its directory, as kubectl takes them. A YAML error is said by its position
+/// alone: the parser's own words quote the text around it, which may be a token or a key.
 fn read_one(path: &Path) -> Result<Kubeconfig> {
     let meta = std::fs::metadata(path).map_err(|source| Error::Read {
         what: "kubeconfig",
         path: path.to_owned(),
         source,
     })?;
+    if !meta.is_file() {
+        return Err(invalid(path, "not a regular file".to_owned()));
+    }
     if meta.len() > MAX_KUBECONFIG {
         return Err(invalid(
             path,
             format!("larger than {MAX_KUBECONFIG} bytes; not a kubeconfig"),
         ));
     }
-    Kubeconfig::read_from(path).map_err(|e| invalid(path, e.to_string()))
+    Kubeconfig::read_from(path).map_err(|e| match e {
+        KubeconfigError::Parse(yaml) => invalid(
+            path,
+            match yaml.location() {
+                Some(at) => format!(
+                    "not a kubeconfig: its YAML does not parse at line {}, column {}",
+                    at.line(),
+                    at.column()
+                ),
+                None => "not a kubeconfig: its YAML does not parse".to_owned(),
+            },
+        ),
+        KubeconfigError::ReadConfig(source, _) => Error::Read {
+            what: "kubeconfig",
+            path: path.to_owned(),
+            source,
+        },
+        other => invalid(path, other.to_string()),
+    })
 }
 
-/// A client of the cluster, with the run's timeouts and no retries of kube's own.
+/// A client of the cluster, with the run's timeouts and no retries of kube's own. An exec
+/// credential plugin (`aws eks get-token`) runs when the client is made, as a blocking child
+/// process in kube: so it is made on a blocking thread, which the run's deadline does not wait
+/// for, and the plugin is never interactive (no prompt on this terminal: its standard input is
+/// closed).
 pub async fn client(source: &ClusterSource, t: Timeouts) -> Result<kube::Client, ReadError> {
-    let credentials = |e: &dyn std::fmt::Display| ReadError::Credentials(e.to_string());
     let mut config = match source {
         ClusterSource::Kubeconfig {
             kubeconfig,
@@ -201,16 +237,47 @@ pub async fn client(source: &ClusterSource, t: Timeouts) -> Result<kube::Client,
             };
             kube::Config::from_custom_kubeconfig((**kubeconfig).clone(), &options)
                 .await
-                .map_err(|e| credentials(&e))?
+                .map_err(|e| ReadError::Credentials(e.to_string()))?
         }
-        ClusterSource::InCluster => kube::Config::incluster().map_err(|e| credentials(&e))?,
+        ClusterSource::InCluster => {
+            kube::Config::incluster().map_err(|e| ReadError::Credentials(e.to_string()))?
+        }
     };
+    if let Some(exec) = &mut config.auth_info.exec {
+        exec.interactive_mode = Some(ExecInteractiveMode::Never);
+    }
     config.connect_timeout = Some(t.attempt);
     config.read_timeout = Some(t.attempt);
     config.write_timeout = Some(t.attempt);
+    // The read timeout counts from each request, not from when its pooled connection went idle
+    // (a long parse of the previous page would otherwise count against the next one).
+    config.reset_reader_on_write = true;
     // kube would retry 429, 503 and 504 up to fifteen times, past any deadline of the run.
     config.default_retry = false;
-    kube::Client::try_from(config).map_err(|e| credentials(&e))
+    tokio::task::spawn_blocking(move || kube::Client::try_from(config))
+        .await
+        .map_err(|e| ReadError::Credentials(format!("could not be made ready: {e}")))?
+        .map_err(|e| ReadError::Credentials(described(&e)))
+}
+
+/// kube's error in words that hold no secret: an exec plugin's failure is said by its exit
+/// status alone (kube's own words print its command line, its environment and its output,
+/// where a token or a client secret may be).
+fn described(e: &kube::Error) -> String {
+    use kube::client::AuthError;
+    match e {
+        kube::Error::Auth(AuthError::AuthExecRun { out, .. }) => {
+            format!("its exec credential plugin failed ({})", out.status)
+        }
+        kube::Error::Auth(AuthError::AuthExecStart(io)) => {
+            format!("its exec credential plugin could not start: {io}")
+        }
+        kube::Error::Auth(AuthError::AuthExecParse(_) | AuthError::ExecPluginFailed) => {
+            "its exec credential plugin did not answer with an ExecCredential".to_owned()
+        }
+        kube::Error::Auth(AuthError::AuthExec(_)) => "its credential command failed".to_owned(),
+        other => chain(other),
+    }
 }
 
 /// The API server's URL a client of `source` talks to, for the report.
@@ -232,25 +299,38 @@ pub fn server_of(source: &ClusterSource) -> Option<String> {
     }
 }
 
+/// What `/version` says, as far as it is read.
+#[derive(Deserialize)]
+struct VersionInfo {
+    major: String,
+    minor: String,
+}
+
 /// The cluster's Kubernetes version, `1.36` (`/version`).
 pub async fn kubernetes_version(client: &kube::Client) -> Result<String, ReadError> {
-    let info = client
-        .apiserver_version()
-        .await
-        .map_err(|e| api_error("/version", e))?;
+    let path = "/version";
+    let request = http::Request::get(path)
+        .body(Vec::new())
+        .map_err(|e| ReadError::Malformed {
+            path: path.to_owned(),
+            why: e.to_string(),
+        })?;
+    let body = get(client, path, request, MAX_SMALL).await?;
+    let info: VersionInfo = serde_json::from_slice(&body).map_err(|e| ReadError::Malformed {
+        path: path.to_owned(),
+        why: format!("not a version: {e}"),
+    })?;
     let digits = |s: &str| {
         s.chars()
             .take_while(char::is_ascii_digit)
+            .take(4)
             .collect::<String>()
     };
     let (major, minor) = (digits(&info.major), digits(&info.minor));
     if major.is_empty() || minor.is_empty() {
         return Err(ReadError::Malformed {
-            path: "/version".to_owned(),
-            why: format!(
-                "major {:?} and minor {:?} are not a version",
-                info.major, info.minor
-            ),
+            path: path.to_owned(),
+            why: "its major and minor are not a version".to_owned(),
         });
     }
     Ok(format!("{major}.{minor}"))
@@ -282,13 +362,18 @@ pub async fn list<T: DeserializeOwned>(
     mut each: impl FnMut(Vec<T>) -> Result<(), ReadError>,
 ) -> Result<u32, ReadError> {
     let mut pages = 0;
+    let mut items = 0;
     let mut started_over = false;
     let mut token: Option<String> = None;
+    let endless = || ReadError::EndlessList {
+        path: path.to_owned(),
+    };
     loop {
         let page: Page<T> = match page(client, path, page_size, token.as_deref()).await {
             Err(e) if e.expired() && token.is_some() && !started_over => {
                 started_over = true;
                 token = None;
+                items = 0;
                 restart();
                 continue;
             }
@@ -300,15 +385,18 @@ pub async fn list<T: DeserializeOwned>(
             other => other?,
         };
         pages += 1;
-        token = page.metadata.next.filter(|t| !t.is_empty());
+        items += page.items.len();
+        let next = page.metadata.next.filter(|t| !t.is_empty());
+        if items > MAX_ITEMS || (next.is_some() && next == token) {
+            return Err(endless());
+        }
+        token = next;
         each(page.items)?;
         if token.is_none() {
             return Ok(pages);
         }
         if pages >= MAX_PAGES {
-            return Err(ReadError::EndlessList {
-                path: path.to_owned(),
-            });
+            return Err(endless());
         }
     }
 }
@@ -331,44 +419,83 @@ async fn page<T: DeserializeOwned>(
                 path: path.to_owned(),
                 why: e.to_string(),
             })?;
-    let body = client
-        .request_stream(request)
-        .await
-        .map_err(|e| api_error(path, e))?;
-    let mut bytes = Vec::new();
-    futures::pin_mut!(body);
-    body.take(MAX_PAGE + 1)
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(|e| ReadError::Transport {
-            path: path.to_owned(),
-            why: e.to_string(),
-        })?;
-    if bytes.len() as u64 > MAX_PAGE {
-        return Err(ReadError::TooLarge {
-            path: path.to_owned(),
-            max: MAX_PAGE,
-        });
-    }
+    let bytes = get(client, path, request, MAX_PAGE).await?;
     serde_json::from_slice(&bytes).map_err(|e| ReadError::Malformed {
         path: path.to_owned(),
         why: format!("not a list: {e}"),
     })
 }
 
-/// kube's error as this module's: the API's `Status`, or the transport's failure.
-fn api_error(path: &str, e: kube::Error) -> ReadError {
-    match e {
-        kube::Error::Api(status) => ReadError::Api {
-            path: path.to_owned(),
-            code: status.code,
-            reason: status.reason.clone(),
-            message: status.message.clone(),
+/// The `Status` of an error answer, as far as it is read.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Status {
+    reason: String,
+    message: String,
+}
+
+/// GET `request`: the body of a 2xx answer, read to `max` bytes (more is `TooLarge`); any other
+/// answer is an `Api` error by its HTTP status (never by what its body claims), with the
+/// reason and message of its `Status` body, read to [`MAX_SMALL`] and cut short.
+async fn get(
+    client: &kube::Client,
+    path: &str,
+    request: http::Request<Vec<u8>>,
+    max: u64,
+) -> Result<Vec<u8>, ReadError> {
+    let transport = |e: &dyn std::error::Error| ReadError::Transport {
+        path: path.to_owned(),
+        why: chain(e),
+    };
+    let response = client
+        .send(request.map(kube::client::Body::from))
+        .await
+        .map_err(|e| match &e {
+            kube::Error::Auth(_) => ReadError::Credentials(described(&e)),
+            _ => transport(&e),
+        })?;
+    let status = response.status();
+    let limit = if status.is_success() { max } else { MAX_SMALL };
+    let mut body = response.into_body().into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| transport(&e))?;
+        if (bytes.len() + chunk.len()) as u64 > limit {
+            if status.is_success() {
+                return Err(ReadError::TooLarge {
+                    path: path.to_owned(),
+                    max,
+                });
+            }
+            break;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    if status.is_success() {
+        return Ok(bytes);
+    }
+    let said: Status = serde_json::from_slice(&bytes).unwrap_or_default();
+    let message = if said.message.is_empty() {
+        String::from_utf8_lossy(&bytes).trim().to_owned()
+    } else {
+        said.message
+    };
+    Err(ReadError::Api {
+        path: path.to_owned(),
+        code: status.as_u16(),
+        reason: match said.reason.is_empty() {
+            true => status.canonical_reason().unwrap_or_default().to_owned(),
+            false => said.reason,
         },
-        other => ReadError::Transport {
-            path: path.to_owned(),
-            why: chain(&other),
-        },
+        message: shortened(&message),
+    })
+}
+
+/// An answer's message, cut to [`MAX_MESSAGE`] characters.
+fn shortened(message: &str) -> String {
+    match message.char_indices().nth(MAX_MESSAGE) {
+        Some((end, _)) => format!("{}...", &message[..end]),
+        None => message.to_owned(),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::fleet::inventory::{kubernetes_node, Node};
 use crate::fleet::karpenter::NodeClassFacts;
 use crate::fleet::update::{Shadow, Updater};
 use crate::report::{Code, Finding};
-use objects::{NodeClassObject, ShadowObject};
+use objects::{Claim, NodeClassObject, ShadowObject};
 /// The paths listed: what a ClusterRole must grant `list` on (`deploy/kubernetes/`).
 pub use objects::{NODES, NODE_CLASSES, SHADOWS};
 use serde::{Deserialize, Serialize};
@@ -148,9 +148,9 @@ async fn read_in_time(spec: &ClusterSpec, options: &KubeOptions) -> ClusterRead 
         None => work.await,
     };
     if let Err(e) = outcome {
-        // Nodes of a list that did not finish are not a fleet: none are judged.
-        read.nodes.clear();
-        read.report.nodes = 0;
+        // The nodes are kept only once their list is complete (`read_cluster` sets them after
+        // the last page): a list that did not finish leaves none, and a later part that did
+        // not (the shadows, the node classes) leaves the nodes without an updater read.
         read.report.errors.insert(0, e.to_string());
     }
     read
@@ -281,16 +281,22 @@ fn optional<T>(
 /// Each node's updater, from the shadows listed: its own shadow, none, or no operator at all.
 /// Unread shadows say nothing of any node.
 fn join_updaters(nodes: &mut [Node], presence: Presence, shadows: &[ShadowObject]) {
-    let by_node: HashMap<&str, Shadow> = shadows
-        .iter()
-        .filter_map(|s| Some((s.node()?, s.shadow())))
-        .collect();
+    // A node claimed by several shadows takes the one it owns (what the operator writes).
+    let mut by_node: HashMap<&str, (Claim, Shadow)> = HashMap::new();
+    for s in shadows {
+        let Some((node, claim)) = s.node() else {
+            continue;
+        };
+        if by_node.get(node).is_none_or(|(held, _)| claim > *held) {
+            by_node.insert(node, (claim, s.shadow()));
+        }
+    }
     for n in nodes {
         n.updater = match presence {
             Presence::Unread => None,
             Presence::NotInstalled => Some(Updater::NotInstalled),
             Presence::Installed => Some(match by_node.get(n.name.as_str()) {
-                Some(s) => Updater::Shadow(s.clone()),
+                Some((_, s)) => Updater::Shadow(s.clone()),
                 None => Updater::Unmanaged,
             }),
         };

@@ -20,8 +20,9 @@ pub const NODES: &str = "/api/v1/nodes";
 #[serde(default)]
 struct Meta {
     name: String,
+    namespace: Option<String>,
     #[serde(rename = "ownerReferences")]
-    owners: Vec<Owner>,
+    owners: Option<Vec<Owner>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -55,7 +56,7 @@ struct ShadowStatus {
     current_version: Option<String>,
     target_version: Option<String>,
     current_state: Option<String>,
-    crash_count: u32,
+    crash_count: Option<i64>,
     state_transition_failure_timestamp: Option<String>,
 }
 
@@ -64,15 +65,30 @@ fn time(s: &Option<String>) -> Option<DateTime<Utc>> {
     s.as_deref()?.parse().ok()
 }
 
+/// The namespace the update operator keeps its shadows in.
+const BRUPOP_NAMESPACE: &str = "brupop-bottlerocket-aws";
+
+/// How a shadow names its node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Claim {
+    /// Named `brs-<node>` in the operator's namespace.
+    ByName,
+    /// Owned by the node (an owner reference of kind Node): what the operator writes.
+    ByOwner,
+}
+
 impl ShadowObject {
-    /// The node it shadows: its owner of kind Node, else its name without brupop's `brs-`.
-    pub fn node(&self) -> Option<&str> {
+    /// The node it shadows, and how it says so: its owner of kind Node, else its name without
+    /// brupop's `brs-` in brupop's own namespace (a shadow elsewhere, named alike, claims
+    /// nothing: anyone allowed to make one in another namespace could hide a node's state).
+    pub fn node(&self) -> Option<(&str, Claim)> {
         let m = &self.metadata;
-        m.owners
-            .iter()
-            .find(|o| o.kind == "Node")
-            .map(|o| o.name.as_str())
-            .or_else(|| m.name.strip_prefix("brs-"))
+        let owner = m.owners.iter().flatten().find(|o| o.kind == "Node");
+        if let Some(o) = owner {
+            return Some((o.name.as_str(), Claim::ByOwner));
+        }
+        let named = m.name.strip_prefix("brs-")?;
+        (m.namespace.as_deref() == Some(BRUPOP_NAMESPACE)).then_some((named, Claim::ByName))
     }
 
     /// What it says, as the fleet judges it.
@@ -84,7 +100,9 @@ impl ShadowObject {
             state: status.and_then(|s| s.current_state.clone()),
             current_version: status.and_then(|s| s.current_version.clone()),
             target_version: status.and_then(|s| s.target_version.clone()),
-            crash_count: status.map_or(0, |s| s.crash_count),
+            crash_count: status
+                .and_then(|s| s.crash_count)
+                .map_or(0, |n| u32::try_from(n.max(0)).unwrap_or(u32::MAX)),
             failed_at: status.and_then(|s| time(&s.state_transition_failure_timestamp)),
         }
     }

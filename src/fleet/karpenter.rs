@@ -107,7 +107,9 @@ impl LaunchJudging<'_> {
         };
         let variant = format!("aws-k8s-{k8s}");
         if version != "latest" {
-            let Some(release) = version.strip_prefix('v').filter(|v| !v.is_empty()) else {
+            // Karpenter takes `v1.26.0` and `1.26.0` alike (it trims the `v`).
+            let release = version.trim_start_matches('v');
+            let Some(release) = Some(release).filter(|v| !v.is_empty()) else {
                 return fail(
                     NodeStatus::Unchecked,
                     format!("{alias:?} is not an alias Karpenter takes"),

@@ -329,20 +329,21 @@ impl LaunchJudging<'_> {
                 name.pointer.to_owned(),
             ));
         }
-        let latest = self.ssm.and_then(|o| {
-            o.latest.iter().find(|l| {
-                l.region == region && l.variant == name.variant && l.arch == arch.as_str()
-            })
-        });
+        let follows = format!("follows SSM's latest {} {arch} in {region}", name.variant);
+        let unread = |why: &str| Err((NodeStatus::Unchecked, format!("{follows}; {why}")));
+        let Some(o) = self.ssm else {
+            return unread("SSM was not read");
+        };
+        if !o.latest_regions.iter().any(|r| r == region) {
+            return unread("SSM's latest values were not read in that region");
+        }
+        let latest = o
+            .latest
+            .iter()
+            .find(|l| l.region == region && l.variant == name.variant && l.arch == arch.as_str());
         match latest.and_then(|l| l.image_version.clone()) {
             Some(version) => Ok((name.variant.to_owned(), arch.to_string(), version)),
-            None => Err((
-                NodeStatus::Unchecked,
-                format!(
-                    "follows SSM's latest {} {arch} in {region}, which SSM did not give",
-                    name.variant
-                ),
-            )),
+            None => unread("SSM did not give it"),
         }
     }
 }

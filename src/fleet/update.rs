@@ -139,7 +139,9 @@ fn shadow_state(
     stuck_after: Option<std::time::Duration>,
 ) -> Option<(UpdateStatus, String)> {
     let state = s.state.as_deref().unwrap_or("?");
-    if s.crash_count > 0 || state == ERROR_RESET {
+    // A failure counts while the node is behind: brupop keeps a node's crash count until its
+    // next update completes, so a node current by other means still shows an old failure.
+    if behind && (s.crash_count > 0 || state == ERROR_RESET) {
         let when = s
             .failed_at
             .map(|t| format!(", last at {}", t.format("%Y-%m-%d %H:%M UTC")))
@@ -323,9 +325,15 @@ mod tests {
                 Some(UpdateStuck),
             ),
             (
-                "crashed while current",
+                "an old failure, current since",
                 Current,
-                Updater::Shadow(shadow("ErrorReset", "Idle", 1, 0, "1.26.1")),
+                Updater::Shadow(shadow("Idle", "Idle", 1, 1, "1.26.1")),
+                None,
+            ),
+            (
+                "resetting after a failure while current, past the bound",
+                Current,
+                Updater::Shadow(shadow("ErrorReset", "Idle", 3, 0, "1.26.1")),
                 Some(UpdateStuck),
             ),
             (

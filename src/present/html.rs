@@ -587,6 +587,24 @@ fn repo_view(repo: &crate::job::RepoResult) -> Result<RepoView, RenderError> {
 
 /// The fleet on the page: a chart per variant, the nodes furthest behind, the AMIs in use.
 fn fleet_view(f: &crate::fleet::Fleet) -> Result<FleetView, RenderError> {
+    let (behind, behind_caption) = behind_rows(f);
+    Ok(FleetView {
+        nodes: f.nodes.len(),
+        not_bottlerocket: f.not_bottlerocket,
+        charts: variant_charts(f)?,
+        behind,
+        behind_caption,
+        amis: f.amis.iter().map(ami_row).collect(),
+        live: f.amis.iter().any(|a| a.account.is_some()),
+        launch_paths: f.launch_paths.iter().map(launch_path_row).collect(),
+        clustered: f.nodes.iter().any(|n| n.cluster.is_some())
+            || f.launch_paths.iter().any(|p| p.cluster.is_some()),
+        needs_person: needs_person(f),
+    })
+}
+
+/// One chart per variant of the nodes running Bottlerocket.
+fn variant_charts(f: &crate::fleet::Fleet) -> Result<Vec<(String, String)>, RenderError> {
     let mut variants: Vec<String> = f
         .nodes
         .iter()
@@ -605,6 +623,11 @@ fn fleet_view(f: &crate::fleet::Fleet) -> Result<FleetView, RenderError> {
             .collect();
         charts.push((v, fleet_chart(&nodes)?));
     }
+    Ok(charts)
+}
+
+/// The nodes furthest behind (up to the list limit), and the table's caption.
+fn behind_rows(f: &crate::fleet::Fleet) -> (Vec<BehindRow>, String) {
     let mut behind: Vec<&crate::fleet::NodeView> = f
         .nodes
         .iter()
@@ -616,7 +639,7 @@ fn fleet_view(f: &crate::fleet::Fleet) -> Result<FleetView, RenderError> {
             .then(b.behind_seconds.cmp(&a.behind_seconds))
     });
     let limit = super::sections::NODE_LIST_LIMIT;
-    let behind_caption = if behind.len() > limit {
+    let caption = if behind.len() > limit {
         format!(
             "Nodes behind: {}, the {limit} furthest behind",
             behind.len()
@@ -624,71 +647,62 @@ fn fleet_view(f: &crate::fleet::Fleet) -> Result<FleetView, RenderError> {
     } else {
         format!("Nodes behind: {}", behind.len())
     };
-    Ok(FleetView {
-        nodes: f.nodes.len(),
-        not_bottlerocket: f.not_bottlerocket,
-        charts,
-        behind: behind
-            .iter()
-            .take(limit)
-            .map(|n| BehindRow {
-                cluster: opt(&n.cluster),
-                update: n.update.as_ref().map_or("-", |u| u.status.as_str()),
-                name: n.name.clone(),
-                track: format!("{} / {}", opt(&n.variant), opt(&n.arch)),
-                version: opt(&n.version),
-                due: opt(&n.due),
-                releases_behind: n.releases_behind,
-                since: n.behind_seconds.map_or("-".to_owned(), |x| {
-                    crate::engine::expiry::human_duration(Duration::seconds(x))
-                }),
-            })
-            .collect(),
-        behind_caption,
-        amis: f
-            .amis
-            .iter()
-            .map(|a| AmiRow {
-                stale: a.stale,
-                account: opt(&a.account),
-                image: words::image(a.image.as_ref()),
-                region: a.region.clone(),
-                image_id: a.image_id.clone(),
-                track: match (&a.variant, &a.arch) {
-                    (Some(v), Some(ar)) => format!("{v} / {ar}"),
-                    _ => "-".to_owned(),
-                },
-                version: opt(&a.version),
-                instances: a.instances,
-                status: a.status.as_str(),
-                due: opt(&a.due),
-            })
-            .collect(),
-        live: f.amis.iter().any(|a| a.account.is_some()),
-        launch_paths: f
-            .launch_paths
-            .iter()
-            .map(|p| LaunchPathRow {
-                stale: p.stale,
-                name: p.name.clone(),
-                from: opt(&p.launches_from),
-                cluster: opt(&p.cluster),
-                account: opt(&p.account),
-                region: opt(&p.region),
-                boots: opt(&p.boots),
-                track: match (&p.variant, &p.arch) {
-                    (Some(v), Some(a)) => format!("{v} / {a}"),
-                    _ => "-".to_owned(),
-                },
-                version: opt(&p.version),
-                status: p.status.as_str(),
-                due: opt(&p.due),
-            })
-            .collect(),
-        clustered: f.nodes.iter().any(|n| n.cluster.is_some())
-            || f.launch_paths.iter().any(|p| p.cluster.is_some()),
-        needs_person: needs_person(f),
-    })
+    let rows = behind
+        .iter()
+        .take(limit)
+        .map(|n| BehindRow {
+            cluster: opt(&n.cluster),
+            update: n.update.as_ref().map_or("-", |u| u.status.as_str()),
+            name: n.name.clone(),
+            track: format!("{} / {}", opt(&n.variant), opt(&n.arch)),
+            version: opt(&n.version),
+            due: opt(&n.due),
+            releases_behind: n.releases_behind,
+            since: n.behind_seconds.map_or("-".to_owned(), |x| {
+                crate::engine::expiry::human_duration(Duration::seconds(x))
+            }),
+        })
+        .collect();
+    (rows, caption)
+}
+
+/// An AMI in use, as its table shows it.
+fn ami_row(a: &crate::fleet::AmiView) -> AmiRow {
+    AmiRow {
+        stale: a.stale,
+        account: opt(&a.account),
+        image: words::image(a.image.as_ref()),
+        region: a.region.clone(),
+        image_id: a.image_id.clone(),
+        track: match (&a.variant, &a.arch) {
+            (Some(v), Some(ar)) => format!("{v} / {ar}"),
+            _ => "-".to_owned(),
+        },
+        version: opt(&a.version),
+        instances: a.instances,
+        status: a.status.as_str(),
+        due: opt(&a.due),
+    }
+}
+
+/// A launch path, as its table shows it.
+fn launch_path_row(p: &crate::fleet::launch::LaunchPathView) -> LaunchPathRow {
+    LaunchPathRow {
+        stale: p.stale,
+        name: p.name.clone(),
+        from: opt(&p.launches_from),
+        cluster: opt(&p.cluster),
+        account: opt(&p.account),
+        region: opt(&p.region),
+        boots: opt(&p.boots),
+        track: match (&p.variant, &p.arch) {
+            (Some(v), Some(a)) => format!("{v} / {a}"),
+            _ => "-".to_owned(),
+        },
+        version: opt(&p.version),
+        status: p.status.as_str(),
+        due: opt(&p.due),
+    }
 }
 
 /// The nodes whose update needs a person, stuck ones first.

@@ -438,6 +438,20 @@ fn errors_the_api_really_returns_leave_the_other_clusters_read() {
             Box::new(|s| s.faults.push(Fault::ExpireContinue { times: 99 })),
             "cluster broken: /api/v1/nodes: the list's continue token expired twice",
         ),
+        (
+            "a server that gives the same continue token again",
+            Box::new(|s| {
+                let node: Value = serde_json::from_str(&k8s_node("broken-1", "1.26.1")).unwrap();
+                let body = json!({"kind": "NodeList", "apiVersion": "v1", "metadata": {"continue": "again"}, "items": [node]});
+                s.faults.push(Fault::Status { path: NODES.to_owned(), code: 200, body })
+            }),
+            "cluster broken: /api/v1/nodes: more than 100000 pages or 1000000 items, or the same continue token twice in a row",
+        ),
+        (
+            "an error answer that is no Status, and without end (a proxy's page)",
+            Box::new(|s| s.faults.push(Fault::Status { path: NODES.to_owned(), code: 502, body: json!("<html>".repeat(2 << 20)) })),
+            "cluster broken: /api/v1/nodes: HTTP 502 Bad Gateway: \"<html><html>",
+        ),
     ];
     for (what, break_it, expected) in cases {
         let (code, r, _) = beside_a_broken_cluster(break_it, &[]);
@@ -459,6 +473,7 @@ fn errors_the_api_really_returns_leave_the_other_clusters_read() {
             "{what}: no node of a list cut short is judged"
         );
         assert_eq!(r["kubernetes"]["clusters"][1]["nodes"], 0, "{what}");
+        assert!(unavailable[0].len() < 1200, "{what}: cut short");
     }
 
     // RBAC that allows nodes but not the update operator's shadows: the nodes are judged, their
@@ -481,6 +496,139 @@ fn errors_the_api_really_returns_leave_the_other_clusters_read() {
     assert_eq!(r["kubernetes"]["clusters"][1]["update_operator"], "unread");
     let unavailable = messages(&r, "kubernetes_unavailable");
     assert!(unavailable[0].starts_with("cluster broken: the update operator's BottlerocketShadows could not be listed: /apis/brupop.bottlerocket.aws/v2/bottlerocketshadows: HTTP 403 Forbidden: bottlerocketshadows is forbidden"), "{unavailable:#?}");
+
+    // A 403 whose body claims 404 is a refusal, not an operator that is not installed: the
+    // answer's HTTP status decides, never what its body says.
+    let (code, r, _) = beside_a_broken_cluster(
+        |s| {
+            s.faults.push(Fault::Status {
+                path: SHADOWS.to_owned(),
+                code: 403,
+                body: kube_api::status(404, "NotFound", "not installed, honest"),
+            })
+        },
+        &[],
+    );
+    assert_eq!(code, 2, "{r:#}");
+    assert_eq!(r["kubernetes"]["clusters"][1]["update_operator"], "unread");
+}
+
+#[test]
+fn a_shadow_elsewhere_hides_nothing_and_an_alias_without_its_v_is_a_release() {
+    let site = Site::new();
+    let mut state = prod();
+    // Shadows anyone allowed to make them in another namespace could plant, saying all is
+    // well; and one in the operator's namespace named like the real one, owned by nothing.
+    let mut planted = vec![
+        shadow("unmanaged", "Idle", "Idle", 5, 0, "1.26.1"),
+        shadow("crashed", "Idle", "Idle", 5, 0, "1.26.1"),
+        shadow("crashed", "Idle", "Idle", 5, 0, "1.26.1"),
+    ];
+    for p in &mut planted[..2] {
+        p["metadata"]["namespace"] = json!("default");
+        p["metadata"]["ownerReferences"] = Value::Null;
+    }
+    planted[2]["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ownerReferences");
+    state.shadows.as_mut().unwrap().extend(planted);
+    state.node_classes.as_mut().unwrap().push(node_class(
+        "pinned-no-v",
+        json!([{"alias": "bottlerocket@1.25.0"}]),
+        None,
+        json!([]),
+    ));
+    let api = KubeApi::start(state).unwrap();
+    let kubeconfig = write_kubeconfig(&site, &[api.kubeconfig_entry("prod")]);
+    let (code, r) = nodes(&site, &kubeconfig, &["prod"], &[]);
+    assert_eq!(code, 1, "{r:#}");
+    let s = standing(&r);
+    assert_eq!(s["unmanaged"].2, "no_updater");
+    assert_eq!(s["crashed"].2, "update_stuck");
+    let paths = launch_paths(&r);
+    assert_eq!(
+        paths[&("pinned-no-v".to_owned(), "x86_64".to_owned())],
+        ("behind".to_owned(), true)
+    );
+}
+
+/// A shell script at `dir/name`, executable.
+fn script(dir: &std::path::Path, name: &str, body: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn an_exec_plugin_neither_stalls_the_run_nor_shows_its_secrets() {
+    let site = Site::new();
+    let good = KubeApi::start(ApiState {
+        nodes: vec![k8s_node("good-1", "1.26.1")],
+        ..ApiState::default()
+    })
+    .unwrap();
+    let fails = script(
+        site.path(),
+        "fails.sh",
+        "echo '{\"token\": \"s3cr3t-out\"'; echo s3cr3t-err >&2; exit 3",
+    );
+    let hangs = script(site.path(), "hangs.sh", "exec sleep 30");
+    let exec_user = |name: &str, command: &std::path::Path| {
+        format!(
+            "- name: {name}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      args: [\"--client-secret\", \"s3cr3t-arg\"]\n      env: [{{name: PLUGIN_SECRET, value: s3cr3t-env}}]\n      interactiveMode: IfAvailable\n",
+            command.display()
+        )
+    };
+    let token = ApiState::default().token;
+    let mut yaml = String::from("apiVersion: v1\nkind: Config\nclusters:\n");
+    for c in ["good", "fails", "hangs"] {
+        yaml.push_str(&format!(
+            "- name: {c}\n  cluster:\n    server: {}\n",
+            good.url
+        ));
+    }
+    yaml.push_str(&format!(
+        "users:\n- name: good\n  user:\n    token: {token}\n"
+    ));
+    yaml.push_str(&exec_user("fails", &fails));
+    yaml.push_str(&exec_user("hangs", &hangs));
+    yaml.push_str("contexts:\n");
+    for c in ["good", "fails", "hangs"] {
+        yaml.push_str(&format!(
+            "- name: {c}\n  context:\n    cluster: {c}\n    user: {c}\n"
+        ));
+    }
+    let kubeconfig = site.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, yaml).unwrap();
+
+    let started = std::time::Instant::now();
+    let (code, r) = nodes(
+        &site,
+        &kubeconfig,
+        &["good", "fails", "hangs"],
+        &["--deadline", "3s"],
+    );
+    let took = started.elapsed();
+    assert_eq!(code, 2, "{r:#}");
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+    assert_eq!(standing(&r)["good-1"].1, "current");
+    let unavailable = messages(&r, "kubernetes_unavailable");
+    assert!(
+        unavailable.contains(
+            &"cluster fails: its credentials: its exec credential plugin failed (exit status: 3)"
+                .to_owned()
+        ),
+        "{unavailable:#?}"
+    );
+    assert!(
+        unavailable
+            .contains(&"cluster hangs: no complete answer within the run's deadline".to_owned()),
+        "{unavailable:#?}"
+    );
+    assert!(!r.to_string().contains("s3cr3t"), "{r:#}");
 }
 
 #[test]
