@@ -351,10 +351,10 @@ struct ListMeta {
     next: Option<String>,
 }
 
-/// List `path` page by page, `page_size` items a page, handing each page to `each`. A continue
-/// token that expires starts the list over once (as client-go's pager does), `each` told so by
-/// `restart`. Returns the pages read.
-pub async fn list<T: DeserializeOwned>(
+/// List `path` page by page, `page_size` items a page, handing each page to `each` while the
+/// next is fetched. A continue token that expires starts the list over once (as client-go's
+/// pager does), `each` told so by `restart`. Returns the pages read.
+pub async fn list<T: DeserializeOwned + Send + 'static>(
     client: &kube::Client,
     path: &str,
     page_size: u32,
@@ -368,13 +368,15 @@ pub async fn list<T: DeserializeOwned>(
     let endless = || ReadError::EndlessList {
         path: path.to_owned(),
     };
+    let mut fetching = Fetching::start(client, path, page_size, None);
     loop {
-        let page: Page<T> = match page(client, path, page_size, token.as_deref()).await {
+        let page: Page<T> = match fetching.page(path).await {
             Err(e) if e.expired() && token.is_some() && !started_over => {
                 started_over = true;
                 token = None;
                 items = 0;
                 restart();
+                fetching = Fetching::start(client, path, page_size, None);
                 continue;
             }
             Err(e) if e.expired() && token.is_some() => {
@@ -391,13 +393,42 @@ pub async fn list<T: DeserializeOwned>(
             return Err(endless());
         }
         token = next;
-        each(page.items)?;
-        if token.is_none() {
+        let Some(next) = &token else {
+            each(page.items)?;
             return Ok(pages);
-        }
+        };
         if pages >= MAX_PAGES {
             return Err(endless());
         }
+        fetching = Fetching::start(client, path, page_size, Some(next.clone()));
+        each(page.items)?;
+    }
+}
+
+/// A page being fetched and parsed on a task of its own, while the caller handles the page
+/// before it (the two cores of a small machine both busy). Dropped (the run's deadline, an
+/// error), it stops the fetch.
+struct Fetching<T>(tokio::task::JoinHandle<Result<Page<T>, ReadError>>);
+
+impl<T> Drop for Fetching<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Fetching<T> {
+    fn start(client: &kube::Client, path: &str, page_size: u32, token: Option<String>) -> Self {
+        let (client, path) = (client.clone(), path.to_owned());
+        Fetching(tokio::spawn(async move {
+            page(&client, &path, page_size, token.as_deref()).await
+        }))
+    }
+
+    async fn page(mut self, path: &str) -> Result<Page<T>, ReadError> {
+        (&mut self.0).await.map_err(|e| ReadError::Transport {
+            path: path.to_owned(),
+            why: format!("its reader stopped: {e}"),
+        })?
     }
 }
 

@@ -237,7 +237,7 @@ async fn nodes(
 }
 
 /// Every object of a list.
-async fn list_all<T: serde::de::DeserializeOwned>(
+async fn list_all<T: serde::de::DeserializeOwned + Send + 'static>(
     client: &kube::Client,
     path: &str,
     page_size: u32,

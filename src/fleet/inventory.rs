@@ -320,6 +320,18 @@ pub fn parse(
     }
 }
 
+/// What a JSON value is, for an error: never the value itself, which may be of any size.
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// A string field, moved out of the parsed value; the field's name is made only for an error.
 fn text(
     v: &Option<Value>,
@@ -330,7 +342,7 @@ fn text(
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(other) => Err(FieldError::new(
             field(),
-            format!("expected a string, found {other}"),
+            format!("expected a string, found {}", kind_of(other)),
         )),
     }
 }
@@ -345,7 +357,7 @@ fn take_text(
         Some(Value::String(s)) => Ok(Some(s)),
         Some(other) => Err(FieldError::new(
             field(),
-            format!("expected a string, found {other}"),
+            format!("expected a string, found {}", kind_of(&other)),
         )),
     }
 }

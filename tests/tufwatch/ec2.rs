@@ -55,17 +55,6 @@ fn status_of(r: &Value, tag: &str) -> String {
     s
 }
 
-/// The messages of the findings of one code.
-fn messages(r: &Value, code: &str) -> Vec<String> {
-    r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == code)
-        .map(|f| f["message"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// The findings as `code:target`.
 fn codes(r: &Value) -> Vec<String> {
     let mut c: Vec<String> = r["findings"]

@@ -225,17 +225,6 @@ fn standing(r: &Value) -> BTreeMap<String, (String, String, String)> {
         .collect()
 }
 
-/// The messages of the findings of one code.
-fn messages(r: &Value, code: &str) -> Vec<String> {
-    r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == code)
-        .map(|f| f["message"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// One launch path per (name, arch): (status, stale).
 fn launch_paths(r: &Value) -> BTreeMap<(String, String), (String, bool)> {
     r["fleet"]["launch_paths"]

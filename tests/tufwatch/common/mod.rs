@@ -769,3 +769,14 @@ pub fn json_report(out: &std::process::Output) -> (i32, Value) {
     });
     (code, report)
 }
+
+/// The messages of a job report's findings of one code.
+pub fn messages(r: &serde_json::Value, code: &str) -> Vec<String> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .map(|f| f["message"].as_str().unwrap().to_owned())
+        .collect()
+}
