@@ -296,7 +296,7 @@ fn join_updaters(nodes: &mut [Node], presence: Presence, shadows: &[ShadowObject
             Presence::Unread => None,
             Presence::NotInstalled => Some(Updater::NotInstalled),
             Presence::Installed => Some(match by_node.get(n.name.as_str()) {
-                Some((_, s)) => Updater::Shadow(s.clone()),
+                Some((_, s)) => Updater::Shadow(Box::new(s.clone())),
                 None => Updater::Unmanaged,
             }),
         };

@@ -150,7 +150,7 @@ pub struct NodeView {
     pub cluster: Option<String>,
     /// Its update state (nodes read from a cluster): updating, update_stuck, no_updater.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub update: Option<update::UpdateView>,
+    pub update: Option<Box<update::UpdateView>>,
 }
 
 /// Counts for one variant and architecture.
@@ -483,7 +483,8 @@ impl Judging<'_> {
                 node.updater.as_ref(),
                 self.at,
                 self.policy.update_stuck_after,
-            ),
+            )
+            .map(Box::new),
         }
     }
 }
@@ -782,7 +783,7 @@ impl Fleet {
             Some(update::NeedsPerson {
                 cluster: n.cluster.as_deref(),
                 name: &n.name,
-                update: n.update.as_ref()?,
+                update: n.update.as_deref()?,
             })
         })));
         out.extend(self.amis.iter().filter_map(AmiView::image_finding));

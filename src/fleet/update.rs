@@ -38,8 +38,9 @@ pub struct Shadow {
 /// What a cluster says of a node's updater.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Updater {
-    /// The update operator is installed and the node has its shadow.
-    Shadow(Shadow),
+    /// The update operator is installed and the node has its shadow (boxed: most nodes of a
+    /// large fleet have none, and each node carries this).
+    Shadow(Box<Shadow>),
     /// The update operator is installed, but the node has no shadow: nothing updates it.
     Unmanaged,
     /// The update operator is not installed in the node's cluster.
@@ -291,61 +292,61 @@ mod tests {
             (
                 "waiting its turn",
                 Behind,
-                Updater::Shadow(shadow("Idle", "Idle", 5, 0, "1.26.1")),
+                Updater::Shadow(Box::new(shadow("Idle", "Idle", 5, 0, "1.26.1"))),
                 Some(Updating),
             ),
             (
                 "in progress",
                 Behind,
-                Updater::Shadow(shadow(
+                Updater::Shadow(Box::new(shadow(
                     "StagedAndPerformedUpdate",
                     "RebootedIntoUpdate",
                     1,
                     0,
                     "1.26.1",
-                )),
+                ))),
                 Some(Updating),
             ),
             (
                 "too long in one state",
                 Behind,
-                Updater::Shadow(shadow(
+                Updater::Shadow(Box::new(shadow(
                     "StagedAndPerformedUpdate",
                     "RebootedIntoUpdate",
                     3,
                     0,
                     "1.26.1",
-                )),
+                ))),
                 Some(UpdateStuck),
             ),
             (
                 "crashed",
                 Behind,
-                Updater::Shadow(shadow("Idle", "Idle", 1, 2, "1.26.1")),
+                Updater::Shadow(Box::new(shadow("Idle", "Idle", 1, 2, "1.26.1"))),
                 Some(UpdateStuck),
             ),
             (
                 "an old failure, current since",
                 Current,
-                Updater::Shadow(shadow("Idle", "Idle", 1, 1, "1.26.1")),
+                Updater::Shadow(Box::new(shadow("Idle", "Idle", 1, 1, "1.26.1"))),
                 None,
             ),
             (
                 "resetting after a failure while current, past the bound",
                 Current,
-                Updater::Shadow(shadow("ErrorReset", "Idle", 3, 0, "1.26.1")),
+                Updater::Shadow(Box::new(shadow("ErrorReset", "Idle", 3, 0, "1.26.1"))),
                 Some(UpdateStuck),
             ),
             (
                 "sees nothing newer",
                 Behind,
-                Updater::Shadow(shadow("Idle", "Idle", 9, 0, "1.25.0")),
+                Updater::Shadow(Box::new(shadow("Idle", "Idle", 9, 0, "1.25.0"))),
                 Some(UpdateStuck),
             ),
             (
                 "current and idle",
                 Current,
-                Updater::Shadow(shadow("Idle", "Idle", 99, 0, "1.26.1")),
+                Updater::Shadow(Box::new(shadow("Idle", "Idle", 99, 0, "1.26.1"))),
                 None,
             ),
         ];
