@@ -9,7 +9,7 @@ mod objects;
 
 pub use api::{read_kubeconfig, ClusterSource, ReadError, Timeouts};
 
-use crate::fleet::inventory::{kubernetes_node, Node};
+use crate::fleet::inventory::{kubernetes_node, KubernetesItem, Node};
 use crate::fleet::karpenter::NodeClassFacts;
 use crate::fleet::update::{Shadow, Updater};
 use crate::report::{Code, Finding};
@@ -17,7 +17,6 @@ use objects::{Claim, NodeClassObject, ShadowObject};
 /// The paths listed: what a ClusterRole must grant `list` on (`deploy/kubernetes/`).
 pub use objects::{NODES, NODE_CLASSES, SHADOWS};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
 
 /// Nodes a page, as kubectl asks for them.
@@ -210,7 +209,7 @@ async fn nodes(
 ) -> Result<(Vec<Node>, u32), ReadError> {
     let mut nodes = Vec::new();
     let restart = std::cell::Cell::new(false);
-    let pages = api::list::<Box<RawValue>>(
+    let pages = api::list::<KubernetesItem>(
         client,
         NODES,
         page_size,
@@ -220,7 +219,7 @@ async fn nodes(
                 nodes.clear();
             }
             let first = nodes.len();
-            for (i, item) in items.iter().enumerate() {
+            for (i, item) in items.into_iter().enumerate() {
                 let node = kubernetes_node(cluster, first + i, item).map_err(|e| {
                     ReadError::Malformed {
                         path: NODES.to_owned(),

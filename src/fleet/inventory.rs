@@ -456,15 +456,31 @@ fn kubectl_node(i: usize, item: Item) -> std::result::Result<Node, FieldError> {
     })
 }
 
-/// Item `i` of a page of the Kubernetes API's node list, as a node of `cluster`: read as an
-/// element of a kubectl list is, the error naming the item and field.
+/// An item of a page of the Kubernetes API's node list, parsed as far as it is read where the
+/// page is parsed (on the task that fetched it), or why it could not be: said with its index,
+/// as a kubectl list's item is, rather than failing the page.
+pub struct KubernetesItem(std::result::Result<Item, String>);
+
+impl<'de> Deserialize<'de> for KubernetesItem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        // Borrowed from the page's bytes: the item is not copied before it is parsed.
+        let raw: &'de RawValue = Deserialize::deserialize(d)?;
+        Ok(KubernetesItem(
+            serde_json::from_str(raw.get()).map_err(|e| e.to_string()),
+        ))
+    }
+}
+
+/// Item `i` of the Kubernetes API's node list, as a node of `cluster`: read as an element of a
+/// kubectl list is, the error naming the item and field.
 pub fn kubernetes_node(
     cluster: &str,
     i: usize,
-    item: &RawValue,
+    item: KubernetesItem,
 ) -> std::result::Result<Node, FieldError> {
-    let parsed: Item = serde_json::from_str(item.get())
-        .map_err(|e| FieldError::new(format!("items[{i}]"), e.to_string()))?;
+    let parsed = item
+        .0
+        .map_err(|why| FieldError::new(format!("items[{i}]"), why))?;
     let mut node = kubectl_node(i, parsed)?;
     node.cluster = Some(cluster.to_owned());
     Ok(node)

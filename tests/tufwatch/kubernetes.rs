@@ -437,6 +437,14 @@ fn errors_the_api_really_returns_leave_the_other_clusters_read() {
             "cluster broken: /api/v1/nodes: more than 100000 pages or 1000000 items, or the same continue token twice in a row",
         ),
         (
+            "a node that is not one",
+            Box::new(|s| {
+                let body = json!({"kind": "NodeList", "apiVersion": "v1", "metadata": {}, "items": [{"metadata": {"name": "x"}, "status": 7}]});
+                s.faults.push(Fault::Status { path: NODES.to_owned(), code: 200, body })
+            }),
+            "cluster broken: /api/v1/nodes: items[0]: invalid type: integer `7`",
+        ),
+        (
             "an error answer that is no Status, and without end (a proxy's page)",
             Box::new(|s| s.faults.push(Fault::Status { path: NODES.to_owned(), code: 502, body: json!("<html>".repeat(2 << 20)) })),
             "cluster broken: /api/v1/nodes: HTTP 502 Bad Gateway: \"<html><html>",
