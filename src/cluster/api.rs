@@ -4,6 +4,9 @@
 //! byte limit; the API's errors, typed.
 
 use crate::error::{Error, Result};
+// kube's outermost words alone say little (`ServiceError: client error (Connect)`): each error
+// is said with its sources.
+use crate::source::transport::error_chain as chain;
 use futures::StreamExt;
 use http_body_util::BodyExt;
 use kube::config::{ExecInteractiveMode, KubeConfigOptions, Kubeconfig, KubeconfigError};
@@ -528,20 +531,4 @@ fn shortened(message: &str) -> String {
         Some((end, _)) => format!("{}...", &message[..end]),
         None => message.to_owned(),
     }
-}
-
-/// An error with its sources, one after another: kube's outermost words alone say little
-/// (`ServiceError: client error (Connect)`).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut words = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !words.contains(&more) {
-            words.push_str(": ");
-            words.push_str(&more);
-        }
-        source = s.source();
-    }
-    words
 }
