@@ -242,9 +242,9 @@ pub async fn client(source: &ClusterSource, t: Timeouts) -> Result<kube::Client,
                 .await
                 .map_err(|e| ReadError::Credentials(e.to_string()))?
         }
-        ClusterSource::InCluster => {
-            kube::Config::incluster().map_err(|e| ReadError::Credentials(e.to_string()))?
-        }
+        ClusterSource::InCluster => kube::Config::incluster().map_err(|e| {
+            ReadError::Credentials(format!("the pod's service account (is this a pod?): {e}"))
+        })?,
     };
     if let Some(exec) = &mut config.auth_info.exec {
         exec.interactive_mode = Some(ExecInteractiveMode::Never);
