@@ -355,18 +355,20 @@ struct ListMeta {
 }
 
 /// List `path` page by page, `page_size` items a page, handing each page to `each` while the
-/// next is fetched. A continue token that expires starts the list over once (as client-go's
-/// pager does), `each` told so by `restart`. Returns the pages read.
+/// next is fetched, with whether it is the first page of the list: a continue token that
+/// expires starts the list over once (as client-go's pager does), and `each` then drops what
+/// it kept. Returns the pages read.
 pub async fn list<T: DeserializeOwned + Send + 'static>(
     client: &kube::Client,
     path: &str,
     page_size: u32,
-    mut restart: impl FnMut(),
-    mut each: impl FnMut(Vec<T>) -> Result<(), ReadError>,
+    mut each: impl FnMut(Vec<T>, bool) -> Result<(), ReadError>,
 ) -> Result<u32, ReadError> {
     let mut pages = 0;
     let mut items = 0;
     let mut started_over = false;
+    // Whether the next page is the first of the list (again, after a restart).
+    let mut fresh = true;
     let mut token: Option<String> = None;
     let endless = || ReadError::EndlessList {
         path: path.to_owned(),
@@ -378,7 +380,7 @@ pub async fn list<T: DeserializeOwned + Send + 'static>(
                 started_over = true;
                 token = None;
                 items = 0;
-                restart();
+                fresh = true;
                 fetching = Fetching::start(client, path, page_size, None);
                 continue;
             }
@@ -396,15 +398,16 @@ pub async fn list<T: DeserializeOwned + Send + 'static>(
             return Err(endless());
         }
         token = next;
+        let first = std::mem::replace(&mut fresh, false);
         let Some(next) = &token else {
-            each(page.items)?;
+            each(page.items, first)?;
             return Ok(pages);
         };
         if pages >= MAX_PAGES {
             return Err(endless());
         }
         fetching = Fetching::start(client, path, page_size, Some(next.clone()));
-        each(page.items)?;
+        each(page.items, first)?;
     }
 }
 

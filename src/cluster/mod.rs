@@ -208,29 +208,21 @@ async fn nodes(
     page_size: u32,
 ) -> Result<(Vec<Node>, u32), ReadError> {
     let mut nodes = Vec::new();
-    let restart = std::cell::Cell::new(false);
-    let pages = api::list::<KubernetesItem>(
-        client,
-        NODES,
-        page_size,
-        || restart.set(true),
-        |items| {
-            if restart.take() {
-                nodes.clear();
-            }
-            let first = nodes.len();
-            for (i, item) in items.into_iter().enumerate() {
-                let node = kubernetes_node(cluster, first + i, item).map_err(|e| {
-                    ReadError::Malformed {
-                        path: NODES.to_owned(),
-                        why: e.to_string(),
-                    }
+    let pages = api::list::<KubernetesItem>(client, NODES, page_size, |items, first| {
+        if first {
+            nodes.clear();
+        }
+        let before = nodes.len();
+        for (i, item) in items.into_iter().enumerate() {
+            let node =
+                kubernetes_node(cluster, before + i, item).map_err(|e| ReadError::Malformed {
+                    path: NODES.to_owned(),
+                    why: e.to_string(),
                 })?;
-                nodes.push(node);
-            }
-            Ok(())
-        },
-    )
+            nodes.push(node);
+        }
+        Ok(())
+    })
     .await?;
     Ok((nodes, pages))
 }
@@ -242,20 +234,13 @@ async fn list_all<T: serde::de::DeserializeOwned + Send + 'static>(
     page_size: u32,
 ) -> Result<Vec<T>, ReadError> {
     let mut all = Vec::new();
-    let restart = std::cell::Cell::new(false);
-    api::list::<T>(
-        client,
-        path,
-        page_size,
-        || restart.set(true),
-        |items| {
-            if restart.take() {
-                all.clear();
-            }
-            all.extend(items);
-            Ok(())
-        },
-    )
+    api::list::<T>(client, path, page_size, |items, first| {
+        if first {
+            all.clear();
+        }
+        all.extend(items);
+        Ok(())
+    })
     .await?;
     Ok(all)
 }

@@ -87,46 +87,27 @@ impl LaunchJudging<'_> {
     /// latest of the cluster's variant in the cluster's region.
     fn by_alias(&self, c: &NodeClassFacts, alias: &str, arch: Arch) -> ClassBoots {
         let boots = Some(format!("alias {alias}"));
-        let fail = |status, why: String| ClassBoots {
+        let fail = |(status, why)| ClassBoots {
             boots: boots.clone(),
             release: Err((status, why)),
             note: None,
         };
-        let (family, version) = alias.split_once('@').unwrap_or((alias, ""));
-        if !family.eq_ignore_ascii_case("bottlerocket") {
-            return fail(
-                NodeStatus::NotBottlerocket,
-                format!("its alias {alias} is not Bottlerocket's"),
-            );
-        }
-        let Some(k8s) = &c.kubernetes_version else {
-            return fail(
-                NodeStatus::Unchecked,
-                "its cluster's Kubernetes version (so its variant) is not known".to_owned(),
-            );
+        let variant = match alias_target(c, alias) {
+            Err(e) => return fail(e),
+            Ok(AliasTarget::Release { variant, version }) => {
+                return ClassBoots {
+                    boots,
+                    release: Ok((variant, arch.to_string(), version)),
+                    note: None,
+                }
+            }
+            Ok(AliasTarget::Latest { variant }) => variant,
         };
-        let variant = format!("aws-k8s-{k8s}");
-        if version != "latest" {
-            // Karpenter takes `v1.26.0` and `1.26.0` alike (it trims the `v`).
-            let release = version.trim_start_matches('v');
-            let Some(release) = Some(release).filter(|v| !v.is_empty()) else {
-                return fail(
-                    NodeStatus::Unchecked,
-                    format!("{alias:?} is not an alias Karpenter takes"),
-                );
-            };
-            let release = Ok((variant, arch.to_string(), release.to_owned()));
-            return ClassBoots {
-                boots,
-                release,
-                note: None,
-            };
-        }
         let Some(region) = &c.region else {
-            return fail(
+            return fail((
                 NodeStatus::Unchecked,
                 "follows SSM's latest, but its cluster's region is not known".to_owned(),
-            );
+            ));
         };
         let parameter = format!(
             "/aws/service/bottlerocket/{variant}/{}/latest/image_id",
@@ -140,6 +121,66 @@ impl LaunchJudging<'_> {
             )),
         }
     }
+}
+
+/// What a Bottlerocket alias names, in the cluster's variant (`aws-k8s-<version>`).
+enum AliasTarget {
+    /// A release: `bottlerocket@v1.26.0`.
+    Release { variant: String, version: String },
+    /// SSM's latest: `bottlerocket@latest`.
+    Latest { variant: String },
+}
+
+/// What `alias` names for `c`, or why it names nothing that can be judged.
+fn alias_target(c: &NodeClassFacts, alias: &str) -> Result<AliasTarget, (NodeStatus, String)> {
+    let (family, version) = alias.split_once('@').unwrap_or((alias, ""));
+    if !family.eq_ignore_ascii_case("bottlerocket") {
+        return Err((
+            NodeStatus::NotBottlerocket,
+            format!("its alias {alias} is not Bottlerocket's"),
+        ));
+    }
+    let Some(k8s) = &c.kubernetes_version else {
+        return Err((
+            NodeStatus::Unchecked,
+            "its cluster's Kubernetes version (so its variant) is not known".to_owned(),
+        ));
+    };
+    let variant = format!("aws-k8s-{k8s}");
+    if version == "latest" {
+        return Ok(AliasTarget::Latest { variant });
+    }
+    // Karpenter takes `v1.26.0` and `1.26.0` alike (it trims the `v`).
+    match version.trim_start_matches('v') {
+        "" => Err((
+            NodeStatus::Unchecked,
+            format!("{alias:?} is not an alias Karpenter takes"),
+        )),
+        release => Ok(AliasTarget::Release {
+            variant,
+            version: release.to_owned(),
+        }),
+    }
+}
+
+/// The variants and architectures the node classes name by themselves (an alias's release, a
+/// resolved AMI's name), whose repositories must be verified to judge them; those following
+/// SSM come into play through SSM.
+pub fn pinned_tracks(classes: &[NodeClassFacts]) -> Vec<(String, Arch)> {
+    classes
+        .iter()
+        .flat_map(|c| archs_of(c).into_iter().map(move |arch| (c, arch)))
+        .filter_map(|(c, arch)| match &c.alias {
+            Some(alias) => match alias_target(c, alias).ok()? {
+                AliasTarget::Release { variant, .. } => Some((variant, arch)),
+                AliasTarget::Latest { .. } => None,
+            },
+            None => {
+                let (variant, named_arch, _) = by_resolved(c, arch).release.ok()?;
+                Some((variant, Arch::parse(&named_arch).ok()?))
+            }
+        })
+        .collect()
 }
 
 /// Terms other than an alias: the release the name of the AMI Karpenter resolved for `arch`

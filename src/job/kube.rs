@@ -5,7 +5,6 @@ use super::plan::{KubernetesSpec, LoadedInventory};
 use crate::cluster::{ClusterRead, KubeOptions, KubernetesReport, Timeouts, PAGE_SIZE};
 use crate::fleet::inventory::InventoryFormat;
 use crate::fleet::karpenter::NodeClassFacts;
-use crate::source::bottlerocket::Arch;
 
 /// What the clusters gave: the report of the reads, the nodes as inventories, and the node
 /// classes.
@@ -49,32 +48,4 @@ pub(super) async fn read_kubernetes(k: &KubernetesSpec) -> KubeObservations {
         observed.report.clusters.push(report);
     }
     observed
-}
-
-/// The variants and architectures the node classes pin by alias or by a resolved AMI's name,
-/// so that their repositories are verified too (those following SSM come in through SSM).
-pub(super) fn node_classes_in_play(classes: &[NodeClassFacts]) -> Vec<(String, Arch)> {
-    let tracks = [];
-    let policy = crate::fleet::BehindLimits::default();
-    let images = crate::fleet::ami::Images::default();
-    let trust = crate::fleet::ami::ImageTrust {
-        owners: Vec::new(),
-        at: chrono::Utc::now(),
-    };
-    let judging = crate::fleet::launch::LaunchJudging {
-        images: &images,
-        trust: &trust,
-        ssm: None,
-        tracks: &tracks,
-        at: chrono::Utc::now(),
-        policy: &policy,
-    };
-    judging
-        .node_classes(classes)
-        .into_iter()
-        .filter_map(|p| {
-            let arch = Arch::parse(p.arch.as_deref()?).ok()?;
-            Some((p.variant?, arch))
-        })
-        .collect()
 }

@@ -140,7 +140,7 @@ pub async fn run(mut spec: JobSpec) -> Result<JobReport> {
         _ => Vec::new(),
     };
     if let Some(k) = &kube {
-        launched.extend(kube::node_classes_in_play(&k.node_classes));
+        launched.extend(crate::fleet::karpenter::pinned_tracks(&k.node_classes));
     }
     let repos = repos_to_verify(&spec, ssm.as_ref(), &launched)?;
     let repositories = verify_all(repos, &spec).await?;

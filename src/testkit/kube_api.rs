@@ -305,38 +305,23 @@ fn answer(s: &mut ApiState, target: &str, token: Option<&str>) -> Answer {
             .to_string(),
         )
     };
+    // A custom resource's list, or 404 when its CRD is not installed.
+    let custom = |all: &Option<Vec<Value>>, kind: &str, api_version: &str| match all {
+        Some(all) => Answer::Json(200, value_page(kind, api_version, all, query, s.page_max)),
+        None => not_found(),
+    };
     match path {
         "/version" => Answer::Json(200, version(&s.minor).to_string()),
         NODES => {
             let items: Vec<&str> = s.nodes.iter().map(String::as_str).collect();
             Answer::Json(200, page("NodeList", "v1", &items, query, s.page_max))
         }
-        SHADOWS => match &s.shadows {
-            Some(all) => Answer::Json(
-                200,
-                value_page(
-                    "BottlerocketShadowList",
-                    "brupop.bottlerocket.aws/v2",
-                    all,
-                    query,
-                    s.page_max,
-                ),
-            ),
-            None => not_found(),
-        },
-        NODE_CLASSES => match &s.node_classes {
-            Some(all) => Answer::Json(
-                200,
-                value_page(
-                    "EC2NodeClassList",
-                    "karpenter.k8s.aws/v1",
-                    all,
-                    query,
-                    s.page_max,
-                ),
-            ),
-            None => not_found(),
-        },
+        SHADOWS => custom(
+            &s.shadows,
+            "BottlerocketShadowList",
+            "brupop.bottlerocket.aws/v2",
+        ),
+        NODE_CLASSES => custom(&s.node_classes, "EC2NodeClassList", "karpenter.k8s.aws/v1"),
         _ => not_found(),
     }
 }

@@ -164,14 +164,7 @@ fn instances_are_judged_by_their_launch_amis_names() {
     // A template's version no group names and no launch takes by default (`rolling` v2,
     // `three` v3) is no launch path; the versions groups name are judged as the groups.
     assert_eq!(stale.len(), 6, "{c:?}");
-    let path = |name: &str| {
-        r["fleet"]["launch_paths"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == name)
-            .unwrap_or_else(|| panic!("no launch path {name}"))
-    };
+    let path = |name: &str| launch_path(&r, name);
     assert_eq!(
         path("asg-lc-old")["launches_from"],
         "launch configuration old-lc"
@@ -521,12 +514,7 @@ fn a_region_refusing_launch_configurations_keeps_its_other_launch_paths() {
         "{:?}",
         codes(&r)
     );
-    let on_lc = r["fleet"]["launch_paths"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "asg-on-lc")
-        .unwrap();
+    let on_lc = launch_path(&r, "asg-on-lc");
     assert_eq!(
         on_lc["reason"],
         "its launch configuration edge-lc could not be read"

@@ -777,12 +777,7 @@ fn the_nightly_job_reads_clusters_with_its_own_bound_and_ssm() {
     );
     assert_eq!(s["crashed"].2, "update_stuck");
     // `@latest` follows the demo's SSM file: aws-k8s-1.31 x86_64 in us-west-2 is 1.26.1.
-    let follows = r["fleet"]["launch_paths"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "follows")
-        .unwrap();
+    let follows = launch_path(&r, "follows");
     assert_eq!(follows["status"], "current", "{follows:#}");
     assert_eq!(follows["version"], "1.26.1-c41a8f09");
     assert!(follows["reason"]

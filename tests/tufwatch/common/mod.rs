@@ -780,3 +780,13 @@ pub fn messages(r: &serde_json::Value, code: &str) -> Vec<String> {
         .map(|f| f["message"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// The launch path of a job report named `name`.
+pub fn launch_path<'a>(r: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    r["fleet"]["launch_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no launch path {name}"))
+}
