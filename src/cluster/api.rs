@@ -296,9 +296,24 @@ pub fn server_of(source: &ClusterSource) -> Option<String> {
             let ctx = kubeconfig.contexts.iter().find(|c| c.name == name)?;
             let cluster = &ctx.context.as_ref()?.cluster;
             let named = kubeconfig.clusters.iter().find(|c| &c.name == cluster)?;
-            named.cluster.as_ref()?.server.clone()
+            let server = named.cluster.as_ref()?.server.as_deref()?;
+            Some(without_credentials(server))
         }
         ClusterSource::InCluster => None,
+    }
+}
+
+/// A server URL as the report may show it: a user name and password written into it removed.
+fn without_credentials(server: &str) -> String {
+    match url::Url::parse(server) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            // A URL with a host takes both; one without (a `file:`) has neither to remove.
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Ok(_) => server.to_owned(),
+        Err(_) => "(not a URL)".to_owned(),
     }
 }
 
@@ -533,5 +548,28 @@ fn shortened(message: &str) -> String {
     match message.char_indices().nth(MAX_MESSAGE) {
         Some((end, _)) => format!("{}...", &message[..end]),
         None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_credentials;
+
+    #[test]
+    fn a_server_is_shown_without_the_credentials_written_into_it() {
+        for (server, shown) in [
+            (
+                "https://ABC.gr7.us-west-2.eks.amazonaws.com",
+                "https://ABC.gr7.us-west-2.eks.amazonaws.com",
+            ),
+            (
+                "https://admin:s3cr3t@10.0.0.1:6443",
+                "https://10.0.0.1:6443/",
+            ),
+            ("https://token@api.example.com/", "https://api.example.com/"),
+            ("not a url", "(not a URL)"),
+        ] {
+            assert_eq!(without_credentials(server), shown, "{server}");
+        }
     }
 }
