@@ -43,6 +43,9 @@ pub struct Config {
     /// What counts as a finding.
     #[serde(default)]
     pub policy: Policy,
+    /// Findings the team has accepted, each with a reason, an owner and an expiry.
+    #[serde(default, rename = "waiver")]
+    pub waivers: Vec<crate::waiver::WaiverEntry>,
     /// What to write.
     #[serde(default)]
     pub output: Output,
@@ -183,6 +186,17 @@ pub struct Policy {
     pub max_days_behind: Option<f64>,
     /// The longest a node's update may stay in one state before it is `update_stuck` (`1h`).
     pub update_stuck_after: Option<String>,
+    /// The categories whose findings fail the run (`trust`, `release`, `fleet`); all by
+    /// default. A `trust` finding fails it whatever this says.
+    pub fail_on: Option<Vec<crate::report::Category>>,
+    /// How long SSM's `latest` may name an older release than a due one before it is
+    /// `ssm_behind` (`72h` by default); before, a note with the time left.
+    pub ssm_grace: Option<String>,
+    /// How long nodes may run an older release than one that just became due before they are
+    /// `nodes_behind` (`0h` by default: as soon as it is due).
+    pub nodes_grace: Option<String>,
+    /// A file of `[[waiver]]` entries, besides those in this file.
+    pub waivers_file: Option<PathBuf>,
 }
 
 /// An output format of `report`.
@@ -223,6 +237,21 @@ pub struct Output {
     pub formats: Vec<OutputFormat>,
     /// Write each format to a file here instead of standard output.
     pub dir: Option<PathBuf>,
+    /// Post the changes and the verdict here (JSON, with a Slack-compatible `text`).
+    pub webhook: Option<String>,
+    /// Push the metrics to this Prometheus Pushgateway.
+    pub pushgateway: Option<String>,
+    /// The `instance` of the Pushgateway's grouping key; the configuration file's name (without
+    /// `.toml`) by default, which stays the same from run to run.
+    pub instance: Option<String>,
+}
+
+/// A waivers file: `[[waiver]]` entries and nothing else.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaiversFile {
+    #[serde(default, rename = "waiver")]
+    waivers: Vec<crate::waiver::WaiverEntry>,
 }
 
 impl Config {
@@ -338,23 +367,118 @@ impl Config {
                 max_releases_behind: self.policy.max_releases_behind,
                 max_days_behind: self.policy.max_days_behind,
                 update_stuck_after: Some(self.update_stuck_after()?.to_std()),
+                nodes_grace: Some(
+                    self.duration(
+                        &self.policy.nodes_grace,
+                        Setting::NodesGrace,
+                        crate::settings::defaults::NODES_GRACE,
+                    )?
+                    .to_std(),
+                ),
             },
             concurrency,
             evidence: None,
+            nightly: self.nightly()?,
         })
     }
 
     /// `[policy] update_stuck_after`, or its default.
     fn update_stuck_after(&self) -> Result<crate::settings::Duration> {
-        match &self.policy.update_stuck_after {
+        self.duration(
+            &self.policy.update_stuck_after,
+            Setting::UpdateStuckAfter,
+            crate::settings::defaults::UPDATE_STUCK_AFTER,
+        )
+    }
+
+    /// A duration the configuration gives as text (`72h`), or its default.
+    fn duration(
+        &self,
+        text: &Option<String>,
+        setting: Setting,
+        default: crate::settings::Duration,
+    ) -> Result<crate::settings::Duration> {
+        match text {
             Some(d) => d
                 .parse()
                 .map_err(|e: crate::settings::ValueError| Error::Setting {
-                    setting: Setting::UpdateStuckAfter,
+                    setting,
                     message: e.to_string(),
                 }),
-            None => Ok(crate::settings::defaults::UPDATE_STUCK_AFTER),
+            None => Ok(default),
         }
+    }
+
+    /// What only the nightly job has: the waivers (this file's and the waivers file's, each
+    /// checked), the categories that fail the run, and SSM's grace.
+    fn nightly(&self) -> Result<crate::settings::NightlySettings> {
+        let mut entries = self.waivers.clone();
+        if let Some(path) = &self.policy.waivers_file {
+            entries.extend(read_waivers_file(path)?);
+        }
+        let waivers = crate::waiver::Waivers::parse(&entries).map_err(|e| Error::Setting {
+            setting: Setting::Waiver,
+            message: e.to_string(),
+        })?;
+        let fail_on = match &self.policy.fail_on {
+            Some(list) if list.is_empty() => {
+                return Err(Error::Setting {
+                    setting: Setting::FailOn,
+                    message: "is empty; trust findings fail the run whatever it says, so name the categories that should fail it too (trust, release, fleet)".to_owned(),
+                })
+            }
+            Some(list) => list.clone(),
+            None => crate::report::Category::ALL.to_vec(),
+        };
+        Ok(crate::settings::NightlySettings {
+            waivers,
+            fail_on,
+            ssm_grace: self.duration(
+                &self.policy.ssm_grace,
+                Setting::SsmGrace,
+                crate::settings::defaults::SSM_GRACE,
+            )?,
+        })
+    }
+
+    /// Where the alerts go (`[output] webhook`, `pushgateway`), when anywhere; `path` is this
+    /// configuration's file (its name is the Pushgateway's default `instance`), `timeout` the
+    /// longest one attempt may take.
+    pub fn alerts(
+        &self,
+        path: &Path,
+        timeout: std::time::Duration,
+    ) -> Result<Option<crate::alert::AlertSettings>> {
+        let o = &self.output;
+        if o.webhook.is_none() && o.pushgateway.is_none() {
+            return Ok(None);
+        }
+        let url = |text: &Option<String>, setting: Setting| {
+            text.as_deref()
+                .map(crate::alert::alert_url)
+                .transpose()
+                .map_err(|e| Error::Setting {
+                    setting,
+                    message: e.to_string(),
+                })
+        };
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let instance = o
+            .instance
+            .clone()
+            .or(stem)
+            .unwrap_or_else(|| "tufwatch".to_owned());
+        Ok(Some(crate::alert::AlertSettings {
+            webhook: url(&o.webhook, Setting::Webhook)?,
+            pushgateway: url(&o.pushgateway, Setting::Pushgateway)?,
+            instance: crate::alert::instance_name(&instance).map_err(|e| Error::Setting {
+                setting: Setting::Pushgateway,
+                message: e.to_string(),
+            })?,
+            timeout,
+            attempts: 3,
+            backoff: std::time::Duration::from_secs(1),
+        }))
     }
 
     /// EC2's settings, when the configuration has `[ec2]` or `[[account]]`.
@@ -393,6 +517,7 @@ impl Config {
             &mut self.trust.root,
             &mut self.trust.state_dir,
             &mut self.output.dir,
+            &mut self.policy.waivers_file,
         ]
         .into_iter()
         .flatten()
@@ -423,6 +548,21 @@ impl Config {
             fix(&mut i.path);
         }
     }
+}
+
+/// The `[[waiver]]` entries of a waivers file (up to 1 MiB).
+fn read_waivers_file(path: &Path) -> Result<Vec<crate::waiver::WaiverEntry>> {
+    let bytes = crate::source::read_limited(path, MAX_CONFIG, "waivers file")?;
+    let invalid = |message: String| Error::Invalid {
+        what: "waivers file",
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::str::from_utf8(crate::source::without_bom(&bytes))
+        .map_err(|e| invalid(format!("not UTF-8: {e}")))?;
+    let file: WaiversFile =
+        toml::from_str(text).map_err(|e| invalid(e.to_string().trim_end().to_owned()))?;
+    Ok(file.waivers)
 }
 
 #[cfg(test)]

@@ -191,6 +191,18 @@ pub enum Setting {
     Kubernetes(usize),
     /// The longest a node's update may stay in one state.
     UpdateStuckAfter,
+    /// The job's waivers (`[[waiver]]`, or the file `[policy] waivers_file` names).
+    Waiver,
+    /// The categories of findings that fail the run.
+    FailOn,
+    /// How long SSM may lag a due release before it is a finding.
+    SsmGrace,
+    /// How long nodes may lag a release that just became due before they are a finding.
+    NodesGrace,
+    /// Where the changes and the verdict are posted.
+    Webhook,
+    /// The Prometheus Pushgateway the metrics are pushed to.
+    Pushgateway,
 }
 
 impl Setting {
@@ -226,6 +238,12 @@ impl Setting {
             Setting::ImageOwners => "ec2 image_owners",
             Setting::Kubernetes(_) => "kubernetes",
             Setting::UpdateStuckAfter => "update_stuck_after",
+            Setting::Waiver => "waiver",
+            Setting::FailOn => "fail_on",
+            Setting::SsmGrace => "ssm_grace",
+            Setting::NodesGrace => "nodes_grace",
+            Setting::Webhook => "webhook",
+            Setting::Pushgateway => "pushgateway",
         }
     }
 }

@@ -8,6 +8,7 @@
 //! specification; [`report`] holds the result as plain data with presenters and the exit code;
 //! [`cli`] is the command line over all of it.
 
+pub mod alert;
 pub mod atomic;
 pub mod aws;
 pub mod cli;
@@ -30,3 +31,4 @@ pub mod ssm;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod text;
+pub mod waiver;

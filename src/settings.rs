@@ -185,6 +185,12 @@ pub mod defaults {
     pub const SSM_BACKOFF: Duration = Duration::from_millis(500);
     /// The longest a node's update may stay in one state before it is `update_stuck`.
     pub const UPDATE_STUCK_AFTER: Duration = Duration::from_secs(3600);
+    /// How long SSM may lag a due release before `ssm_behind`: AWS publishes a release's
+    /// parameters hours to days after it is signed.
+    pub const SSM_GRACE: Duration = Duration::from_secs(72 * 3600);
+    /// How long nodes may lag a release that just became due before `nodes_behind`: none, as
+    /// "due" already means every wave of the release has started.
+    pub const NODES_GRACE: Duration = Duration::from_secs(0);
 }
 
 /// The seconds of a timeout setting, within what makes sense (a second to an hour).
@@ -305,6 +311,18 @@ impl CommonSettings {
         Ok(migrate_legacy_state(&root)?.map(|old| (old, root)))
     }
 
+    /// The state directory chosen: the one named, the user's, or none (no state kept).
+    pub fn state_root(&self) -> Result<Option<PathBuf>> {
+        Ok(match &self.state_dir {
+            StateDir::None => None,
+            StateDir::At(dir) => Some(dir.clone()),
+            StateDir::Default => Some(default_state_root().ok_or_else(|| Error::Setting {
+                setting: Setting::StateDir,
+                message: "no home directory for the saved state; name a state directory, or keep no state".to_owned(),
+            })?),
+        })
+    }
+
     /// Resolve the settings with their trust anchor: the anchor read and pinned, the
     /// locations parsed, the state directory chosen. Nothing is downloaded: the engines walk
     /// the root rotations from the anchor in the repository itself (TUF 5.3).
@@ -314,14 +332,7 @@ impl CommonSettings {
 
     /// Resolve the settings with a trust anchor already chosen.
     pub fn resolve_with(&self, root: TrustedRoot) -> Result<Resolved> {
-        let state_root = match &self.state_dir {
-            StateDir::None => None,
-            StateDir::At(dir) => Some(dir.clone()),
-            StateDir::Default => Some(default_state_root().ok_or_else(|| Error::Setting {
-                setting: Setting::StateDir,
-                message: "no home directory for the saved state; name a state directory, or keep no state".to_owned(),
-            })?),
-        };
+        let state_root = self.state_root()?;
         Ok(Resolved {
             root,
             repo_base: parse_location(Setting::RepoBase, &self.repo_base)?,
@@ -626,6 +637,29 @@ pub struct JobSettings {
     /// Keep each repository's evidence files, for an evidence bundle of the job (the caller
     /// names the function that makes them: `evidence::repository_files`).
     pub evidence: Option<KeepEvidence>,
+    /// What the nightly job adds: waivers, the categories that fail the run, SSM's grace.
+    pub nightly: NightlySettings,
+}
+
+/// What the nightly job (`report --config`) adds to a job; the defaults for `ssm` and `nodes`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NightlySettings {
+    /// Findings the team accepted.
+    pub waivers: crate::waiver::Waivers,
+    /// The categories whose findings fail the run (a `trust` finding always does).
+    pub fail_on: Vec<crate::report::Category>,
+    /// How long SSM may lag a due release before `ssm_behind`.
+    pub ssm_grace: Duration,
+}
+
+impl Default for NightlySettings {
+    fn default() -> Self {
+        NightlySettings {
+            waivers: crate::waiver::Waivers::default(),
+            fail_on: crate::report::Category::ALL.to_vec(),
+            ssm_grace: defaults::SSM_GRACE,
+        }
+    }
 }
 
 impl Default for JobSettings {
@@ -642,6 +676,7 @@ impl Default for JobSettings {
             policy: crate::fleet::BehindLimits::default(),
             concurrency: defaults::CONCURRENCY,
             evidence: None,
+            nightly: NightlySettings::default(),
         }
     }
 }

@@ -162,17 +162,30 @@ impl Ec2Report {
     pub fn findings(&self) -> Vec<Finding> {
         let accounts = self.accounts.iter().filter_map(|a| {
             let why = a.error.as_ref()?;
-            Some(Finding::error(
-                Code::Ec2Unavailable,
-                format!("account {}: {why}", a.account),
-            ))
+            Some(
+                Finding::error(
+                    Code::Ec2Unavailable,
+                    format!("account {}: {why}", a.account),
+                )
+                .about(crate::report::Subject {
+                    account: Some(a.account.clone()),
+                    ..Default::default()
+                }),
+            )
         });
         let regions = self.regions.iter().filter_map(|r| {
             let why = r.error.as_ref()?;
-            Some(Finding::error(
-                Code::Ec2Unavailable,
-                format!("EC2 in {} (account {}): {why}", r.region, r.account),
-            ))
+            Some(
+                Finding::error(
+                    Code::Ec2Unavailable,
+                    format!("EC2 in {} (account {}): {why}", r.region, r.account),
+                )
+                .about(crate::report::Subject {
+                    region: Some(r.region.clone()),
+                    account: Some(r.account.clone()),
+                    ..Default::default()
+                }),
+            )
         });
         accounts.chain(regions).collect()
     }

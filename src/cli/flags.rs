@@ -281,6 +281,7 @@ impl PolicyArgs {
             max_releases_behind: self.max_releases_behind,
             max_days_behind: self.max_days_behind,
             update_stuck_after: Some(self.update_stuck_after.to_std()),
+            nodes_grace: None,
         }
     }
 }

@@ -33,6 +33,12 @@ pub fn flag(setting: Setting) -> Option<&'static str> {
         Setting::Kubernetes(_) => "--kube-context",
         Setting::UpdateStuckAfter => "--update-stuck-after",
         Setting::Repositories
+        | Setting::Waiver
+        | Setting::FailOn
+        | Setting::SsmGrace
+        | Setting::NodesGrace
+        | Setting::Webhook
+        | Setting::Pushgateway
         | Setting::RepositoryName(_)
         | Setting::RepositoryRoot(_)
         | Setting::RepositoryRootSha512(_)
@@ -68,6 +74,12 @@ pub fn key(setting: Setting) -> Option<String> {
         Setting::ImageOwners => "ec2.image_owners".to_owned(),
         Setting::Kubernetes(i) => format!("kubernetes[{i}]"),
         Setting::UpdateStuckAfter => "policy.update_stuck_after".to_owned(),
+        Setting::Waiver => "waiver".to_owned(),
+        Setting::FailOn => "policy.fail_on".to_owned(),
+        Setting::SsmGrace => "policy.ssm_grace".to_owned(),
+        Setting::NodesGrace => "policy.nodes_grace".to_owned(),
+        Setting::Webhook => "output.webhook".to_owned(),
+        Setting::Pushgateway => "output.pushgateway".to_owned(),
         Setting::MetadataUrl
         | Setting::TargetsUrl
         | Setting::Deadline

@@ -120,19 +120,68 @@ async fn run_report(a: &ReportArgs) -> Result<i32> {
         apart(dir, &outputs.paths())?;
     }
     let settings = job_settings(a, &config)?;
+    let alerts = config
+        .alerts(&a.config, std::time::Duration::from_secs(a.timeout.max(1)))
+        .map_err(|e| named(e, SettingsFrom::Config(&a.config), &[]))?;
+    let mut history = open_history(&settings, &a.config)?;
     let mut report =
         super::run_job(&settings, SettingsFrom::Config(&a.config), BUNDLE_FLAG).await?;
+    if let Some(h) = &mut history {
+        h.compare(&mut report);
+    }
     if let Some(dir) = &a.evidence {
         add_evidence_bundle(&mut report, dir, key.as_ref(), a.sign_key.as_deref())?;
     }
-    let written = outputs.write(&report, a.out.is_none(), &made);
+    // The record is staged before the report is written and kept only once it is: a full
+    // disk leaves the last record, so the next run's changes lose nothing.
+    let staged = history.as_ref().map(|h| h.stage(&report)).transpose()?;
+    let written = outputs
+        .write(&report, a.out.is_none(), &made)
+        .and_then(|()| staged.flatten().map_or(Ok(()), |s| s.commit()));
     let bundle_written = report
         .evidence_bundle
         .as_ref()
         .is_some_and(|r| r.sha256.is_some());
     match (written, &a.evidence) {
         (Err(e), Some(dir)) if bundle_written => Err(super::bundle::withdraw(dir, e)),
-        (written, _) => written.map(|()| report.exit_code()),
+        (Err(e), _) => Err(e),
+        (Ok(()), _) => {
+            if let Some(alerts) = &alerts {
+                send_alerts(alerts, &report).await;
+            }
+            Ok(report.exit_code())
+        }
+    }
+}
+
+/// The job's history, in the state directory; none when the job keeps no state.
+fn open_history(
+    settings: &crate::settings::JobSettings,
+    config: &std::path::Path,
+) -> Result<Option<crate::job::history::History>> {
+    let root = settings
+        .common
+        .state_root()
+        .map_err(|e| named(e, SettingsFrom::Config(config), &[]))?;
+    root.map(|r| crate::job::history::History::open(&crate::job::history::dir_for(&r, config)))
+        .transpose()
+}
+
+/// Post the webhook and push the metrics; one that fails is said on stderr, never fatal.
+async fn send_alerts(alerts: &crate::alert::AlertSettings, report: &crate::job::JobReport) {
+    let message = crate::present::digest::webhook_message(report);
+    let metrics = crate::present::prometheus::render(report, None);
+    for d in crate::alert::deliver(alerts, &message, &metrics).await {
+        match &d.outcome {
+            Ok(status) => super::output::note(format_args!(
+                "tufwatch: {} {}: delivered (HTTP {status})",
+                d.what, d.to
+            )),
+            Err(why) => super::output::note(format_args!(
+                "tufwatch: {} {}: not delivered after {} attempt(s): {why}; the run's verdict stands",
+                d.what, d.to, d.attempts
+            )),
+        }
     }
 }
 

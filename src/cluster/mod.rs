@@ -99,6 +99,10 @@ impl KubernetesReport {
                         Code::KubernetesUnavailable,
                         format!("cluster {}: {why}", c.cluster),
                     )
+                    .about(crate::report::Subject {
+                        cluster: Some(c.cluster.clone()),
+                        ..Default::default()
+                    })
                 })
             })
             .collect()

@@ -164,7 +164,12 @@ pub fn ssm_image_findings(
                         l.variant, l.arch, l.region
                     ),
                 )
-                .target(id.to_owned()),
+                .target(id.to_owned())
+                .about(crate::report::Subject {
+                    region: Some(l.region.clone()),
+                    ami: Some(id.to_owned()),
+                    ..crate::report::Subject::track(Some(&l.variant), Some(&l.arch))
+                }),
             )
         })
         .collect()

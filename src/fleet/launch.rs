@@ -13,7 +13,7 @@ use crate::aws::model::{
     NodeGroupFacts, TemplateRef,
 };
 use crate::releases::Track;
-use crate::report::{Code, Finding};
+use crate::report::{Code, Finding, Subject};
 use crate::ssm::{arch_of_ssm, parse_name, Field, Observations};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -485,6 +485,15 @@ pub fn findings(paths: &[LaunchPathView]) -> Vec<Finding> {
             ),
         )
         .target(p.name.clone())
+        .about(Subject {
+            variant: p.variant.clone(),
+            arch: p.arch.clone(),
+            region: p.region.clone(),
+            account: p.account.clone(),
+            cluster: p.cluster.clone(),
+            ami: p.boots.clone(),
+            ..Subject::default()
+        })
     });
     image_findings(paths).into_iter().chain(stale).collect()
 }
@@ -562,7 +571,12 @@ fn image_findings(paths: &[LaunchPathView]) -> Vec<Finding> {
                 .iter()
                 .find(|p| p.kind == "launch_template")
                 .unwrap_or(first);
-            Some(finding.target(fix.name.clone()))
+            Some(finding.target(fix.name.clone()).about(Subject {
+                region: first.region.clone(),
+                account: first.account.clone(),
+                ami: first.boots.clone(),
+                ..Subject::default()
+            }))
         })
         .collect()
 }

@@ -13,7 +13,7 @@ pub mod stream;
 pub mod update;
 
 use crate::releases::Track;
-use crate::report::{Code, Finding};
+use crate::report::{Code, Finding, Subject, Waived};
 use crate::source::bottlerocket::Arch;
 use crate::ssm::check::split_build;
 use crate::ssm::Observations;
@@ -71,6 +71,10 @@ pub struct BehindLimits {
     /// read from a cluster with the update operator); none: no bound.
     #[serde(skip)]
     pub update_stuck_after: Option<std::time::Duration>,
+    /// How long after the oldest release a node misses became due it is still not a finding
+    /// (`nodes_grace`); none: no grace.
+    #[serde(skip)]
+    pub nodes_grace: Option<std::time::Duration>,
 }
 
 impl BehindLimits {
@@ -85,8 +89,22 @@ impl BehindLimits {
         }
     }
 
-    /// Whether a node this far behind is a finding.
+    /// Whether a node this far behind is a finding: beyond the limits, and past the grace.
     pub fn is_finding(&self, releases_behind: u32, behind_seconds: Option<i64>) -> bool {
+        self.beyond_limits(releases_behind, behind_seconds)
+            && self.grace_left(behind_seconds).is_none()
+    }
+
+    /// The seconds of `nodes_grace` left to a node behind for `behind_seconds`, while there
+    /// are some.
+    pub fn grace_left(&self, behind_seconds: Option<i64>) -> Option<i64> {
+        let grace = i64::try_from(self.nodes_grace?.as_secs()).unwrap_or(i64::MAX);
+        let left = grace.saturating_sub(behind_seconds.unwrap_or(0));
+        (left > 0).then_some(left)
+    }
+
+    /// Whether a node this far behind passes the limits (the grace aside).
+    fn beyond_limits(&self, releases_behind: u32, behind_seconds: Option<i64>) -> bool {
         if releases_behind == 0 {
             return false;
         }
@@ -133,6 +151,9 @@ pub struct NodeView {
     pub behind_seconds: Option<i64>,
     /// Whether the policy makes it a finding.
     pub finding: bool,
+    /// When `behind` beyond the limits but within `nodes_grace`: when it becomes a finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_ends: Option<DateTime<Utc>>,
     /// The launch AMI (EC2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
@@ -455,10 +476,23 @@ impl Judging<'_> {
         let behind_seconds = judgement
             .behind_since
             .map(|s| (self.at - s).num_seconds().max(0));
-        let finding = judgement.status == NodeStatus::Behind
+        let behind = judgement.status == NodeStatus::Behind;
+        let finding = behind
             && self
                 .policy
                 .is_finding(judgement.releases_behind, behind_seconds);
+        let grace_ends = match self.policy.grace_left(behind_seconds) {
+            Some(left)
+                if behind
+                    && !finding
+                    && self
+                        .policy
+                        .beyond_limits(judgement.releases_behind, behind_seconds) =>
+            {
+                Some(self.at + chrono::Duration::seconds(left))
+            }
+            _ => None,
+        };
         NodeView {
             name: node.name.clone(),
             inventory: source.to_owned(),
@@ -473,6 +507,7 @@ impl Judging<'_> {
             due_since: judgement.due_since,
             behind_seconds,
             finding,
+            grace_ends,
             image_id: node.image_id.clone(),
             region: node.region.clone(),
             account: node.account.clone(),
@@ -746,64 +781,110 @@ impl AmiView {
             ),
             _ => return None,
         };
-        Some(finding.target(self.image_id.clone()))
+        Some(finding.target(self.image_id.clone()).about(Subject {
+            region: Some(self.region.clone()),
+            account: self.account.clone(),
+            ami: Some(self.image_id.clone()),
+            ..Subject::default()
+        }))
+    }
+
+    /// A stale AMI's finding: instances launched from a release older than the due one.
+    fn stale_finding(&self) -> Finding {
+        Finding::error(
+            Code::StaleAmi,
+            format!(
+                "{} in {} ({} {} {}) launched {} instances; {} release(s) behind the due {} (launch AMI: instances may have updated in place)",
+                self.image_id,
+                self.region,
+                self.variant.as_deref().unwrap_or("?"),
+                self.arch.as_deref().unwrap_or("?"),
+                self.version.as_deref().unwrap_or("?"),
+                self.instances,
+                self.releases_behind,
+                self.due.as_deref().unwrap_or("?")
+            ),
+        )
+        .about(Subject {
+            variant: self.variant.clone(),
+            arch: self.arch.clone(),
+            region: Some(self.region.clone()),
+            account: self.account.clone(),
+            ami: Some(self.image_id.clone()),
+            ..Subject::default()
+        })
+    }
+}
+
+impl NodeView {
+    /// What a finding about this node is about, by the names a waiver matches.
+    pub fn subject(&self) -> Subject {
+        Subject {
+            variant: self.variant.clone(),
+            arch: self.arch.clone(),
+            region: self.region.clone(),
+            account: self.account.clone(),
+            cluster: self.cluster.clone(),
+            node: Some(self.name.clone()),
+            ami: self.image_id.clone(),
+        }
     }
 }
 
 impl Fleet {
-    /// The findings: nodes behind beyond the policy and nodes on unknown versions, per variant
-    /// and architecture; stale AMIs one by one.
-    pub fn findings(&self) -> Vec<Finding> {
+    /// The findings, each about what a waiver can match: per variant and architecture, nodes
+    /// behind beyond the policy (and a note for those within `nodes_grace`) and nodes on
+    /// unknown versions; nodes that could not be judged; nodes whose update needs a person;
+    /// AMIs and launch paths one by one. `waive` says which waiver waives a finding of a code
+    /// about a node: node findings are split by it, so that a waived node never hides one that
+    /// is not.
+    pub fn findings(&self, waive: Waive<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
-        for s in &self.summary {
-            if s.behind_findings > 0 {
-                out.push(Finding::error(
-                    Code::NodesBehind,
-                    format!(
-                        "{} {}: {} of {} node(s) run a release older than the due {}",
-                        s.variant,
-                        s.arch,
-                        s.behind_findings,
-                        s.nodes,
-                        s.due.as_deref().unwrap_or("?")
-                    ),
-                ));
-            }
-            if s.unknown_version > 0 {
-                out.push(Finding::warning(
-                    Code::UnknownVersion,
-                    format!(
-                        "{} {}: {} node(s) run a version the signed manifest does not contain",
-                        s.variant, s.arch, s.unknown_version
-                    ),
-                ));
+        let mut tracks: BTreeMap<(&str, &str), Vec<&NodeView>> = BTreeMap::new();
+        for n in &self.nodes {
+            if let (Some(v), Some(a)) = (&n.variant, &n.arch) {
+                tracks.entry((v, a)).or_default().push(n);
             }
         }
-        out.extend(update::findings(self.nodes.iter().filter_map(|n| {
-            Some(update::NeedsPerson {
-                cluster: n.cluster.as_deref(),
-                name: &n.name,
-                update: n.update.as_deref()?,
-            })
-        })));
+        for ((variant, arch), nodes) in tracks {
+            out.extend(track_findings(variant, arch, &nodes, waive));
+        }
+        let unchecked = self
+            .nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Unchecked);
+        for (w, part) in by_waiver(unchecked, Code::NodesUnchecked, waive) {
+            out.push(unchecked_finding(&part).waived(w));
+        }
+        for code in [Code::UpdateStuck, Code::NoUpdater] {
+            let needing = self.nodes.iter().filter(|n| {
+                n.update
+                    .as_ref()
+                    .is_some_and(|u| u.status.code() == Some(code))
+            });
+            for (w, part) in by_waiver(needing, code, waive) {
+                let named = part.iter().filter_map(|n| {
+                    Some(update::NeedsPerson {
+                        cluster: n.cluster.as_deref(),
+                        name: &n.name,
+                        update: n.update.as_deref()?,
+                    })
+                });
+                out.extend(
+                    update::findings(named)
+                        .into_iter()
+                        .map(|f| f.waived(w.clone())),
+                );
+            }
+        }
         out.extend(self.amis.iter().filter_map(AmiView::image_finding));
         out.extend(launch::findings(&self.launch_paths));
-        for a in self.amis.iter().filter(|a| a.stale) {
-            out.push(Finding::error(
-                Code::StaleAmi,
-                format!(
-                    "{} in {} ({} {} {}) launched {} instances; {} release(s) behind the due {} (launch AMI: instances may have updated in place)",
-                    a.image_id,
-                    a.region,
-                    a.variant.as_deref().unwrap_or("?"),
-                    a.arch.as_deref().unwrap_or("?"),
-                    a.version.as_deref().unwrap_or("?"),
-                    a.instances,
-                    a.releases_behind,
-                    a.due.as_deref().unwrap_or("?")
-                ),
-            ));
-        }
+        out.extend(
+            self.amis
+                .iter()
+                .filter(|a| a.stale)
+                .map(AmiView::stale_finding),
+        );
         out
     }
 
@@ -811,6 +892,124 @@ impl Fleet {
     pub fn count(&self, status: NodeStatus) -> usize {
         self.nodes.iter().filter(|n| n.status == status).count()
     }
+}
+
+/// Which waiver waives a finding of a code about a subject (`None`: none does).
+pub type Waive<'a> = &'a dyn Fn(Code, &Subject) -> Option<Waived>;
+
+/// Nodes split by the waiver that waives a finding of `code` about each: those no waiver
+/// waives first, then each waiver's.
+fn by_waiver<'n>(
+    nodes: impl Iterator<Item = &'n NodeView>,
+    code: Code,
+    waive: Waive<'_>,
+) -> BTreeMap<Option<Waived>, Vec<&'n NodeView>> {
+    let mut parts: BTreeMap<Option<Waived>, Vec<&NodeView>> = BTreeMap::new();
+    for n in nodes {
+        parts.entry(waive(code, &n.subject())).or_default().push(n);
+    }
+    parts
+}
+
+/// The findings of one variant and architecture's nodes: behind beyond the policy (EC2
+/// instances judged by their launch AMI are the stale AMI's finding instead), within
+/// `nodes_grace` (a note), on versions the signed manifest does not contain.
+fn track_findings(
+    variant: &str,
+    arch: &str,
+    nodes: &[&NodeView],
+    waive: Waive<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let subject = || Subject::track(Some(variant), Some(arch));
+    let due = nodes.iter().find_map(|n| n.due.as_deref()).unwrap_or("?");
+    let by_node = |n: &&&NodeView| n.evidence != Evidence::LaunchAmi;
+    let behind = nodes
+        .iter()
+        .copied()
+        .filter(|n| n.finding)
+        .filter(|n| by_node(&n));
+    for (w, part) in by_waiver(behind, Code::NodesBehind, waive) {
+        out.push(
+            Finding::error(
+                Code::NodesBehind,
+                format!(
+                    "{variant} {arch}: {} of {} node(s) run a release older than the due {due}",
+                    part.len(),
+                    nodes.len()
+                ),
+            )
+            .about(subject())
+            .waived(w),
+        );
+    }
+    let in_grace: Vec<_> = nodes
+        .iter()
+        .filter(|n| by_node(n))
+        .filter_map(|n| n.grace_ends)
+        .collect();
+    if let Some(first) = in_grace.iter().min() {
+        out.push(
+            Finding::note(
+                Code::NodesBehind,
+                format!(
+                    "{variant} {arch}: {} node(s) run a release older than the due {due}, within nodes_grace: a finding from {}",
+                    in_grace.len(),
+                    first.format("%Y-%m-%d %H:%M UTC")
+                ),
+            )
+            .about(subject()),
+        );
+    }
+    let unknown = nodes
+        .iter()
+        .copied()
+        .filter(|n| n.status == NodeStatus::UnknownVersion);
+    for (w, part) in by_waiver(unknown, Code::UnknownVersion, waive) {
+        out.push(
+            Finding::warning(
+                Code::UnknownVersion,
+                format!(
+                    "{variant} {arch}: {} node(s) run a version the signed manifest does not contain",
+                    part.len()
+                ),
+            )
+            .about(subject())
+            .waived(w),
+        );
+    }
+    out
+}
+
+/// The warning for nodes that could not be judged, with the commonest reasons.
+fn unchecked_finding(nodes: &[&NodeView]) -> Finding {
+    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+    for n in nodes {
+        *reasons
+            .entry(n.reason.as_deref().unwrap_or("no reason given"))
+            .or_default() += 1;
+    }
+    let mut commonest: Vec<(&str, usize)> = reasons.into_iter().collect();
+    commonest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let shown: Vec<String> = commonest
+        .iter()
+        .take(3)
+        .map(|(why, n)| format!("{why} ({n})"))
+        .collect();
+    let more = commonest.len().saturating_sub(shown.len());
+    let tail = if more > 0 {
+        format!("; and {more} other reason(s)")
+    } else {
+        String::new()
+    };
+    Finding::warning(
+        Code::NodesUnchecked,
+        format!(
+            "{} node(s) could not be judged: {}{tail}",
+            nodes.len(),
+            shown.join("; ")
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -826,6 +1025,7 @@ mod tests {
             max_releases_behind: Some(2),
             max_days_behind: None,
             update_stuck_after: None,
+            nodes_grace: None,
         };
         assert!(!two.is_finding(2, Some(100 * 86_400)));
         assert!(two.is_finding(3, None));
@@ -833,6 +1033,7 @@ mod tests {
             max_releases_behind: None,
             max_days_behind: Some(7.0),
             update_stuck_after: None,
+            nodes_grace: None,
         };
         assert!(!week.is_finding(5, Some(6 * 86_400)));
         assert!(week.is_finding(1, Some(8 * 86_400)));

@@ -68,6 +68,15 @@ impl UpdateStatus {
             UpdateStatus::NoUpdater => "no_updater",
         }
     }
+
+    /// The finding's code of a node in this state, when it is one.
+    pub fn code(self) -> Option<Code> {
+        match self {
+            UpdateStatus::Updating => None,
+            UpdateStatus::UpdateStuck => Some(Code::UpdateStuck),
+            UpdateStatus::NoUpdater => Some(Code::NoUpdater),
+        }
+    }
 }
 
 /// A node's update state, judged.

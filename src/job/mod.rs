@@ -6,7 +6,9 @@
 //! version map), then the repositories of every variant and architecture in play, concurrently
 //! with a bound, then the judgements, which are plain functions of those values.
 
+pub mod changes;
 mod ec2;
+pub mod history;
 mod kube;
 mod model;
 mod plan;
@@ -149,7 +151,8 @@ pub async fn run(mut spec: JobSpec) -> Result<JobReport> {
 
     let ssm_report = ssm.map(|observations| cross_check_ssm(&spec, &all_tracks, observations));
     if let Some(s) = &ssm_report {
-        findings.extend(crate::ssm::check::findings(&s.cross_check));
+        let grace = spec.nightly.ssm_grace.to_std();
+        findings.extend(crate::ssm::check::findings(&s.cross_check, at, grace));
     }
     let mut fleet = judge_fleet(&spec, &all_tracks, ssm_report.as_ref(), at);
     if let Some(f) = &mut fleet {
@@ -163,9 +166,11 @@ pub async fn run(mut spec: JobSpec) -> Result<JobReport> {
         let ssm = ssm_report.as_ref().map(|s| &s.observations);
         f.launch_paths = paths.judge(ssm, &all_tracks, at, &spec.policy);
     }
+    let waivers = &spec.nightly.waivers;
     if let Some(f) = &fleet {
-        findings.extend(f.findings());
+        findings.extend(f.findings(&|code, subject| waivers.waive(code, subject, at)));
     }
+    waivers.apply(&mut findings, at);
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.code.cmp(&b.code)));
 
     let mut report = assemble(
@@ -385,7 +390,14 @@ fn assemble(
         findings,
         verdict: Verdict::Pass,
         evidence_bundle: None,
+        fail_on: spec.nightly.fail_on.clone(),
+        waivers: Vec::new(),
+        changes: None,
     };
+    report.waivers = spec.nightly.waivers.uses(&report.all_findings(), at);
+    report
+        .findings
+        .extend(report.waivers.iter().filter_map(|w| w.finding()));
     report.judge();
     report
 }

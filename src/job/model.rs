@@ -4,9 +4,10 @@
 use crate::fleet::inventory::InventoryFormat;
 use crate::fleet::Fleet;
 use crate::releases::{ReleasesReport, Track};
-use crate::report::{verdict_of, Finding, Verdict, VerificationResult, REPORT_FORMAT};
+use crate::report::{verdict_under, Category, Finding, Verdict, VerificationResult, REPORT_FORMAT};
 use crate::ssm::check::CrossCheck;
 use crate::ssm::Observations;
+use crate::waiver::WaiverUse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -97,6 +98,20 @@ pub struct JobReport {
     /// The evidence bundle the run wrote (`report --evidence`), with its digest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence_bundle: Option<BundleRecord>,
+    /// The categories whose findings fail the run (`[policy] fail_on`); a `trust` finding
+    /// always does.
+    #[serde(default = "all_categories")]
+    pub fail_on: Vec<Category>,
+    /// The job's waivers: what each waived, and whether it is in force.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<WaiverUse>,
+    /// What changed since the last run the job kept (the nightly job with a state directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<super::changes::Changes>,
+}
+
+fn all_categories() -> Vec<Category> {
+    Category::ALL.to_vec()
 }
 
 impl JobReport {
@@ -130,6 +145,9 @@ impl JobReport {
             fleet: None,
             findings: Vec::new(),
             evidence_bundle: None,
+            fail_on: all_categories(),
+            waivers: Vec::new(),
+            changes: None,
         }
     }
 
@@ -138,10 +156,10 @@ impl JobReport {
         crate::report::exit_code_of(self.verdict)
     }
 
-    /// Set the verdict from every finding (of the repositories and of the job).
+    /// Set the verdict from every finding (of the repositories and of the job), under the
+    /// job's `fail_on`.
     pub fn judge(&mut self) {
-        let all: Vec<Finding> = self.all_findings().into_iter().cloned().collect();
-        self.verdict = verdict_of(&all);
+        self.verdict = verdict_under(self.all_findings().into_iter(), &self.fail_on);
     }
 
     /// Every track of every repository.

@@ -118,6 +118,8 @@ pub struct JobSpec {
     pub concurrency: usize,
     /// Keep each repository's evidence files, for an evidence bundle of the job.
     pub evidence: Option<crate::settings::KeepEvidence>,
+    /// Waivers, the categories that fail the run, SSM's grace.
+    pub nightly: crate::settings::NightlySettings,
 }
 
 /// Resolve a job's settings into its plan, in three steps: the settings checked alone, then the
@@ -246,6 +248,7 @@ pub fn assemble(s: &JobSettings, inputs: Inputs) -> Result<JobSpec> {
         at: s.common.at,
         concurrency: s.concurrency,
         evidence: s.evidence,
+        nightly: s.nightly.clone(),
     })
 }
 

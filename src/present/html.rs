@@ -37,6 +37,12 @@ struct Page {
     headline: String,
     counts: String,
     findings: Vec<FindingRow>,
+    /// How the findings stand: failing, waived, outside fail_on, notes.
+    standing: String,
+    /// What changed since the last run (the nightly job): its lines; none without history.
+    changes: Vec<String>,
+    /// The waivers, each with what it matched.
+    waivers: Vec<WaiverRow>,
     repositories: Vec<RepoView>,
     tracks: Vec<TrackView>,
     fleet: Option<FleetView>,
@@ -54,10 +60,22 @@ struct Page {
 
 struct FindingRow {
     severity: &'static str,
+    category: &'static str,
     code: &'static str,
     place: String,
     url: String,
     message: String,
+    /// Who waived it and why; empty when nothing did.
+    waived: String,
+}
+
+struct WaiverRow {
+    waiver: String,
+    status: &'static str,
+    matched: usize,
+    owner: String,
+    expires: String,
+    reason: String,
 }
 
 struct RepoView {
@@ -210,10 +228,12 @@ fn finding_row(repository: Option<&str>, f: &Finding) -> FindingRow {
     };
     FindingRow {
         severity: f.severity.as_str(),
+        category: f.category.as_str(),
         code: f.code.as_str(),
         place,
         url: f.url.clone().unwrap_or_default(),
         message: f.message.clone(),
+        waived: f.waived.as_deref().map(words::waived).unwrap_or_default(),
     }
 }
 
@@ -444,11 +464,8 @@ pub fn render_releases(
 
 fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, RenderError> {
     let findings = finding_rows(r);
-    let errors = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error.as_str())
-        .count();
-    let warnings = findings.len() - errors;
+    let of = |s: Severity| findings.iter().filter(|f| f.severity == s.as_str()).count();
+    let (errors, warnings) = (of(Severity::Error), of(Severity::Warning));
     let headline = match r.verdict {
         Verdict::Pass => "All verified".to_owned(),
         Verdict::Fail => "Findings: something is wrong".to_owned(),
@@ -499,6 +516,24 @@ fn page(r: &JobReport, made: &Made, job: bool) -> Result<String, RenderError> {
         headline,
         counts,
         findings,
+        standing: super::digest::standing(r),
+        changes: r
+            .changes
+            .iter()
+            .flat_map(super::digest::change_lines)
+            .collect(),
+        waivers: r
+            .waivers
+            .iter()
+            .map(|w| WaiverRow {
+                waiver: w.waiver.clone(),
+                status: words::waiver_status(w.status),
+                matched: w.matched,
+                owner: w.owner.clone(),
+                expires: w.expires.format("%Y-%m-%d").to_string(),
+                reason: w.reason.clone(),
+            })
+            .collect(),
         repositories,
         tracks,
         fleet,
@@ -530,7 +565,15 @@ fn finding_rows(r: &JobReport) -> Vec<FindingRow> {
         }
     }
     findings.extend(r.findings.iter().map(|f| finding_row(None, f)));
-    findings.sort_by_key(|f| f.severity != Severity::Error.as_str());
+    // Unwaived errors, then waived ones, then warnings, then notes.
+    findings.sort_by_key(|f| {
+        let rank = match f.severity {
+            "error" => 0,
+            "warning" => 2,
+            _ => 3,
+        };
+        rank + usize::from(!f.waived.is_empty() && rank == 0)
+    });
     findings
 }
 

@@ -5,6 +5,7 @@
 //! atomically (a complete new file or the old one, never a mix of two runs).
 
 pub mod charts;
+pub mod digest;
 pub mod html;
 pub mod human;
 pub mod prometheus;
@@ -46,7 +47,11 @@ pub fn render(
             message: e.to_string(),
         })?,
         OutputFormat::Human => sections::text(&sections::sections(report)),
-        OutputFormat::Markdown => sections::markdown(&sections::sections(report)),
+        // The nightly job's Markdown is its digest: what changed, and the verdict.
+        OutputFormat::Markdown => match &report.changes {
+            Some(c) => sections::markdown(&sections::digest(report, c)),
+            None => sections::markdown(&sections::sections(report)),
+        },
         OutputFormat::Prometheus => prometheus::render(report, last_success),
         OutputFormat::Json => json_text(report)? + "\n",
     })

@@ -54,6 +54,9 @@ pub fn render(r: &JobReport, last_success: Option<f64>) -> String {
         text: String::new(),
     };
     run_metrics(&mut o, r, last_success);
+    if let Some(c) = &r.changes {
+        change_metrics(&mut o, c);
+    }
     repository_metrics(&mut o, r);
     if let Some(ssm) = &r.ssm {
         ssm_metrics(&mut o, ssm);
@@ -301,27 +304,32 @@ fn ssm_metrics(o: &mut Out, ssm: &crate::job::SsmReport) {
 /// The fleet: nodes per status, behind, not Bottlerocket; stale AMIs.
 fn fleet_metrics(o: &mut Out, fleet: &crate::fleet::Fleet) {
     o.metric(
-            "tufwatch_nodes",
-            "Nodes per variant, arch and status (current, rolling_out, behind, unknown_version, unchecked).",
-        );
-    for s in &fleet.summary {
-        for (status, n) in [
-            (NodeStatus::Current, s.current),
-            (NodeStatus::RollingOut, s.rolling_out),
-            (NodeStatus::Behind, s.behind),
-            (NodeStatus::UnknownVersion, s.unknown_version),
-            (NodeStatus::Unchecked, s.unchecked),
-        ] {
-            o.sample(
-                "tufwatch_nodes",
-                &[
-                    ("variant", &s.variant),
-                    ("arch", &s.arch),
-                    ("status", status.as_str()),
-                ],
-                n as f64,
-            );
+        "tufwatch_nodes",
+        "Nodes per variant, arch, status (current, rolling_out, behind, unknown_version, unchecked) and the version they run.",
+    );
+    let mut counts: BTreeMap<(&str, &str, &str, &str), u64> = BTreeMap::new();
+    for n in &fleet.nodes {
+        if let (Some(variant), Some(arch)) = (&n.variant, &n.arch) {
+            if n.status == NodeStatus::NotBottlerocket {
+                continue;
+            }
+            let version = n.version.as_deref().unwrap_or("");
+            *counts
+                .entry((variant, arch, n.status.as_str(), version))
+                .or_default() += 1;
         }
+    }
+    for ((variant, arch, status, version), n) in counts {
+        o.sample(
+            "tufwatch_nodes",
+            &[
+                ("variant", variant),
+                ("arch", arch),
+                ("status", status),
+                ("version", version),
+            ],
+            n as f64,
+        );
     }
     o.metric(
         "tufwatch_nodes_behind",
@@ -354,24 +362,72 @@ fn fleet_metrics(o: &mut Out, fleet: &crate::fleet::Fleet) {
     );
 }
 
-/// The findings per severity and code.
+/// The findings per severity, category, code, and whether a waiver waived them.
 fn finding_metrics(o: &mut Out, r: &JobReport) {
     o.metric(
         "tufwatch_findings",
-        "Findings of the last run per severity and code.",
+        "Findings of the last run per severity, category, code and waived (true: a waiver accepts them).",
     );
-    let mut counts: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    let mut counts: BTreeMap<(&str, &str, &str, bool), u64> = BTreeMap::new();
     for f in r.all_findings() {
-        *counts
-            .entry((f.severity.as_str(), f.code.as_str()))
-            .or_default() += 1;
+        let key = (
+            f.severity.as_str(),
+            f.category.as_str(),
+            f.code.as_str(),
+            f.waived.is_some(),
+        );
+        *counts.entry(key).or_default() += 1;
     }
-    for ((sev, code), n) in counts {
+    for ((sev, category, code, waived), n) in counts {
+        let waived = if waived { "true" } else { "false" };
         o.sample(
             "tufwatch_findings",
-            &[("severity", sev), ("code", code)],
+            &[
+                ("severity", sev),
+                ("category", category),
+                ("code", code),
+                ("waived", waived),
+            ],
             n as f64,
         );
+    }
+    if !r.waivers.is_empty() {
+        o.metric(
+            "tufwatch_waivers",
+            "The job's waivers per status (active, stale, expired).",
+        );
+        for status in [
+            crate::waiver::WaiverStatus::Active,
+            crate::waiver::WaiverStatus::Stale,
+            crate::waiver::WaiverStatus::Expired,
+        ] {
+            let n = r.waivers.iter().filter(|w| w.status == status).count();
+            let name = match status {
+                crate::waiver::WaiverStatus::Active => "active",
+                crate::waiver::WaiverStatus::Stale => "stale",
+                crate::waiver::WaiverStatus::Expired => "expired",
+            };
+            o.sample("tufwatch_waivers", &[("status", name)], n as f64);
+        }
+    }
+}
+
+/// What changed since the last run, per kind (the nightly job with a history).
+fn change_metrics(o: &mut Out, c: &crate::job::changes::Changes) {
+    o.metric(
+        "tufwatch_changes",
+        "What changed since the last run, per kind (releases signed, due releases, SSM values, nodes fell behind or caught up, findings new or resolved).",
+    );
+    for (kind, n) in [
+        ("release_signed", c.signed.len()),
+        ("release_due", c.due.len()),
+        ("ssm", c.ssm.len()),
+        ("fell_behind", c.fell_behind.count),
+        ("caught_up", c.caught_up.count),
+        ("new_findings", c.new_findings.len()),
+        ("resolved_findings", c.resolved_findings.len()),
+    ] {
+        o.sample("tufwatch_changes", &[("kind", kind)], n as f64);
     }
 }
 

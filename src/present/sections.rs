@@ -7,7 +7,7 @@ use crate::engine::expiry::human_duration;
 use crate::fleet::NodeStatus;
 use crate::job::{JobReport, RepoResult};
 use crate::releases::Track;
-use crate::report::{Report, Verdict};
+use crate::report::{Finding, Report, Verdict};
 use std::fmt::Write;
 
 /// How many nodes each list shows (the JSON has them all).
@@ -46,6 +46,9 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> String {
 /// The sections of a job report.
 pub fn sections(r: &JobReport) -> Vec<Section> {
     let mut out = vec![head(r)];
+    if let Some(c) = &r.changes {
+        out.push(changes_section(c));
+    }
     if !r.repositories.is_empty() {
         out.extend(repositories(r));
     }
@@ -62,6 +65,9 @@ pub fn sections(r: &JobReport) -> Vec<Section> {
         out.push(fleet_section(r, fleet));
     }
     out.push(findings_section(r));
+    if !r.waivers.is_empty() {
+        out.push(waivers_section(r));
+    }
     if let Some(b) = &r.evidence_bundle {
         out.push(evidence_section(b));
     }
@@ -72,6 +78,50 @@ pub fn sections(r: &JobReport) -> Vec<Section> {
     out
 }
 
+/// The nightly job's digest, for a chat message or a CI step summary: what changed since the
+/// last run, how the findings stand, and the verdict.
+pub fn digest(r: &JobReport, changes: &crate::job::changes::Changes) -> Vec<Section> {
+    vec![
+        head(r),
+        changes_section(changes),
+        Section {
+            lines: vec![super::digest::standing(r), verdict_line(r.verdict)],
+            ..Section::default()
+        },
+    ]
+}
+
+/// What changed since the last run.
+fn changes_section(c: &crate::job::changes::Changes) -> Section {
+    Section {
+        title: "Changes".to_owned(),
+        lines: super::digest::change_lines(c),
+        ..Section::default()
+    }
+}
+
+/// The waivers: what each matched, and whether it is in force.
+fn waivers_section(r: &JobReport) -> Section {
+    let mut t = Table {
+        headers: vec!["WAIVER", "STATUS", "MATCHED", "OWNER", "EXPIRES", "REASON"],
+        rows: Vec::new(),
+    };
+    for w in &r.waivers {
+        t.rows.push(vec![
+            w.waiver.clone(),
+            words::waiver_status(w.status).to_owned(),
+            w.matched.to_string(),
+            w.owner.clone(),
+            w.expires.format("%Y-%m-%d").to_string(),
+            w.reason.clone(),
+        ]);
+    }
+    Section {
+        title: "Waivers".to_owned(),
+        tables: vec![(None, t)],
+        ..Section::default()
+    }
+}
 /// The title, and when and by what the report was made.
 fn head(r: &JobReport) -> Section {
     let mut head = Section {
@@ -686,36 +736,45 @@ fn launch_paths_table(fleet: &crate::fleet::Fleet) -> Option<(Option<String>, Ta
     ))
 }
 
-/// Every finding, errors first.
+/// Every finding: those that fail the run first, then the other errors, warnings and notes;
+/// a waived one says by what and whose.
 fn findings_section(r: &JobReport) -> Section {
-    let mut findings = Table {
-        headers: vec!["SEVERITY", "CODE", "WHERE", "MESSAGE"],
-        rows: Vec::new(),
-    };
+    let mut rows: Vec<(bool, &Finding, String)> = Vec::new();
     for repo in &r.repositories {
         if let Some(rel) = &repo.releases {
             for f in rel.verification.findings.iter().chain(&rel.findings) {
-                findings.rows.push(vec![
-                    f.severity.as_str().to_owned(),
-                    f.code.as_str().to_owned(),
-                    repo.name.clone(),
-                    f.message.clone(),
-                ]);
+                rows.push((super::digest::fails(r, f), f, repo.name.clone()));
             }
         }
     }
     for f in &r.findings {
-        findings.rows.push(vec![
-            f.severity.as_str().to_owned(),
-            f.code.as_str().to_owned(),
-            "-".to_owned(),
-            f.message.clone(),
-        ]);
+        rows.push((super::digest::fails(r, f), f, "-".to_owned()));
     }
-    // Errors first, then by code.
-    findings
-        .rows
-        .sort_by(|a, b| (a[0] != "error", &a[1]).cmp(&(b[0] != "error", &b[1])));
+    rows.sort_by(|a, b| {
+        (b.0, b.1.severity, a.1.code.as_str()).cmp(&(a.0, a.1.severity, b.1.code.as_str()))
+    });
+    // The waiver column only when a waiver waived something.
+    let any_waived = rows.iter().any(|(_, f, _)| f.waived.is_some());
+    let mut findings = Table {
+        headers: vec!["SEVERITY", "CATEGORY", "CODE", "WHERE", "MESSAGE"],
+        rows: Vec::new(),
+    };
+    if any_waived {
+        findings.headers.push("WAIVED");
+    }
+    for (_, f, place) in rows {
+        let mut row = vec![
+            f.severity.as_str().to_owned(),
+            f.category.as_str().to_owned(),
+            f.code.as_str().to_owned(),
+            place,
+            f.message.clone(),
+        ];
+        if any_waived {
+            row.push(f.waived.as_deref().map_or("-".to_owned(), words::waived));
+        }
+        findings.rows.push(row);
+    }
     let mut s = Section {
         title: "Findings".to_owned(),
         ..Section::default()
@@ -723,6 +782,7 @@ fn findings_section(r: &JobReport) -> Section {
     if findings.rows.is_empty() {
         s.lines.push("none".to_owned());
     } else {
+        s.lines.push(super::digest::standing(r));
         s.tables.push((None, findings));
     }
     s

@@ -84,6 +84,25 @@ pub fn presence(p: crate::cluster::Presence) -> &'static str {
     }
 }
 
+/// A waiver's standing: `active`, `STALE`, `EXPIRED`.
+pub fn waiver_status(s: crate::waiver::WaiverStatus) -> &'static str {
+    match s {
+        crate::waiver::WaiverStatus::Active => "active",
+        crate::waiver::WaiverStatus::Stale => "STALE",
+        crate::waiver::WaiverStatus::Expired => "EXPIRED",
+    }
+}
+
+/// What waives a finding, in words: `waived by <owner> until <date>: <reason>`.
+pub fn waived(w: &crate::report::Waived) -> String {
+    format!(
+        "waived by {} until {}: {}",
+        w.owner,
+        w.expires.format("%Y-%m-%d"),
+        w.reason
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

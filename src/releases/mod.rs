@@ -70,6 +70,19 @@ pub struct Track {
 }
 
 impl Track {
+    /// When a host of `version` started to be behind: when the oldest due release newer than
+    /// it became due (its last wave's start). `None` when it is not behind, or no release it
+    /// misses has waves.
+    pub fn behind_since(&self, version: &semver::Version) -> Option<DateTime<Utc>> {
+        let due = semver::Version::parse(self.due.as_deref()?).ok()?;
+        self.releases
+            .iter()
+            .filter(|r| !r.beyond_max_version)
+            .filter(|r| semver::Version::parse(&r.version).is_ok_and(|v| v > *version && v <= due))
+            .filter_map(|r| r.waves.iter().map(|w| w.start).max())
+            .min()
+    }
+
     /// The releases a host of this track may run or is asked to take: the newest, the due one
     /// and those rolling out, newest first, each once.
     pub fn checked_releases(&self) -> Vec<&ReleaseView> {

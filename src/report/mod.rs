@@ -17,6 +17,9 @@ pub use crate::exit::{EXIT_COULD_NOT_RUN, EXIT_FINDINGS, EXIT_OK};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    /// What will be a finding once a grace period ends (`ssm_grace`, `nodes_grace`): said,
+    /// with the time left; never fails the run.
+    Note,
     /// Worth knowing; the verification still passes.
     Warning,
     /// The repository (or the run) fails.
@@ -27,8 +30,41 @@ impl Severity {
     /// `error` or `warning`, as serialized.
     pub fn as_str(self) -> &'static str {
         match self {
+            Severity::Note => "note",
             Severity::Warning => "warning",
             Severity::Error => "error",
+        }
+    }
+}
+
+/// What part of the job a finding is about, for `[policy] fail_on`: the repository's
+/// verification (`trust`: always fails the run, never waived), SSM's cross-check against it
+/// (`release`), or the fleet (`fleet`: nodes, AMIs, launch paths).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// What the TUF verification finds: signatures, rollback, expiry, hashes, the trust
+    /// anchor, and the evidence of it.
+    #[default]
+    Trust,
+    /// SSM's public parameters against the signed releases.
+    Release,
+    /// Nodes, AMIs and launch paths against the signed releases.
+    Fleet,
+}
+
+impl Category {
+    /// Every category: what fails the run by default.
+    pub const ALL: [Category; 3] = [Category::Trust, Category::Release, Category::Fleet];
+
+    /// The serialized name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Trust => "trust",
+            Category::Release => "release",
+            Category::Fleet => "fleet",
         }
     }
 }
@@ -144,6 +180,13 @@ pub enum Code {
     /// Nodes behind with nothing to update them: no update operator in their cluster, or no
     /// shadow of theirs (a warning).
     NoUpdater,
+    /// Nodes whose release could not be judged: no verified manifest of their variant and
+    /// architecture, no version known, an AMI nothing maps to a version (a warning).
+    NodesUnchecked,
+    /// A waiver past its expiry date: it waives nothing, and is itself an error.
+    WaiverExpired,
+    /// A waiver that has matched no finding for 30 days: what it waived is gone (a warning).
+    WaiverStale,
 }
 
 impl Code {
@@ -195,7 +238,49 @@ impl Code {
             Code::KubernetesUnavailable => "kubernetes_unavailable",
             Code::UpdateStuck => "update_stuck",
             Code::NoUpdater => "no_updater",
+            Code::NodesUnchecked => "nodes_unchecked",
+            Code::WaiverExpired => "waiver_expired",
+            Code::WaiverStale => "waiver_stale",
         }
+    }
+
+    /// The code a serialized name names.
+    pub fn parse(name: &str) -> Option<Code> {
+        serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+    }
+
+    /// What part of the job findings of this kind are about. A waiver's own findings are the
+    /// fleet's here; [`Finding::category`] gives them the category of the code they waive.
+    pub fn category(self) -> Category {
+        use Code::*;
+        match self {
+            SsmUnavailable | SsmBehind | SsmUnsigned | SsmMissing | SsmBadImage => {
+                Category::Release
+            }
+            NodesBehind
+            | UnknownVersion
+            | StaleAmi
+            | Ec2Unavailable
+            | AmiMissing
+            | AmiDeprecated
+            | AmiForeignOwner
+            | StaleLaunchPath
+            | KubernetesUnavailable
+            | UpdateStuck
+            | NoUpdater
+            | NodesUnchecked
+            | WaiverExpired
+            | WaiverStale => Category::Fleet,
+            _ => Category::Trust,
+        }
+    }
+
+    /// Whether a waiver may silence findings of this kind: never the repository's verification
+    /// (`trust`), and never a part that could not be read (there is no verdict on it to waive).
+    pub fn waivable(self) -> bool {
+        self.category() != Category::Trust
+            && !self.means_incomplete()
+            && !matches!(self, Code::WaiverExpired | Code::WaiverStale)
     }
 
     /// Whether a finding of this kind means the run could not be completed (exit code 2)
@@ -232,6 +317,70 @@ pub struct Finding {
     pub url: Option<String>,
     /// What happened, for a person.
     pub message: String,
+    /// What part of the job it is about (`[policy] fail_on`).
+    #[serde(default)]
+    pub category: Category,
+    /// What it is about, by the names a waiver matches (boxed: most findings name nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Box<Subject>>,
+    /// The waiver that waives it, when one does: it is shown and does not fail the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waived: Option<Box<Waived>>,
+}
+
+/// What a finding is about, by the names a waiver matches (each when it applies).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Subject {
+    /// The Bottlerocket variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// The architecture, as TUF names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// The AWS region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The AWS account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The Kubernetes cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// The node (instance id for EC2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// The AMI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ami: Option<String>,
+}
+
+impl Subject {
+    /// Whether it names nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Subject::default()
+    }
+
+    /// A variant and architecture.
+    pub fn track(variant: Option<&str>, arch: Option<&str>) -> Self {
+        Subject {
+            variant: variant.map(str::to_owned),
+            arch: arch.map(str::to_owned),
+            ..Subject::default()
+        }
+    }
+}
+
+/// The waiver that waives a finding, as the finding carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Waived {
+    /// The waiver, by what it matches (`nodes_behind cluster=batch-*`).
+    pub waiver: String,
+    /// Why the finding is accepted.
+    pub reason: String,
+    /// Who answers for it.
+    pub owner: String,
+    /// The last day it waives (UTC).
+    pub expires: chrono::NaiveDate,
 }
 
 impl Finding {
@@ -244,7 +393,59 @@ impl Finding {
             target: None,
             url: None,
             message: message.into(),
+            category: code.category(),
+            subject: None,
+            waived: None,
         }
+    }
+
+    /// A note: what becomes a finding of `code` once a grace period ends.
+    pub fn note(code: Code, message: impl Into<String>) -> Self {
+        Finding {
+            severity: Severity::Note,
+            ..Finding::error(code, message)
+        }
+    }
+
+    /// The same finding, about `subject`.
+    #[must_use]
+    pub fn about(mut self, subject: Subject) -> Self {
+        self.subject = (!subject.is_empty()).then(|| Box::new(subject));
+        self
+    }
+
+    /// What it is about (nothing named, when nothing is).
+    pub fn subject(&self) -> &Subject {
+        static NOTHING: Subject = Subject {
+            variant: None,
+            arch: None,
+            region: None,
+            account: None,
+            cluster: None,
+            node: None,
+            ami: None,
+        };
+        self.subject.as_deref().unwrap_or(&NOTHING)
+    }
+
+    /// The same finding, waived by `waived` (or not, when `None`).
+    #[must_use]
+    pub fn waived(mut self, waived: Option<Waived>) -> Self {
+        self.waived = waived.map(Box::new);
+        self
+    }
+
+    /// The same finding, in another category (a waiver's findings take the category of the
+    /// code they waive).
+    #[must_use]
+    pub fn category(mut self, category: Category) -> Self {
+        self.category = category;
+        self
+    }
+
+    /// Whether it counts toward the verdict: an error, not waived.
+    pub fn counts(&self) -> bool {
+        self.severity == Severity::Error && self.waived.is_none()
     }
 
     /// A warning finding.
@@ -530,10 +731,25 @@ impl Report {
 /// A definite failure outranks an incomplete run: a server that serves expired metadata cannot
 /// turn the verdict into "could not run" by also failing one request.
 pub fn verdict_of(findings: &[Finding]) -> Verdict {
-    let errors = || findings.iter().filter(|f| f.severity == Severity::Error);
-    if errors().any(|f| !f.code.means_incomplete()) {
-        Verdict::Fail
-    } else if errors().next().is_some() {
+    verdict_under(findings.iter(), &Category::ALL)
+}
+
+/// The verdict that findings lead to when only the categories in `fail_on` fail the run
+/// (`[policy] fail_on`). A `trust` error fails it whatever the policy; a part that could not be
+/// read leaves the run incomplete whatever the policy; a waived finding counts for nothing.
+pub fn verdict_under<'a>(
+    findings: impl Iterator<Item = &'a Finding>,
+    fail_on: &[Category],
+) -> Verdict {
+    let mut incomplete = false;
+    for f in findings.filter(|f| f.counts()) {
+        if f.code.means_incomplete() {
+            incomplete = true;
+        } else if f.category == Category::Trust || fail_on.contains(&f.category) {
+            return Verdict::Fail;
+        }
+    }
+    if incomplete {
         Verdict::Incomplete
     } else {
         Verdict::Pass

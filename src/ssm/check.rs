@@ -10,7 +10,8 @@
 
 use super::Observations;
 use crate::releases::Track;
-use crate::report::{Code, Finding};
+use crate::report::{Code, Finding, Subject};
+use chrono::{DateTime, Utc};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +60,10 @@ pub struct CrossCheck {
     pub newest: Option<String>,
     /// The due release.
     pub due: Option<String>,
+    /// When `ssm_behind`: since when SSM has been behind (the oldest due release newer than
+    /// SSM's became due).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behind_since: Option<DateTime<Utc>>,
     /// Why, for a person.
     pub message: String,
 }
@@ -100,6 +105,10 @@ pub fn cross_check(tracks: &[Track], observations: &Observations) -> Vec<CrossCh
                 .map(|l| (l.image_version.clone(), l.image_id.clone()))
                 .unwrap_or_default();
             let (status, message) = judge(track, ssm_version.as_deref(), ssm_image_id.as_deref());
+            let behind_since = match (status, ssm_version.as_deref().and_then(split_build)) {
+                (Status::SsmBehind, Some((v, _))) => track.behind_since(&v),
+                _ => None,
+            };
             rows.push(CrossCheck {
                 variant: track.variant.clone(),
                 arch: track.arch.clone(),
@@ -109,6 +118,7 @@ pub fn cross_check(tracks: &[Track], observations: &Observations) -> Vec<CrossCh
                 ssm_image_id,
                 newest: track.newest.clone(),
                 due: track.due.clone(),
+                behind_since,
                 message,
             });
         }
@@ -179,8 +189,13 @@ fn judge(track: &Track, version: Option<&str>, image_id: Option<&str>) -> (Statu
     }
 }
 
-/// The findings of a cross-check: one error per row that does not agree.
-pub fn findings(rows: &[CrossCheck]) -> Vec<Finding> {
+/// The findings of a cross-check: one error per row that does not agree, except SSM behind a
+/// release due for less than `grace`: a note, with the time left.
+pub fn findings(
+    rows: &[CrossCheck],
+    at: DateTime<Utc>,
+    grace: std::time::Duration,
+) -> Vec<Finding> {
     rows.iter()
         .filter_map(|r| {
             let code = match r.status {
@@ -189,12 +204,35 @@ pub fn findings(rows: &[CrossCheck]) -> Vec<Finding> {
                 Status::SsmUnsigned => Code::SsmUnsigned,
                 Status::SsmMissing => Code::SsmMissing,
             };
-            Some(Finding::error(
-                code,
-                format!("{} {} in {}: {}", r.variant, r.arch, r.region, r.message),
-            ))
+            let said = format!("{} {} in {}: {}", r.variant, r.arch, r.region, r.message);
+            let finding = match r.grace_ends(grace).filter(|end| *end > at) {
+                Some(end) => Finding::note(
+                    code,
+                    format!(
+                        "{said}; within ssm_grace: a finding from {} ({} left)",
+                        end.format("%Y-%m-%d %H:%M UTC"),
+                        crate::engine::expiry::human_duration(end - at)
+                    ),
+                ),
+                None => Finding::error(code, said),
+            };
+            Some(finding.about(Subject {
+                region: Some(r.region.clone()),
+                ..Subject::track(Some(&r.variant), Some(&r.arch))
+            }))
         })
         .collect()
+}
+
+impl CrossCheck {
+    /// When SSM behind a due release becomes `ssm_behind`: `grace` after it fell behind.
+    /// `None` for a row that is not behind, or whose missed release has no waves (no grace).
+    pub fn grace_ends(&self, grace: std::time::Duration) -> Option<DateTime<Utc>> {
+        let since = self
+            .behind_since
+            .filter(|_| self.status == Status::SsmBehind)?;
+        since.checked_add_signed(chrono::Duration::from_std(grace).ok()?)
+    }
 }
 
 #[cfg(test)]

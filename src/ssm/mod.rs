@@ -391,7 +391,12 @@ impl Observations {
             .iter()
             .filter_map(|r| {
                 r.error.as_ref().map(|e| {
-                    Finding::error(Code::SsmUnavailable, format!("SSM in {}: {e}", r.region))
+                    Finding::error(Code::SsmUnavailable, format!("SSM in {}: {e}", r.region)).about(
+                        crate::report::Subject {
+                            region: Some(r.region.clone()),
+                            ..Default::default()
+                        },
+                    )
                 })
             })
             .collect()

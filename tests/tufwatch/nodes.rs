@@ -130,7 +130,25 @@ fn kubectl_nodes_get_every_status() {
     );
     assert_eq!(r["fleet"]["not_bottlerocket"], 1);
     let codes = each(&r["findings"], "code");
-    assert_eq!(codes, ["nodes_behind", "nodes_behind", "unknown_version"]);
+    assert_eq!(
+        codes,
+        [
+            "nodes_behind",
+            "nodes_behind",
+            "unknown_version",
+            "nodes_unchecked"
+        ]
+    );
+    // Nodes that could not be judged are a warning, not silence.
+    let unchecked = &r["findings"][3];
+    assert_eq!(unchecked["severity"], "warning");
+    assert!(
+        unchecked["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 node(s) could not be judged: no verified manifest lists releases of aws-k8s-1.31-fips aarch64 (1); "),
+        "{unchecked}"
+    );
     // The repositories of every variant and architecture in the fleet were verified.
     let repos = each(&r["repositories"], "name");
     assert_eq!(
@@ -236,7 +254,7 @@ fn ec2_instances_are_judged_by_their_launch_ami_through_ssm() {
         .collect();
     assert_eq!(
         codes,
-        ["stale_ami"],
+        ["stale_ami", "nodes_unchecked"],
         "EC2 evidence makes stale AMIs, not nodes_behind"
     );
 

@@ -86,6 +86,7 @@ fn the_demo_report_shows_each_kind_of_finding() {
         codes(&r),
         [
             "nodes_behind",
+            "nodes_unchecked",
             "ssm_behind",
             "ssm_missing",
             "ssm_unsigned",
@@ -196,9 +197,9 @@ fn every_format_is_written_atomically_and_the_last_success_is_kept() {
     for metric in [
         "tufwatch_ssm_mismatch{variant=\"aws-k8s-1.31\",arch=\"x86_64\",region=\"eu-west-1\",status=\"ssm_unsigned\"} 1",
         "tufwatch_nodes_behind{variant=\"aws-k8s-1.31\",arch=\"x86_64\"} 1",
-        "tufwatch_nodes{variant=\"aws-ecs-2\",arch=\"aarch64\",status=\"current\"} 1",
+        "tufwatch_nodes{variant=\"aws-ecs-2\",arch=\"aarch64\",status=\"current\",version=\"1.26.1-c41a8f09\"} 1",
         "tufwatch_stale_amis 1",
-        "tufwatch_findings{severity=\"error\",code=\"ssm_behind\"} 1",
+        "tufwatch_findings{severity=\"error\",category=\"release\",code=\"ssm_behind\",waived=\"false\"} 1",
         "tufwatch_ssm_region_up{region=\"us-west-2\"} 1",
     ] {
         assert!(prom.contains(metric), "{metric} not in\n{prom}");
