@@ -4,8 +4,9 @@
 # bench), then every unit and integration test. Needs the Rust toolchain and Python 3: the tests serve
 # their repositories from loopback HTTP servers and file:// URLs, and SSM from a local moto
 # endpoint, all started by the tests themselves; moto is installed here, once, into a virtual
-# environment under target/. The HTML report is opened in headless Chromium: Debian's package is
-# installed here when it is missing (as root, or with sudo).
+# environment under target/. The HTML report is opened in headless Chromium, and the nightly
+# job's metrics are pushed to a Prometheus Pushgateway: Debian's packages are installed here when
+# they are missing (as root, or with sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,14 +20,19 @@ if ! "$venv/bin/python" -c "import moto.server, werkzeug, tuf.ngclient, cryptogr
 fi
 export TUFWATCH_TEST_PYTHON="$PWD/$venv/bin/python"
 
-if ! command -v chromium >/dev/null; then
-    echo "installing Debian's chromium for the HTML report's browser tests" >&2
+missing=""
+command -v chromium >/dev/null || missing="$missing chromium"
+command -v prometheus-pushgateway >/dev/null || missing="$missing prometheus-pushgateway"
+if [ -n "$missing" ]; then
+    echo "installing Debian's$missing for the browser and Pushgateway tests" >&2
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
 fi
 export TUFWATCH_TEST_CHROMIUM="$(command -v chromium)"
+export TUFWATCH_TEST_PUSHGATEWAY="$(command -v prometheus-pushgateway)"
 
 cargo fmt --check
 # The lints and the build in one pass: clippy-driver compiles tufwatch's own targets (what

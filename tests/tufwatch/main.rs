@@ -20,6 +20,7 @@ mod human_report;
 mod interop;
 mod kubernetes;
 mod local_environment;
+mod nightly;
 mod nodes;
 mod releases;
 mod report;
