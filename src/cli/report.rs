@@ -25,7 +25,14 @@ use std::path::PathBuf;
 /// --out-dir (or [output] dir), each is written there atomically; with --out, the one format
 /// asked is written to that file; otherwise printed.
 ///
-/// Exit codes: 0 every check passed, 1 findings, 2 could not run.
+/// With a state directory, the job keeps a record of its last run there, and every format leads
+/// with what changed since (the Markdown is just that, and the verdict). [policy] fail_on
+/// chooses which categories of findings fail the run (trust, release, fleet); [[waiver]]s accept
+/// findings with a reason, an owner and an expiry, but never the repository's verification;
+/// [output] webhook and pushgateway get the changes and the metrics once the report is written.
+///
+/// Exit codes: 0 every check passed, 1 findings that fail the run (a trust finding always does),
+/// 2 could not run.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     tufwatch report --config fixtures/demo.toml\n  \
