@@ -363,32 +363,32 @@ impl Config {
                     in_cluster: k.in_cluster,
                 })
                 .collect(),
-            policy: crate::fleet::BehindLimits {
-                max_releases_behind: self.policy.max_releases_behind,
-                max_days_behind: self.policy.max_days_behind,
-                update_stuck_after: Some(self.update_stuck_after()?.to_std()),
-                nodes_grace: Some(
-                    self.duration(
-                        &self.policy.nodes_grace,
-                        Setting::NodesGrace,
-                        crate::settings::defaults::NODES_GRACE,
-                    )?
-                    .to_std(),
-                ),
-            },
+            policy: self.behind_limits()?,
             concurrency,
             evidence: None,
             nightly: self.nightly()?,
         })
     }
 
-    /// `[policy] update_stuck_after`, or its default.
-    fn update_stuck_after(&self) -> Result<crate::settings::Duration> {
-        self.duration(
-            &self.policy.update_stuck_after,
+    /// `[policy]`'s limits on nodes behind, and its bounds on updates and on nodes' grace.
+    fn behind_limits(&self) -> Result<crate::fleet::BehindLimits> {
+        let p = &self.policy;
+        let stuck = self.duration(
+            &p.update_stuck_after,
             Setting::UpdateStuckAfter,
             crate::settings::defaults::UPDATE_STUCK_AFTER,
-        )
+        )?;
+        let grace = self.duration(
+            &p.nodes_grace,
+            Setting::NodesGrace,
+            crate::settings::defaults::NODES_GRACE,
+        )?;
+        Ok(crate::fleet::BehindLimits {
+            max_releases_behind: p.max_releases_behind,
+            max_days_behind: p.max_days_behind,
+            update_stuck_after: Some(stuck.to_std()),
+            nodes_grace: Some(grace.to_std()),
+        })
     }
 
     /// A duration the configuration gives as text (`72h`), or its default.

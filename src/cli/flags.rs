@@ -272,6 +272,11 @@ pub struct PolicyArgs {
     /// update_stuck: 1h, 30m.
     #[arg(long, value_name = "DURATION", default_value_t = defaults::UPDATE_STUCK_AFTER)]
     pub update_stuck_after: Duration,
+
+    /// Nodes behind a release that became due less than this ago are a note, not a finding:
+    /// 1d, 12h; 0 is none.
+    #[arg(long, value_name = "DURATION", default_value_t = defaults::NODES_GRACE)]
+    pub nodes_grace: Duration,
 }
 
 impl PolicyArgs {
@@ -281,7 +286,7 @@ impl PolicyArgs {
             max_releases_behind: self.max_releases_behind,
             max_days_behind: self.max_days_behind,
             update_stuck_after: Some(self.update_stuck_after.to_std()),
-            nodes_grace: None,
+            nodes_grace: Some(self.nodes_grace.to_std()),
         }
     }
 }

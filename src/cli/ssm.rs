@@ -14,8 +14,9 @@ use clap::Args;
 /// architecture and region (10 names a GetParameters call; regions concurrently; throttling
 /// retried), with the standard AWS credential chain, or from --ssm-file. Then verifies the
 /// Bottlerocket repository of each variant and architecture (see --repo-base) and compares:
-/// agree; ssm_behind (a newer signed release is due); ssm_unsigned (SSM names a version or build
-/// the signed manifest does not contain: an alarm); ssm_missing (no parameter).
+/// agree; ssm_behind (a newer signed release is due, for longer than --ssm-grace; before, a
+/// note with the time left); ssm_unsigned (SSM names a version or build the signed manifest does
+/// not contain: an alarm); ssm_missing (no parameter).
 ///
 /// SSM names architectures x86_64 and arm64; the report uses TUF's x86_64 and aarch64.
 ///
@@ -43,6 +44,11 @@ pub struct SsmCmdArgs {
     /// Only read SSM; verify no repository and compare nothing.
     #[arg(long)]
     pub no_cross_check: bool,
+
+    /// How long SSM may name an older release than a due one before it is ssm_behind (AWS
+    /// publishes a release's parameters hours to days after it is signed): 72h, 0.
+    #[arg(long, value_name = "DURATION", default_value_t = defaults::SSM_GRACE)]
+    pub ssm_grace: crate::settings::Duration,
 
     /// Verify at most N repositories at once.
     #[arg(long, value_name = "N", default_value_t = defaults::CONCURRENCY)]
@@ -73,6 +79,10 @@ pub async fn run(a: SsmCmdArgs) -> Result<i32> {
             derive_repositories: cross_check,
             ssm: Some(a.ssm.settings(&a.variants, &a.archs, cross_check)),
             concurrency: a.concurrency,
+            nightly: crate::settings::NightlySettings {
+                ssm_grace: a.ssm_grace,
+                ..crate::settings::NightlySettings::default()
+            },
             ..JobSettings::default()
         };
         super::run_job(&settings, super::names::SettingsFrom::Flags, &[]).await
