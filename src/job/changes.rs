@@ -488,3 +488,72 @@ fn waiver_records(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(code: Code, region: &str, message: &str) -> FindingRecord {
+        FindingRecord {
+            repository: None,
+            code,
+            severity: Severity::Error,
+            category: code.category(),
+            role: None,
+            target: None,
+            subject: Subject {
+                region: Some(region.to_owned()),
+                ..Subject::default()
+            },
+            waiver: None,
+            message: message.to_owned(),
+        }
+    }
+
+    fn ssm(region: &str, version: &str) -> SsmRecord {
+        SsmRecord {
+            variant: "aws-k8s-1.33".to_owned(),
+            arch: "x86_64".to_owned(),
+            region: region.to_owned(),
+            version: Some(version.to_owned()),
+            image_id: Some("ami-1".to_owned()),
+        }
+    }
+
+    #[test]
+    fn findings_are_the_same_by_what_they_are_about_not_their_words() {
+        let before = [
+            finding(Code::NodesBehind, "us-west-2", "3 of 10 nodes"),
+            finding(Code::SsmBehind, "us-west-2", "SSM says 1.26.0"),
+        ];
+        let now = [
+            finding(Code::NodesBehind, "us-west-2", "4 of 10 nodes"),
+            finding(Code::NodesBehind, "us-west-2", "a second of the same kind"),
+            finding(Code::SsmBehind, "eu-west-1", "SSM says 1.26.0"),
+        ];
+        let (new, resolved) = finding_changes(&before, &now);
+        let words = |l: &[FindingRecord]| l.iter().map(|f| f.message.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            words(&new),
+            ["a second of the same kind", "SSM says 1.26.0"]
+        );
+        assert_eq!(words(&resolved), ["SSM says 1.26.0"]);
+        assert_eq!(resolved[0].subject.region.as_deref(), Some("us-west-2"));
+    }
+
+    #[test]
+    fn ssm_changes_only_in_regions_both_runs_read() {
+        let before = [ssm("us-west-2", "1.26.0"), ssm("eu-west-1", "1.26.0")];
+        let now = [ssm("us-west-2", "1.26.1"), ssm("ap-south-1", "1.26.1")];
+        let c = ssm_changes(&before, &now);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(
+            (
+                c[0].region.as_str(),
+                c[0].from.as_deref(),
+                c[0].to.as_deref()
+            ),
+            ("us-west-2", Some("1.26.0"), Some("1.26.1"))
+        );
+    }
+}
