@@ -135,7 +135,8 @@ pub async fn deliver(settings: &AlertSettings, message: &[u8], metrics: &str) ->
 /// and `-`, as the Pushgateway's documentation says.
 pub fn push_url(base: &Url, instance: &str) -> Url {
     use base64::Engine;
-    let plain = !instance.is_empty()
+    // `.` and `..` are path segments a URL resolves away.
+    let plain = !matches!(instance, "" | "." | "..")
         && instance
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
@@ -221,6 +222,9 @@ mod tests {
         );
         let hook = Url::parse("https://user:pw@hooks.example/services/T0/B0/SECRET?x=1").unwrap();
         assert_eq!(shown(&hook), "https://hooks.example/…");
+        assert!(push_url(&base, "..")
+            .as_str()
+            .ends_with("/instance@base64/Li4="));
         assert!(!alert_url("ftp://x/SECRET")
             .unwrap_err()
             .0

@@ -266,7 +266,7 @@ impl Config {
         let text = std::str::from_utf8(crate::source::without_bom(&bytes))
             .map_err(|e| invalid(format!("not UTF-8: {e}")))?;
         Self::parse(text, path.parent().unwrap_or(Path::new(".")))
-            .map_err(|e| invalid(e.to_string().trim_end().to_owned()))
+            .map_err(|e| invalid(toml_error(text, &e)))
     }
 
     /// Parse a configuration's text; relative paths in it become relative to `base`. The error
@@ -412,14 +412,22 @@ impl Config {
     /// What only the nightly job has: the waivers (this file's and the waivers file's, each
     /// checked), the categories that fail the run, and SSM's grace.
     fn nightly(&self) -> Result<crate::settings::NightlySettings> {
-        let mut entries = self.waivers.clone();
+        let mut waivers =
+            crate::waiver::Waivers::parse(&self.waivers).map_err(|e| Error::Setting {
+                setting: Setting::Waiver,
+                message: e.to_string(),
+            })?;
         if let Some(path) = &self.policy.waivers_file {
-            entries.extend(read_waivers_file(path)?);
+            let in_file = |e: crate::waiver::WaiverError| Error::Invalid {
+                what: "waivers file",
+                path: path.display().to_string(),
+                message: e.to_string(),
+            };
+            let more = crate::waiver::Waivers::parse(&read_waivers_file(path)?).map_err(in_file)?;
+            waivers
+                .extend(more, " of the configuration")
+                .map_err(in_file)?;
         }
-        let waivers = crate::waiver::Waivers::parse(&entries).map_err(|e| Error::Setting {
-            setting: Setting::Waiver,
-            message: e.to_string(),
-        })?;
         let fail_on = match &self.policy.fail_on {
             Some(list) if list.is_empty() => {
                 return Err(Error::Setting {
@@ -550,6 +558,47 @@ impl Config {
     }
 }
 
+/// A TOML error, by line and column, without the text of the line: a line of the
+/// configuration can hold a secret (a webhook's URL), and an error goes to logs. A URL the
+/// message itself quotes (a value of the wrong type) keeps only its scheme.
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = without_urls(e.message().trim_end());
+    let place = e.span().and_then(|s| text.get(..s.start)).map(|before| {
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        // The key the line sets (never its value), or the table it opens.
+        let whole = text.lines().nth(line - 1).unwrap_or_default();
+        let key = match whole.split_once('=') {
+            Some((key, _)) => key.trim(),
+            None => whole.trim(),
+        };
+        let key: String = key.chars().take(64).collect();
+        if key.is_empty() || key.contains("://") {
+            format!("line {line}, column {column}: ")
+        } else {
+            format!("line {line}, column {column} ({key}): ")
+        }
+    });
+    format!("{}{message}", place.unwrap_or_default())
+}
+
+/// `text` with what follows each `://` up to a space or a quote replaced by `…`.
+fn without_urls(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        out.push_str(&rest[..i + 3]);
+        out.push('…');
+        let after = &rest[i + 3..];
+        let end = after
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`'))
+            .unwrap_or(after.len());
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The `[[waiver]]` entries of a waivers file (up to 1 MiB).
 fn read_waivers_file(path: &Path) -> Result<Vec<crate::waiver::WaiverEntry>> {
     let bytes = crate::source::read_limited(path, MAX_CONFIG, "waivers file")?;
@@ -560,14 +609,30 @@ fn read_waivers_file(path: &Path) -> Result<Vec<crate::waiver::WaiverEntry>> {
     };
     let text = std::str::from_utf8(crate::source::without_bom(&bytes))
         .map_err(|e| invalid(format!("not UTF-8: {e}")))?;
-    let file: WaiversFile =
-        toml::from_str(text).map_err(|e| invalid(e.to_string().trim_end().to_owned()))?;
+    let file: WaiversFile = toml::from_str(text).map_err(|e| invalid(toml_error(text, &e)))?;
     Ok(file.waivers)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_never_quote_a_secret_the_file_holds() {
+        let text = "[output]\nwebhok = \"https://hooks.example/services/T0/B0/SECRET\"\n";
+        let e = toml::from_str::<Config>(text).unwrap_err();
+        let said = toml_error(text, &e);
+        assert!(!said.contains("SECRET"), "{said}");
+        assert!(
+            said.starts_with("line 2, column 1 (webhok): unknown field `webhok`"),
+            "{said}"
+        );
+        let text = "[output]\nformats = \"https://hooks.example/SECRET\"\n";
+        let e = toml::from_str::<Config>(text).unwrap_err();
+        let said = toml_error(text, &e);
+        assert!(!said.contains("SECRET"), "{said}");
+        assert_eq!(without_urls("a \"http://x/y\" b"), "a \"http://…\" b");
+    }
 
     #[test]
     fn unknown_keys_and_bad_values_name_the_key() {

@@ -234,6 +234,11 @@ fn refusal(code: Code) -> String {
             "{} is about waivers themselves: renew or remove the waiver",
             code.as_str()
         )
+    } else if matches!(code, Code::SsmUnsigned | Code::AmiForeignOwner) {
+        format!(
+            "{} is a sign of an attack (an image the repository did not sign, or a lookalike of another owner's), which no waiver can silence",
+            code.as_str()
+        )
     } else {
         format!(
             "{} is the repository's verification (trust), which no waiver can silence: a finding of it means the update repository cannot be trusted",
@@ -300,14 +305,39 @@ pub struct Waivers {
 }
 
 impl Waivers {
-    /// Check every entry; the first refused one is the error.
+    /// Check every entry; the first refused one is the error. Two waivers of the same code
+    /// and matches are refused: the second would never waive anything.
     pub fn parse(entries: &[WaiverEntry]) -> Result<Waivers, WaiverError> {
-        let list = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| Waiver::parse(i + 1, e))
-            .collect::<Result<_, _>>()?;
-        Ok(Waivers { list })
+        let mut waivers = Waivers::default();
+        for (i, e) in entries.iter().enumerate() {
+            waivers.add(Waiver::parse(i + 1, e)?, i + 1, "")?;
+        }
+        Ok(waivers)
+    }
+
+    /// Add the waivers of another source (a waivers file) after these.
+    pub fn extend(&mut self, more: Waivers, theirs: &str) -> Result<(), WaiverError> {
+        for (i, w) in more.list.into_iter().enumerate() {
+            self.add(w, i + 1, theirs)?;
+        }
+        Ok(())
+    }
+
+    /// Add one waiver (`index` from 1 in its source), unless one of the same name is there.
+    fn add(&mut self, w: Waiver, index: usize, source: &str) -> Result<(), WaiverError> {
+        if let Some(j) = self.list.iter().position(|x| x.name() == w.name()) {
+            return Err(WaiverError {
+                index,
+                code: w.code.as_str().to_owned(),
+                message: format!(
+                    "matches what waiver {}{source} matches ({}), so it would never waive anything: keep one",
+                    j + 1,
+                    w.name()
+                ),
+            });
+        }
+        self.list.push(w);
+        Ok(())
     }
 
     /// Whether there are none.

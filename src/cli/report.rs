@@ -133,18 +133,24 @@ async fn run_report(a: &ReportArgs) -> Result<i32> {
     let mut history = open_history(&settings, &a.config)?;
     let mut report =
         super::run_job(&settings, SettingsFrom::Config(&a.config), BUNDLE_FLAG).await?;
-    if let Some(h) = &mut history {
-        h.compare(&mut report);
-    }
     if let Some(dir) = &a.evidence {
         add_evidence_bundle(&mut report, dir, key.as_ref(), a.sign_key.as_deref())?;
     }
-    // The record is staged before the report is written and kept only once it is: a full
-    // disk leaves the last record, so the next run's changes lose nothing.
-    let staged = history.as_ref().map(|h| h.stage(&report)).transpose()?;
-    let written = outputs
-        .write(&report, a.out.is_none(), &made)
-        .and_then(|()| staged.flatten().map_or(Ok(()), |s| s.commit()));
+    // After the bundle: the changes are of this machine's runs, not of what was verified.
+    if let Some(h) = &mut history {
+        h.compare(&mut report);
+    }
+    // The record is staged (written and synced beside the last one) before the report is
+    // written, and kept only once the report is: a full disk leaves the last record and no
+    // report, so the next run's changes lose nothing. A run judged at another time (--at)
+    // keeps no record.
+    let written = match history.as_ref().filter(|_| a.at.is_none()) {
+        Some(h) => h.stage(&report).and_then(|staged| {
+            outputs.write(&report, a.out.is_none(), &made)?;
+            staged.map_or(Ok(()), |s| s.commit())
+        }),
+        None => outputs.write(&report, a.out.is_none(), &made),
+    };
     let bundle_written = report
         .evidence_bundle
         .as_ref()

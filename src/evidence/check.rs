@@ -1061,7 +1061,14 @@ fn unnamed_evidence(dir: &Path, named: &BTreeSet<String>) -> Vec<Finding> {
 /// 5. The SSM cross-check, recomputed from the recorded observations and the releases.
 fn cross_check_agrees(job: &JobReport, all_tracks: &[Track]) -> Option<Finding> {
     let ssm = job.ssm.as_ref().filter(|s| s.cross_checked)?;
-    let rows = crate::ssm::check::cross_check(&one_per_track(all_tracks.iter()), &ssm.observations);
+    let mut rows =
+        crate::ssm::check::cross_check(&one_per_track(all_tracks.iter()), &ssm.observations);
+    // A bundle of an earlier tufwatch records no `behind_since`: compare what it records.
+    for (row, recorded) in rows.iter_mut().zip(&ssm.cross_check) {
+        if recorded.behind_since.is_none() {
+            row.behind_since = None;
+        }
+    }
     (rows != ssm.cross_check).then(|| {
         finding(
             Code::EvidenceInconsistent,

@@ -92,6 +92,11 @@ pub fn write_job_bundle(
     }
     let mut recorded = report.clone();
     recorded.evidence_bundle = None;
+    // The job's history is of this machine and its past runs, not of what was verified.
+    recorded.changes = None;
+    for w in &mut recorded.waivers {
+        w.last_matched = None;
+    }
     recorded.started_at = recorded.reference_time;
     recorded.finished_at = recorded.reference_time;
     for r in &mut recorded.repositories {

@@ -98,8 +98,10 @@ impl BehindLimits {
     /// The seconds of `nodes_grace` left to a node behind for `behind_seconds`, while there
     /// are some.
     pub fn grace_left(&self, behind_seconds: Option<i64>) -> Option<i64> {
+        // Behind since a time no release records (no waves): no grace to count.
+        let behind = behind_seconds?;
         let grace = i64::try_from(self.nodes_grace?.as_secs()).unwrap_or(i64::MAX);
-        let left = grace.saturating_sub(behind_seconds.unwrap_or(0));
+        let left = grace.saturating_sub(behind);
         (left > 0).then_some(left)
     }
 

@@ -418,10 +418,22 @@ impl RunRecord {
                     versions: t.releases.iter().map(|r| r.version.clone()).collect(),
                 })
                 .collect(),
+            // Only the regions read completely: a region that failed says nothing of its values.
             ssm: report
                 .ssm
                 .iter()
-                .flat_map(|s| &s.observations.latest)
+                .flat_map(|s| {
+                    let read = |region: &str| {
+                        s.observations
+                            .regions
+                            .iter()
+                            .any(|r| r.region == region && r.error.is_none())
+                    };
+                    s.observations
+                        .latest
+                        .iter()
+                        .filter(move |l| read(&l.region))
+                })
                 .map(|l| SsmRecord {
                     variant: l.variant.clone(),
                     arch: l.arch.clone(),

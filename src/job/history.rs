@@ -2,8 +2,10 @@
 //! (`<state>/jobs/<key>/last-run.json`, one directory per configuration file), read before the
 //! report is written and replaced after it was.
 //!
-//! A run that could not complete (exit 2) leaves the record alone: the next run's changes are
-//! since the last run that completed. A record that cannot be parsed (damaged, or from another
+//! A run that could not read a part of the job (a region, a cluster: a finding that means the
+//! run is incomplete) leaves the record alone, and so does a run judged at another time
+//! (`--at`, which the caller does not stage): the next run's changes are since the last complete
+//! run of the present. A record that cannot be parsed (damaged, too large, or from another
 //! version) is said in the changes and replaced; one that cannot be read at all (permissions, a
 //! directory in its place) is a fault of this machine, and the run stops.
 
@@ -62,7 +64,15 @@ impl History {
             }
             Ok(_) => {}
         }
-        let bytes = crate::source::read_limited(&path, MAX_RECORD, "job history")?;
+        let bytes = match crate::source::read_limited(&path, MAX_RECORD, "job history") {
+            Ok(b) => b,
+            // Larger than any record the job writes: damaged, like one that does not parse.
+            Err(e @ Error::Invalid { .. }) => {
+                h.unreadable = Some(e.to_string());
+                return Ok(h);
+            }
+            Err(e) => return Err(e),
+        };
         match serde_json::from_slice::<RunRecord>(&bytes) {
             Ok(r) if r.record_format == RECORD_FORMAT => h.previous = Some(r),
             Ok(r) => {
@@ -125,7 +135,13 @@ impl History {
         let Some(next) = &self.next else {
             return Ok(None);
         };
-        if report.verdict == crate::report::Verdict::Incomplete {
+        // A run that could not read a part (a region, a cluster) would make the next run's
+        // changes of what it did not see.
+        let incomplete = report
+            .all_findings()
+            .iter()
+            .any(|f| f.counts() && f.code.means_incomplete());
+        if incomplete {
             return Ok(None);
         }
         let path = self.dir.join(RECORD);

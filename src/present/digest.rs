@@ -45,7 +45,7 @@ pub fn change_lines(c: &Changes) -> Vec<String> {
     }
     for d in &c.due {
         out.push(format!(
-            "release due: {} {} {} -> {}",
+            "release due: {} {} {} → {}",
             d.variant,
             d.arch,
             d.from.as_deref().unwrap_or("none"),
@@ -54,7 +54,7 @@ pub fn change_lines(c: &Changes) -> Vec<String> {
     }
     for s in &c.ssm {
         out.push(format!(
-            "SSM latest: {} {} in {} {} -> {}{}",
+            "SSM latest: {} {} in {} {} → {}{}",
             s.variant,
             s.arch,
             s.region,
@@ -190,6 +190,12 @@ pub fn webhook_message(r: &JobReport) -> Vec<u8> {
         text.push_str("\n- ");
         text.push_str(&crate::text::clean(&line));
     }
+    // Slack reads `<...>` as a link or a mention (`<!channel>` in a node's name would page a
+    // channel): the three characters its message format escapes, escaped.
+    let text = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
     let message = WebhookMessage {
         text,
         tool: &r.tool,

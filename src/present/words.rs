@@ -93,10 +93,10 @@ pub fn waiver_status(s: crate::waiver::WaiverStatus) -> &'static str {
     }
 }
 
-/// What waives a finding, in words: `waived by <owner> until <date>: <reason>`.
+/// What waives a finding, in words: `waived by <owner>, expires <date>: <reason>`.
 pub fn waived(w: &crate::report::Waived) -> String {
     format!(
-        "waived by {} until {}: {}",
+        "waived by {}, expires {}: {}",
         w.owner,
         w.expires.format("%Y-%m-%d"),
         w.reason

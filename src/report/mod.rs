@@ -276,11 +276,16 @@ impl Code {
     }
 
     /// Whether a waiver may silence findings of this kind: never the repository's verification
-    /// (`trust`), and never a part that could not be read (there is no verdict on it to waive).
+    /// (`trust`), never a part that could not be read (there is no verdict on it to waive), and
+    /// never the signs of an attack outside the repository: SSM naming a build the repository
+    /// did not sign, an AMI named like Bottlerocket's and owned by someone else.
     pub fn waivable(self) -> bool {
         self.category() != Category::Trust
             && !self.means_incomplete()
-            && !matches!(self, Code::WaiverExpired | Code::WaiverStale)
+            && !matches!(
+                self,
+                Code::WaiverExpired | Code::WaiverStale | Code::SsmUnsigned | Code::AmiForeignOwner
+            )
     }
 
     /// Whether a finding of this kind means the run could not be completed (exit code 2)
@@ -379,7 +384,7 @@ pub struct Waived {
     pub reason: String,
     /// Who answers for it.
     pub owner: String,
-    /// The last day it waives (UTC).
+    /// The day it stops waiving (from 00:00 UTC).
     pub expires: chrono::NaiveDate,
 }
 
@@ -443,9 +448,16 @@ impl Finding {
         self
     }
 
-    /// Whether it counts toward the verdict: an error, not waived.
+    /// Whether it counts toward the verdict: an error, not waived (a mark on a finding no
+    /// waiver may waive, as a report read back could carry, counts for nothing).
     pub fn counts(&self) -> bool {
-        self.severity == Severity::Error && self.waived.is_none()
+        self.severity == Severity::Error && (self.waived.is_none() || !self.code.waivable())
+    }
+
+    /// Whether it is about the repository's verification: by its category, or by its code
+    /// whatever its category says.
+    pub fn is_trust(&self) -> bool {
+        self.category == Category::Trust || self.code.category() == Category::Trust
     }
 
     /// A warning finding.
@@ -745,7 +757,7 @@ pub fn verdict_under<'a>(
     for f in findings.filter(|f| f.counts()) {
         if f.code.means_incomplete() {
             incomplete = true;
-        } else if f.category == Category::Trust || fail_on.contains(&f.category) {
+        } else if f.is_trust() || fail_on.contains(&f.category) {
             return Verdict::Fail;
         }
     }

@@ -62,53 +62,55 @@ fn waiver(code: &str, matches: &str, expires: &str) -> String {
 #[test]
 fn waivers_that_would_silence_the_verification_or_never_match_are_refused() {
     let site = Site::new();
+    let trust = "is the repository's verification (trust), which no waiver can silence";
     for (entry, said) in [
-        (
-            waiver("rollback", "", "2099-01-01"),
-            "rollback is the repository's verification (trust), which no waiver can silence",
-        ),
+        (waiver("rollback", "", "2099-01-01"), format!("rollback {trust}")),
         (
             waiver("signature_threshold", "", "2099-01-01"),
-            "signature_threshold is the repository's verification (trust)",
+            format!("signature_threshold {trust}"),
         ),
+        (waiver("expired", "", "2099-01-01"), format!("expired {trust}")),
+        (waiver("hash_mismatch", "", "2099-01-01"), format!("hash_mismatch {trust}")),
         (
-            waiver("expired", "", "2099-01-01"),
-            "expired is the repository's verification (trust)",
-        ),
-        (
-            waiver("hash_mismatch", "", "2099-01-01"),
-            "hash_mismatch is the repository's verification (trust)",
+            waiver("ssm_unsigned", "region = \"eu-west-1\"", "2099-01-01"),
+            "ssm_unsigned is a sign of an attack".to_owned(),
         ),
         (
             waiver("ssm_unavailable", "region = \"us-gov-west-1\"", "2099-01-01"),
-            "ssm_unavailable means a part of the job could not be read",
+            "ssm_unavailable means a part of the job could not be read".to_owned(),
         ),
         (
             waiver("ssm_behind", "node = \"ip-10-*\"", "2099-01-01"),
-            "ssm_behind findings are not about a node, so this waiver would never match",
+            "ssm_behind findings are not about a node, so this waiver would never match".to_owned(),
         ),
         (
             waiver("no_such_code", "", "2099-01-01"),
-            "\"no_such_code\" is not a finding's code",
+            "\"no_such_code\" is not a finding's code".to_owned(),
         ),
         (
             waiver("nodes_behind", "", "\"next tuesday\""),
-            "expires \"next tuesday\" is not a date",
+            "expires \"next tuesday\" is not a date".to_owned(),
         ),
         (
             "[[waiver]]\ncode = \"nodes_behind\"\nreason = \" \"\nowner = \"x\"\nexpires = 2099-01-01\n"
                 .to_owned(),
-            "reason is empty",
+            "reason is empty".to_owned(),
+        ),
+        (
+            waiver("nodes_behind", "node = \"a\"", "2099-01-01")
+                + &waiver("nodes_behind", "node = \"a\"", "2098-01-01"),
+            "matches what waiver 1 matches (nodes_behind node=a), so it would never waive anything"
+                .to_owned(),
         ),
     ] {
         let config = nightly_config(site.path(), "", &entry);
         let (code, _, stderr) = run_at(&site, &config, AT, &[]);
         assert_eq!(code, 2, "{entry}: {stderr}");
         assert!(
-            stderr.contains(&config.display().to_string()) && stderr.contains("waiver: waiver 1"),
+            stderr.contains(&config.display().to_string()) && stderr.contains("waiver: waiver "),
             "names the file and the waiver: {stderr}"
         );
-        assert!(stderr.contains(said), "{entry}: {stderr}");
+        assert!(stderr.contains(&said), "{entry}: {stderr}");
         assert!(!site.path().join("state").exists(), "nothing ran");
     }
     // A waivers file of its own is checked the same way, and named.
@@ -121,7 +123,13 @@ fn waivers_that_would_silence_the_verification_or_never_match_are_refused() {
     );
     let (code, _, stderr) = run_at(&site, &config, AT, &[]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("no waiver can silence"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "waivers file {}: waiver 1 (rollback)",
+            file.display()
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -135,7 +143,6 @@ fn waived_findings_are_shown_marked_and_do_not_fail_the_run() {
             "variant = \"aws-ecs-2\"\narch = \"aarch64\"",
             "2099-01-01",
         ),
-        waiver("ssm_unsigned", "region = \"eu-west-1\"", "2099-01-01"),
         waiver("stale_ami", "ami = \"ami-2894f9bbfb44142e5\"", "2099-01-01"),
         // The demo's EC2 file names no account: a waiver on one never matches its AMIs.
         waiver(
@@ -153,7 +160,14 @@ fn waived_findings_are_shown_marked_and_do_not_fail_the_run() {
         waiver("nodes_behind", "variant = \"aws-*\"", "2099-01-01"),
     ]
     .concat();
-    let config = nightly_config(site.path(), "", &waivers);
+    // SSM's unsigned build (which no waiver may silence) fixed in a copy.
+    let (config, _, ssm) = job_with_copies(site.path(), "", &waivers);
+    let parameters = std::fs::read_to_string(&ssm).unwrap();
+    std::fs::write(
+        &ssm,
+        parameters.replace("\"1.26.2-deadbeef\"", "\"1.26.1-c41a8f09\""),
+    )
+    .unwrap();
     let (code, r, stderr) = run_at(&site, &config, AT, &[]);
     assert_eq!(code, 0, "{stderr}\n{r:#}");
     assert_eq!(r["verdict"], "pass");
@@ -192,7 +206,7 @@ fn waived_findings_are_shown_marked_and_do_not_fail_the_run() {
         .iter()
         .map(|w| w["matched"].as_u64().unwrap())
         .collect();
-    assert_eq!(matched, [1, 1, 1, 1, 1, 0, 1, 1, 4], "{:#}", r["waivers"]);
+    assert_eq!(matched, [1, 1, 1, 1, 0, 1, 1, 4], "{:#}", r["waivers"]);
     // Every format says so.
     let text = tufwatch(site.path())
         .args(["report", "--no-progress", "--at", AT, "--config"])
@@ -200,10 +214,10 @@ fn waived_findings_are_shown_marked_and_do_not_fail_the_run() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains("waived by platform-team until 2099-01-01: known: ticket OPS-1"));
+    assert!(text.contains("waived by platform-team, expires 2099-01-01: known: ticket OPS-1"));
     assert!(text.contains("WAIVERS"), "{text}");
     assert!(
-        text.contains("0 finding(s) fail the run; 11 waived"),
+        text.contains("0 finding(s) fail the run; 10 waived"),
         "{text}"
     );
     let prom = tufwatch(site.path())
@@ -227,7 +241,7 @@ fn waived_findings_are_shown_marked_and_do_not_fail_the_run() {
         "{prom}"
     );
     assert!(
-        prom.contains("tufwatch_waivers{status=\"active\"} 9"),
+        prom.contains("tufwatch_waivers{status=\"active\"} 8"),
         "{prom}"
     );
 }
@@ -235,11 +249,15 @@ fn waived_findings_are_shown_marked_and_do_not_fail_the_run() {
 #[test]
 fn an_expired_waiver_waives_nothing_and_fails_the_run() {
     let site = Site::new();
-    let entry = waiver("ssm_unsigned", "region = \"eu-west-1\"", "2026-12-04");
+    let entry = waiver(
+        "ssm_missing",
+        "variant = \"aws-ecs-2\"\nregion = \"us-west-2\"",
+        "2026-12-04",
+    );
     let config = nightly_config(site.path(), "fail_on = [\"release\"]", &entry);
     // The day before it expires, it waives.
     let (_, before, _) = run_at(&site, &config, "2026-12-03T23:59:59Z", &[]);
-    assert!(of_code(&before, "ssm_unsigned")[0]["waived"].is_object());
+    assert!(of_code(&before, "ssm_missing")[0]["waived"].is_object());
     assert!(of_code(&before, "waiver_expired").is_empty());
     // From its day on, it is an error in the category of what it waived, and waives nothing.
     let (code, r, stderr) = run_at(&site, &config, "2026-12-04T00:00:00Z", &[]);
@@ -249,10 +267,40 @@ fn an_expired_waiver_waives_nothing_and_fails_the_run() {
     assert_eq!(expired[0]["severity"], "error");
     assert_eq!(expired[0]["category"], "release");
     assert!(expired[0]["message"].as_str().unwrap().contains(
-        "waiver ssm_unsigned region=eu-west-1 (owner platform-team) expired on 2026-12-04"
+        "waiver ssm_missing variant=aws-ecs-2 region=us-west-2 (owner platform-team) expired on 2026-12-04"
     ));
-    assert!(of_code(&r, "ssm_unsigned")[0]["waived"].is_null());
+    assert!(of_code(&r, "ssm_missing")[0]["waived"].is_null());
     assert_eq!(r["waivers"][0]["status"], "expired");
+}
+
+/// The job's record of its last run.
+fn record_of(site: &Site) -> PathBuf {
+    let jobs = site.path().join("state/jobs");
+    crate::common::files(&jobs)
+        .into_iter()
+        .find(|f| f.ends_with("last-run.json"))
+        .map(|f| jobs.join(f))
+        .expect("a record")
+}
+
+/// Edit the job's record of its last run.
+fn edit_record(site: &Site, edit: impl FnOnce(&mut Value)) {
+    let path = record_of(site);
+    let mut record: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut record);
+    std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
+}
+
+/// Run the job at the present time, as JSON; (exit code, report, stderr).
+fn run_now(site: &Site, config: &Path) -> (i32, Value, String) {
+    let out = tufwatch(site.path())
+        .args(["report", "--no-progress", "--format", "json", "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), report, stderr)
 }
 
 #[test]
@@ -260,16 +308,19 @@ fn a_waiver_that_matched_nothing_for_30_days_is_stale() {
     let site = Site::new();
     let entry = waiver("no_updater", "cluster = \"retired-*\"", "2099-01-01");
     let config = nightly_config(site.path(), "", &entry);
-    for (at, stale) in [
-        ("2026-11-01T00:00:00Z", false),
-        ("2026-11-30T23:59:59Z", false),
-        ("2026-12-01T00:00:00Z", true),
-    ] {
-        let (_, r, stderr) = run_at(&site, &config, at, &[]);
+    let name = "no_updater cluster=retired-*";
+    let (_, r, stderr) = run_now(&site, &config);
+    assert!(of_code(&r, "waiver_stale").is_empty(), "{stderr}");
+    // The job first saw it 29 days ago, then 31 days ago (as the record says).
+    for (days, stale) in [(29, false), (31, true)] {
+        let seen = (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339();
+        edit_record(&site, |r| r["waivers"][name]["first_seen"] = seen.into());
+        let (_, r, stderr) = run_now(&site, &config);
         let found = of_code(&r, "waiver_stale");
-        assert_eq!(found.len(), usize::from(stale), "{at}: {stderr}");
+        assert_eq!(found.len(), usize::from(stale), "{days} days: {stderr}");
         if stale {
             assert_eq!(found[0]["severity"], "warning");
+            assert_eq!(found[0]["target"], name);
             assert_eq!(r["waivers"][0]["status"], "stale");
         }
     }
@@ -370,13 +421,14 @@ fn ssm_and_nodes_get_their_grace_before_the_bound_and_a_finding_after() {
     );
 }
 
-/// A copy of the demo's CSV inventory and SSM file in `dir`, and the job reading them.
-fn job_with_copies(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+/// A copy of the demo's CSV inventory and SSM file in `dir`, and the job reading them, with
+/// `policy` and `extra` as [`nightly_config`] takes them; (configuration, CSV, SSM file).
+fn job_with_copies(dir: &Path, policy: &str, extra: &str) -> (PathBuf, PathBuf, PathBuf) {
     let fixtures = crate::common::project().join("fixtures/demo-fleet");
     let (csv, ssm) = (dir.join("edge.csv"), dir.join("ssm.json"));
     std::fs::copy(fixtures.join("edge.csv"), &csv).unwrap();
     std::fs::copy(fixtures.join("ssm-parameters.json"), &ssm).unwrap();
-    let config = nightly_config(dir, "", "");
+    let config = nightly_config(dir, policy, extra);
     let text = std::fs::read_to_string(&config)
         .unwrap()
         .replace(
@@ -394,12 +446,12 @@ fn job_with_copies(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 #[test]
 fn every_format_leads_with_what_changed_since_the_last_run() {
     let site = Site::new();
-    let (config, csv, ssm) = job_with_copies(site.path());
-    let (_, first, _) = run_at(&site, &config, "2026-11-30T00:00:00Z", &[]);
+    let (config, csv, ssm) = job_with_copies(site.path(), "", "");
+    let (_, first, _) = run_now(&site, &config);
     assert!(first["changes"]["since"].is_null(), "the first run");
 
     // Between the runs: an edge node updates, another appears behind, SSM's unsigned latest
-    // is fixed, and 1.26.1 becomes due.
+    // is fixed.
     let inventory = std::fs::read_to_string(&csv).unwrap();
     std::fs::write(
         &csv,
@@ -415,65 +467,45 @@ fn every_format_leads_with_what_changed_since_the_last_run() {
         parameters.replace("\"1.26.2-deadbeef\"", "\"1.26.1-c41a8f09\""),
     )
     .unwrap();
-    let (_, r, stderr) = run_at(&site, &config, AT, &[]);
+    let (_, r, stderr) = run_now(&site, &config);
     let c = &r["changes"];
     assert_eq!(
-        c["since"]["reference_time"], "2026-11-30T00:00:00Z",
+        c["since"]["reference_time"], first["reference_time"],
         "{stderr}"
     );
-    // Nodes on 1.26.0 fell behind as 1.26.1 became due; edge-store-09 appeared behind.
     assert_eq!(
         c["fell_behind"]["named"],
-        serde_json::json!([
-            "ip-10-0-1-12.us-west-2.compute.internal (1.26.0)",
-            "i-0a1b2c3d4e5f60004 (ecs-web-2) (1.26.0-7b9d2e44)",
-            "edge-store-09 (1.25.0)"
-        ])
+        serde_json::json!(["edge-store-09 (1.25.0)"])
     );
+    // 1.26.1 is due since 2026-12-01: edge-store-01 on 1.26.0 was behind.
     assert_eq!(
-        c["caught_up"]["count"], 0,
-        "edge-store-01 was rolling out, not behind: {c:#}"
+        c["caught_up"]["named"],
+        serde_json::json!(["edge-store-01 (1.26.1)"])
     );
-    let due: Vec<(&str, &str)> = c["due"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| (d["from"].as_str().unwrap(), d["to"].as_str().unwrap()))
-        .collect();
-    assert!(due.contains(&("1.26.0", "1.26.1")), "{c:#}");
     assert_eq!(c["ssm"][0]["from"], "1.26.2-deadbeef");
     assert_eq!(c["ssm"][0]["to"], "1.26.1-c41a8f09");
-    assert!(
-        each(&c["resolved_findings"], "code").contains(&"ssm_unsigned"),
-        "{c:#}"
-    );
-    assert!(
-        each(&c["new_findings"], "code").contains(&"nodes_behind"),
+    assert_eq!(
+        each(&c["resolved_findings"], "code"),
+        ["ssm_unsigned"],
         "{c:#}"
     );
 
-    // The record is the job's: a release newly signed shows when the last record lacks it.
-    let record_path = crate::common::files(&site.path().join("state/jobs"))
-        .into_iter()
-        .find(|f| f.ends_with("last-run.json"))
-        .map(|f| site.path().join("state/jobs").join(f))
-        .unwrap();
-    let mut record: Value = serde_json::from_slice(&std::fs::read(&record_path).unwrap()).unwrap();
-    for t in record["tracks"].as_array_mut().unwrap() {
-        t["versions"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|v| v != "1.26.1");
-    }
-    std::fs::write(&record_path, serde_json::to_vec(&record).unwrap()).unwrap();
+    // A release newly signed and newly due show when the last record lacks them.
+    edit_record(&site, |record| {
+        for t in record["tracks"].as_array_mut().unwrap() {
+            t["versions"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|v| v != "1.26.1");
+            t["due"] = "1.26.0".into();
+        }
+    });
     let md = tufwatch(site.path())
         .args([
             "report",
             "--no-progress",
             "--format",
             "markdown",
-            "--at",
-            AT,
             "--config",
         ])
         .arg(&config)
@@ -486,6 +518,10 @@ fn every_format_leads_with_what_changed_since_the_last_run() {
         md.contains("new release signed: aws-ecs-2 aarch64 1.26.1"),
         "{md}"
     );
+    assert!(
+        md.contains("release due: aws-ecs-2 aarch64 1.26.0 → 1.26.1"),
+        "{md}"
+    );
     assert!(md.contains("FAIL: see the findings"), "{md}");
     assert!(
         !md.contains("Repositories") && !md.contains("| NODE"),
@@ -494,7 +530,7 @@ fn every_format_leads_with_what_changed_since_the_last_run() {
 
     // Nothing changed since: said so; the text leads with it.
     let text = tufwatch(site.path())
-        .args(["report", "--no-progress", "--at", AT, "--config"])
+        .args(["report", "--no-progress", "--config"])
         .arg(&config)
         .output()
         .unwrap();
@@ -502,19 +538,25 @@ fn every_format_leads_with_what_changed_since_the_last_run() {
     let changes = text.find("CHANGES").unwrap();
     assert!(changes < text.find("REPOSITORIES").unwrap());
     assert!(
-        text.contains("nothing changed since the run checked at 2026-12-04 18:00 UTC (FAIL)"),
+        text.contains("nothing changed since the run checked at "),
         "{text}"
     );
 
+    // A run judged at another time compares, and keeps no record.
+    let kept = std::fs::read(record_of(&site)).unwrap();
+    let (_, r, _) = run_at(&site, &config, AT, &[]);
+    assert!(r["changes"]["since"].is_object());
+    assert_eq!(std::fs::read(record_of(&site)).unwrap(), kept);
+
     // A damaged record is said, and replaced.
-    std::fs::write(&record_path, "{not json").unwrap();
-    let (code, r, _) = run_at(&site, &config, AT, &[]);
+    std::fs::write(record_of(&site), "{not json").unwrap();
+    let (code, r, _) = run_now(&site, &config);
     assert_eq!(code, 1);
     assert!(r["changes"]["record_unreadable"]
         .as_str()
         .unwrap()
         .contains("last-run.json"));
-    assert!(serde_json::from_slice::<Value>(&std::fs::read(&record_path).unwrap()).is_ok());
+    assert!(serde_json::from_slice::<Value>(&std::fs::read(record_of(&site)).unwrap()).is_ok());
 }
 
 /// A loopback HTTP receiver that answers each request in turn with the next status of
