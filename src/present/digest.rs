@@ -136,6 +136,36 @@ pub fn standing(r: &JobReport) -> String {
     parts.join("; ")
 }
 
+/// How many waived findings the digest names (the JSON has them all).
+pub const WAIVED_LISTED: usize = 20;
+
+/// The waived findings, one line each with the waiver's owner, date and reason: even the
+/// digest shows what is waived, and by whom.
+pub fn waived_lines(r: &JobReport) -> Vec<String> {
+    let all: Vec<&Finding> = r
+        .all_findings()
+        .into_iter()
+        .filter(|f| f.waived.is_some())
+        .collect();
+    let mut out: Vec<String> = all
+        .iter()
+        .take(WAIVED_LISTED)
+        .filter_map(|f| {
+            let w = f.waived.as_deref()?;
+            Some(format!(
+                "{}: {}; {}",
+                f.code.as_str(),
+                f.message,
+                words::waived(w)
+            ))
+        })
+        .collect();
+    if all.len() > WAIVED_LISTED {
+        out.push(format!("and {} more", all.len() - WAIVED_LISTED));
+    }
+    out
+}
+
 /// Whether a finding fails the run under the report's `fail_on`.
 pub fn fails(r: &JobReport, f: &Finding) -> bool {
     f.counts()

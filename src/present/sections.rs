@@ -81,14 +81,20 @@ pub fn sections(r: &JobReport) -> Vec<Section> {
 /// The nightly job's digest, for a chat message or a CI step summary: what changed since the
 /// last run, how the findings stand, and the verdict.
 pub fn digest(r: &JobReport, changes: &crate::job::changes::Changes) -> Vec<Section> {
-    vec![
-        head(r),
-        changes_section(changes),
-        Section {
-            lines: vec![super::digest::standing(r), verdict_line(r.verdict)],
+    let mut out = vec![head(r), changes_section(changes)];
+    let waived = super::digest::waived_lines(r);
+    if !waived.is_empty() {
+        out.push(Section {
+            title: "Waived".to_owned(),
+            lines: waived,
             ..Section::default()
-        },
-    ]
+        });
+    }
+    out.push(Section {
+        lines: vec![super::digest::standing(r), verdict_line(r.verdict)],
+        ..Section::default()
+    });
+    out
 }
 
 /// What changed since the last run.

@@ -244,6 +244,27 @@ fn waived_findings_are_shown_marked_and_do_not_fail_the_run() {
         prom.contains("tufwatch_waivers{status=\"active\"} 8"),
         "{prom}"
     );
+    // Even the Markdown digest names what is waived, and by whom.
+    let md = tufwatch(site.path())
+        .args([
+            "report",
+            "--no-progress",
+            "--format",
+            "markdown",
+            "--at",
+            AT,
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(md.contains("## Waived"), "{md}");
+    assert!(md.contains("ami-2894f9bbfb44142e5 in us-west-2"), "{md}");
+    assert!(
+        md.contains("waived by platform-team, expires 2099-01-01"),
+        "{md}"
+    );
 }
 
 #[test]
