@@ -6,6 +6,8 @@ calls the questions need.
    fields `kubectl get nodes -o json` prints) and runs, several times each, in the same run:
    - `tufwatch nodes --inventory FILE` (JSON out) against the demo repository laid out as
      Bottlerocket's, and `tufwatch report` (human out) with the demo's SSM file;
+   - `tufwatch report` keeping its history in a state directory: each run reads the last run's
+     record (every node's name, status and version) and writes its own;
    - `tufwatch nodes --kubeconfig K`: the same nodes through the Kubernetes API, 500 a page, from
      the tests' loopback API server (examples/kube-api.rs, another process);
    - peers that only read the same file: `jq '.items | length'` and Python's `json.load`.
@@ -132,6 +134,13 @@ def main():
                     f'[[repository]]\nname = "demo"\nmetadata_url = "{demo}/metadata"\ntargets_url = "{demo}/targets"\n'
                     f'[ssm]\nfiles = ["{ROOT}/fixtures/demo-fleet/ssm-parameters.json"]\n'
                     f'[[inventory]]\npath = "{inventory}"\n')
+        # The nightly job keeping its history: each run reads the last run's record of every node
+        # and writes its own (a first run, before the measured ones, makes the first record).
+        kept = os.path.join(tmp, "kept.toml")
+        with open(config) as f, open(kept, "w") as g:
+            g.write(f.read().replace("no_state = true", f'state_dir = "{tmp}/state"'))
+        subprocess.run([binary, "report", "--config", kept, "--no-progress"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
         kubeconfig = os.path.join(tmp, "kubeconfig")
         api = subprocess.Popen([os.path.join(ROOT, "target", "release", "examples", "kube-api"), inventory, kubeconfig],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -141,6 +150,7 @@ def main():
             ("tufwatch nodes (json)", [binary, "nodes", "--inventory", inventory] + common),
             ("tufwatch nodes --kubeconfig", [binary, "nodes", "--kubeconfig", kubeconfig] + common),
             ("tufwatch report (human)", [binary, "report", "--config", config, "--at", AT]),
+            ("tufwatch report, history", [binary, "report", "--config", kept, "--no-progress"]),
             ("jq '.items | length'", ["jq", ".items | length", inventory]),
             ("python3 json.load", [sys.executable, "-c", "import json,sys; json.load(open(sys.argv[1]))", inventory]),
         ]

@@ -67,6 +67,8 @@ struct FindingRow {
     message: String,
     /// Who waived it and why; empty when nothing did.
     waived: String,
+    /// An error of a category `fail_on` leaves out: shown, and does not fail the run.
+    outside: bool,
 }
 
 struct WaiverRow {
@@ -218,7 +220,7 @@ fn date_label(at: DateTime<Utc>) -> impl Fn(f64) -> String {
     }
 }
 
-fn finding_row(repository: Option<&str>, f: &Finding) -> FindingRow {
+fn finding_row(r: &JobReport, repository: Option<&str>, f: &Finding) -> FindingRow {
     let subject = f.role.as_deref().or(f.target.as_deref());
     let place = match (repository, subject) {
         (Some(r), Some(s)) => format!("{r}: {s}"),
@@ -234,6 +236,7 @@ fn finding_row(repository: Option<&str>, f: &Finding) -> FindingRow {
         url: f.url.clone().unwrap_or_default(),
         message: f.message.clone(),
         waived: f.waived.as_deref().map(words::waived).unwrap_or_default(),
+        outside: f.counts() && !f.code.means_incomplete() && !super::digest::fails(r, f),
     }
 }
 
@@ -560,19 +563,20 @@ fn finding_rows(r: &JobReport) -> Vec<FindingRow> {
     for repo in &r.repositories {
         if let Some(rel) = &repo.releases {
             for f in rel.verification.findings.iter().chain(&rel.findings) {
-                findings.push(finding_row(Some(&repo.name), f));
+                findings.push(finding_row(r, Some(&repo.name), f));
             }
         }
     }
-    findings.extend(r.findings.iter().map(|f| finding_row(None, f)));
-    // Unwaived errors, then waived ones, then warnings, then notes.
+    findings.extend(r.findings.iter().map(|f| finding_row(r, None, f)));
+    // Errors that fail the run, then waived ones and those outside fail_on, then warnings,
+    // then notes.
     findings.sort_by_key(|f| {
         let rank = match f.severity {
             "error" => 0,
             "warning" => 2,
             _ => 3,
         };
-        rank + usize::from(!f.waived.is_empty() && rank == 0)
+        rank + usize::from((!f.waived.is_empty() || f.outside) && rank == 0)
     });
     findings
 }

@@ -360,6 +360,34 @@ fn fail_on_chooses_what_fails_the_run_and_trust_always_does() {
     assert!(!of_code(&r, "nodes_behind").is_empty());
     let categories = each(&r["findings"], "category");
     assert!(categories.contains(&"release") && categories.contains(&"fleet"));
+    // The page marks each error that does not fail the run.
+    let page = site.path().join("report.html");
+    tufwatch(site.path())
+        .args([
+            "report",
+            "--no-progress",
+            "--format",
+            "html",
+            "--at",
+            AT,
+            "--out",
+        ])
+        .arg(&page)
+        .arg("--config")
+        .arg(&only_trust)
+        .assert()
+        .code(0);
+    let html = std::fs::read_to_string(&page).unwrap();
+    let errors = html
+        .matches("<span class=\"tag error\">error</span>")
+        .count();
+    assert!(errors > 0);
+    assert_eq!(
+        html.matches("<span class=\"tag\">outside fail_on</span>")
+            .count(),
+        errors,
+        "every error is outside fail_on = [\"trust\"]"
+    );
     // The demo's metadata expired by 2040: a trust finding fails the run whatever fail_on says.
     let only_fleet = nightly_config(site.path(), "fail_on = [\"fleet\"]", "");
     let (code, r, _) = run_at(&site, &only_fleet, "2040-01-01T00:00:00Z", &[]);
