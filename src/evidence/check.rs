@@ -921,6 +921,19 @@ async fn check_job(
     };
     out.reference_time = Some(job.reference_time.to_rfc3339());
     out.recorded_result = Some(VerificationResult::of(job.verdict));
+    // The verdict is what its findings give under its fail_on (a trust finding always fails,
+    // a waived one never counts).
+    let judged = crate::report::verdict_under(job.all_findings().into_iter(), &job.fail_on);
+    if judged != job.verdict {
+        out.findings.push(finding(
+            Code::EvidenceInconsistent,
+            JOB_FILE,
+            format!(
+                "verdict: {:?} is recorded, and its findings under fail_on give {judged:?}",
+                job.verdict
+            ),
+        ));
+    }
     let mut named: BTreeSet<String> = BTreeSet::new();
     let mut all_tracks: Vec<Track> = Vec::new();
     let mut anchors: BTreeSet<Option<String>> = BTreeSet::new();

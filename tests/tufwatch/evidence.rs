@@ -897,6 +897,32 @@ const FORGERIES: &[Forgery] = &[
         },
         "evidence_inconsistent:job.json",
     ),
+    // The job's verdict made a pass: its findings under its fail_on give a failure.
+    (
+        "job verdict",
+        |d| {
+            edit_json(&d.join("job.json"), |v| {
+                v["verdict"] = "pass".into();
+            })
+        },
+        "evidence_inconsistent:job.json",
+    ),
+    // Every finding marked waived, and the verdict a pass: SSM's unsigned build is one no
+    // waiver may waive, so it still fails the job.
+    (
+        "waived",
+        |d| {
+            edit_json(&d.join("job.json"), |v| {
+                for f in v["findings"].as_array_mut().unwrap() {
+                    f["waived"] = serde_json::json!({
+                        "waiver": "x", "reason": "x", "owner": "x", "expires": "2099-01-01"
+                    });
+                }
+                v["verdict"] = "pass".into();
+            })
+        },
+        "evidence_inconsistent:job.json",
+    ),
     // A field of job.json renamed: read into the types that wrote it, it is malformed, never
     // skipped.
     (
