@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::waiver::{WaiverStatus, STALE_AFTER_DAYS};
 use std::path::{Path, PathBuf};
 
-/// Largest record read (100,000 nodes take about 8 MB).
+/// Largest record read (100,000 nodes take 12.6 MB).
 const MAX_RECORD: u64 = 256 << 20;
 
 /// The record's file name in the job's directory.
