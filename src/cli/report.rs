@@ -118,19 +118,21 @@ async fn run_report(a: &ReportArgs) -> Result<i32> {
     let made = Made {
         from: Some(a.config.display().to_string()),
     };
+    let settings = job_settings(a, &config)?;
+    let alerts = config
+        .alerts(&a.config, std::time::Duration::from_secs(a.timeout.max(1)))
+        .map_err(|e| named(e, SettingsFrom::Config(&a.config), &[]))?;
+    let mut history = open_history(&settings, &a.config)?;
     // A bad key or an evidence directory that cannot take the bundle stops the run before
     // anything is verified.
     let key = super::bundle::signing_key(a.sign_key.as_deref())?;
     if let Some(dir) = &a.evidence {
         crate::evidence::check_out(dir, Setting::BundleDir)
             .map_err(|e| named(e, SettingsFrom::Flags, BUNDLE_FLAG))?;
-        apart(dir, &outputs.paths())?;
+        let mut kept = outputs.paths();
+        kept.extend(history.as_ref().map(|h| h.dir().to_owned()));
+        apart(dir, &kept)?;
     }
-    let settings = job_settings(a, &config)?;
-    let alerts = config
-        .alerts(&a.config, std::time::Duration::from_secs(a.timeout.max(1)))
-        .map_err(|e| named(e, SettingsFrom::Config(&a.config), &[]))?;
-    let mut history = open_history(&settings, &a.config)?;
     let mut report =
         super::run_job(&settings, SettingsFrom::Config(&a.config), BUNDLE_FLAG).await?;
     if let Some(dir) = &a.evidence {
@@ -140,30 +142,60 @@ async fn run_report(a: &ReportArgs) -> Result<i32> {
     if let Some(h) = &mut history {
         h.compare(&mut report);
     }
+    // A run judged at another time (--at) is an audit: it keeps no record and sends no alert.
+    let present = a.at.is_none();
     // The record is staged (written and synced beside the last one) before the report is
-    // written, and kept only once the report is: a full disk leaves the last record and no
-    // report, so the next run's changes lose nothing. A run judged at another time (--at)
-    // keeps no record.
-    let written = match history.as_ref().filter(|_| a.at.is_none()) {
-        Some(h) => h.stage(&report).and_then(|staged| {
-            outputs.write(&report, a.out.is_none(), &made)?;
-            staged.map_or(Ok(()), |s| s.commit())
-        }),
-        None => outputs.write(&report, a.out.is_none(), &made),
-    };
+    // written, and put in place once the report is: a full disk leaves the last record and no
+    // report, so the next run's changes lose nothing.
+    let written = match history.as_ref().filter(|_| present) {
+        Some(h) => h.stage(&report),
+        None => Ok(None),
+    }
+    .and_then(|staged| {
+        outputs.write(&report, a.out.is_none(), &made)?;
+        Ok(staged)
+    });
     let bundle_written = report
         .evidence_bundle
         .as_ref()
         .is_some_and(|r| r.sha256.is_some());
-    match (written, &a.evidence) {
-        (Err(e), Some(dir)) if bundle_written => Err(super::bundle::withdraw(dir, e)),
-        (Err(e), _) => Err(e),
-        (Ok(()), _) => {
-            if let Some(alerts) = &alerts {
-                send_alerts(alerts, &report).await;
-            }
-            Ok(report.exit_code())
-        }
+    let staged = match (written, &a.evidence) {
+        (Err(e), Some(dir)) if bundle_written => return Err(super::bundle::withdraw(dir, e)),
+        (Err(e), _) => return Err(e),
+        (Ok(staged), _) => staged,
+    };
+    let last_success = history.as_ref().and_then(|h| h.last_success());
+    after_report(
+        staged,
+        alerts.as_ref().map(|al| (al, present)),
+        &report,
+        last_success,
+    )
+    .await;
+    Ok(report.exit_code())
+}
+
+/// Once the report is written: this run's record put in place (one that cannot be costs the
+/// next run its changes since this one, not this run its verdict), and the alerts sent, unless
+/// the run is judged at another time (`alerts`: where to, and whether the run is of the
+/// present).
+async fn after_report(
+    staged: Option<crate::job::history::StagedRecord>,
+    alerts: Option<(&crate::alert::AlertSettings, bool)>,
+    report: &crate::job::JobReport,
+    last_success: Option<f64>,
+) {
+    if let Some(Err(e)) = staged.map(|s| s.commit()) {
+        super::output::note(format_args!(
+            "tufwatch: {e}: this run's record was not kept; the next run's changes are since the run before"
+        ));
+    }
+    match alerts {
+        Some((alerts, true)) => send_alerts(alerts, report, last_success).await,
+        Some((_, false)) => super::output::note(format_args!(
+            "tufwatch: --at: no webhook or Pushgateway alert: a run judged at another time is an audit, not the nightly run"
+        )),
+        None => {}
     }
 }
 
@@ -180,10 +212,15 @@ fn open_history(
         .transpose()
 }
 
-/// Post the webhook and push the metrics; one that fails is said on stderr, never fatal.
-async fn send_alerts(alerts: &crate::alert::AlertSettings, report: &crate::job::JobReport) {
+/// Post the webhook and push the metrics (with the last run that passed, by the job's
+/// history: the push replaces the group); one that fails is said on stderr, never fatal.
+async fn send_alerts(
+    alerts: &crate::alert::AlertSettings,
+    report: &crate::job::JobReport,
+    last_success: Option<f64>,
+) {
     let message = crate::present::digest::webhook_message(report);
-    let metrics = crate::present::prometheus::render(report, None);
+    let metrics = crate::present::prometheus::render(report, last_success);
     for d in crate::alert::deliver(alerts, &message, &metrics).await {
         match &d.outcome {
             Ok(status) => super::output::note(format_args!(

@@ -40,6 +40,9 @@ pub struct RunRecord {
     pub findings: Vec<FindingRecord>,
     /// Each waiver by name: when the job first saw it and when it last matched a finding.
     pub waivers: BTreeMap<String, WaiverRecord>,
+    /// When a run of the job last passed: this one's end, or the last record's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_success: Option<DateTime<Utc>>,
 }
 
 /// A variant and architecture's releases, as a run saw them.
@@ -458,6 +461,10 @@ impl RunRecord {
                 .collect(),
             findings: finding_records(report),
             waivers: waiver_records(report, previous),
+            last_success: match report.verdict {
+                Verdict::Pass => Some(report.finished_at),
+                _ => previous.and_then(|p| p.last_success),
+            },
         }
     }
 }
@@ -493,7 +500,7 @@ fn waiver_records(
                 last_matched: if w.matched > 0 {
                     Some(at)
                 } else {
-                    before.and_then(|b| b.last_matched)
+                    before.and_then(|b| b.last_matched).map(|t| t.min(at))
                 },
             };
             (w.waiver.clone(), record)

@@ -82,9 +82,25 @@ impl History {
                     r.record_format
                 ))
             }
-            Err(e) => h.unreadable = Some(format!("{}: {e}", path.display())),
+            // serde_json's words quote what it could not read: a line at most.
+            Err(e) => {
+                let said: String = e.to_string().chars().take(200).collect();
+                h.unreadable = Some(format!("{}: {said}", path.display()));
+            }
         }
         Ok(h)
+    }
+
+    /// Its directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// When a run of this job last passed (Unix time), by this run's record once compared:
+    /// what the metrics carry when the run does not pass.
+    pub fn last_success(&self) -> Option<f64> {
+        let at = self.next.as_ref()?.last_success?;
+        Some(at.timestamp() as f64)
     }
 
     /// Compare the run with the last: which waivers are stale (each a warning), and what
@@ -110,12 +126,13 @@ impl History {
                 .previous
                 .as_ref()
                 .and_then(|p| p.waivers.get(&w.waiver));
+            // A time after this run's (a clock that was wrong, a damaged record) counts as now.
             w.last_matched = if w.matched > 0 {
                 Some(at)
             } else {
-                before.and_then(|b| b.last_matched)
+                before.and_then(|b| b.last_matched).map(|t| t.min(at))
             };
-            let quiet_since = before.map(|b| b.last_matched.unwrap_or(b.first_seen));
+            let quiet_since = before.map(|b| b.last_matched.unwrap_or(b.first_seen).min(at));
             let quiet_for = quiet_since.map(|t| at - t);
             if w.status == WaiverStatus::Active
                 && w.matched == 0

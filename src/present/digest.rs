@@ -168,9 +168,7 @@ pub fn waived_lines(r: &JobReport) -> Vec<String> {
 
 /// Whether a finding fails the run under the report's `fail_on`.
 pub fn fails(r: &JobReport, f: &Finding) -> bool {
-    f.counts()
-        && !f.code.means_incomplete()
-        && (f.category == Category::Trust || r.fail_on.contains(&f.category))
+    f.counts() && !f.code.means_incomplete() && (f.is_trust() || r.fail_on.contains(&f.category))
 }
 
 /// `trust, release`: the categories that fail the run.
@@ -208,6 +206,20 @@ pub struct WebhookMessage<'a> {
     pub changes: Option<&'a Changes>,
 }
 
+/// A chat message's text with nothing a name or a value in it can make the chat act on: Slack
+/// reads `<...>` as a link or a mention (`<!channel>` in a node's name would page a channel),
+/// so its three escaped characters are escaped; Mattermost and Rocket.Chat act on `@here`,
+/// `@channel` and `@all`, and every chat links a bare URL: a word joiner (U+2060, which shows
+/// as nothing) after each `@` and inside each `://` and `www.` leaves them words.
+fn defused(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('@', "@\u{2060}")
+        .replace("://", ":\u{2060}//")
+        .replace("www.", "www\u{2060}.")
+}
+
 /// The webhook's message of a report, as JSON bytes.
 pub fn webhook_message(r: &JobReport) -> Vec<u8> {
     let standing = standing(r);
@@ -220,12 +232,7 @@ pub fn webhook_message(r: &JobReport) -> Vec<u8> {
         text.push_str("\n- ");
         text.push_str(&crate::text::clean(&line));
     }
-    // Slack reads `<...>` as a link or a mention (`<!channel>` in a node's name would page a
-    // channel): the three characters its message format escapes, escaped.
-    let text = text
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let text = defused(&text);
     let message = WebhookMessage {
         text,
         tool: &r.tool,
@@ -237,4 +244,14 @@ pub fn webhook_message(r: &JobReport) -> Vec<u8> {
         changes: r.changes.as_ref(),
     };
     serde_json::to_vec(&message).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chat_text_cannot_mention_or_link() {
+        let t = super::defused("node <!channel> @here https://evil.example www.evil.example & x");
+        assert!(!t.contains('<') && !t.contains("@here") && !t.contains("https://"));
+        assert!(!t.contains("www.e") && t.contains("&amp;"));
+    }
 }

@@ -111,7 +111,7 @@ fn waivers_that_would_silence_the_verification_or_never_match_are_refused() {
             "names the file and the waiver: {stderr}"
         );
         assert!(stderr.contains(&said), "{entry}: {stderr}");
-        assert!(!site.path().join("state").exists(), "nothing ran");
+        assert!(!stderr.contains("tufwatch: wrote"), "nothing ran: {stderr}");
     }
     // A waivers file of its own is checked the same way, and named.
     let file = site.path().join("waivers.toml");
@@ -314,9 +314,15 @@ fn edit_record(site: &Site, edit: impl FnOnce(&mut Value)) {
 
 /// Run the job at the present time, as JSON; (exit code, report, stderr).
 fn run_now(site: &Site, config: &Path) -> (i32, Value, String) {
+    run_now_with(site, config, &[])
+}
+
+/// [`run_now`] with more arguments.
+fn run_now_with(site: &Site, config: &Path, extra: &[&str]) -> (i32, Value, String) {
     let out = tufwatch(site.path())
         .args(["report", "--no-progress", "--format", "json", "--config"])
         .arg(config)
+        .args(extra)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -668,7 +674,7 @@ fn the_webhook_gets_the_changes_and_the_verdict_and_is_tried_again() {
         &format!("[output]\nwebhook = \"{}\"\n", receiver.url),
     );
     std::fs::write(&config, text).unwrap();
-    let (code, _, stderr) = run_at(&site, &config, AT, &[]);
+    let (code, _, stderr) = run_now(&site, &config);
     assert_eq!(code, 1, "the verdict stands: {stderr}");
     assert!(stderr.contains("webhook http://127.0.0.1:"), "{stderr}");
     assert!(stderr.contains("delivered (HTTP 200)"), "{stderr}");
@@ -684,11 +690,16 @@ fn the_webhook_gets_the_changes_and_the_verdict_and_is_tried_again() {
     assert_eq!(message["exit_code"], 1);
     assert!(message["changes"].is_object());
     let chat = message["text"].as_str().unwrap();
-    assert!(
-        chat.starts_with("tufwatch: FAIL (exit 1): 10 finding(s) fail the run"),
-        "{chat}"
-    );
+    assert!(chat.starts_with("tufwatch: FAIL (exit 1): "), "{chat}");
+    assert!(chat.contains(" finding(s) fail the run"), "{chat}");
     assert!(chat.contains("the first run this job keeps"), "{chat}");
+    // A run judged at another time is an audit: no alert.
+    let (_, _, stderr) = run_at(&site, &config, AT, &[]);
+    assert!(
+        stderr.contains("--at: no webhook or Pushgateway alert"),
+        "{stderr}"
+    );
+    assert_eq!(receiver.bodies.lock().unwrap().len(), 2);
 }
 
 #[test]
@@ -702,7 +713,7 @@ fn a_webhook_that_never_answers_is_reported_and_the_verdict_stands() {
     );
     std::fs::write(&config, text).unwrap();
     let started = std::time::Instant::now();
-    let (code, r, stderr) = run_at(&site, &config, AT, &["--timeout", "1"]);
+    let (code, r, stderr) = run_now_with(&site, &config, &["--timeout", "1"]);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(
         r["verdict"], "fail",
@@ -786,7 +797,8 @@ fn get(url: &str) -> Option<String> {
 fn the_metrics_are_pushed_to_the_pushgateway_for_the_job_and_instance() {
     let site = Site::new();
     let gw = pushgateway(site.path());
-    let config = nightly_config(site.path(), "", "");
+    // A first run that passes (only trust fails it), then one that fails, without SSM.
+    let config = nightly_config(site.path(), "fail_on = [\"trust\"]", "");
     let text = std::fs::read_to_string(&config).unwrap().replace(
         "[output]\n",
         &format!(
@@ -794,27 +806,59 @@ fn the_metrics_are_pushed_to_the_pushgateway_for_the_job_and_instance() {
             gw.url
         ),
     );
-    std::fs::write(&config, text).unwrap();
-    let (code, _, stderr) = run_at(&site, &config, AT, &[]);
-    assert_eq!(code, 1, "{stderr}");
+    std::fs::write(&config, &text).unwrap();
+    let (code, _, stderr) = run_now(&site, &config);
+    assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("pushgateway http://127.0.0.1:"), "{stderr}");
     assert!(stderr.contains("delivered (HTTP 200)"), "{stderr}");
     let metrics = get(&format!("{}/metrics", gw.url)).unwrap();
+    let group = "instance=\"nightly/prod\",job=\"tufwatch\"";
     for pushed in [
-        "tufwatch_verdict{instance=\"nightly/prod\",job=\"tufwatch\"} 1",
-        "tufwatch_findings{category=\"release\",code=\"ssm_unsigned\",instance=\"nightly/prod\",job=\"tufwatch\",severity=\"error\",waived=\"false\"} 1",
-        "tufwatch_nodes{arch=\"x86_64\",instance=\"nightly/prod\",job=\"tufwatch\",status=\"behind\",variant=\"aws-k8s-1.31\",version=\"1.25.0\"} 1",
-        "tufwatch_changes{instance=\"nightly/prod\",job=\"tufwatch\",kind=\"new_findings\"} 0",
+        format!("tufwatch_verdict{{{group}}} 0"),
+        format!("tufwatch_findings{{category=\"release\",code=\"ssm_unsigned\",{group},severity=\"error\",waived=\"false\"}} 1"),
+        format!("tufwatch_nodes{{arch=\"x86_64\",{group},status=\"behind\",variant=\"aws-k8s-1.31\",version=\"1.25.0\"}} 1"),
+        format!("tufwatch_ssm_region_up{{{group},region=\"us-west-2\"}} 1"),
+        format!("tufwatch_last_success_timestamp_seconds{{{group}}}"),
+        // The Pushgateway's own record of the push: the group of the job and instance.
+        format!("push_time_seconds{{{group}}}"),
     ] {
-        assert!(metrics.contains(pushed), "{pushed} not in\n{metrics}");
+        assert!(metrics.contains(&pushed), "{pushed} not in\n{metrics}");
     }
-    // The Pushgateway's own record of the push: the group of the job and instance.
-    assert!(metrics.contains("push_time_seconds{instance=\"nightly/prod\",job=\"tufwatch\"}"));
-    // A second run replaces the group's metrics (PUT), it does not add to them.
-    let (_, _, stderr) = run_at(&site, &config, AT, &[]);
+    let without_ssm: String = text
+        .replace("fail_on = [\"trust\"]", "")
+        .lines()
+        .filter(|l| {
+            !l.starts_with("[ssm]") && !l.starts_with("files = [") && !l.starts_with("regions = [")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&config, without_ssm).unwrap();
+    let (code, _, stderr) = run_now(&site, &config);
+    assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("delivered (HTTP 200)"), "{stderr}");
     let metrics = get(&format!("{}/metrics", gw.url)).unwrap();
-    assert!(metrics.contains(
-        "tufwatch_changes{instance=\"nightly/prod\",job=\"tufwatch\",kind=\"new_findings\"} 0"
-    ));
+    assert!(
+        metrics.contains(&format!("tufwatch_verdict{{{group}}} 1")),
+        "{metrics}"
+    );
+    // The push replaced the group (PUT): SSM's series are gone; the last success is carried
+    // from the job's history, since the push leaves nothing of the last run's.
+    assert!(!metrics.contains("tufwatch_ssm_region_up"), "{metrics}");
+    assert!(
+        metrics.contains(&format!(
+            "tufwatch_last_success_timestamp_seconds{{{group}}}"
+        )),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn an_evidence_bundle_never_takes_in_the_jobs_history() {
+    let site = Site::new();
+    let config = nightly_config(site.path(), "", "");
+    let state = site.path().join("state");
+    let (code, _, stderr) = run_now_with(&site, &config, &["--evidence", state.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("overlap"), "{stderr}");
+    assert!(!state.exists(), "nothing written: {stderr}");
 }
