@@ -30,16 +30,18 @@ fn nightly_config(dir: &Path, policy: &str, extra: &str) -> PathBuf {
 
 /// Run the job as JSON at `at`; (exit code, report, stderr).
 fn run_at(site: &Site, config: &Path, at: &str, extra: &[&str]) -> (i32, Value, String) {
-    let out = tufwatch(site.path())
-        .args(["report", "--no-progress", "--format", "json", "--at", at])
-        .arg("--config")
-        .arg(config)
-        .args(extra)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), report, stderr)
+    run_now_with(site, config, &[&["--at", at], extra].concat())
+}
+
+/// The job's report in one format, printed, at `at` (now when `None`).
+fn printed(site: &Site, config: &Path, format: &str, at: Option<&str>) -> String {
+    let mut c = tufwatch(site.path());
+    c.args(["report", "--no-progress", "--format", format]);
+    if let Some(at) = at {
+        c.args(["--at", at]);
+    }
+    let out = c.arg("--config").arg(config).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The job-level findings of a code.
@@ -208,32 +210,14 @@ fn waived_findings_are_shown_marked_and_do_not_fail_the_run() {
         .collect();
     assert_eq!(matched, [1, 1, 1, 1, 0, 1, 1, 4], "{:#}", r["waivers"]);
     // Every format says so.
-    let text = tufwatch(site.path())
-        .args(["report", "--no-progress", "--at", AT, "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&text.stdout);
+    let text = printed(&site, &config, "human", Some(AT));
     assert!(text.contains("waived by platform-team, expires 2099-01-01: known: ticket OPS-1"));
     assert!(text.contains("WAIVERS"), "{text}");
     assert!(
         text.contains("0 finding(s) fail the run; 10 waived"),
         "{text}"
     );
-    let prom = tufwatch(site.path())
-        .args([
-            "report",
-            "--no-progress",
-            "--format",
-            "prometheus",
-            "--at",
-            AT,
-            "--config",
-        ])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let prom = String::from_utf8_lossy(&prom.stdout);
+    let prom = printed(&site, &config, "prometheus", Some(AT));
     assert!(
         prom.contains(
             "tufwatch_findings{severity=\"error\",category=\"fleet\",code=\"stale_ami\",waived=\"true\"} 2"
@@ -245,20 +229,7 @@ fn waived_findings_are_shown_marked_and_do_not_fail_the_run() {
         "{prom}"
     );
     // Even the Markdown digest names what is waived, and by whom.
-    let md = tufwatch(site.path())
-        .args([
-            "report",
-            "--no-progress",
-            "--format",
-            "markdown",
-            "--at",
-            AT,
-            "--config",
-        ])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let md = String::from_utf8_lossy(&md.stdout);
+    let md = printed(&site, &config, "markdown", Some(AT));
     assert!(md.contains("## Waived"), "{md}");
     assert!(md.contains("ami-2894f9bbfb44142e5 in us-west-2"), "{md}");
     assert!(
@@ -317,7 +288,7 @@ fn run_now(site: &Site, config: &Path) -> (i32, Value, String) {
     run_now_with(site, config, &[])
 }
 
-/// [`run_now`] with more arguments.
+/// Run the job as JSON with more arguments (`--at`, `--timeout`); (exit code, report, stderr).
 fn run_now_with(site: &Site, config: &Path, extra: &[&str]) -> (i32, Value, String) {
     let out = tufwatch(site.path())
         .args(["report", "--no-progress", "--format", "json", "--config"])
@@ -555,18 +526,7 @@ fn every_format_leads_with_what_changed_since_the_last_run() {
             t["due"] = "1.26.0".into();
         }
     });
-    let md = tufwatch(site.path())
-        .args([
-            "report",
-            "--no-progress",
-            "--format",
-            "markdown",
-            "--config",
-        ])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let md = String::from_utf8_lossy(&md.stdout);
+    let md = printed(&site, &config, "markdown", None);
     assert!(md.starts_with("# tufwatch report\n"), "{md}");
     assert!(md.contains("## Changes"), "{md}");
     assert!(
@@ -584,12 +544,7 @@ fn every_format_leads_with_what_changed_since_the_last_run() {
     );
 
     // Nothing changed since: said so; the text leads with it.
-    let text = tufwatch(site.path())
-        .args(["report", "--no-progress", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&text.stdout);
+    let text = printed(&site, &config, "human", None);
     let changes = text.find("CHANGES").unwrap();
     assert!(changes < text.find("REPOSITORIES").unwrap());
     assert!(
