@@ -401,6 +401,24 @@ pub enum WaiverStatus {
     Expired,
 }
 
+impl WaiverStatus {
+    /// Every status, in order.
+    pub const ALL: [WaiverStatus; 3] = [
+        WaiverStatus::Active,
+        WaiverStatus::Stale,
+        WaiverStatus::Expired,
+    ];
+
+    /// The serialized name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaiverStatus::Active => "active",
+            WaiverStatus::Stale => "stale",
+            WaiverStatus::Expired => "expired",
+        }
+    }
+}
+
 /// One waiver, as the report lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaiverUse {

@@ -896,8 +896,9 @@ impl Fleet {
     }
 }
 
-/// Which waiver waives a finding of a code about a subject (`None`: none does).
-pub type Waive<'a> = &'a dyn Fn(Code, &Subject) -> Option<Waived>;
+/// Which waiver waives a finding of a code about a subject (`None`: none does); `None` when
+/// the job has no waivers, so that no node's subject is made for nothing.
+pub type Waive<'a> = Option<&'a dyn Fn(Code, &Subject) -> Option<Waived>>;
 
 /// Nodes split by the waiver that waives a finding of `code` about each: those no waiver
 /// waives first, then each waiver's.
@@ -908,7 +909,8 @@ fn by_waiver<'n>(
 ) -> BTreeMap<Option<Waived>, Vec<&'n NodeView>> {
     let mut parts: BTreeMap<Option<Waived>, Vec<&NodeView>> = BTreeMap::new();
     for n in nodes {
-        parts.entry(waive(code, &n.subject())).or_default().push(n);
+        let waived = waive.and_then(|w| w(code, &n.subject()));
+        parts.entry(waived).or_default().push(n);
     }
     parts
 }

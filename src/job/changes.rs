@@ -88,7 +88,7 @@ pub struct NodeRecord {
 }
 
 /// A finding, as a run found it: what identifies it from run to run, and its words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FindingRecord {
     /// The repository whose verification found it, for a repository's finding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -374,34 +374,26 @@ fn finding_changes(
     before: &[FindingRecord],
     now: &[FindingRecord],
 ) -> (Vec<FindingRecord>, Vec<FindingRecord>) {
-    let count = |list: &[FindingRecord]| {
-        let mut m: BTreeMap<String, usize> = BTreeMap::new();
-        for f in list {
-            *m.entry(key_text(f)).or_default() += 1;
-        }
-        m
-    };
-    let (mut b, mut n) = (count(before), count(now));
-    let mut new = Vec::new();
-    for f in now {
-        match b.get_mut(&key_text(f)) {
-            Some(left) if *left > 0 => *left -= 1,
-            _ => new.push(f.clone()),
-        }
-    }
-    let mut resolved = Vec::new();
-    for f in before {
-        match n.get_mut(&key_text(f)) {
-            Some(left) if *left > 0 => *left -= 1,
-            _ => resolved.push(f.clone()),
-        }
-    }
-    (new, resolved)
+    (not_in(now, before), not_in(before, now))
 }
 
-/// A finding's identity as text, to count by.
-fn key_text(f: &FindingRecord) -> String {
-    serde_json::to_string(&f.key()).unwrap_or_default()
+/// The findings of `these` that `those` does not have as many times.
+fn not_in(these: &[FindingRecord], those: &[FindingRecord]) -> Vec<FindingRecord> {
+    let mut left: BTreeMap<FindingRecord, usize> = BTreeMap::new();
+    for f in those {
+        *left.entry(f.key()).or_default() += 1;
+    }
+    these
+        .iter()
+        .filter(|f| match left.get_mut(&f.key()) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                false
+            }
+            _ => true,
+        })
+        .cloned()
+        .collect()
 }
 
 impl RunRecord {
@@ -483,8 +475,8 @@ fn finding_records(report: &JobReport) -> Vec<FindingRecord> {
     out
 }
 
-/// Each waiver's history: first seen (now, for a new one), last matched (now, when it
-/// matched).
+/// Each waiver's history: first seen (now, for a new one), last matched (as the run's
+/// waivers say: `History::compare` set it from the last record).
 fn waiver_records(
     report: &JobReport,
     previous: Option<&RunRecord>,
@@ -497,11 +489,7 @@ fn waiver_records(
             let before = previous.and_then(|p| p.waivers.get(&w.waiver));
             let record = WaiverRecord {
                 first_seen: before.map_or(at, |b| b.first_seen.min(at)),
-                last_matched: if w.matched > 0 {
-                    Some(at)
-                } else {
-                    before.and_then(|b| b.last_matched).map(|t| t.min(at))
-                },
+                last_matched: w.last_matched,
             };
             (w.waiver.clone(), record)
         })

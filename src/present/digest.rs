@@ -115,10 +115,7 @@ pub fn standing(r: &JobReport) -> String {
     let all = r.all_findings();
     let failing = all.iter().filter(|f| fails(r, f)).count();
     let waived = all.iter().filter(|f| f.waived.is_some()).count();
-    let outside = all
-        .iter()
-        .filter(|f| f.counts() && !f.code.means_incomplete() && !fails(r, f))
-        .count();
+    let outside = all.iter().filter(|f| f.outside(&r.fail_on)).count();
     let notes = all.iter().filter(|f| f.severity == Severity::Note).count();
     let mut parts = vec![format!("{failing} finding(s) fail the run")];
     if waived > 0 {
@@ -168,7 +165,7 @@ pub fn waived_lines(r: &JobReport) -> Vec<String> {
 
 /// Whether a finding fails the run under the report's `fail_on`.
 pub fn fails(r: &JobReport, f: &Finding) -> bool {
-    f.counts() && !f.code.means_incomplete() && (f.is_trust() || r.fail_on.contains(&f.category))
+    f.fails_under(&r.fail_on)
 }
 
 /// `trust, release`: the categories that fail the run.

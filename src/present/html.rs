@@ -236,7 +236,7 @@ fn finding_row(r: &JobReport, repository: Option<&str>, f: &Finding) -> FindingR
         url: f.url.clone().unwrap_or_default(),
         message: f.message.clone(),
         waived: f.waived.as_deref().map(words::waived).unwrap_or_default(),
-        outside: f.counts() && !f.code.means_incomplete() && !super::digest::fails(r, f),
+        outside: f.outside(&r.fail_on),
     }
 }
 

@@ -396,18 +396,9 @@ fn finding_metrics(o: &mut Out, r: &JobReport) {
             "tufwatch_waivers",
             "The job's waivers per status (active, stale, expired).",
         );
-        for status in [
-            crate::waiver::WaiverStatus::Active,
-            crate::waiver::WaiverStatus::Stale,
-            crate::waiver::WaiverStatus::Expired,
-        ] {
+        for status in crate::waiver::WaiverStatus::ALL {
             let n = r.waivers.iter().filter(|w| w.status == status).count();
-            let name = match status {
-                crate::waiver::WaiverStatus::Active => "active",
-                crate::waiver::WaiverStatus::Stale => "stale",
-                crate::waiver::WaiverStatus::Expired => "expired",
-            };
-            o.sample("tufwatch_waivers", &[("status", name)], n as f64);
+            o.sample("tufwatch_waivers", &[("status", status.as_str())], n as f64);
         }
     }
 }

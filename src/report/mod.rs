@@ -454,6 +454,19 @@ impl Finding {
         self.severity == Severity::Error && (self.waived.is_none() || !self.code.waivable())
     }
 
+    /// Whether it fails the run when the categories in `fail_on` do: it counts, the run could
+    /// read what it is about, and it is the verification's or of a category in `fail_on`.
+    pub fn fails_under(&self, fail_on: &[Category]) -> bool {
+        self.counts()
+            && !self.code.means_incomplete()
+            && (self.is_trust() || fail_on.contains(&self.category))
+    }
+
+    /// Whether it is an error that `fail_on` leaves out: shown, and not failing the run.
+    pub fn outside(&self, fail_on: &[Category]) -> bool {
+        self.counts() && !self.code.means_incomplete() && !self.fails_under(fail_on)
+    }
+
     /// Whether it is about the repository's verification: by its category, or by its code
     /// whatever its category says.
     pub fn is_trust(&self) -> bool {
@@ -754,12 +767,11 @@ pub fn verdict_under<'a>(
     fail_on: &[Category],
 ) -> Verdict {
     let mut incomplete = false;
-    for f in findings.filter(|f| f.counts()) {
-        if f.code.means_incomplete() {
-            incomplete = true;
-        } else if f.is_trust() || fail_on.contains(&f.category) {
+    for f in findings {
+        if f.fails_under(fail_on) {
             return Verdict::Fail;
         }
+        incomplete |= f.counts() && f.code.means_incomplete();
     }
     if incomplete {
         Verdict::Incomplete
