@@ -57,7 +57,7 @@ impl History {
                     what: "job history",
                     path: path.display().to_string(),
                     message: format!(
-                        "is a {}, not the regular file the job keeps its last run in",
+                        "is {}, not the regular file the job keeps its last run in",
                         crate::atomic::kind_of(&m.file_type())
                     ),
                 })
