@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=target/test-venv
-if ! "$venv/bin/python" -c "import moto.server, werkzeug, tuf.ngclient, cryptography" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import moto.server, werkzeug, tuf.ngclient, cryptography, in_toto_attestation" 2>/dev/null; then
     echo "installing the local SSM endpoint (moto) and python-tuf into $venv" >&2
     rm -rf "$venv"
     python3 -m venv "$venv"

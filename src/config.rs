@@ -49,6 +49,19 @@ pub struct Config {
     /// What to write.
     #[serde(default)]
     pub output: Output,
+    /// How evidence bundles name their verifier and are signed.
+    #[serde(default)]
+    pub evidence: EvidenceConfig,
+}
+
+/// `[evidence]`: for `report --evidence` and `evidence create --config`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceConfig {
+    /// The statements' `verifier.id`: a URI naming this verifier's trust base.
+    pub verifier_id: Option<String>,
+    /// Sign the statements with this AWS KMS key (ARN, key id or alias).
+    pub kms_key: Option<String>,
 }
 
 /// `[trust]`.
@@ -97,6 +110,8 @@ pub struct Repository {
     pub root: Option<PathBuf>,
     /// Refuse its root unless its SHA-512 is this.
     pub root_sha512: Option<String>,
+    /// The public URL evidence names it by, when its metadata URL is a local copy.
+    pub resource_uri: Option<String>,
 }
 
 /// `[ssm]`.
@@ -328,6 +343,7 @@ impl Config {
                     targets_url: r.targets_url.clone(),
                     root: r.root.clone(),
                     root_sha512: r.root_sha512.clone(),
+                    resource_uri: r.resource_uri.clone(),
                 })
                 .collect(),
             derive_repositories: false,

@@ -4,7 +4,14 @@ use aws_lc_rs::digest::{Context, SHA256, SHA512};
 
 /// SHA-256 of `bytes`, as lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(aws_lc_rs::digest::digest(&SHA256, bytes))
+    hex::encode(sha256(bytes))
+}
+
+/// SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0; 32];
+    out.copy_from_slice(aws_lc_rs::digest::digest(&SHA256, bytes).as_ref());
+    out
 }
 
 /// SHA-512 of `bytes`, as lower-case hex.

@@ -101,6 +101,10 @@ pub enum Error {
     /// The HTTP client could not be set up.
     #[error("cannot set up the HTTP client: {0}")]
     Http(String),
+
+    /// An evidence statement could not be signed (the key, or KMS out of reach): no bundle.
+    #[error("cannot sign the evidence: {0}")]
+    Sign(String),
 }
 
 impl Error {
@@ -171,6 +175,14 @@ pub enum Setting {
     RepositoryMetadataUrl(usize),
     /// Where a job's repository's targets are.
     RepositoryTargetsUrl(usize),
+    /// The public URL evidence names a job's repository by.
+    RepositoryResourceUri(usize),
+    /// The public URL evidence names a repository by.
+    ResourceUri,
+    /// Who evidence names as the verifier.
+    VerifierId,
+    /// The AWS KMS key evidence is signed with.
+    KmsKey,
     /// The inventories of the fleet.
     Inventory,
     /// The directory an evidence bundle is written to.
@@ -228,6 +240,10 @@ impl Setting {
             Setting::RepositoryRootSha512(_) => "repository root_sha512",
             Setting::RepositoryMetadataUrl(_) => "repository metadata_url",
             Setting::RepositoryTargetsUrl(_) => "repository targets_url",
+            Setting::RepositoryResourceUri(_) => "repository resource_uri",
+            Setting::ResourceUri => "resource uri",
+            Setting::VerifierId => "verifier_id",
+            Setting::KmsKey => "kms_key",
             Setting::Inventory => "inventory",
             Setting::BundleDir => "bundle directory",
             Setting::Bundle => "bundle",

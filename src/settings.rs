@@ -519,6 +519,8 @@ pub struct RepositorySettings {
     pub root: Option<PathBuf>,
     /// Refuse its root unless its SHA-512 is this.
     pub root_sha512: Option<String>,
+    /// How evidence names it (its public URL), when its metadata URL does not: a local copy.
+    pub resource_uri: Option<String>,
 }
 
 /// EC2 read live: the fleet's running instances and the AMIs they and SSM name. How to reach AWS
@@ -581,12 +583,33 @@ impl Default for SsmSettings {
 }
 
 /// What keeps a repository's evidence files for a job's bundle: its verification, its trust
-/// anchor and what its signed manifest gave, to file name -> bytes.
+/// anchor, what its signed manifest gave and how its statement names the verifier and the
+/// repository, to file name -> bytes.
 pub type KeepEvidence = fn(
     &crate::engine::Verification,
     &TrustedRoot,
     &crate::releases::ManifestRead,
+    &StatementNames,
 ) -> std::collections::BTreeMap<String, Vec<u8>>;
+
+/// How an evidence statement names who verified and what (the VSA's `verifier.id` and
+/// `resourceUri`): each a URI that means the same on any machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementNames {
+    /// Who verified: the operator's verifier, by its trust base.
+    pub verifier_id: String,
+    /// The repository: its public metadata URL, or the one declared for a local copy.
+    pub resource_uri: String,
+}
+
+/// The evidence a job keeps of each repository, for its bundle.
+#[derive(Debug, Clone)]
+pub struct EvidenceSettings {
+    /// What makes the files (the caller names it: `evidence::repository_files`).
+    pub keep: KeepEvidence,
+    /// The statements' `verifier.id`.
+    pub verifier_id: String,
+}
 
 /// An inventory of the fleet to read.
 #[derive(Debug, Clone)]
@@ -634,9 +657,8 @@ pub struct JobSettings {
     pub policy: crate::fleet::BehindLimits,
     /// Repositories verified at once.
     pub concurrency: usize,
-    /// Keep each repository's evidence files, for an evidence bundle of the job (the caller
-    /// names the function that makes them: `evidence::repository_files`).
-    pub evidence: Option<KeepEvidence>,
+    /// Keep each repository's evidence files, for an evidence bundle of the job.
+    pub evidence: Option<EvidenceSettings>,
     /// What the nightly job adds: waivers, the categories that fail the run, SSM's grace.
     pub nightly: NightlySettings,
 }

@@ -1,6 +1,6 @@
 //! `tufwatch evidence create` and `tufwatch evidence verify`.
 
-use super::bundle::{read_pem, signing_key, withdraw};
+use super::bundle::{signer, verifier_id, withdraw};
 use super::flags::{formats_of, RepoArgs, HUMAN_OR_JSON};
 use super::names::{named, SettingsFrom};
 use super::output;
@@ -30,8 +30,9 @@ pub enum EvidenceCommand {
     /// Exit codes: 0 verified (bundle written), 1 findings (bundle written, FAILED), 2 could not
     /// run (no bundle).
     #[command(after_help = "Examples:\n  \
-        tufwatch evidence create --out evidence/demo --root fixtures/demo-repo/root.json --metadata-url fixtures/demo-repo/metadata --targets-url fixtures/demo-repo/targets\n  \
-        tufwatch evidence create --out evidence/$(date +%F) --variant aws-k8s-1.31 --arch x86_64\n  \
+        tufwatch evidence create --out evidence/demo --root fixtures/demo-repo/root.json --metadata-url fixtures/demo-repo/metadata --targets-url fixtures/demo-repo/targets --resource-uri https://updates.example.com/tufwatch-demo/metadata/\n  \
+        tufwatch evidence create --out evidence/$(date +%F) --variant aws-k8s-1.31 --arch x86_64 --verifier-id https://security.example.com/verifiers/tufwatch\n  \
+        tufwatch evidence create --out evidence/$(date +%F) --variant aws-k8s-1.31 --arch x86_64 --sign-kms arn:aws:kms:us-west-2:111122223333:key/EXAMPLE\n  \
         tufwatch evidence create --out evidence/nightly-$(date +%F) --config /etc/tufwatch/nightly.toml")]
     Create(Box<CreateArgs>),
     /// Check a bundle offline: the sums, the statement against the report and the anchor, and
@@ -39,9 +40,10 @@ pub enum EvidenceCommand {
     ///
     /// Exit codes: 0 the bundle is intact and its result reproduces, 1 findings (a file altered,
     /// missing or added, or files that disagree), 2 could not run.
-    #[command(
-        after_help = "Example:\n  tufwatch evidence verify evidence/demo --sha256 <DIGEST> --root-sha512 <HEX>"
-    )]
+    #[command(after_help = "Examples:\n  \
+        tufwatch evidence verify evidence/demo --sha256 <DIGEST> --root-sha512 <HEX>\n  \
+        tufwatch evidence verify evidence/demo --pubkey signer.pub --verifier-id urn:tufwatch:tuf-verifier --resource-uri https://updates.bottlerocket.aws/2020-07-07/aws-k8s-1.31/x86_64/ --subject manifest.json@sha256:<HEX>\n  \
+        aws kms get-public-key --key-id <ARN> > kms-key.json && tufwatch evidence verify evidence/demo --pubkey kms-key.json")]
     Verify(BundleVerifyArgs),
 }
 
@@ -74,14 +76,43 @@ pub struct CreateArgs {
     #[arg(long = "target", value_name = "NAME")]
     pub targets: Vec<String>,
 
-    /// Sign the statement as a DSSE envelope (statement.dsse.json) with this private key: PEM,
-    /// Ed25519 or ECDSA P-256 (PKCS#8 "PRIVATE KEY", or "EC PRIVATE KEY").
-    #[arg(long, value_name = "FILE")]
-    pub sign_key: Option<PathBuf>,
+    /// The URI the statement names the repository by (its resourceUri): the repository's public
+    /// URL, the same on any machine. Needed when the metadata is read from a local copy; an
+    /// http(s) metadata URL names itself [default: the metadata URL].
+    #[arg(long, value_name = "URI", conflicts_with = "config")]
+    pub resource_uri: Option<String>,
+
+    /// The evidence's signer and verifier.
+    #[command(flatten)]
+    pub signing: SigningArgs,
 
     /// Output format of the summary.
     #[arg(long, value_parser = formats_of(HUMAN_OR_JSON), default_value = "human")]
     pub format: OutputFormat,
+}
+
+/// Who signs a bundle's statements and how they name the verifier (`evidence create`, `report
+/// --evidence`).
+#[derive(Debug, Args)]
+pub struct SigningArgs {
+    /// Sign each statement as a DSSE envelope (statement.dsse.json) with this private key: PEM,
+    /// Ed25519 or ECDSA P-256 (PKCS#8 "PRIVATE KEY", or "EC PRIVATE KEY").
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+
+    /// Sign each statement with this asymmetric AWS KMS key instead (key ARN, key id, alias
+    /// name or alias ARN): ECC_NIST_P256 (ECDSA_SHA_256) or RSA (RSASSA_PSS_SHA_256), with the
+    /// credentials SSM reads with (profile, environment, instance role) [default: a job's
+    /// [evidence] kms_key]. `evidence verify --pubkey` takes the key's public key as `aws kms
+    /// get-public-key` gives it.
+    #[arg(long, value_name = "KEY", conflicts_with = "sign_key")]
+    pub sign_kms: Option<String>,
+
+    /// The statements' verifier.id: a URI naming this verifier's trust base, as the consumers
+    /// of the evidence accept it [default: a job's [evidence] verifier_id, else
+    /// urn:tufwatch:tuf-verifier].
+    #[arg(long, value_name = "URI")]
+    pub verifier_id: Option<String>,
 }
 
 /// `evidence verify`.
@@ -100,10 +131,25 @@ pub struct BundleVerifyArgs {
     #[arg(long, value_name = "HEX")]
     pub root_sha512: Option<String>,
 
-    /// Demand a signature over the statement by this public key (PEM "PUBLIC KEY", Ed25519 or
-    /// ECDSA P-256).
+    /// Demand a signature over every statement by this public key: Ed25519, ECDSA P-256 or RSA
+    /// (RSASSA-PSS), as a PEM "PUBLIC KEY", its DER, or what `aws kms get-public-key` gives (its
+    /// JSON answer, or its PublicKey in base64).
     #[arg(long, value_name = "FILE")]
     pub pubkey: Option<PathBuf>,
+
+    /// Demand a subject: a statement that passed names NAME (with this SHA-256, when given),
+    /// as slsa-verifier verify-vsa's --subject-digest does (repeatable).
+    #[arg(long = "subject", value_name = "NAME[@sha256:HEX]")]
+    pub subjects: Vec<evidence::check::SubjectDemand>,
+
+    /// Demand that a statement is about this resource (its resourceUri), and the subjects
+    /// demanded named by one that is (repeatable).
+    #[arg(long = "resource-uri", value_name = "URI")]
+    pub resource_uris: Vec<String>,
+
+    /// Demand that every statement is by this verifier (its verifier.id).
+    #[arg(long, value_name = "URI")]
+    pub verifier_id: Option<String>,
 
     /// Output format.
     #[arg(long, value_parser = formats_of(HUMAN_OR_JSON), default_value = "human")]
@@ -136,12 +182,9 @@ pub async fn run(cmd: EvidenceCommand) -> Result<i32> {
 }
 
 async fn create(a: CreateArgs) -> Result<i32> {
-    // The key and the directory first: a bad key or a full directory stops the run before
-    // anything is verified or written.
-    let key = signing_key(a.sign_key.as_deref())?;
     evidence::check_out(&a.out, Setting::BundleDir)?;
     if let Some(config) = a.config.clone() {
-        return create_job(a, config, key).await;
+        return create_job(a, config).await;
     }
     let selection = if a.targets.is_empty() {
         TargetSelection::None
@@ -150,14 +193,31 @@ async fn create(a: CreateArgs) -> Result<i32> {
     };
     let settings = a.repo.settings(selection, None)?;
     let (mut options, root) = settings.resolve()?;
+    let names = crate::settings::StatementNames {
+        verifier_id: verifier_id(a.signing.verifier_id.as_deref())?,
+        resource_uri: resource_uri(a.resource_uri.as_deref(), &options.metadata_url)?,
+    };
+    // The signer and the directory first: a key that cannot sign or a full directory stops
+    // the run before anything is verified or written.
+    let live = crate::aws::client::LiveOptions {
+        attempt_timeout: crate::settings::timeout(a.repo.common.timeout),
+        deadline: crate::settings::deadline(a.repo.common.deadline)?,
+        ..Default::default()
+    };
+    let signer = signer(
+        a.signing.sign_key.as_deref(),
+        a.signing.sign_kms.as_deref(),
+        &live,
+    )
+    .await?;
     // From the anchor through every root: the bundle holds the whole chain.
     options.state_root = None;
     let verification = crate::engine::verify(&options, &root).await?;
     let manifest = crate::job::own_releases(&verification, &options).await;
     let (mut files, report) =
-        evidence::files_and_report(&verification, &root, &[], manifest.as_ref());
+        evidence::files_and_report(&verification, &root, manifest.as_ref(), &names);
     refuse_incomplete(&report)?;
-    evidence::sign(&mut files, key.as_ref(), a.sign_key.as_deref())?;
+    evidence::sign(&mut files, signer.as_ref()).await?;
     let sha256 = evidence::write(&a.out, &files, Setting::BundleDir)?;
     let created = Created {
         bundle: a.out.display().to_string(),
@@ -177,6 +237,27 @@ async fn create(a: CreateArgs) -> Result<i32> {
         .collect();
     print_created(&created, &errors, a.format).map_err(|e| withdraw(&a.out, e))?;
     Ok(report.exit_code())
+}
+
+/// The URI the statement names one repository by: the one given, else its metadata URL when
+/// that is an http(s) one; a local copy nobody named is refused before anything is verified.
+fn resource_uri(given: Option<&str>, metadata_url: &url::Url) -> Result<String> {
+    let refuse = |message: String| Error::Setting {
+        setting: Setting::ResourceUri,
+        message,
+    };
+    match given {
+        Some(uri) if crate::source::location::is_uri(uri) => Ok(uri.to_owned()),
+        Some(uri) => Err(refuse(format!(
+            "{:?} is not a URI (scheme:...)",
+            clean(uri)
+        ))),
+        None => crate::job::public_url(metadata_url).ok_or_else(|| {
+            refuse(format!(
+                "the metadata is read from {metadata_url}, which names the repository on this machine only; the statement names it by a URL that means the same everywhere: give its public URL"
+            ))
+        }),
+    }
 }
 
 /// A run that could not finish (the network, the deadline) proves nothing about the
@@ -199,11 +280,7 @@ fn refuse_incomplete(report: &crate::report::Report) -> Result<()> {
 }
 
 /// `evidence create --config`: the bundle of a whole job.
-async fn create_job(
-    a: CreateArgs,
-    config_path: PathBuf,
-    key: Option<evidence::dsse::SigningKey>,
-) -> Result<i32> {
+async fn create_job(a: CreateArgs, config_path: PathBuf) -> Result<i32> {
     let config = crate::config::Config::read(&config_path)?;
     let common = &a.repo.common;
     // The run's flags; the configuration gives the rest (its state and outputs are not used).
@@ -218,7 +295,9 @@ async fn create_job(
     let mut settings = config
         .job(run, a.concurrency)
         .map_err(|e| named(e, origin, &[]))?;
-    settings.evidence = Some(evidence::repository_files);
+    let (evidence_settings, signer) =
+        super::report::evidence_of(&config, &settings, &a.signing, origin).await?;
+    settings.evidence = Some(evidence_settings);
     let mut report = super::run_job(&settings, origin, &[]).await?;
     if report.verdict == Verdict::Incomplete {
         for f in report.all_findings() {
@@ -235,8 +314,8 @@ async fn create_job(
             message: "the job could not finish (see above); no bundle written".to_owned(),
         });
     }
-    let record =
-        evidence::write_job_bundle(&mut report, &a.out, key.as_ref(), a.sign_key.as_deref())?;
+    evidence::job::sign_repositories(&mut report, signer.as_ref()).await?;
+    let record = evidence::write_job_bundle(&mut report, &a.out)?;
     let created = Created {
         bundle: record.dir,
         files: record.files,
@@ -296,24 +375,23 @@ fn print_created(
 }
 
 async fn verify(a: BundleVerifyArgs) -> Result<i32> {
-    let expected = a
-        .root_sha512
-        .as_deref()
-        .map(|h| parse_sha512_arg(Setting::RootSha512, h))
-        .transpose()?;
-    let public = a.pubkey.as_deref().map(read_public_key).transpose()?;
-    let digest = a
-        .sha256
-        .as_deref()
-        .map(|h| parse_sha256_arg(Setting::BundleDigest, h))
-        .transpose()?;
-    let result = evidence::check(
-        &a.dir,
-        digest.as_deref(),
-        expected.as_deref(),
-        public.as_deref(),
-    )
-    .await;
+    let demands = evidence::check::Demands {
+        digest: a
+            .sha256
+            .as_deref()
+            .map(|h| parse_sha256_arg(Setting::BundleDigest, h))
+            .transpose()?,
+        root_sha512: a
+            .root_sha512
+            .as_deref()
+            .map(|h| parse_sha512_arg(Setting::RootSha512, h))
+            .transpose()?,
+        public_key: a.pubkey.as_deref().map(read_public_key).transpose()?,
+        subjects: a.subjects.clone(),
+        resource_uris: a.resource_uris.clone(),
+        verifier_id: a.verifier_id.clone(),
+    };
+    let result = evidence::check(&a.dir, &demands).await;
     let check = match result {
         Ok(c) => c,
         Err(e) => {
@@ -332,12 +410,16 @@ async fn verify(a: BundleVerifyArgs) -> Result<i32> {
     Ok(check.exit_code())
 }
 
-/// The public key `--pubkey` names (PEM "PUBLIC KEY"), as DER.
+/// The public key `--pubkey` names (a PEM "PUBLIC KEY", its DER, or KMS's `GetPublicKey`
+/// answer), as DER.
 fn read_public_key(path: &Path) -> Result<Vec<u8>> {
-    crate::pem::public_key(&read_pem(path, "public key")?).map_err(|message| Error::Invalid {
-        what: "public key",
-        path: path.display().to_string(),
-        message: message.to_string(),
+    let bytes = crate::source::read_limited(path, 64 << 10, "public key")?;
+    crate::pem::any_public_key(crate::source::without_bom(&bytes)).map_err(|message| {
+        Error::Invalid {
+            what: "public key",
+            path: path.display().to_string(),
+            message: message.to_string(),
+        }
     })
 }
 

@@ -27,6 +27,9 @@ pub fn flag(setting: Setting) -> Option<&'static str> {
         Setting::Bundle => "DIR",
         Setting::BundleDigest => "--sha256",
         Setting::RootUrl => "--url",
+        Setting::ResourceUri => "--resource-uri",
+        Setting::VerifierId => "--verifier-id",
+        Setting::KmsKey => "--sign-kms",
         Setting::Ec2Region => "--region",
         Setting::AssumeRole(_) => "--assume-role",
         Setting::ImageOwners => "--image-owner",
@@ -43,7 +46,8 @@ pub fn flag(setting: Setting) -> Option<&'static str> {
         | Setting::RepositoryRoot(_)
         | Setting::RepositoryRootSha512(_)
         | Setting::RepositoryMetadataUrl(_)
-        | Setting::RepositoryTargetsUrl(_) => return None,
+        | Setting::RepositoryTargetsUrl(_)
+        | Setting::RepositoryResourceUri(_) => return None,
     })
 }
 
@@ -69,6 +73,9 @@ pub fn key(setting: Setting) -> Option<String> {
         Setting::RepositoryRootSha512(i) => repository(i, "root_sha512"),
         Setting::RepositoryMetadataUrl(i) => repository(i, "metadata_url"),
         Setting::RepositoryTargetsUrl(i) => repository(i, "targets_url"),
+        Setting::RepositoryResourceUri(i) => repository(i, "resource_uri"),
+        Setting::VerifierId => "evidence.verifier_id".to_owned(),
+        Setting::KmsKey => "evidence.kms_key".to_owned(),
         Setting::Ec2Region => "ec2.regions".to_owned(),
         Setting::AssumeRole(i) => format!("account[{i}].role_arn"),
         Setting::ImageOwners => "ec2.image_owners".to_owned(),
@@ -86,6 +93,7 @@ pub fn key(setting: Setting) -> Option<String> {
         | Setting::BundleDir
         | Setting::Bundle
         | Setting::BundleDigest
+        | Setting::ResourceUri
         | Setting::RootUrl => return None,
     })
 }

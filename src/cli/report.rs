@@ -87,10 +87,10 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub evidence: Option<PathBuf>,
 
-    /// With --evidence: sign each statement as a DSSE envelope with this private key (PEM,
-    /// Ed25519 or ECDSA P-256).
-    #[arg(long, value_name = "FILE", requires = "evidence")]
-    pub sign_key: Option<PathBuf>,
+    /// With --evidence: who signs the statements, and the verifier they name ([evidence] in
+    /// the configuration otherwise).
+    #[command(flatten)]
+    pub signing: super::evidence::SigningArgs,
 }
 
 /// The flag that names the evidence bundle's directory in `report`.
@@ -118,14 +118,22 @@ async fn run_report(a: &ReportArgs) -> Result<i32> {
     let made = Made {
         from: Some(a.config.display().to_string()),
     };
-    let settings = job_settings(a, &config)?;
+    let mut settings = job_settings(a, &config)?;
     let alerts = config
         .alerts(&a.config, std::time::Duration::from_secs(a.timeout.max(1)))
         .map_err(|e| named(e, SettingsFrom::Config(&a.config), &[]))?;
     let mut history = open_history(&settings, &a.config)?;
-    // A bad key or an evidence directory that cannot take the bundle stops the run before
-    // anything is verified.
-    let key = super::bundle::signing_key(a.sign_key.as_deref())?;
+    // A key that cannot sign or an evidence directory that cannot take the bundle stops the
+    // run before anything is verified.
+    let signer = match &a.evidence {
+        Some(_) => {
+            let origin = SettingsFrom::Config(&a.config);
+            let (keep, signer) = evidence_of(&config, &settings, &a.signing, origin).await?;
+            settings.evidence = Some(keep);
+            signer
+        }
+        None => None,
+    };
     if let Some(dir) = &a.evidence {
         crate::evidence::check_out(dir, Setting::BundleDir)
             .map_err(|e| named(e, SettingsFrom::Flags, BUNDLE_FLAG))?;
@@ -136,7 +144,7 @@ async fn run_report(a: &ReportArgs) -> Result<i32> {
     let mut report =
         super::run_job(&settings, SettingsFrom::Config(&a.config), BUNDLE_FLAG).await?;
     if let Some(dir) = &a.evidence {
-        add_evidence_bundle(&mut report, dir, key.as_ref(), a.sign_key.as_deref())?;
+        add_evidence_bundle(&mut report, dir, signer.as_ref()).await?;
     }
     // After the bundle: the changes are of this machine's runs, not of what was verified.
     if let Some(h) = &mut history {
@@ -318,25 +326,70 @@ fn job_settings(a: &ReportArgs, config: &Config) -> Result<crate::settings::JobS
         progress: !a.no_progress,
         ..CommonSettings::default()
     };
-    let mut settings = config
+    let s = &a.signing;
+    if a.evidence.is_none()
+        && (s.sign_key.is_some() || s.sign_kms.is_some() || s.verifier_id.is_some())
+    {
+        return Err(Error::Argument {
+            flag: "--evidence",
+            message: "--sign-key, --sign-kms and --verifier-id are about the evidence bundle: give --evidence DIR too".to_owned(),
+        });
+    }
+    config
         .job(run, a.concurrency)
-        .map_err(|e| named(e, SettingsFrom::Config(&a.config), &[]))?;
-    settings.evidence = a
-        .evidence
-        .is_some()
-        .then_some(crate::evidence::repository_files as crate::settings::KeepEvidence);
-    Ok(settings)
+        .map_err(|e| named(e, SettingsFrom::Config(&a.config), &[]))
 }
 
-/// Write the run's evidence bundle in `dir` and name it in the report; a bundle not written is
-/// said on stderr too.
-fn add_evidence_bundle(
+/// The evidence a job keeps of each repository, and who signs its statements: the flags, else
+/// the configuration's `[evidence]` (`origin`). The KMS key is opened here, before anything
+/// is verified, with the credentials and endpoint SSM reads with.
+pub(super) async fn evidence_of(
+    config: &Config,
+    settings: &crate::settings::JobSettings,
+    flags: &super::evidence::SigningArgs,
+    origin: SettingsFrom<'_>,
+) -> Result<(
+    crate::settings::EvidenceSettings,
+    Option<crate::evidence::dsse::Signer>,
+)> {
+    let from = |flag_given: bool| {
+        if flag_given {
+            SettingsFrom::Flags
+        } else {
+            origin
+        }
+    };
+    let given_id = flags.verifier_id.as_deref();
+    let verifier_id =
+        super::bundle::verifier_id(given_id.or(config.evidence.verifier_id.as_deref()))
+            .map_err(|e| named(e, from(given_id.is_some()), &[]))?;
+    let kms = match flags.sign_key {
+        Some(_) => None,
+        None => flags
+            .sign_kms
+            .as_deref()
+            .or(config.evidence.kms_key.as_deref()),
+    };
+    let live = crate::job::kms_options(settings)?;
+    let signer = super::bundle::signer(flags.sign_key.as_deref(), kms, &live)
+        .await
+        .map_err(|e| named(e, from(flags.sign_kms.is_some()), &[]))?;
+    let keep = crate::settings::EvidenceSettings {
+        keep: crate::evidence::repository_files,
+        verifier_id,
+    };
+    Ok((keep, signer))
+}
+
+/// Sign and write the run's evidence bundle in `dir` and name it in the report; a bundle not
+/// written is said on stderr too.
+async fn add_evidence_bundle(
     report: &mut crate::job::JobReport,
     dir: &std::path::Path,
-    key: Option<&crate::evidence::dsse::SigningKey>,
-    key_path: Option<&std::path::Path>,
+    signer: Option<&crate::evidence::dsse::Signer>,
 ) -> Result<()> {
-    crate::evidence::job::bundle_job(report, dir, key, key_path)
+    crate::evidence::job::bundle_job(report, dir, signer)
+        .await
         .map_err(|e| named(e, SettingsFrom::Flags, BUNDLE_FLAG))?;
     let error = report
         .evidence_bundle

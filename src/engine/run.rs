@@ -660,6 +660,7 @@ fn assemble(opts: &VerifyOptions, p: Parts<'_>) -> Report {
             targets_url: opts.targets_url.to_string(),
             variant: opts.variant.clone(),
             arch: opts.arch.clone(),
+            resource_uri: None,
         },
         trusted_root: TrustedRootReport {
             source: p.trusted.source.clone(),

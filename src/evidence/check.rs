@@ -9,6 +9,8 @@
 //!    verified targets metadata lists.
 //! 5. For a job: each repository's evidence agrees with `job.json`, and the SSM cross-check
 //!    recomputed from the recorded observations and the releases of step 4 is the recorded one.
+//! 6. What the auditor demands of the statements, as slsa-verifier's `verify-vsa` does: the
+//!    verifier, the resource, and subjects a passed verification names.
 
 use super::{
     dsse, release_images, statement::Statement, statement::VerificationResult, sums, JOB_FILE,
@@ -47,6 +49,12 @@ pub struct BundleCheck {
     pub recorded_result: Option<VerificationResult>,
     /// The recorded reference time.
     pub reference_time: Option<String>,
+    /// When the verification ran (the statement's `timeVerified`; a job's start).
+    pub time_verified: Option<String>,
+    /// The statements' `verifier.id`, each once.
+    pub verifier_ids: Vec<String>,
+    /// The statements' `resourceUri`, each once.
+    pub resource_uris: Vec<String>,
     /// The anchor's SHA-512 (for a job: when every repository has the same anchor).
     pub trusted_root_sha512: Option<String>,
     /// The verdict of verifying the recorded metadata again, offline, at the reference time
@@ -101,15 +109,69 @@ fn finding(code: Code, file: &str, message: impl Into<String>) -> Finding {
     Finding::error(code, format!("{file}: {}", message.into())).target(file)
 }
 
-/// Check a bundle offline. `expected_digest` is the bundle digest (SHA-256 of `SHA256SUMS`) the
-/// auditor demands, `expected_root` an anchor SHA-512; with `public_key`, every statement must
-/// be signed by it.
-pub async fn check(
-    dir: &Path,
-    expected_digest: Option<&str>,
-    expected_root: Option<&str>,
-    public_key: Option<&[u8]>,
-) -> Result<BundleCheck> {
+/// What an auditor demands of a bundle, beyond that it is intact and reproduces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Demands {
+    /// The bundle's digest (SHA-256 of `SHA256SUMS`, lower-case hex).
+    pub digest: Option<String>,
+    /// The anchor's SHA-512 (lower-case hex).
+    pub root_sha512: Option<String>,
+    /// Every statement signed by this public key (SubjectPublicKeyInfo DER).
+    pub public_key: Option<Vec<u8>>,
+    /// Each a subject of a statement that passed (of one about a resource demanded, when some
+    /// are).
+    pub subjects: Vec<SubjectDemand>,
+    /// Each the `resourceUri` of a statement.
+    pub resource_uris: Vec<String>,
+    /// Every statement's `verifier.id`.
+    pub verifier_id: Option<String>,
+}
+
+/// A subject demanded: a name, and the SHA-256 it must have when one is given
+/// (`NAME[@sha256:HEX]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectDemand {
+    /// The subject's name.
+    pub name: String,
+    /// Its SHA-256, lower-case hex.
+    pub sha256: Option<String>,
+}
+
+impl std::str::FromStr for SubjectDemand {
+    type Err = crate::error::ValueError;
+
+    /// `NAME`, or `NAME@sha256:HEX` (the last `@sha256:` splits, so a name may hold `@`).
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        let invalid = || crate::error::ValueError {
+            value: s.to_owned(),
+            expected: "NAME or NAME@sha256:HEX (64 hex digits)",
+        };
+        let (name, sha256) = match s.rsplit_once("@sha256:") {
+            Some((name, hex)) => {
+                let hex = hex.to_ascii_lowercase();
+                let is_hex = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+                if !is_hex {
+                    return Err(invalid());
+                }
+                (name, Some(hex))
+            }
+            None => (s, None),
+        };
+        if name.is_empty() || name.chars().any(char::is_control) {
+            return Err(invalid());
+        }
+        Ok(SubjectDemand {
+            name: name.to_owned(),
+            sha256,
+        })
+    }
+}
+
+/// Check a bundle offline, and that it is what `demands` says.
+pub async fn check(dir: &Path, demands: &Demands) -> Result<BundleCheck> {
+    let expected_digest = demands.digest.as_deref();
+    let expected_root = demands.root_sha512.as_deref();
+    let public_key = demands.public_key.as_deref();
     if !dir.is_dir() {
         return Err(Error::Setting {
             setting: crate::error::Setting::Bundle,
@@ -128,6 +190,20 @@ pub async fn check(
         check_single(dir, expected_root, public_key).await
     };
     findings.append(&mut outcome.findings);
+    // 6. What the auditor demands of the statements.
+    findings.extend(demands_met(demands, &outcome.statements));
+    let mut verifier_ids = Vec::new();
+    let mut resource_uris = Vec::new();
+    for (_, s) in &outcome.statements {
+        for (list, value) in [
+            (&mut verifier_ids, &s.predicate.verifier.id),
+            (&mut resource_uris, &s.predicate.resource_uri),
+        ] {
+            if !list.contains(value) {
+                list.push(value.clone());
+            }
+        }
+    }
     findings.sort_by(|a, b| (a.code, &a.target).cmp(&(b.code, &b.target)));
     findings.dedup();
     Ok(BundleCheck {
@@ -138,6 +214,9 @@ pub async fn check(
         sha256,
         recorded_result: outcome.recorded_result,
         reference_time: outcome.reference_time,
+        time_verified: outcome.time_verified,
+        verifier_ids,
+        resource_uris,
         trusted_root_sha512: outcome.trusted_root_sha512,
         reverified: outcome.reverified,
         signed_by: outcome.signed_by,
@@ -228,6 +307,15 @@ async fn check_single(
     StepsFound {
         recorded_result: piece.summary.recorded_result,
         reference_time: piece.report.as_ref().map(|r| r.reference_time.to_rfc3339()),
+        time_verified: piece
+            .statement
+            .as_ref()
+            .map(|s| s.predicate.time_verified.clone()),
+        statements: piece
+            .statement
+            .map(|s| (STATEMENT_FILE.to_owned(), s))
+            .into_iter()
+            .collect(),
         trusted_root_sha512: piece.summary.trusted_root_sha512.clone(),
         reverified: piece.summary.reverified,
         signed_by: piece.summary.signed_by.clone(),
@@ -242,6 +330,9 @@ async fn check_single(
 struct StepsFound {
     recorded_result: Option<VerificationResult>,
     reference_time: Option<String>,
+    time_verified: Option<String>,
+    /// Each statement read, by its name in the bundle.
+    statements: Vec<(String, Statement)>,
     trusted_root_sha512: Option<String>,
     reverified: Option<Verdict>,
     signed_by: Vec<String>,
@@ -254,6 +345,7 @@ struct StepsFound {
 struct Piece {
     summary: RepoCheck,
     findings: Vec<Finding>,
+    statement: Option<Statement>,
     report: Option<Report>,
     /// `releases.json` as recorded.
     releases: Option<Value>,
@@ -309,6 +401,7 @@ async fn check_piece(
             signature_verified: signature.verified,
         },
         findings,
+        statement: recorded.statement,
         report: recorded.report,
         releases: recorded.releases,
         tracks: recomputed,
@@ -435,19 +528,18 @@ fn statement_agrees(
             s.predicate.verification_result, r.verdict
         )));
     }
-    if s.predicate.resource_uri != r.repository.metadata_url {
+    // Bundles made before the report recorded a resource URI named the metadata URL.
+    let resource = r
+        .repository
+        .resource_uri
+        .as_ref()
+        .unwrap_or(&r.repository.metadata_url);
+    if &s.predicate.resource_uri != resource {
         found.push(inconsistent(
-            "resourceUri is not the report's metadata URL".to_owned(),
+            "resourceUri is not the repository's, as the report names it".to_owned(),
         ));
     }
-    let time_verified = chrono::DateTime::parse_from_rfc3339(&s.predicate.time_verified)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .ok();
-    if time_verified != Some(r.reference_time) {
-        found.push(inconsistent(
-            "timeVerified is not the report's reference time".to_owned(),
-        ));
-    }
+    found.extend(times_agree(s, r).map(inconsistent));
     for subject in &s.subject {
         let metadata_file = subject
             .name
@@ -477,6 +569,97 @@ fn statement_agrees(
     found
 }
 
+/// The statement's times against the report's: `timeVerified` is when the verification started
+/// and `policy.annotations.referenceTime` the reference time. Bundles made before the statement
+/// had annotations held the reference time in `timeVerified`.
+fn times_agree(s: &Statement, r: &Report) -> Option<String> {
+    let parse = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .ok()
+    };
+    let time_verified = parse(&s.predicate.time_verified);
+    let Some(a) = &s.predicate.policy.annotations else {
+        return (time_verified != Some(r.reference_time))
+            .then(|| "timeVerified is not the report's reference time".to_owned());
+    };
+    if parse(&a.reference_time) != Some(r.reference_time) {
+        return Some(
+            "policy.annotations.referenceTime is not the report's reference time".to_owned(),
+        );
+    }
+    (time_verified != Some(r.started_at))
+        .then(|| "timeVerified is not when the report's verification started".to_owned())
+}
+
+/// Step 6: the statements against what the auditor demands, as slsa-verifier's `verify-vsa`
+/// does (`--verifier-id`, `--resource-uri`, `--subject-digest`): every statement by the verifier
+/// demanded; each resource demanded the one of a statement; each subject demanded named, with
+/// its SHA-256, by a statement that passed (about a resource demanded, when some are). A
+/// statement that could not be read meets no demand.
+fn demands_met(demands: &Demands, statements: &[(String, Statement)]) -> Vec<Finding> {
+    let mismatch = |file: &str, why: String| finding(Code::EvidenceMismatch, file, why);
+    let mut found = Vec::new();
+    if let Some(id) = &demands.verifier_id {
+        for (file, s) in statements
+            .iter()
+            .filter(|(_, s)| &s.predicate.verifier.id != id)
+        {
+            found.push(mismatch(
+                file,
+                format!(
+                    "verifier.id is {:?}, not the {id:?} demanded",
+                    s.predicate.verifier.id
+                ),
+            ));
+        }
+    }
+    let demanded_resource = |s: &Statement| {
+        demands.resource_uris.is_empty()
+            || demands.resource_uris.contains(&s.predicate.resource_uri)
+    };
+    let statements_file = || match statements {
+        [(file, _)] => file.clone(),
+        _ => STATEMENT_FILE.to_owned(),
+    };
+    for uri in &demands.resource_uris {
+        if !statements
+            .iter()
+            .any(|(_, s)| &s.predicate.resource_uri == uri)
+        {
+            found.push(mismatch(
+                &statements_file(),
+                format!("no statement's resourceUri is the {uri:?} demanded"),
+            ));
+        }
+    }
+    for d in &demands.subjects {
+        let names = |s: &Statement| {
+            s.subject.iter().any(|x| {
+                x.name == d.name
+                    && d.sha256
+                        .as_ref()
+                        .is_none_or(|h| x.digest.get("sha256") == Some(h))
+            })
+        };
+        let passed = |s: &Statement| s.predicate.verification_result == VerificationResult::Passed;
+        if !statements
+            .iter()
+            .any(|(_, s)| demanded_resource(s) && passed(s) && names(s))
+        {
+            let shown = match &d.sha256 {
+                Some(h) => format!("{}@sha256:{h}", d.name),
+                None => d.name.clone(),
+            };
+            found.push(mismatch(
+                &statements_file(),
+                format!("no statement that passed (about a resource demanded) names the subject {shown:?}"),
+            ));
+        }
+    }
+    found
+}
+
 /// The anchor against the statement's policy, the report, and the SHA-512 the auditor demands.
 fn root_agrees(
     at: &Files<'_>,
@@ -488,13 +671,22 @@ fn root_agrees(
     let sha = sha512_hex(bytes);
     let mut found = Vec::new();
     if let Some(s) = &recorded.statement {
-        if s.predicate.policy.digest.get("sha512") != Some(&sha)
-            || s.predicate.policy.digest.get("sha256") != Some(&sha256_hex(bytes))
+        let policy = &s.predicate.policy;
+        if policy.digest.get("sha512") != Some(&sha)
+            || policy.digest.get("sha256") != Some(&sha256_hex(bytes))
         {
             found.push(finding(
                 Code::EvidenceInconsistent,
                 &root_name,
                 "its SHA-512 is not the one the statement's policy names",
+            ));
+        }
+        let names_by_digest = policy.uri.starts_with("ni:");
+        if names_by_digest && policy.uri != super::ni_uri(&crate::digest::sha256(bytes)) {
+            found.push(finding(
+                Code::EvidenceInconsistent,
+                &root_name,
+                "its SHA-256 is not the one the statement's policy.uri names",
             ));
         }
     }
@@ -920,6 +1112,7 @@ async fn check_job(
         }
     };
     out.reference_time = Some(job.reference_time.to_rfc3339());
+    out.time_verified = Some(job.started_at.to_rfc3339());
     out.recorded_result = Some(VerificationResult::of(job.verdict));
     // The verdict is what its findings give under its fail_on (a trust finding always fails,
     // a waived one never counts).
@@ -945,7 +1138,7 @@ async fn check_job(
         let piece = check_piece(dir, &format!("{evidence_dir}/"), expected_root, public_key).await;
         out.findings.extend(piece.findings.iter().cloned());
         out.findings
-            .extend(entry_agrees(i, entry, evidence_dir, &piece, &job));
+            .extend(entry_agrees(i, entry, evidence_dir, &piece));
         all_tracks.extend(piece.tracks.iter().flatten().cloned());
         anchors.insert(piece.summary.trusted_root_sha512.clone());
         all_signed &= piece.summary.signature_verified;
@@ -957,6 +1150,10 @@ async fn check_job(
             if !out.signed_by.contains(k) {
                 out.signed_by.push(k.clone());
             }
+        }
+        if let Some(s) = piece.statement {
+            out.statements
+                .push((format!("{evidence_dir}/{STATEMENT_FILE}"), s));
         }
         out.repositories.push(RepoCheck {
             name: entry.name.clone(),
@@ -1009,13 +1206,7 @@ fn own_dir<'a>(
 
 /// What `job.json` says of a repository against what its own evidence gives: its verdict, the
 /// reference time, its tracks.
-fn entry_agrees(
-    i: usize,
-    entry: &RepoResult,
-    evidence_dir: &str,
-    piece: &Piece,
-    job: &JobReport,
-) -> Vec<Finding> {
+fn entry_agrees(i: usize, entry: &RepoResult, evidence_dir: &str, piece: &Piece) -> Vec<Finding> {
     let name = &entry.name;
     let inconsistent = |what: String| {
         finding(
@@ -1032,7 +1223,9 @@ fn entry_agrees(
                 "its verdict is not the one of {evidence_dir}/{REPORT_FILE}"
             )));
         }
-        if r.reference_time != job.reference_time {
+        // Each repository is judged at its own reference time: the job's, with --at; the
+        // moment its verification started, without.
+        if recorded.map(|x| x.verification.reference_time) != Some(r.reference_time) {
             found.push(inconsistent(format!(
                 "the reference time is not the one of {evidence_dir}/{REPORT_FILE}"
             )));

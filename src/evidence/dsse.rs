@@ -1,14 +1,17 @@
 //! DSSE (Dead Simple Signing Envelope, v1) over the statement: `statement.dsse.json` holds the
 //! statement's exact bytes as its payload and a signature over the pre-authentication encoding
-//! `PAE = "DSSEv1" SP len(type) SP type SP len(body) SP body`, with an Ed25519 or ECDSA P-256
-//! (SHA-256) key in PEM (PKCS#8 `PRIVATE KEY`, or SEC1 `EC PRIVATE KEY`). The public key is a PEM
-//! `PUBLIC KEY` (X.509 SubjectPublicKeyInfo); the key id is the SHA-256 of its DER.
+//! `PAE = "DSSEv1" SP len(type) SP type SP len(body) SP body`, made by an Ed25519 or ECDSA P-256
+//! (SHA-256) key in PEM (PKCS#8 `PRIVATE KEY`, or SEC1 `EC PRIVATE KEY`), or by an AWS KMS key
+//! (ECDSA P-256 with SHA-256, or RSASSA-PSS with SHA-256). The public key is X.509
+//! SubjectPublicKeyInfo (a PEM `PUBLIC KEY`, or the DER KMS's `GetPublicKey` gives); the key id
+//! is the SHA-256 of its DER.
 
+use crate::aws::kms::{KmsError, KmsKey};
 use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_ASN1,
-    ECDSA_P256_SHA256_ASN1_SIGNING,
+    ECDSA_P256_SHA256_ASN1_SIGNING, RSA_PSS_2048_8192_SHA256,
 };
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -82,6 +85,48 @@ pub enum EnvelopeError {
     Payload(String),
 }
 
+/// Why a statement could not be signed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// The key of a file.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The KMS key.
+    #[error(transparent)]
+    Kms(#[from] KmsError),
+}
+
+/// Who signs statements: a private key read from a file, or a key that stays in AWS KMS.
+pub enum Signer {
+    /// A key read from PEM.
+    Key(SigningKey),
+    /// A KMS key.
+    Kms(KmsKey),
+}
+
+impl Signer {
+    /// The public key's SubjectPublicKeyInfo DER.
+    pub fn public_der(&self) -> Vec<u8> {
+        match self {
+            Signer::Key(k) => k.public_der(),
+            Signer::Kms(k) => k.public_der().to_vec(),
+        }
+    }
+
+    /// Sign a payload into an envelope; the key id is the SHA-256 (hex) of the public key's DER.
+    pub async fn envelope(&self, payload: &[u8]) -> Result<Envelope, SignError> {
+        let sig = match self {
+            Signer::Key(k) => k.sign(&pae(PAYLOAD_TYPE, payload))?,
+            Signer::Kms(k) => k.sign(&pae(PAYLOAD_TYPE, payload)).await?,
+        };
+        Ok(Envelope::of(
+            payload,
+            crate::digest::sha256_hex(&self.public_der()),
+            &sig,
+        ))
+    }
+}
+
 /// A signing key read from PEM.
 pub enum SigningKey {
     /// Ed25519.
@@ -121,30 +166,39 @@ impl SigningKey {
         crate::digest::sha256_hex(&self.public_der())
     }
 
-    /// Sign a payload into an envelope.
-    pub fn envelope(&self, payload: &[u8]) -> Result<Envelope, KeyError> {
-        let message = pae(PAYLOAD_TYPE, payload);
-        let sig = match self {
-            SigningKey::Ed25519(k) => k.sign(&message).as_ref().to_vec(),
+    /// Sign a message.
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        Ok(match self {
+            SigningKey::Ed25519(k) => k.sign(message).as_ref().to_vec(),
             SigningKey::P256(k) => k
-                .sign(&SystemRandom::new(), &message)
+                .sign(&SystemRandom::new(), message)
                 .map_err(|_| KeyError::Signing)?
                 .as_ref()
                 .to_vec(),
-        };
-        let b64 = base64::engine::general_purpose::STANDARD;
-        Ok(Envelope {
-            payload: b64.encode(payload),
-            payload_type: PAYLOAD_TYPE.to_owned(),
-            signatures: vec![Signature {
-                keyid: self.keyid(),
-                sig: b64.encode(sig),
-            }],
         })
+    }
+
+    /// Sign a payload into an envelope.
+    pub fn envelope(&self, payload: &[u8]) -> Result<Envelope, KeyError> {
+        let sig = self.sign(&pae(PAYLOAD_TYPE, payload))?;
+        Ok(Envelope::of(payload, self.keyid(), &sig))
     }
 }
 
 impl Envelope {
+    /// The envelope of a payload with one signature.
+    fn of(payload: &[u8], keyid: String, sig: &[u8]) -> Self {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        Envelope {
+            payload: b64.encode(payload),
+            payload_type: PAYLOAD_TYPE.to_owned(),
+            signatures: vec![Signature {
+                keyid,
+                sig: b64.encode(sig),
+            }],
+        }
+    }
+
     /// The payload's bytes.
     pub fn payload_bytes(&self) -> Result<Vec<u8>, EnvelopeError> {
         base64::engine::general_purpose::STANDARD
@@ -152,8 +206,8 @@ impl Envelope {
             .map_err(|e| EnvelopeError::Payload(e.to_string()))
     }
 
-    /// Whether a signature of the envelope verifies with this public key (SPKI DER), Ed25519
-    /// or ECDSA P-256.
+    /// Whether a signature of the envelope verifies with this public key (SPKI DER): Ed25519,
+    /// ECDSA P-256 with SHA-256, or RSASSA-PSS with SHA-256 (what KMS signs with).
     pub fn verified_by(&self, public_der: &[u8]) -> Result<bool, EnvelopeError> {
         if self.payload_type != PAYLOAD_TYPE {
             return Err(EnvelopeError::PayloadType(self.payload_type.clone()));
@@ -168,6 +222,9 @@ impl Envelope {
                 .verify(&message, &sig)
                 .is_ok()
                 || UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, public_der)
+                    .verify(&message, &sig)
+                    .is_ok()
+                || UnparsedPublicKey::new(&RSA_PSS_2048_8192_SHA256, public_der)
                     .verify(&message, &sig)
                     .is_ok()
         }))

@@ -8,16 +8,16 @@ use crate::job::{BundleRecord, BundleRepo, JobReport};
 use crate::report::{Code, Finding, Verdict, VerificationResult};
 use std::path::Path;
 
-/// Write a finished job's evidence bundle into `out` and record it in the report. A run that
-/// could not finish proves nothing: no bundle, and the record says why. A bundle that cannot be
-/// written for a reason of its own (a directory that is not empty, say) is a finding of the
-/// report, whose verdict counts it; the records of the repositories' evidence are cleared. A
-/// fault of this machine while writing it (a full disk, a permission) is the error: no report.
-pub fn bundle_job(
+/// Sign and write a finished job's evidence bundle into `out` and record it in the report. A run
+/// that could not finish proves nothing: no bundle, and the record says why. A bundle that
+/// cannot be signed (KMS out of reach) or written for a reason of its own (a directory that is
+/// not empty, say) is a finding of the report, whose verdict counts it; the records of the
+/// repositories' evidence are cleared. A fault of this machine while writing it (a full disk, a
+/// permission) is the error: no report.
+pub async fn bundle_job(
     report: &mut JobReport,
     out: &Path,
-    key: Option<&evidence::dsse::SigningKey>,
-    key_path: Option<&Path>,
+    signer: Option<&evidence::dsse::Signer>,
 ) -> Result<()> {
     let record = if report.verdict == Verdict::Incomplete {
         BundleRecord::not_written(
@@ -25,7 +25,11 @@ pub fn bundle_job(
             "the run could not finish, and so proves nothing".to_owned(),
         )
     } else {
-        match write_job_bundle(report, out, key, key_path) {
+        let written = match sign_repositories(report, signer).await {
+            Ok(()) => write_job_bundle(report, out),
+            Err(e) => Err(e),
+        };
+        match written {
             Ok(record) => record,
             Err(e) if e.is_local_fault() => return Err(e),
             Err(e) => {
@@ -50,28 +54,35 @@ pub fn bundle_job(
     Ok(())
 }
 
-/// Write the evidence bundle of a finished job (which kept its repositories' evidence, see
-/// `JobSpec::evidence`) into `out`. Each repository's evidence goes under `repositories/`, and
-/// the report records where; `job.json` is the report with no wall-clock time but the reference
-/// time (but for SSM read live: the moment of that observation is part of what was observed).
-pub fn write_job_bundle(
+/// Sign each repository's statement the job kept, when a signer was given.
+pub async fn sign_repositories(
     report: &mut JobReport,
-    out: &Path,
-    key: Option<&evidence::dsse::SigningKey>,
-    key_path: Option<&Path>,
-) -> Result<BundleRecord> {
+    signer: Option<&evidence::dsse::Signer>,
+) -> Result<()> {
+    for r in &mut report.repositories {
+        if let Some(piece) = &mut r.evidence {
+            evidence::sign(piece, signer).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Write the evidence bundle of a finished job (which kept its repositories' evidence, see
+/// `JobSpec::evidence`, each statement signed already when asked) into `out`. Each repository's
+/// evidence goes under `repositories/`, and the report records where; `job.json` is the report
+/// as judged, without what is of this machine's past runs (the changes since the last run).
+pub fn write_job_bundle(report: &mut JobReport, out: &Path) -> Result<BundleRecord> {
     let mut files = evidence::Files::new();
     let mut taken = std::collections::BTreeSet::new();
     let mut repositories = Vec::new();
     let mut anchors = std::collections::BTreeSet::new();
     let mut signed = false;
     for r in &mut report.repositories {
-        let Some(mut piece) = r.evidence.take() else {
+        let Some(piece) = r.evidence.take() else {
             continue;
         };
         let dir = evidence::repository_dir(&r.name, &taken);
         taken.insert(dir.clone());
-        evidence::sign(&mut piece, key, key_path)?;
         signed |= piece.contains_key(evidence::dsse::FILE);
         if let Some(root) = piece.get(evidence::ROOT_FILE) {
             anchors.insert(crate::digest::sha512_hex(root));
@@ -96,13 +107,6 @@ pub fn write_job_bundle(
     recorded.changes = None;
     for w in &mut recorded.waivers {
         w.last_matched = None;
-    }
-    recorded.started_at = recorded.reference_time;
-    recorded.finished_at = recorded.reference_time;
-    for r in &mut recorded.repositories {
-        if let Some(releases) = &mut r.releases {
-            releases.verification.started_at = releases.verification.reference_time;
-        }
     }
     if let Some(ssm) = &mut recorded.ssm {
         if ssm.observations.source == "file" {

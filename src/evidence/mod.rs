@@ -41,11 +41,13 @@ use crate::error::Setting;
 use crate::error::{Error, Result};
 use crate::releases::{ManifestRead, Track};
 use crate::report::{Report, TargetReport, Verdict};
+use crate::settings::StatementNames;
 use crate::source::pins::TrustedRoot;
+use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 pub use statement::VerificationResult;
-use statement::{ResourceDescriptor, Statement, Subject, Verifier, Vsa};
+use statement::{Policy, PolicyAnnotations, Statement, Subject, Verifier, Vsa};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -161,28 +163,19 @@ pub fn repository_files(
     verification: &Verification,
     root: &TrustedRoot,
     manifest: &ManifestRead,
+    names: &StatementNames,
 ) -> Files {
-    files(verification, root, &[], Some(manifest))
-}
-
-/// The evidence files of one repository: its verification, the targets it checked, and what its
-/// signed manifest gave, when it was read.
-pub fn files(
-    verification: &Verification,
-    root: &TrustedRoot,
-    checked: &[TargetReport],
-    manifest: Option<&ManifestRead>,
-) -> Files {
-    files_and_report(verification, root, checked, manifest).0
+    files_and_report(verification, root, Some(manifest), names).0
 }
 
 /// The evidence files of one repository, with the report they record: its verdict is the
-/// bundle's (the verification and the signed manifest together).
+/// bundle's (the verification and the signed manifest together). The report keeps where this
+/// machine read the repository; the statement names it by `names.resource_uri`.
 pub fn files_and_report(
     verification: &Verification,
     root: &TrustedRoot,
-    checked: &[TargetReport],
     manifest: Option<&ManifestRead>,
+    names: &StatementNames,
 ) -> (Files, Report) {
     let mut files = Files::new();
     files.insert(ROOT_FILE.to_owned(), root.bytes.clone());
@@ -209,10 +202,8 @@ pub fn files_and_report(
         }
     }
     let mut report = verification.report.clone();
-    // No wall-clock time but the reference time: the same verification, the same bytes.
-    report.started_at = report.reference_time;
-    let manifest_target = manifest.and_then(|m| m.manifest.as_ref());
-    for t in checked.iter().chain(manifest_target) {
+    report.repository.resource_uri = Some(names.resource_uri.clone());
+    if let Some(t) = manifest.and_then(|m| m.manifest.as_ref()) {
         if !report.targets.iter().any(|x| x.name == t.name) {
             report.targets.push(t.clone());
         }
@@ -238,19 +229,21 @@ pub fn files_and_report(
             files.insert(RELEASES_FILE.to_owned(), json(&record));
         }
     }
-    let statement = statement_of(&report, root, &files, &images);
+    let statement = statement_of(&report, root, &files, &images, names);
     files.insert(REPORT_FILE.to_owned(), json(&report));
     files.insert(STATEMENT_FILE.to_owned(), json(&statement));
     (files, report)
 }
 
 /// The statement of a report: the verified targets and the images of the releases checked as
-/// subjects (or, when there are none, the metadata files), the anchor as the policy.
+/// subjects (or, when there are none, the metadata files), the anchor as the policy, the time of
+/// the verification and the names the operator gave the verifier and the repository.
 pub fn statement_of(
     report: &Report,
     root: &TrustedRoot,
     files: &Files,
     images: &[TargetReport],
+    names: &StatementNames,
 ) -> Statement {
     let passed = report.verdict == Verdict::Pass;
     let mut subject: Vec<Subject> = report
@@ -284,7 +277,7 @@ pub fn statement_of(
         predicate_type: statement::VSA_TYPE.to_owned(),
         predicate: Vsa {
             verifier: Verifier {
-                id: statement::VERIFIER_ID.to_owned(),
+                id: names.verifier_id.clone(),
                 version: BTreeMap::from([
                     ("tufwatch".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
                     (
@@ -293,17 +286,9 @@ pub fn statement_of(
                     ),
                 ]),
             },
-            time_verified: report
-                .reference_time
-                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-            resource_uri: report.repository.metadata_url.clone(),
-            policy: ResourceDescriptor {
-                uri: root.source.clone(),
-                digest: BTreeMap::from([
-                    ("sha256".to_owned(), sha256_hex(&root.bytes)),
-                    ("sha512".to_owned(), root.sha512.clone()),
-                ]),
-            },
+            time_verified: rfc3339(report.started_at),
+            resource_uri: names.resource_uri.clone(),
+            policy: policy_of(root, report.reference_time),
             verification_result: if passed {
                 VerificationResult::Passed
             } else {
@@ -320,23 +305,64 @@ pub fn statement_of(
     }
 }
 
-/// Sign the statement of a repository's evidence, when a key was given: the envelope joins the
-/// files.
-pub fn sign(
-    files: &mut Files,
-    key: Option<&dsse::SigningKey>,
-    key_path: Option<&std::path::Path>,
-) -> Result<()> {
-    let (Some(key), Some(statement)) = (key, files.get(STATEMENT_FILE)) else {
+/// An RFC 3339 time as statements write it: UTC, `Z`, fractions only when there are some.
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// The VSA's policy: the anchor, by the URI of where it is pinned and by digest, applied at the
+/// reference time.
+fn policy_of(root: &TrustedRoot, reference_time: DateTime<Utc>) -> Policy {
+    let sha256 = crate::digest::sha256(&root.bytes);
+    Policy {
+        uri: anchor_uri(root, &sha256),
+        digest: BTreeMap::from([
+            ("sha256".to_owned(), hex::encode(sha256)),
+            ("sha512".to_owned(), root.sha512.clone()),
+        ]),
+        annotations: Some(PolicyAnnotations {
+            reference_time: rfc3339(reference_time),
+            tuf_root_version: root.version,
+            pinned_by: root.pinned_by.clone(),
+        }),
+    }
+}
+
+/// A URI that names the anchor on any machine: the URL Bottlerocket publishes its root at, for
+/// a root one of its pins documents; the https URL it was read from; else its digest, as a
+/// Named Information URI (RFC 6920, section 3: `ni:///sha-256;` and the digest in base64url
+/// without padding).
+pub fn anchor_uri(root: &TrustedRoot, sha256: &[u8]) -> String {
+    let pins = crate::source::pins::PinSet::bottlerocket();
+    if pins.find(&root.sha512).is_some() {
+        return pins.url.clone();
+    }
+    if root.source.starts_with("https://") && crate::source::location::is_uri(&root.source) {
+        return root.source.clone();
+    }
+    ni_uri(sha256)
+}
+
+/// The Named Information URI (RFC 6920) of a SHA-256: `ni:///sha-256;` and the digest in
+/// base64url without padding.
+pub fn ni_uri(sha256: &[u8]) -> String {
+    format!(
+        "ni:///sha-256;{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha256)
+    )
+}
+
+/// Sign the statement of a repository's evidence, when a signer was given: the envelope joins
+/// the files. A signature that cannot be made (KMS out of reach, say) stops the run: a bundle
+/// asked to be signed is never written unsigned.
+pub async fn sign(files: &mut Files, signer: Option<&dsse::Signer>) -> Result<()> {
+    let (Some(signer), Some(statement)) = (signer, files.get(STATEMENT_FILE)) else {
         return Ok(());
     };
-    let envelope = key.envelope(statement).map_err(|message| Error::Invalid {
-        what: "signing key",
-        path: key_path
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        message: message.to_string(),
-    })?;
+    let envelope = signer
+        .envelope(statement)
+        .await
+        .map_err(|e| Error::Sign(e.to_string()))?;
     files.insert(dsse::FILE.to_owned(), json(&envelope));
     Ok(())
 }

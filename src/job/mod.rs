@@ -16,8 +16,8 @@ mod ssm;
 
 pub use model::{BundleRecord, BundleRepo, InventoryReport, JobReport, RepoResult, SsmReport};
 pub use plan::{
-    both_when_empty, bottlerocket_repos, plan, Ec2Spec, JobSpec, KubernetesSpec, LoadedInventory,
-    RepoMaker, RepoSpec, SsmSource, SsmSpec,
+    both_when_empty, bottlerocket_repos, kms_options, plan, public_url, Ec2Spec, JobSpec,
+    KubernetesSpec, LoadedInventory, RepoMaker, RepoSpec, SsmSource, SsmSpec,
 };
 
 use crate::engine::{targets::read_verified, Verification};
@@ -512,7 +512,17 @@ async fn verify_one(
         r.options.variant.as_deref(),
         r.options.arch.as_deref(),
     );
-    let evidence = spec.evidence.map(|keep| keep(&v, &r.root, &read));
+    let evidence = spec.evidence.as_ref().map(|e| {
+        let names = crate::settings::StatementNames {
+            verifier_id: e.verifier_id.clone(),
+            // The plan refuses a job that keeps evidence of a repository with none.
+            resource_uri: r
+                .resource_uri
+                .clone()
+                .unwrap_or_else(|| r.options.metadata_url.to_string()),
+        };
+        (e.keep)(&v, &r.root, &read, &names)
+    });
     Ok(RepoResult {
         name: r.name,
         releases: Some(releases_report(v.report, read)),

@@ -30,6 +30,9 @@ pub struct RepoSpec {
     pub options: VerifyOptions,
     /// Its trust anchor.
     pub root: TrustedRoot,
+    /// How evidence names it on any machine: the URI declared for it, else its metadata URL
+    /// when that is an http(s) URL; none for a local copy nobody named.
+    pub resource_uri: Option<String>,
 }
 
 /// Where SSM values come from.
@@ -117,7 +120,7 @@ pub struct JobSpec {
     /// How many repositories are verified at once.
     pub concurrency: usize,
     /// Keep each repository's evidence files, for an evidence bundle of the job.
-    pub evidence: Option<crate::settings::KeepEvidence>,
+    pub evidence: Option<crate::settings::EvidenceSettings>,
     /// Waivers, the categories that fail the run, SSM's grace.
     pub nightly: crate::settings::NightlySettings,
 }
@@ -213,11 +216,7 @@ pub fn assemble(s: &JobSettings, inputs: Inputs) -> Result<JobSpec> {
         let (variants, archs) = variants_and_archs(&b.variants, &b.archs)?;
         for v in &variants {
             for arch in both_when_empty(archs.clone()) {
-                repos.push(RepoSpec {
-                    name: format!("{v}/{arch}"),
-                    options: c.bottlerocket(v, arch)?,
-                    root: c.root.clone(),
-                });
+                repos.push(bottlerocket_repo(c, v, arch)?);
             }
         }
     }
@@ -236,6 +235,9 @@ pub fn assemble(s: &JobSettings, inputs: Inputs) -> Result<JobSpec> {
         Some(ssm) if launch_amis || !ssm.only_for_launch_amis => Some(ssm_spec(ssm, s)?),
         _ => None,
     };
+    if s.evidence.is_some() {
+        named_in_evidence(s, &repos, common.as_ref().filter(|_| derive_repo.is_some()))?;
+    }
     Ok(JobSpec {
         repos,
         derive_repo,
@@ -247,7 +249,7 @@ pub fn assemble(s: &JobSettings, inputs: Inputs) -> Result<JobSpec> {
         from: None,
         at: s.common.at,
         concurrency: s.concurrency,
-        evidence: s.evidence,
+        evidence: s.evidence.clone(),
         nightly: s.nightly.clone(),
     })
 }
@@ -309,22 +311,76 @@ fn explicit_repo(
         None,
         None,
     );
+    let resource_uri = match &r.resource_uri {
+        Some(uri) if !crate::source::location::is_uri(uri) => {
+            return Err(Error::Setting {
+                setting: Setting::RepositoryResourceUri(i),
+                message: format!("{uri:?} is not a URI (scheme:...)"),
+            })
+        }
+        Some(uri) => Some(uri.clone()),
+        None => public_url(&options.metadata_url),
+    };
     Ok(RepoSpec {
         name: r.name.clone(),
         options,
         root,
+        resource_uri,
+    })
+}
+
+/// A metadata URL that names the same repository on any machine: an http(s) one.
+pub fn public_url(url: &url::Url) -> Option<String> {
+    matches!(url.scheme(), "https" | "http").then(|| url.to_string())
+}
+
+/// A job that keeps evidence names every repository by a URI of its own (each statement's
+/// `resourceUri`): a local copy needs the public URL declared, before anything is verified.
+/// `derived` is the base of the Bottlerocket repositories the fleet and SSM may bring in.
+fn named_in_evidence(
+    s: &JobSettings,
+    repos: &[RepoSpec],
+    derived: Option<&Resolved>,
+) -> Result<()> {
+    if let Some(r) = repos.iter().find(|r| r.resource_uri.is_none()) {
+        let setting = match s.repositories.iter().position(|x| x.name == r.name) {
+            Some(i) => Setting::RepositoryResourceUri(i),
+            None => Setting::RepoBase,
+        };
+        return Err(Error::Setting {
+            setting,
+            message: format!(
+                "repository {:?} is read from {}, which names it on this machine only; evidence names a repository by a URL that means the same everywhere: declare its public URL (resource_uri), or read it from its https URL",
+                r.name, r.options.metadata_url
+            ),
+        });
+    }
+    if let Some(c) = derived.filter(|c| public_url(&c.repo_base).is_none()) {
+        return Err(Error::Setting {
+            setting: Setting::RepoBase,
+            message: format!(
+                "the Bottlerocket repositories are read from {}, which names them on this machine only; evidence names a repository by a URL that means the same everywhere: read them from their https URL, or list each copy as a [[repository]] with its resource_uri",
+                c.repo_base
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The repository of a Bottlerocket variant and architecture below the common settings' base.
+fn bottlerocket_repo(common: &Resolved, variant: &str, arch: Arch) -> Result<RepoSpec> {
+    let options = common.bottlerocket(variant, arch)?;
+    Ok(RepoSpec {
+        name: format!("{variant}/{arch}"),
+        resource_uri: public_url(&options.metadata_url),
+        options,
+        root: common.root.clone(),
     })
 }
 
 /// A maker of Bottlerocket repositories below the common settings' base.
 pub fn bottlerocket_repos(common: Resolved) -> RepoMaker {
-    Box::new(move |variant, arch| {
-        Ok(RepoSpec {
-            name: format!("{variant}/{arch}"),
-            options: common.bottlerocket(variant, arch)?,
-            root: common.root.clone(),
-        })
-    })
+    Box::new(move |variant, arch| bottlerocket_repo(&common, variant, arch))
 }
 
 /// The SSM part of a job: files when given, else the API.
@@ -372,6 +428,12 @@ fn live_options(ssm: &SsmSettings, s: &JobSettings) -> Result<LiveOptions> {
         attempt_timeout: settings::timeout(s.common.timeout_secs),
         deadline: settings::deadline(s.common.deadline)?,
     })
+}
+
+/// How a job reaches AWS KMS to sign its evidence: as SSM is reached (profile, endpoint,
+/// attempts), SSM's defaults when the job reads no SSM.
+pub fn kms_options(s: &JobSettings) -> Result<LiveOptions> {
+    live_options(s.ssm.as_ref().unwrap_or(&SsmSettings::default()), s)
 }
 
 /// The EC2 part of a job.
@@ -568,6 +630,7 @@ mod tests {
             targets_url: "https://mirror.example/targets".to_owned(),
             root: Some(PathBuf::from("/nonexistent/root.json")),
             root_sha512: None,
+            resource_uri: None,
         }];
         let inputs = Inputs {
             shared_root: Some(anchor()),
@@ -588,6 +651,49 @@ mod tests {
             ]
         );
         assert!(spec.derive_repo.is_some() && spec.ssm.is_none());
+        assert_eq!(
+            spec.repos[0].resource_uri.as_deref(),
+            Some("https://mirror.example/metadata/")
+        );
+    }
+
+    /// Evidence names each repository by a URI that means the same on any machine: a local
+    /// copy must declare one, and is refused before anything is read otherwise.
+    #[test]
+    fn evidence_of_a_local_copy_needs_its_public_url() {
+        let mut s = JobSettings::default();
+        s.common.state_dir = StateDir::None;
+        s.repositories = vec![RepositorySettings {
+            name: "copy".to_owned(),
+            metadata_url: std::env::temp_dir().display().to_string(),
+            targets_url: std::env::temp_dir().display().to_string(),
+            root: Some(PathBuf::from("/nonexistent/root.json")),
+            root_sha512: None,
+            resource_uri: None,
+        }];
+        s.evidence = Some(crate::settings::EvidenceSettings {
+            keep: |_, _, _, _| Default::default(),
+            verifier_id: "urn:x:y".to_owned(),
+        });
+        let inputs = || Inputs {
+            shared_root: None,
+            own_roots: vec![Some(anchor())],
+            inventories: Vec::new(),
+            clusters: Vec::new(),
+        };
+        let Err(Error::Setting { setting, message }) = assemble(&s, inputs()) else {
+            panic!("a local copy without a public URL was accepted");
+        };
+        assert_eq!(setting, Setting::RepositoryResourceUri(0));
+        assert!(message.contains("resource_uri"), "{message}");
+        s.repositories[0].resource_uri = Some("not a uri".to_owned());
+        assert!(assemble(&s, inputs()).is_err());
+        s.repositories[0].resource_uri = Some("https://updates.example.com/copy/".to_owned());
+        let spec = assemble(&s, inputs()).unwrap();
+        assert_eq!(
+            spec.repos[0].resource_uri.as_deref(),
+            Some("https://updates.example.com/copy/")
+        );
     }
 
     /// The settings are checked before any file is read: a bad name is the error, not the
@@ -600,6 +706,7 @@ mod tests {
             targets_url: "https://a.example/t".to_owned(),
             root: Some(PathBuf::from("/nonexistent/root.json")),
             root_sha512: None,
+            resource_uri: None,
         };
         let s = JobSettings {
             repositories: vec![repo("a"), repo("a")],

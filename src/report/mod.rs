@@ -157,6 +157,9 @@ pub enum Code {
     EvidenceInconsistent,
     /// The statement's signature is missing or does not verify with the public key given.
     EvidenceSignature,
+    /// A bundle that is not about what the auditor demanded (`evidence verify --subject`,
+    /// `--resource-uri`, `--verifier-id`): another subject, resource or verifier.
+    EvidenceMismatch,
     /// A file came slower than the minimum rate (`--min-rate`): TUF's slow-retrieval attack, or a
     /// network no better than one (the run is incomplete).
     SlowRetrieval,
@@ -231,6 +234,7 @@ impl Code {
             Code::EvidenceMalformed => "evidence_malformed",
             Code::EvidenceInconsistent => "evidence_inconsistent",
             Code::EvidenceSignature => "evidence_signature",
+            Code::EvidenceMismatch => "evidence_mismatch",
             Code::EnginesDisagree => "engines_disagree",
             Code::SlowRetrieval => "slow_retrieval",
             Code::EvidenceNotWritten => "evidence_not_written",
@@ -693,6 +697,10 @@ pub struct RepositoryReport {
     /// Bottlerocket architecture, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arch: Option<String>,
+    /// In evidence: the URI its statement names the repository by (`resourceUri`), the same on
+    /// any machine, where `metadata_url` is where this machine read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_uri: Option<String>,
 }
 
 /// The report of `tufwatch verify`.

@@ -66,6 +66,12 @@ pub fn with_trailing_slash(url: Url) -> Url {
     }
 }
 
+/// Whether `s` is an absolute URI (RFC 3986: a scheme, `:`, and no space or control character),
+/// as every URI an evidence statement names must be.
+pub fn is_uri(s: &str) -> bool {
+    url::Url::parse(s).is_ok() && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,10 @@ are deregistered after; {"launch_templates": [{"account", "region", "name", "ver
 nothing (desired capacity 0); {"node_groups": [{"account", "region", "cluster", "kubernetes_version",
 "name", "amiType"?, "releaseVersion"?, "template"?, "version"?}]} are made in their clusters.
 
+KMS signs as AWS does (kms_as_aws): moto 5.2.5 hashes a MessageType=DIGEST message again, and
+gives RSASSA-PSS signatures the longest salt, where AWS signs the digest given and uses a salt as
+long as the hash.
+
 GET /__stats answers {region: {operation: count}} for every request seen (faults included); a
 REST operation is named by its method and path ("GET /clusters").
 Prints "PORT <n>" once it listens on 127.0.0.1; exits when its standard input closes (when the
@@ -246,6 +250,56 @@ def seed_ec2(doc, url):
                     image.deprecation_time = ami["deprecation_time"]
 
 
+def kms_as_aws():
+    """Make moto's KMS Sign answer as AWS's does where moto 5.2.5 differs (its own verify says
+    "The MessageType-parameter DIGEST is not yet implemented"; moto pull request 10202):
+    - MessageType=DIGEST: the message is the digest, signed as such (moto hashes it again), and
+      must be as long as the algorithm's hash;
+    - RSASSA_PSS_*: the salt is as long as the hash (the AWS KMS Developer Guide's key spec
+      reference: "RSASSA_PSS_SHA_256 ... SHA-256 ... with a 256-bit salt"), not the longest the
+      key allows.
+    Anything else goes to moto as it is."""
+    import base64
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+    from moto.kms import responses
+    from moto.kms.exceptions import ValidationException
+
+    moto_sign = responses.KmsResponse.sign
+    hash_of = {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}
+
+    def sign(self):
+        algorithm = self._get_param("SigningAlgorithm") or ""
+        digest = self._get_param("MessageType") == "DIGEST"
+        key = self.kms_backend.describe_key(self._get_param("KeyId"))
+        usable = key.key_usage == "SIGN_VERIFY" and algorithm in (key.signing_algorithms or [])
+        if not usable or not (digest or algorithm.startswith("RSASSA_PSS_")):
+            return moto_sign(self)
+        message = self._get_param("Message")
+        hash_ = hash_of[algorithm[-3:]]
+        if digest and len(message) != hash_.digest_size:
+            raise ValidationException("Digest is invalid length for algorithm " + algorithm + ".")
+        signed = Prehashed(hash_) if digest else hash_
+        private = key.private_key.private_key
+        if algorithm.startswith("ECDSA_"):
+            sig = private.sign(message, ec.ECDSA(signed))
+        elif algorithm.startswith("RSASSA_PSS_"):
+            pss = padding.PSS(mgf=padding.MGF1(hash_), salt_length=padding.PSS.DIGEST_LENGTH)
+            sig = private.sign(message, pss, signed)
+        else:
+            sig = private.sign(message, padding.PKCS1v15(), signed)
+        return json.dumps(
+            {
+                "KeyId": key.arn,
+                "Signature": base64.b64encode(sig).decode(),
+                "SigningAlgorithm": algorithm,
+            }
+        )
+
+    responses.KmsResponse.sign = sign
+
+
 def main():
     ec2_seed = {}
     if len(sys.argv) > 3:
@@ -276,6 +330,7 @@ def main():
     from werkzeug.serving import make_server
 
     seed(sys.argv[1])
+    kms_as_aws()
     faults = {}
     if len(sys.argv) > 2:
         with open(sys.argv[2]) as f:

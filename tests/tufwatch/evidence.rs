@@ -7,8 +7,13 @@ use chrono::{Duration, Utc};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// `evidence create` of the site's repository (plain directories) into `out`.
-fn create(site: &Site, out: &Path, extra: &[&str]) -> std::process::Output {
+/// The public URL the tests' local copies are declared to be copies of: a statement names a
+/// repository by it, never by this machine's path.
+pub const RESOURCE: &str = "https://updates.example.com/site/metadata/";
+
+/// `evidence create` of the site's repository (plain directories) into `out`, named
+/// [`RESOURCE`].
+pub(crate) fn create(site: &Site, out: &Path, extra: &[&str]) -> std::process::Output {
     tufwatch(site.path())
         .args(["evidence", "create", "--no-state", "--out"])
         .arg(out)
@@ -18,6 +23,7 @@ fn create(site: &Site, out: &Path, extra: &[&str]) -> std::process::Output {
         .arg(site.metadata())
         .arg("--targets-url")
         .arg(site.targets())
+        .args(["--resource-uri", RESOURCE])
         .args(extra)
         .output()
         .unwrap()
@@ -41,7 +47,7 @@ fn check(site: &Site, dir: &Path, extra: &[&str]) -> (i32, Value) {
     (out.status.code().unwrap_or(-1), v)
 }
 
-fn codes(v: &Value) -> Vec<String> {
+pub(crate) fn codes(v: &Value) -> Vec<String> {
     v["findings"]
         .as_array()
         .unwrap()
@@ -56,16 +62,49 @@ fn codes(v: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Two directories hold the same files, byte for byte.
-fn assert_same_files(a: &Path, b: &Path) {
+/// The fields of a bundle that say when its verification ran (the statement's `timeVerified`,
+/// the reports' `started_at` and `finished_at`): what two runs of the same inputs differ in.
+const WHEN_VERIFIED: [&str; 3] = ["timeVerified", "started_at", "finished_at"];
+
+/// A JSON value without the fields that say when the verification ran.
+fn without_when(mut v: Value) -> Value {
+    match &mut v {
+        Value::Object(map) => {
+            for key in WHEN_VERIFIED {
+                map.remove(key);
+            }
+            for (_, x) in map.iter_mut() {
+                *x = without_when(x.take());
+            }
+        }
+        Value::Array(items) => {
+            for x in items.iter_mut() {
+                *x = without_when(x.take());
+            }
+        }
+        _ => {}
+    }
+    v
+}
+
+/// Two bundles hold the same files, byte for byte but for when each verification ran (and so
+/// `SHA256SUMS`, which names their digests). Returns the files that differ.
+fn assert_same_but_when(a: &Path, b: &Path) -> Vec<String> {
     assert_eq!(files(a), files(b));
-    for f in files(a) {
-        assert_eq!(
+    let mut differ = Vec::new();
+    for f in files(a).into_iter().filter(|f| f != "SHA256SUMS") {
+        let (x, y) = (
             std::fs::read(a.join(&f)).unwrap(),
             std::fs::read(b.join(&f)).unwrap(),
-            "{f}"
         );
+        if x == y {
+            continue;
+        }
+        let json = |bytes: &[u8]| without_when(serde_json::from_slice(bytes).unwrap());
+        assert_eq!(json(&x), json(&y), "{f}: not only when it was verified");
+        differ.push(f);
     }
+    differ
 }
 
 /// A bundle of a good repository; returns the site and the bundle's directory.
@@ -160,12 +199,52 @@ fn the_statement_is_an_in_toto_statement_with_a_slsa_vsa() {
         p["verifier"]["version"]["tufwatch"],
         env!("CARGO_PKG_VERSION")
     );
-    assert!(chrono::DateTime::parse_from_rfc3339(p["timeVerified"].as_str().unwrap()).is_ok());
-    assert!(p["resourceUri"].as_str().unwrap().starts_with("file://"));
+    assert_eq!(p["verifier"]["id"], "urn:tufwatch:tuf-verifier");
+    // timeVerified is when the verification ran; the reference time it judged expiry at is
+    // the policy's annotation (the same moment here: no --at).
+    let verified: chrono::DateTime<Utc> = p["timeVerified"].as_str().unwrap().parse().unwrap();
+    assert!(Utc::now() - verified < Duration::minutes(5), "{verified}");
+    let reference = &p["policy"]["annotations"]["referenceTime"];
+    assert!(reference
+        .as_str()
+        .unwrap()
+        .parse::<chrono::DateTime<Utc>>()
+        .is_ok());
+    // The repository by the public URL declared, the anchor by digest (RFC 6920): the same on
+    // any machine; this machine's paths are the report's.
+    assert_eq!(p["resourceUri"], RESOURCE);
+    let anchor = std::fs::read(site.anchor()).unwrap();
     assert_eq!(
         p["policy"]["digest"]["sha512"],
-        tufwatch::digest::sha512_hex(&std::fs::read(site.anchor()).unwrap())
+        tufwatch::digest::sha512_hex(&anchor)
     );
+    assert_eq!(
+        p["policy"]["uri"],
+        tufwatch::evidence::ni_uri(&tufwatch::digest::sha256(&anchor)).as_str()
+    );
+    assert!(p["policy"]["uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("ni:///sha-256;"));
+    assert_eq!(p["policy"]["annotations"]["tufRootVersion"], 1);
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert!(r["repository"]["metadata_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("file://"));
+    assert_eq!(r["repository"]["resource_uri"], RESOURCE);
+    assert_eq!(
+        &r["reference_time"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<Utc>>()
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        reference.as_str().unwrap()
+    );
+    let started: chrono::DateTime<Utc> = r["started_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(started, verified);
     assert_eq!(p["verificationResult"], "PASSED");
     let levels = p["verifiedLevels"].as_array().unwrap();
     assert_eq!(levels.len(), 1);
@@ -394,7 +473,7 @@ fn a_bundle_made_at_a_past_time_verifies_after_its_metadata_expired() {
 }
 
 #[test]
-fn the_same_inputs_at_the_same_time_give_the_same_bytes() {
+fn the_same_inputs_at_the_same_time_differ_only_in_when_they_were_verified() {
     let site = Site::new();
     site.publish_with_anchor(&demo_repo(Utc::now()));
     let at = Utc::now().to_rfc3339();
@@ -402,7 +481,87 @@ fn the_same_inputs_at_the_same_time_give_the_same_bytes() {
     assert_eq!(create(&site, &a, &["--at", &at]).status.code(), Some(0));
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(create(&site, &b, &["--at", &at]).status.code(), Some(0));
-    assert_same_files(&a, &b);
+    assert_eq!(
+        assert_same_but_when(&a, &b),
+        ["report.json", "statement.json"]
+    );
+    // An audit of the past says when it ran, and the past moment it judged at, apart.
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(b.join("statement.json")).unwrap()).unwrap();
+    let p = &s["predicate"];
+    let reference: chrono::DateTime<Utc> = p["policy"]["annotations"]["referenceTime"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let verified: chrono::DateTime<Utc> = p["timeVerified"].as_str().unwrap().parse().unwrap();
+    assert_eq!(reference, at.parse::<chrono::DateTime<Utc>>().unwrap());
+    assert!(
+        verified - reference >= Duration::seconds(1),
+        "{verified} {reference}"
+    );
+}
+
+#[test]
+fn a_local_copy_is_named_by_the_public_url_given_or_refused() {
+    let site = Site::new();
+    site.publish_with_anchor(&demo_repo(Utc::now()));
+    let out = site.path().join("bundle");
+    for (given, named) in [
+        (None, "--resource-uri"),
+        (Some("not a uri"), "--resource-uri"),
+        (Some("https://x.example/m"), ""),
+    ] {
+        let mut cmd = tufwatch(site.path());
+        cmd.args(["evidence", "create", "--no-state", "--out"])
+            .arg(&out)
+            .arg("--root")
+            .arg(site.anchor())
+            .arg("--metadata-url")
+            .arg(site.metadata())
+            .arg("--targets-url")
+            .arg(site.targets());
+        if let Some(uri) = given {
+            cmd.args(["--resource-uri", uri]);
+        }
+        let o = cmd.output().unwrap();
+        if named.is_empty() {
+            assert_eq!(o.status.code(), Some(0), "{o:?}");
+            let s: Value =
+                serde_json::from_slice(&std::fs::read(out.join("statement.json")).unwrap())
+                    .unwrap();
+            assert_eq!(s["predicate"]["resourceUri"], "https://x.example/m");
+        } else {
+            // Refused before anything is verified or written.
+            assert_eq!(o.status.code(), Some(2), "{given:?}");
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(err.contains(named), "{err}");
+            assert!(!out.exists());
+        }
+    }
+    // A job's local copy without one is refused too, naming the key to set.
+    let config = site.path().join("job.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[trust]\nroot = {:?}\nno_state = true\n[[repository]]\nname = \"copy\"\nmetadata_url = {:?}\ntargets_url = {:?}\n",
+            site.anchor(),
+            site.metadata(),
+            site.targets()
+        ),
+    )
+    .unwrap();
+    let o = tufwatch(site.path())
+        .args(["evidence", "create", "--out"])
+        .arg(site.path().join("job-bundle"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("repository[0].resource_uri"), "{err}");
+    assert!(!site.path().join("job-bundle").exists());
 }
 
 #[test]
@@ -420,6 +579,13 @@ fn checking_needs_no_network_and_creating_refuses_a_used_directory() {
         .args(["--targets-url", &server.url("repo/targets/")])
         .output()
         .unwrap();
+    // An http(s) metadata URL names the repository itself.
+    let s: Value = serde_json::from_slice(&std::fs::read(out.join("statement.json")).unwrap())
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        s["predicate"]["resourceUri"],
+        server.url("repo/metadata/").as_str()
+    );
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -450,7 +616,7 @@ fn checking_needs_no_network_and_creating_refuses_a_used_directory() {
 }
 
 /// A PKCS#8 private key PEM of a fresh Ed25519 or ECDSA P-256 key, and its public key PEM.
-fn key_pair(kind: &str) -> (String, String) {
+pub(crate) fn key_pair(kind: &str) -> (String, String) {
     use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
     use base64::Engine;
     let rng = aws_lc_rs::rand::SystemRandom::new();
@@ -678,10 +844,10 @@ fn a_run_that_cannot_finish_writes_no_bundle() {
 }
 
 /// The reference time of the demo bundles: the demo's releases 1.26.0 due, 1.26.1 rolling out.
-const DEMO_AT: &str = "2026-11-29T00:00:00Z";
+pub(crate) const DEMO_AT: &str = "2026-11-29T00:00:00Z";
 
 /// `evidence create --config fixtures/demo.toml --at DEMO_AT` into `out`.
-fn create_job(home: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+pub(crate) fn create_job(home: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     tufwatch(home)
         .args(["evidence", "create", "--at", DEMO_AT, "--out"])
         .arg(out)
@@ -694,7 +860,7 @@ fn create_job(home: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
 
 /// The SHA-256 of a target of the shipped demo repository: its consistent-snapshot file name
 /// starts with it.
-fn demo_target_sha256(name: &str) -> String {
+pub(crate) fn demo_target_sha256(name: &str) -> String {
     let dir = project().join("fixtures/demo-repo/targets");
     std::fs::read_dir(&dir)
         .unwrap()
@@ -755,7 +921,9 @@ fn a_bundle_of_the_nightly_job_holds_each_repository_the_releases_and_ssm() {
     // the fleet; each repository names its evidence.
     let job: Value = serde_json::from_slice(&std::fs::read(out.join("job.json")).unwrap()).unwrap();
     assert_eq!(job["reference_time"], DEMO_AT);
-    assert_eq!(job["started_at"], DEMO_AT);
+    // When the job ran is the wall clock's, not the reference time's.
+    let started: chrono::DateTime<Utc> = job["started_at"].as_str().unwrap().parse().unwrap();
+    assert!(Utc::now() - started < Duration::minutes(5), "{started}");
     assert_eq!(job["ssm"]["observations"]["source"], "file");
     assert_eq!(job["ssm"]["observations"]["observed_at"], DEMO_AT);
     assert_eq!(job["ssm"]["cross_checked"], true);
@@ -807,25 +975,31 @@ fn a_bundle_of_the_nightly_job_holds_each_repository_the_releases_and_ssm() {
     assert_eq!(v["reverified"], "pass");
     assert_eq!(v["repositories"][0]["dir"], "repositories/demo");
 
-    // Same inputs, same --at: the same bytes.
+    // Same inputs, same --at: the same bytes, but for when each verification ran.
     let again = home.path().join("again");
     assert_eq!(create_job(home.path(), &again, &[]).status.code(), Some(1));
-    for f in files(&out) {
-        assert_eq!(
-            std::fs::read(out.join(&f)).unwrap(),
-            std::fs::read(again.join(&f)).unwrap(),
-            "{f}"
-        );
-    }
+    assert_eq!(
+        assert_same_but_when(&out, &again),
+        [
+            "job.json",
+            "repositories/demo/report.json",
+            "repositories/demo/statement.json"
+        ]
+    );
 }
 
 /// `evidence verify --format json` of any directory; returns (exit code, check).
-fn check_dir(home: &Path, dir: &Path, extra: &[&str]) -> (i32, Value) {
+pub(crate) fn check_dir(home: &Path, dir: &Path, extra: &[&str]) -> (i32, Value) {
     check_dir_with(home, dir, extra, &[])
 }
 
 /// [`check_dir`] with these environment variables.
-fn check_dir_with(home: &Path, dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
+pub(crate) fn check_dir_with(
+    home: &Path,
+    dir: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, Value) {
     let out = tufwatch(home)
         .args(["evidence", "verify", "--format", "json"])
         .arg(dir)
@@ -1053,7 +1227,11 @@ fn a_job_bundle_records_when_live_ssm_answered_and_checks_again_offline() {
 }
 
 /// `report --config fixtures/demo.toml --at DEMO_AT --evidence bundle` with `extra`.
-fn report_with_evidence(home: &Path, bundle: &Path, extra: &[&str]) -> std::process::Output {
+pub(crate) fn report_with_evidence(
+    home: &Path,
+    bundle: &Path,
+    extra: &[&str],
+) -> std::process::Output {
     tufwatch(home)
         .args(["report", "--at", DEMO_AT, "--evidence"])
         .arg(bundle)
@@ -1083,10 +1261,17 @@ fn a_report_run_makes_the_job_bundle_and_its_page_says_how_to_check_it() {
     let digest = tufwatch::digest::sha256_hex(&std::fs::read(bundle.join("SHA256SUMS")).unwrap());
 
     // The bundle `evidence create --config` makes of the same job at the same time, byte for
-    // byte.
+    // byte but for when each verification ran.
     let made = home.path().join("made");
     assert_eq!(create_job(home.path(), &made, &[]).status.code(), Some(1));
-    assert_same_files(&made, &bundle);
+    assert_eq!(
+        assert_same_but_when(&made, &bundle),
+        [
+            "job.json",
+            "repositories/demo/report.json",
+            "repositories/demo/statement.json"
+        ]
+    );
 
     // The page gives the digest, and a command that checks the bundle offline against it and
     // the anchor; that command passes.

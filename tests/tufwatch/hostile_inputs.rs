@@ -261,6 +261,10 @@ fn hostile_files_in_an_evidence_bundle() {
         .arg("--root")
         .arg(site.anchor())
         .repo(&site.path().join("repo"))
+        .args([
+            "--resource-uri",
+            "https://updates.example.com/site/metadata/",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
@@ -283,14 +287,5 @@ fn hostile_files_in_an_evidence_bundle() {
             let name = Path::new(&file).file_name().unwrap().to_str().unwrap();
             failures.check(&what, &out, &[name], Some(false));
         }
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    let _ = std::fs::remove_dir_all(to);
-    for f in files(from) {
-        let dest = to.join(&f);
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(from.join(&f), dest).unwrap();
     }
 }

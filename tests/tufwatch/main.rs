@@ -12,6 +12,7 @@ mod docs;
 mod ec2;
 mod engines;
 mod evidence;
+mod evidence_auditors;
 mod faults;
 mod fixtures;
 mod hostile_inputs;

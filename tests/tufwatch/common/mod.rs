@@ -64,6 +64,16 @@ pub fn files(dir: &Path) -> Vec<String> {
     out
 }
 
+/// `to` made a copy of the directory `from` (its files, byte for byte).
+pub fn copy_dir(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    for f in files(from) {
+        let dest = to.join(&f);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(&f), dest).unwrap();
+    }
+}
+
 /// Write an evidence bundle's `SHA256SUMS` anew for the files it holds now (what a forger does).
 pub fn resum(d: &Path) {
     let mut text = String::new();
@@ -533,6 +543,7 @@ pub fn tufwatch(home: &Path) -> Command {
         .env_remove("AWS_SHARED_CREDENTIALS_FILE")
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_ENDPOINT_URL_SSM")
+        .env_remove("AWS_ENDPOINT_URL_KMS")
         .env_remove("AWS_SESSION_TOKEN")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_ACCESS_KEY_ID", "testing")
