@@ -170,14 +170,20 @@ fn a_kill_while_writing_a_bundle_leaves_it_whole_or_absent() {
     site.publish_with_anchor(&many_targets());
     let create = |site: &Site, out: &Path| {
         let mut c = command(site.path());
-        c.args(["evidence", "create", "--out"])
-            .arg(out)
-            .arg("--root")
-            .arg(site.anchor())
-            .arg("--metadata-url")
-            .arg(site.metadata())
-            .arg("--targets-url")
-            .arg(site.targets());
+        c.args([
+            "evidence",
+            "create",
+            "--resource-uri",
+            "https://updates.example.com/site/metadata/",
+            "--out",
+        ])
+        .arg(out)
+        .arg("--root")
+        .arg(site.anchor())
+        .arg("--metadata-url")
+        .arg(site.metadata())
+        .arg("--targets-url")
+        .arg(site.targets());
         c
     };
     let total = timed(create(&site, &site.path().join("first")));

@@ -286,7 +286,13 @@ fn a_temporary_directory_that_cannot_be_written_gives_no_verdict() {
         let bundle = site.path().join("bundle");
         let evidence = plain(site.path())
             .env("TMPDIR", tmp)
-            .args(["evidence", "create", "--out"])
+            .args([
+                "evidence",
+                "create",
+                "--resource-uri",
+                "https://updates.example.com/site/metadata/",
+                "--out",
+            ])
             .arg(&bundle)
             .args(demo_args().into_iter().filter(|a| a != "--no-state"))
             .output()
@@ -344,7 +350,13 @@ fn a_full_or_closed_standard_output_is_could_not_run() {
     let config = demo_config(site.path(), "");
     let bundle = site.path().join("bundle");
     let made = plain(site.path())
-        .args(["evidence", "create", "--out"])
+        .args([
+            "evidence",
+            "create",
+            "--resource-uri",
+            "https://updates.example.com/site/metadata/",
+            "--out",
+        ])
         .arg(&bundle)
         .args(demo_args().into_iter().filter(|a| a != "--no-state"))
         .output()
@@ -413,7 +425,14 @@ fn a_full_or_closed_standard_output_is_could_not_run() {
     // evidence create prints after writing: the bundle is complete, the run still says it
     // could not tell its reader.
     let create = plain(site.path())
-        .args(["evidence", "create", "--out", &second_text])
+        .args([
+            "evidence",
+            "create",
+            "--resource-uri",
+            "https://updates.example.com/site/metadata/",
+            "--out",
+            &second_text,
+        ])
         .args(demo_args().into_iter().filter(|a| a != "--no-state"))
         .stdout(dev_full())
         .output()
@@ -1132,7 +1151,13 @@ fn special_files_where_tufwatch_keeps_its_own_are_refused() {
     // A bundle holding a FIFO, a link and a file over the cap: findings about the bundle.
     let bundle = site.path().join("bundle");
     let made = plain(site.path())
-        .args(["evidence", "create", "--out"])
+        .args([
+            "evidence",
+            "create",
+            "--resource-uri",
+            "https://updates.example.com/site/metadata/",
+            "--out",
+        ])
         .arg(&bundle)
         .args(demo_args().into_iter().filter(|a| a != "--no-state"))
         .output()
